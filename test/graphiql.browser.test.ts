@@ -1,0 +1,151 @@
+import { existsSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { type Browser, chromium, type Locator } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderGraphiQL } from '../src/graphiql/render-graphiql.ts';
+import { GRAPHIQL_VERSION, useOfflineGraphiQL } from '../src/graphiql/use-offline-graphiql.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = '/tmp/graphiql.png';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function isOffHost(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return (
+    (protocol === 'http:' || protocol === 'https:' || protocol === 'ws:' || protocol === 'wss:') &&
+    !LOOPBACK_HOSTS.has(hostname)
+  );
+}
+
+/** The text a Monaco editor shows; it renders spaces as U+00A0, which `\s` matches. */
+async function monacoText(editor: Locator): Promise<string> {
+  return ((await editor.locator('.view-lines').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** A raw HTTP GET whose path the client does not normalise, unlike fetch and URL. */
+function rawGet(origin: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request(new URL(origin), { path }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('GraphiQL in a browser with no internet', () => {
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+  const postedDemoHeaders: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
+    }
+    const yoga = createYoga({
+      schema: createSchema({
+        typeDefs: 'type Query { hello: String }',
+        resolvers: { Query: { hello: () => 'world from yoga' } },
+      }),
+      graphiql: {
+        title: 'Offline GraphiQL',
+        defaultQuery: 'query Greeting { hello }',
+        headers: JSON.stringify({ 'x-demo': 'from-graphiql-headers' }),
+      },
+      renderGraphiQL,
+      plugins: [useOfflineGraphiQL()],
+      logging: false,
+    });
+    server = createServer((req, res) => {
+      if (req.method === 'POST') postedDemoHeaders.push(String(req.headers['x-demo']));
+      return yoga(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  });
+
+  it('renders GraphiQL and runs the default query using only loopback requests', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const offHost: string[] = [];
+    const seen: string[] = [];
+    const consoleErrors: string[] = [];
+    // On the context, not the page, so requests from the Monaco workers are caught too.
+    context.on('request', (req) => {
+      seen.push(req.url());
+    });
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (isOffHost(url)) {
+        offHost.push(url);
+        return route.abort('internetdisconnected');
+      }
+      return route.continue();
+    });
+
+    const page = await context.newPage();
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+
+    await page.goto(`${origin}/graphql`);
+    // Fails here, naming the URLs, if the page itself points anywhere but loopback (as Yoga's stock page does).
+    expect(offHost).toEqual([]);
+    await expect(page.title()).resolves.toBe('Offline GraphiQL');
+    const editor = page.locator('.graphiql-query-editor .monaco-editor');
+    await editor.waitFor({ timeout: 30_000 });
+    await expect.poll(() => monacoText(editor), { timeout: 10_000 }).toBe('query Greeting { hello }');
+
+    await page.locator('button.graphiql-execute-button').click();
+    const result = page.locator('.graphiql-response .monaco-editor');
+    await expect.poll(() => monacoText(result), { timeout: 15_000 }).toContain('"data"');
+    expect(JSON.parse(await monacoText(result))).toEqual({ data: { hello: 'world from yoga' } });
+
+    await page.screenshot({ path: SCREENSHOT });
+
+    // The configured default headers were sent with the query (and with the introspection before it).
+    expect(postedDemoHeaders.at(-1)).toBe('from-graphiql-headers');
+
+    // The page fetched its workers (so the editor is fully functional) from the local asset path.
+    expect(seen).toContain(
+      `${origin}/graphiql-assets/${GRAPHIQL_VERSION}/monacoeditorwork/graphql.worker..bundle.js`,
+    );
+    expect(offHost).toEqual([]);
+    expect(seen.filter(isOffHost)).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('answers 404 to unnormalised traversal paths on the wire', async () => {
+    const prefix = `/graphiql-assets/${GRAPHIQL_VERSION}`;
+    for (const path of [
+      `${prefix}/../../../package.json`,
+      `${prefix}/..%2f..%2fpackage.json`,
+      `${prefix}/monacoeditorwork/..%5c..%5cgraphiql.css`,
+    ]) {
+      expect(await rawGet(origin, path), path).toBe(404);
+    }
+  });
+});

@@ -1,0 +1,30 @@
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths pino blanks in every log line. Tokens travel in the Authorization header and in the
+ * CARRIERX_TOKEN setting; neither may ever reach a log.
+ */
+const REDACT_PATHS = [
+  'authorization',
+  'token',
+  '*.authorization',
+  '*.token',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'config.carrierx.token',
+];
+
+/** Creates the JSON logger; `destination` lets tests capture lines. */
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { service: 'carrierx-cdr-graphql' },
+    },
+    options.destination,
+  );
+}

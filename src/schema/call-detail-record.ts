@@ -1,0 +1,95 @@
+import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
+import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from '../carrierx/fields.ts';
+import { type CdrRecord, readField } from '../carrierx/record.ts';
+import type { Context } from '../context.ts';
+import { builder } from './builder.ts';
+import { needs, selectedApiFields } from './selection.ts';
+
+export const DirectionEnum = builder.enumType('Direction', {
+  description: 'Direction of a call, as CarrierX documents it.',
+  values: Object.fromEntries(
+    DIRECTIONS.map((value) => [value.toUpperCase(), { value, description: `CarrierX "${value}".` }]),
+  ),
+});
+
+const OUTPUT_TYPES = {
+  id: 'ID',
+  string: 'String',
+  decimal: 'Decimal',
+  datetime: 'DateTime',
+  boolean: 'Boolean',
+  'string-boolean': 'Boolean',
+  int: 'Int',
+  json: 'JSON',
+  direction: DirectionEnum,
+} as const satisfies Record<WireKind, unknown>;
+
+export const CallDetailRecordRef = builder.objectRef<CdrRecord>('CallDetailRecord');
+
+/** Seconds between two instants as exact decimal text (CarrierX dates carry milliseconds). */
+export function secondsBetween(from: unknown, to: unknown): string | null {
+  if (!(from instanceof Date) || !(to instanceof Date)) return null;
+  const ms = to.getTime() - from.getTime();
+  const sign = ms < 0 ? '-' : '';
+  const abs = Math.abs(ms);
+  const fraction = String(abs % 1000)
+    .padStart(3, '0')
+    .replace(/0+$/, '');
+  return `${sign}${Math.floor(abs / 1000)}${fraction ? `.${fraction}` : ''}`;
+}
+
+CallDetailRecordRef.implement({
+  description:
+    'A CarrierX Call Detail Record: one call, its legs, numbers, timing, price and STIR/SHAKEN details. Only the fields a query selects are fetched from CarrierX.',
+  fields: (t) => ({
+    ...Object.fromEntries(
+      CDR_FIELDS.map((f: CdrField) => [
+        f.name,
+        t.field({
+          // The map's kinds decide the types; Pothos cannot infer them through the loop.
+          type: OUTPUT_TYPES[f.kind] as 'String',
+          nullable: f.kind !== 'id',
+          description: f.description,
+          extensions: needs(f.api),
+          resolve: (record) => readField(record, f.api) as string,
+        }),
+      ]),
+    ),
+    ringDuration: t.field({
+      type: 'Decimal',
+      description: 'Seconds from dateStart to dateTalk (ringing time); null if the call was never answered.',
+      extensions: needs('date_start', 'date_talk'),
+      resolve: (record) => secondsBetween(readField(record, 'date_start'), readField(record, 'date_talk')),
+    }),
+    talkDuration: t.field({
+      type: 'Decimal',
+      description: 'Seconds from dateTalk to dateStop (talk time); null if the call was never answered.',
+      extensions: needs('date_talk', 'date_stop'),
+      resolve: (record) => secondsBetween(readField(record, 'date_talk'), readField(record, 'date_stop')),
+    }),
+  }),
+});
+
+/**
+ * Loads one CDR for the field being resolved, asking CarrierX only for what the selection needs. The root
+ * field and federation's `_entities` both come through here.
+ */
+export function loadCallDetailRecord(
+  context: Context,
+  drSid: string,
+  info: GraphQLResolveInfo,
+): Promise<CdrRecord> {
+  const type = info.schema.getType('CallDetailRecord') as GraphQLObjectType;
+  // UUIDs are case-insensitive: one spelling per record keeps the loader's de-duplication exact.
+  return context.loaders.cdr.load({ drSid: drSid.toLowerCase(), fields: selectedApiFields(info, type) });
+}
+
+builder.queryField('callDetailRecord', (t) =>
+  t.field({
+    type: CallDetailRecordRef,
+    description:
+      'A call detail record by its secure ID. Null, with a NOT_FOUND error, when CarrierX has no such record.',
+    args: { drSid: t.arg({ type: 'UUID', required: true, description: "The record's dr_sid (a UUID)." }) },
+    resolve: (_root, { drSid }, context, info) => loadCallDetailRecord(context, drSid, info),
+  }),
+);

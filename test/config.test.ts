@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('starts with no configuration at all, on the embedded simulator', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '0.0.0.0',
+      carrierx: {
+        baseUrl: undefined,
+        token: undefined,
+        timeoutMs: 10_000,
+        includeFieldsParam: 'include_fields',
+      },
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ CARRIERX_BASE_URL: '', CARRIERX_TOKEN: '', PORT: '' });
+    expect(config.carrierx.baseUrl).toBeUndefined();
+    expect(config.carrierx.token).toBeUndefined();
+    expect(config.port).toBe(4000);
+  });
+
+  it('names every bad variable in one message, without echoing a token', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        CARRIERX_BASE_URL: 'ftp://example.com',
+        CARRIERX_TIMEOUT_MS: '-1',
+        CARRIERX_TOKEN: 'has space',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'CARRIERX_BASE_URL', 'CARRIERX_TIMEOUT_MS', 'CARRIERX_TOKEN'])
+      expect(message).toContain(name);
+    expect(message).not.toContain('has space');
+  });
+
+  it('drops a trailing slash from CARRIERX_BASE_URL', () => {
+    expect(loadConfig({ CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2/' }).carrierx.baseUrl).toBe(
+      'https://api.carrierx.com/core/v2',
+    );
+  });
+});

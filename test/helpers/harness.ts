@@ -1,0 +1,79 @@
+import { type App, createApp } from '../../src/app.ts';
+import { createCarrierXClient } from '../../src/carrierx/client.ts';
+import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { TypedDocumentString } from '../gql/graphql.ts';
+
+export interface GraphQLResponse<TData> {
+  status: number;
+  body: {
+    data?: TData | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  };
+  text: string;
+}
+
+export interface Harness {
+  app: App;
+  simulator: Simulator;
+  /** Every line the server logged, raw JSON text. */
+  logs: string[];
+  /** Runs an operation in-process through yoga.fetch; `token: null` sends no Authorization header. */
+  execute<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables> | string,
+    variables?: TVariables,
+    options?: { token?: string | null; authorization?: string },
+  ): Promise<GraphQLResponse<TResult>>;
+  /** The include_fields of each CDR GET the simulator received since the last reset, as sorted lists. */
+  includeFieldsSeen(): string[][];
+  close(): Promise<void>;
+}
+
+/** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */
+export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const simulator = createSimulator();
+  const baseUrl = await simulator.listen(0, '127.0.0.1');
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logs.push(line) } });
+  const config = loadConfig({ CARRIERX_BASE_URL: baseUrl, ...env });
+  const client = createCarrierXClient({
+    baseUrl,
+    timeoutMs: config.carrierx.timeoutMs,
+    includeFieldsParam: config.carrierx.includeFieldsParam,
+    connections: config.carrierx.connections,
+    logger,
+  });
+  const app = createApp({ config, client, logger });
+
+  return {
+    app,
+    simulator,
+    logs,
+    async execute(document, variables, options = {}) {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+      };
+      const token = options.token === undefined ? DEMO_TOKEN : options.token;
+      if (options.authorization !== undefined) headers.authorization = options.authorization;
+      else if (token !== null) headers.authorization = `Bearer ${token}`;
+      const response = await app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query: document.toString(), variables }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: JSON.parse(text), text };
+    },
+    includeFieldsSeen() {
+      return simulator.requests
+        .filter((r) => r.path.includes('/calls/call_drs/'))
+        .map((r) => (r.query.include_fields ?? '').split(',').sort());
+    },
+    async close() {
+      await client.close();
+      await simulator.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { createSimulator, DEMO_TOKEN, DESCENDANT_TOKEN, NO_SCOPE_TOKEN } from './index.ts';
+
+// This runner is its own entry point (`npm run simulator`), so it reads its few variables itself.
+const portText = process.env.SIMULATOR_PORT ?? '4010';
+const port = Number(portText);
+if (!/^\d+$/.test(portText) || port > 65535) {
+  console.error(`SIMULATOR_PORT must be a port number from 0 to 65535, got "${portText}"`);
+  process.exit(1);
+}
+const host = process.env.SIMULATOR_HOST || '127.0.0.1';
+const control = process.env.SIMULATOR_CONTROL === '1';
+
+const simulator = createSimulator({ control });
+const baseUrl = await simulator.listen(port, host);
+console.log(`CarrierX simulator listening at ${baseUrl}`);
+console.log(`  ${DEMO_TOKEN}        calls.read`);
+console.log(`  ${DESCENDANT_TOKEN}  calls.read, calls.read_descendant`);
+console.log(`  ${NO_SCOPE_TOKEN}    no calls scope (403)`);
+if (control) console.log(`  control API at ${new URL('/_simulator/', baseUrl).href}`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void simulator.close().then(() => process.exit(0));
+  });
+}

@@ -2,6 +2,8 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory } from './context.ts';
+import { renderGraphiQL } from './graphiql/render-graphiql.ts';
+import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 
@@ -60,6 +62,9 @@ export function createApp(deps: AppDeps): App {
       warn: (...args) => logger.warn(args.length === 1 ? args[0] : { args }),
       error: (...args) => logger.error(args.length === 1 ? args[0] : { args }),
     },
+    // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
+    renderGraphiQL,
+    plugins: [useOfflineGraphiQL()],
     graphiql: {
       title: 'CarrierX Call Detail Records',
       defaultQuery: exampleQuery(deps.exampleDrSid ?? EXAMPLE_DR_SID),

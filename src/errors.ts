@@ -14,6 +14,8 @@ export const ERRORS = {
   RATE_LIMITED: 'CarrierX is rate limiting these requests. Try again later.',
   UPSTREAM_UNAVAILABLE: 'CarrierX is unavailable right now. Try again later.',
   UPSTREAM_BAD_RESPONSE: 'CarrierX sent a response this service cannot read.',
+  // A federation representation whose key is not a UUID (the root field's argument is checked by validation).
+  BAD_USER_INPUT: 'The request carries an invalid value.',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

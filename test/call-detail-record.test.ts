@@ -66,7 +66,7 @@ describe('CallDetailRecord', () => {
     );
     const fields = (res.body.data as { __type: { fields: { name: string; description: string | null }[] } })
       .__type.fields;
-    expect(fields.length).toBe(54);
+    expect(fields.length).toBe(52 + 2 + 7);
     for (const f of fields) expect(f.description, f.name).toMatch(/\S{3,}/);
   });
 });

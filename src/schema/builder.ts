@@ -1,4 +1,6 @@
 import SchemaBuilder from '@pothos/core';
+import DirectivePlugin from '@pothos/plugin-directives';
+import FederationPlugin from '@pothos/plugin-federation';
 import { GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
@@ -36,7 +38,8 @@ export interface SchemaTypes {
 
 /** The schema builder: plugins, scalars and context type; types live in one file each beside it. */
 // Fields are nullable by default (Pothos v4): CarrierX sends null for most of them.
-export const builder = new SchemaBuilder<SchemaTypes>({});
+// The federation plugin needs the directives plugin registered too, or @key and @link silently vanish.
+export const builder = new SchemaBuilder<SchemaTypes>({ plugins: [DirectivePlugin, FederationPlugin] });
 
 builder.addScalarType('UUID', UUIDResolver);
 builder.addScalarType('DateTime', DateTimeResolver);

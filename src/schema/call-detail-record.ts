@@ -1,7 +1,9 @@
 import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
+import { UUIDResolver } from 'graphql-scalars';
 import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from '../carrierx/fields.ts';
 import { type CdrRecord, readField } from '../carrierx/record.ts';
 import type { Context } from '../context.ts';
+import { CarrierXError } from '../errors.ts';
 import { builder } from './builder.ts';
 import { needs, selectedApiFields } from './selection.ts';
 
@@ -93,3 +95,19 @@ builder.queryField('callDetailRecord', (t) =>
     resolve: (_root, { drSid }, context, info) => loadCallDetailRecord(context, drSid, info),
   }),
 );
+
+// A federation entity: other graphs reference a CDR by drSid, and the gateway resolves it through `_entities`,
+// which comes through the same loader and selection pushdown as the root field.
+builder.asEntity(CallDetailRecordRef, {
+  key: builder.selection<{ drSid: string }>('drSid'),
+  // Async on purpose: a rejection nulls only this representation; a synchronous throw would null them all.
+  resolveReference: async (reference, context, info) => {
+    let drSid: string;
+    try {
+      drSid = UUIDResolver.parseValue(reference.drSid) as string;
+    } catch {
+      throw new CarrierXError('BAD_USER_INPUT', 'A CallDetailRecord representation needs a UUID drSid.');
+    }
+    return loadCallDetailRecord(context, drSid, info);
+  },
+});

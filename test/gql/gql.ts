@@ -17,6 +17,9 @@ import * as types from './graphql.js';
 type Documents = {
     "\n  query Price($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": typeof types.PriceDocument,
     "\n  query TwoRecords($a: UUID!, $b: UUID!) {\n    a: callDetailRecord(drSid: $a) {\n      drSid\n      price\n    }\n    b: callDetailRecord(drSid: $b) {\n      drSid\n      price\n    }\n  }\n": typeof types.TwoRecordsDocument,
+    "query SubgraphSdl { _service { sdl } }": typeof types.SubgraphSdlDocument,
+    "\n    query Entities($representations: [_Any!]!) {\n      _entities(representations: $representations) {\n        ... on CallDetailRecord {\n          drSid\n          cost: price\n          ...EntityPartner\n        }\n      }\n    }\n  ": typeof types.EntitiesDocument,
+    "\n    fragment EntityPartner on CallDetailRecord {\n      partner {\n        partnerSid\n      }\n    }\n  ": typeof types.EntityPartnerFragmentDoc,
     "\n        query OneField($drSid: UUID!) {\n          callDetailRecord(drSid: $drSid) {\n            price\n          }\n        }\n      ": typeof types.OneFieldDocument,
     "\n        query Aliases($drSid: UUID!) {\n          callDetailRecord(drSid: $drSid) {\n            cost: price\n            alsoCost: price\n            caller: numberSrc\n          }\n        }\n      ": typeof types.AliasesDocument,
     "\n      fragment Codecs on CallDetailRecord {\n        codecSrc\n      }\n    ": typeof types.CodecsFragmentDoc,
@@ -33,6 +36,9 @@ type Documents = {
 const documents: Documents = {
     "\n  query Price($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": types.PriceDocument,
     "\n  query TwoRecords($a: UUID!, $b: UUID!) {\n    a: callDetailRecord(drSid: $a) {\n      drSid\n      price\n    }\n    b: callDetailRecord(drSid: $b) {\n      drSid\n      price\n    }\n  }\n": types.TwoRecordsDocument,
+    "query SubgraphSdl { _service { sdl } }": types.SubgraphSdlDocument,
+    "\n    query Entities($representations: [_Any!]!) {\n      _entities(representations: $representations) {\n        ... on CallDetailRecord {\n          drSid\n          cost: price\n          ...EntityPartner\n        }\n      }\n    }\n  ": types.EntitiesDocument,
+    "\n    fragment EntityPartner on CallDetailRecord {\n      partner {\n        partnerSid\n      }\n    }\n  ": types.EntityPartnerFragmentDoc,
     "\n        query OneField($drSid: UUID!) {\n          callDetailRecord(drSid: $drSid) {\n            price\n          }\n        }\n      ": types.OneFieldDocument,
     "\n        query Aliases($drSid: UUID!) {\n          callDetailRecord(drSid: $drSid) {\n            cost: price\n            alsoCost: price\n            caller: numberSrc\n          }\n        }\n      ": types.AliasesDocument,
     "\n      fragment Codecs on CallDetailRecord {\n        codecSrc\n      }\n    ": types.CodecsFragmentDoc,
@@ -55,6 +61,18 @@ export function graphql(source: "\n  query Price($drSid: UUID!) {\n    callDetai
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query TwoRecords($a: UUID!, $b: UUID!) {\n    a: callDetailRecord(drSid: $a) {\n      drSid\n      price\n    }\n    b: callDetailRecord(drSid: $b) {\n      drSid\n      price\n    }\n  }\n"): typeof import('./graphql.js').TwoRecordsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query SubgraphSdl { _service { sdl } }"): typeof import('./graphql.js').SubgraphSdlDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    query Entities($representations: [_Any!]!) {\n      _entities(representations: $representations) {\n        ... on CallDetailRecord {\n          drSid\n          cost: price\n          ...EntityPartner\n        }\n      }\n    }\n  "): typeof import('./graphql.js').EntitiesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    fragment EntityPartner on CallDetailRecord {\n      partner {\n        partnerSid\n      }\n    }\n  "): typeof import('./graphql.js').EntityPartnerFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -19,6 +19,20 @@ export type TwoRecordsQueryVariables = Exact<{
 
 export type TwoRecordsQuery = { a: { drSid: string, price: string | null } | null, b: { drSid: string, price: string | null } | null };
 
+export type SubgraphSdlQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type SubgraphSdlQuery = { _service: { sdl: string | null } };
+
+export type EntitiesQueryVariables = Exact<{
+  representations: Array<unknown> | unknown;
+}>;
+
+
+export type EntitiesQuery = { _entities: Array<{ drSid: string, cost: string | null, partner: { partnerSid: string } | null } | null> };
+
+export type EntityPartnerFragment = { partner: { partnerSid: string } | null };
+
 export type OneFieldQueryVariables = Exact<{
   drSid: string;
 }>;
@@ -115,6 +129,13 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const EntityPartnerFragmentDoc = new TypedDocumentString(`
+    fragment EntityPartner on CallDetailRecord {
+  partner {
+    partnerSid
+  }
+}
+    `, {"fragmentName":"EntityPartner"}) as unknown as TypedDocumentString<EntityPartnerFragment, unknown>;
 export const CodecsFragmentDoc = new TypedDocumentString(`
     fragment Codecs on CallDetailRecord {
   codecSrc
@@ -148,6 +169,28 @@ export const TwoRecordsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TwoRecordsQuery, TwoRecordsQueryVariables>;
+export const SubgraphSdlDocument = new TypedDocumentString(`
+    query SubgraphSdl {
+  _service {
+    sdl
+  }
+}
+    `) as unknown as TypedDocumentString<SubgraphSdlQuery, SubgraphSdlQueryVariables>;
+export const EntitiesDocument = new TypedDocumentString(`
+    query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on CallDetailRecord {
+      drSid
+      cost: price
+      ...EntityPartner
+    }
+  }
+}
+    fragment EntityPartner on CallDetailRecord {
+  partner {
+    partnerSid
+  }
+}`) as unknown as TypedDocumentString<EntitiesQuery, EntitiesQueryVariables>;
 export const OneFieldDocument = new TypedDocumentString(`
     query OneField($drSid: UUID!) {
   callDetailRecord(drSid: $drSid) {

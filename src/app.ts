@@ -23,7 +23,7 @@ export const EXAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
 
 /** GraphiQL's first tab: a query a newcomer can run as it is. */
 export function exampleQuery(drSid: string): string {
-  return `# Only the fields selected here are fetched from CarrierX (include_fields).
+  return `# Only the fields you select are fetched from CarrierX.
 query CallDetailRecord($drSid: UUID! = "${drSid}") {
   callDetailRecord(drSid: $drSid) {
     drSid

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSchema, createYoga } from 'graphql-yoga';
 import { type Browser, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderGraphiQL } from '../src/graphiql/render-graphiql.ts';
-import { GRAPHIQL_VERSION, useOfflineGraphiQL } from '../src/graphiql/use-offline-graphiql.ts';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/graphiql.png';
@@ -40,30 +40,15 @@ describe('GraphiQL in a browser with no internet', () => {
   let server: Server;
   let origin: string;
   let browser: Browser;
-  const postedDemoHeaders: string[] = [];
+  let h: Harness;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
     }
-    const yoga = createYoga({
-      schema: createSchema({
-        typeDefs: 'type Query { hello: String }',
-        resolvers: { Query: { hello: () => 'world from yoga' } },
-      }),
-      graphiql: {
-        title: 'Offline GraphiQL',
-        defaultQuery: 'query Greeting { hello }',
-        headers: JSON.stringify({ 'x-demo': 'from-graphiql-headers' }),
-      },
-      renderGraphiQL,
-      plugins: [useOfflineGraphiQL()],
-      logging: false,
-    });
-    server = createServer((req, res) => {
-      if (req.method === 'POST') postedDemoHeaders.push(String(req.headers['x-demo']));
-      return yoga(req, res);
-    });
+    // The real app on the embedded simulator, as `npm start` serves it.
+    h = await createHarness({}, { demoToken: DEMO_TOKEN });
+    server = createServer(h.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
@@ -84,9 +69,10 @@ describe('GraphiQL in a browser with no internet', () => {
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await h?.close();
   });
 
-  it('renders GraphiQL and runs the default query using only loopback requests', async () => {
+  it('renders GraphiQL and runs the example query with the demo token using only loopback requests', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const offHost: string[] = [];
     const seen: string[] = [];
@@ -113,20 +99,29 @@ describe('GraphiQL in a browser with no internet', () => {
     await page.goto(`${origin}/graphql`);
     // Fails here, naming the URLs, if the page itself points anywhere but loopback (as Yoga's stock page does).
     expect(offHost).toEqual([]);
-    await expect(page.title()).resolves.toBe('Offline GraphiQL');
+    await expect(page.title()).resolves.toBe('CarrierX Call Detail Records');
     const editor = page.locator('.graphiql-query-editor .monaco-editor');
     await editor.waitFor({ timeout: 30_000 });
-    await expect.poll(() => monacoText(editor), { timeout: 10_000 }).toBe('query Greeting { hello }');
+    await expect
+      .poll(() => monacoText(editor), { timeout: 10_000 })
+      .toContain('callDetailRecord(drSid: $drSid)');
+    h.simulator.resetLog();
 
     await page.locator('button.graphiql-execute-button').click();
     const result = page.locator('.graphiql-response .monaco-editor');
     await expect.poll(() => monacoText(result), { timeout: 15_000 }).toContain('"data"');
-    expect(JSON.parse(await monacoText(result))).toEqual({ data: { hello: 'world from yoga' } });
+    const answer = JSON.parse(await monacoText(result));
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.callDetailRecord).toMatchObject({
+      drSid: SAMPLE_DR_SID,
+      price: '0.0025',
+      ringDuration: '0.946',
+    });
 
     await page.screenshot({ path: SCREENSHOT });
 
-    // The configured default headers were sent with the query (and with the introspection before it).
-    expect(postedDemoHeaders.at(-1)).toBe('from-graphiql-headers');
+    // GraphiQL's pre-filled headers carried the demo token all the way to the (simulated) upstream.
+    expect(h.simulator.requests.at(-1)?.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
 
     // The page fetched its workers (so the editor is fully functional) from the local asset path.
     expect(seen).toContain(

@@ -31,7 +31,10 @@ export interface Harness {
 }
 
 /** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function createHarness(
+  env: Record<string, string> = {},
+  appOptions: { demoToken?: string } = {},
+): Promise<Harness> {
   const simulator = createSimulator();
   const baseUrl = await simulator.listen(0, '127.0.0.1');
   const logs: string[] = [];
@@ -44,7 +47,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     connections: config.carrierx.connections,
     logger,
   });
-  const app = createApp({ config, client, logger });
+  const app = createApp({ config, client, logger, ...appOptions });
 
   return {
     app,

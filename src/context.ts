@@ -49,14 +49,21 @@ export function resolveCredentials(
 
 /** Builds each request's context: its own loaders (nothing shared across requests) and credentials. */
 export function createContextFactory(deps: ContextDeps) {
-  return ({ request }: YogaInitialContext): Context => ({
-    logger: deps.logger,
-    loaders: {
-      cdr: createCdrLoader({
-        client: deps.client,
-        credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
-        maxParallel: deps.maxParallelPerRequest,
-      }),
-    },
-  });
+  return ({ request }: YogaInitialContext): Context => {
+    let cdr: CdrLoader | undefined;
+    return {
+      logger: deps.logger,
+      loaders: {
+        // Built on first use: operations that touch no record (introspection, __typename) pay nothing.
+        get cdr() {
+          cdr ??= createCdrLoader({
+            client: deps.client,
+            credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
+            maxParallel: deps.maxParallelPerRequest,
+          });
+          return cdr;
+        },
+      },
+    };
+  };
 }

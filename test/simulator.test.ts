@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CDR_FIELDS,
+  CDR_API_FIELDS,
   CHILD_PARTNER_SID,
   createSimulator,
   DEMO_TOKEN,
@@ -97,7 +97,7 @@ describe('the single-record endpoint', () => {
     expect(both.body).toEqual({ dr_sid: SAMPLE_DR_SID, user_data: JSON.parse(sampleText).user_data });
     const excluded = (await get(`/calls/call_drs/${SAMPLE_DR_SID}?exclude_fields=user_data,nonsense`))
       .body as Json;
-    expect(Object.keys(excluded)).toEqual(CDR_FIELDS.filter((field) => field !== 'user_data'));
+    expect(Object.keys(excluded)).toEqual(CDR_API_FIELDS.filter((field) => field !== 'user_data'));
   });
 
   it('URL-decodes the dr_sid before looking it up', async () => {
@@ -185,9 +185,9 @@ describe('the generated records', () => {
 
   it('holds the sample plus 1200 generated records, all 52 fields in alphabetical order', () => {
     expect(simulator.records.size).toBe(1201);
-    expect(CDR_FIELDS).toHaveLength(52);
-    expect([...CDR_FIELDS].sort()).toEqual(CDR_FIELDS);
-    for (const record of records()) expect(Object.keys(record)).toEqual(CDR_FIELDS);
+    expect(CDR_API_FIELDS).toHaveLength(52);
+    expect([...CDR_API_FIELDS].sort()).toEqual(CDR_API_FIELDS);
+    for (const record of records()) expect(Object.keys(record)).toEqual(CDR_API_FIELDS);
   });
 
   it('keeps answered and unanswered calls internally consistent', () => {
@@ -540,7 +540,7 @@ describe('faults', () => {
       stir_identity: 'maybe',
       dr_sid: SAMPLE_DR_SID,
     });
-    expect(Object.keys(full)).toEqual(CDR_FIELDS);
+    expect(Object.keys(full)).toEqual(CDR_API_FIELDS);
     expect((await get(`${sample}?include_fields=version`)).body).toEqual({ version: 'two' });
   });
 

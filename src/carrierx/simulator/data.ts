@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { CDR_FIELDS } from '../fields.ts';
 
 /** The record of CarrierX's "Get Call Detail Record by SID" page, served byte-for-byte. */
 export const SAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
@@ -17,60 +18,7 @@ export const DEFAULT_SEED = 20250518;
 export type CdrRecord = Readonly<Record<string, unknown>>;
 
 /** The 52 top-level keys of a CDR as CarrierX sends them today, in their (alphabetical) wire order. */
-export const CDR_FIELDS: readonly string[] = [
-  'cic',
-  'cic_original',
-  'cic_transformed',
-  'codec_dst',
-  'codec_src',
-  'date_insert',
-  'date_start',
-  'date_stop',
-  'date_talk',
-  'direction',
-  'disconnect_originator',
-  'diversion_dst',
-  'diversion_src',
-  'dr_sid',
-  'duration',
-  'duration_billing',
-  'endpoint_sid_dst',
-  'endpoint_sid_src',
-  'identity',
-  'ip_dst',
-  'ip_src',
-  'number_billing',
-  'number_dst',
-  'number_dst_original',
-  'number_dst_transformed',
-  'number_external',
-  'number_src',
-  'number_src_original',
-  'number_src_transformed',
-  'partner_sid',
-  'price',
-  'price_lcr_dst',
-  'price_lcr_src',
-  'rate',
-  'rate_lcr_dst',
-  'rate_lcr_src',
-  'sipcallid_dst',
-  'sipcallid_src',
-  'sipcause',
-  'stir_attest',
-  'stir_identity',
-  'stir_orig_id',
-  'stir_signing_entity',
-  'stir_verstat',
-  'transcoded',
-  'trunk_group_sid_dst',
-  'trunk_group_sid_src',
-  'trunk_sid_dst',
-  'trunk_sid_src',
-  'type',
-  'user_data',
-  'version',
-];
+export const CDR_API_FIELDS: readonly string[] = CDR_FIELDS.map((field) => field.api);
 
 /** Reads the sample record; JSON.parse keeps the file's key order and exact value text. */
 export function loadSampleRecord(): Record<string, unknown> {

@@ -1,0 +1,308 @@
+import type { CpuUse, ForeignProcess } from './cpu.ts';
+import type { LoadResult } from './load.ts';
+import type { MachineInfo } from './machine.ts';
+import type { BenchOptions } from './options.ts';
+
+/** Everything measured for one scenario. */
+export interface ScenarioResult {
+  key: string;
+  title: string;
+  target: 'floor' | 'server';
+  connections: number;
+  load: LoadResult;
+  /** Upstream traffic during the measured run, from the upstream simulator's /_simulator/stats. */
+  upstream: { requests: number; bytes: number; callsPerOp: number; bytesPerOp: number };
+  /** Upstream calls and bytes of single operations sent one at a time with the stats reset before each. */
+  probe: { calls: number[]; bytes: number[] };
+  /** Body bytes of one sampled response. */
+  clientBodyBytes: number;
+  /** RSS in bytes of the measured process (the server; the floor simulator for 1 and 7a) around the run. */
+  rss: { before: number | undefined; after: number | undefined };
+  /** CPU use during the run, as a percentage of one core. */
+  cpu: CpuUse;
+  /** Processes this benchmark did not start that used CPU during the run. */
+  otherProcesses: ForeignProcess[];
+  /** Lines the server logged at warn level or above during the run. */
+  serverWarnings: number;
+  /** Why this scenario's numbers cannot be trusted; empty when every check passed. */
+  problems: string[];
+}
+
+export interface SoakResult {
+  seconds: number;
+  requestsPerSecond: number;
+  rssAfterWarmup: number | undefined;
+  rssAfter: number | undefined;
+  rssMin: number | undefined;
+  rssMax: number | undefined;
+  problems: string[];
+}
+
+export interface TargetCheck {
+  name: string;
+  value: string;
+  target: string;
+  /** Undefined when it could not be judged (a scenario failed its checks, or the soak did not run). */
+  pass: boolean | undefined;
+  note?: string;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  options: BenchOptions;
+  machine: {
+    atStart: MachineInfo;
+    loadAverageAtEnd: [number, number, number];
+    /** The busiest processes this benchmark did not start, over the whole run. */
+    otherProcesses: ForeignProcess[];
+  };
+  code: { commit: string; dirtyFiles: number; exported: boolean };
+  layout: string[];
+  sids: string[];
+  scenarios: ScenarioResult[];
+  soak: SoakResult | undefined;
+  targets: TargetCheck[];
+  serverLog: string[];
+  notes: string[];
+}
+
+const fixed = (value: number | undefined, digits: number) =>
+  value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits);
+const mb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes / 1024 / 1024).toFixed(1));
+const ratioOf = (p99: number, p50: number) => (p50 > 0 ? p99 / p50 : Number.NaN);
+/** Below this CPU share of its core the measured process was not the bottleneck. */
+const SATURATED = 90;
+/** Requests per second per full core the measured process used. */
+const perCoreThroughput = (r: ScenarioResult) =>
+  r.cpu.measured ? r.load.requestsPerSecond / (r.cpu.measured / 100) : Number.NaN;
+const byCore = (values: Record<string, number>) =>
+  Object.entries(values)
+    .map(([core, percent]) => `${core} ${fixed(percent, 0)}`)
+    .join(', ') || 'n/a';
+
+/** Judges the issue's targets from the scenario results. */
+export function evaluateTargets(
+  results: readonly ScenarioResult[],
+  soak: SoakResult | undefined,
+  options: BenchOptions,
+): TargetCheck[] {
+  const byKey = new Map(results.map((result) => [result.key, result]));
+  const need = (...keys: string[]) => {
+    const found = keys.map((key) => byKey.get(key));
+    const broken = keys.filter((_key, i) => !found[i] || (found[i] as ScenarioResult).problems.length > 0);
+    return { found: found as ScenarioResult[], broken };
+  };
+  const judged = (
+    name: string,
+    target: string,
+    keys: string[],
+    judge: (found: ScenarioResult[]) => Omit<TargetCheck, 'name' | 'target'>,
+  ): TargetCheck => {
+    const { found, broken } = need(...keys);
+    if (broken.length) {
+      return {
+        name,
+        target,
+        value: 'n/a',
+        pass: undefined,
+        note: `scenario ${broken.join(', ')} failed its checks`,
+      };
+    }
+    return { name, target, ...judge(found) };
+  };
+  const exactCalls = (found: ScenarioResult, expected: number): Omit<TargetCheck, 'name' | 'target'> => {
+    const { calls } = found.probe;
+    const { completed, sent } = found.load;
+    const underLoad = found.upstream.requests;
+    // Under load, operations still in flight when autocannon stops may or may not have reached the upstream.
+    const consistent = underLoad >= completed * expected && underLoad <= sent * expected;
+    return {
+      value: `${calls.join(', ')} (under load ${fixed(found.upstream.callsPerOp, 3)})`,
+      pass: calls.length > 0 && calls.every((count) => count === expected) && consistent,
+      note: consistent
+        ? undefined
+        : `under load ${underLoad} upstream calls for ${completed} answered / ${sent} sent operations`,
+    };
+  };
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / (values.length || 1);
+
+  const checks: TargetCheck[] = [
+    judged('(3)/(1) throughput', '≥ 0.25', ['1', '3'], ([one, three]) => {
+      const floor = one as ScenarioResult;
+      const layer = three as ScenarioResult;
+      const ratio = layer.load.requestsPerSecond / floor.load.requestsPerSecond;
+      const perCore = perCoreThroughput(layer) / perCoreThroughput(floor);
+      const unsaturated = [floor, layer].filter((r) => (r.cpu.measured ?? 0) < SATURATED);
+      return {
+        value: `${fixed(ratio, 3)} (per core of the measured process: ${fixed(perCore, 3)})`,
+        pass: ratio >= 0.25,
+        ...(unsaturated.length
+          ? {
+              note: `${unsaturated.map((r) => `(${r.key}) used ${fixed(r.cpu.measured, 0)}%`).join(', ')} of its core, so the load generator set the pace and the raw ratio flatters the layer; the per-core ratio is the fairer one`,
+            }
+          : {}),
+      };
+    }),
+    judged('added latency (7b)−(7a), 1 connection', '≤ 0.25 ms (p50)', ['7a', '7b'], ([a, b]) => {
+      const floor = (a as ScenarioResult).load.latency;
+      const layer = (b as ScenarioResult).load.latency;
+      const added = layer.p50 - floor.p50;
+      return {
+        value: `${fixed(added, 3)} ms p50 (mean ${fixed(layer.mean - floor.mean, 3)} ms)`,
+        pass: added <= 0.25,
+      };
+    }),
+    judged('(3)/(2) throughput', '≥ 0.6', ['2', '3'], ([two, three]) => {
+      const ratio =
+        (three as ScenarioResult).load.requestsPerSecond / (two as ScenarioResult).load.requestsPerSecond;
+      return { value: fixed(ratio, 3), pass: ratio >= 0.6 };
+    }),
+    judged(
+      `p99/p50 at ${options.connections} connections, (2)–(6)`,
+      '≤ 3',
+      ['2', '3', '4', '5', '6'],
+      (found) => {
+        const ratios = found.map((result) => ratioOf(result.load.latency.p99, result.load.latency.p50));
+        const worst = Math.max(...ratios);
+        const worstKey = found[ratios.indexOf(worst)]?.key;
+        return {
+          value: `worst ${fixed(worst, 2)} (${worstKey}); ${found.map((r, i) => `${r.key}: ${fixed(ratios[i], 2)}`).join(', ')}`,
+          pass: ratios.every((ratio) => ratio <= 3),
+        };
+      },
+    ),
+    judged('upstream bytes (4) / (3)', '≤ 10%', ['3', '4'], ([three, four]) => {
+      const share = mean((four as ScenarioResult).probe.bytes) / mean((three as ScenarioResult).probe.bytes);
+      return {
+        value: `${fixed(share * 100, 1)}% (${fixed(mean((four as ScenarioResult).probe.bytes), 0)} B vs ${fixed(mean((three as ScenarioResult).probe.bytes), 0)} B per op)`,
+        pass: share <= 0.1,
+      };
+    }),
+    judged('(5) upstream calls per op', 'exactly 10', ['5'], ([five]) =>
+      exactCalls(five as ScenarioResult, 10),
+    ),
+    judged('(6) upstream calls per op', 'exactly 1', ['6'], ([six]) => exactCalls(six as ScenarioResult, 1)),
+  ];
+
+  if (!soak) {
+    checks.push({
+      name: 'RSS after soak vs after warm-up',
+      target: 'within 10%',
+      value: 'not run',
+      pass: undefined,
+      note: 'run with --soak-seconds 60',
+    });
+  } else if (soak.problems.length || soak.rssAfter === undefined || soak.rssAfterWarmup === undefined) {
+    checks.push({
+      name: `RSS after ${soak.seconds} s soak vs after warm-up`,
+      target: 'within 10%',
+      value: 'n/a',
+      pass: undefined,
+      note: soak.problems.join('; ') || 'RSS could not be read',
+    });
+  } else {
+    const change = (soak.rssAfter - soak.rssAfterWarmup) / soak.rssAfterWarmup;
+    checks.push({
+      name: `RSS after ${soak.seconds} s soak vs after warm-up`,
+      target: 'within 10%',
+      value: `${change >= 0 ? '+' : ''}${fixed(change * 100, 1)}% (${mb(soak.rssAfterWarmup)} → ${mb(soak.rssAfter)} MB, range ${mb(soak.rssMin)}–${mb(soak.rssMax)})`,
+      pass: Math.abs(change) <= 0.1,
+    });
+  }
+  return checks;
+}
+
+const verdict = (pass: boolean | undefined) => (pass === undefined ? '—' : pass ? 'PASS' : 'FAIL');
+
+/** The report as markdown: the table first, then the targets, then how the numbers were made. */
+export function renderMarkdown(report: BenchReport): string {
+  const { options } = report;
+  const lines: string[] = [];
+  lines.push(`# Benchmark ${options.quick ? '(quick smoke run) ' : ''}— ${report.startedAt}`, '');
+  lines.push(
+    `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections` +
+      ` (1 for 7a/7b), upstream latency ${options.upstreamLatencyMs} ms` +
+      (options.soakSeconds ? `, soak ${options.soakSeconds} s.` : '.'),
+    '',
+  );
+  lines.push(
+    '| # | scenario | conns | req/s | p50 ms | p99 ms | p99/p50 | upstream calls/op | upstream B/op | client B/req (body / wire) | RSS MB before → after | measured CPU % | req/s per core | other load % | irq % | checks |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  );
+  for (const r of report.scenarios) {
+    const { latency } = r.load;
+    lines.push(
+      `| ${r.key} | ${r.title} | ${r.connections} | ${fixed(r.load.requestsPerSecond, 0)} | ${fixed(latency.p50, 3)} | ${fixed(latency.p99, 3)} | ${fixed(ratioOf(latency.p99, latency.p50), 2)} | ${fixed(r.upstream.callsPerOp, 3)} | ${fixed(r.upstream.bytesPerOp, 0)} | ${r.clientBodyBytes} / ${fixed(r.load.wireBytesPerResponse, 0)} | ${mb(r.rss.before)} → ${mb(r.rss.after)} | ${fixed(r.cpu.measured, 0)} | ${fixed(perCoreThroughput(r), 0)} | ${byCore(r.cpu.otherByCore)} | ${byCore(r.cpu.irqByCore)} | ${r.problems.length ? `**FAILED**: ${r.problems.join('; ')}` : `ok (${r.load.ok} × 200)`} |`,
+    );
+  }
+  if (report.soak) {
+    const s = report.soak;
+    lines.push(
+      '',
+      `Soak (scenario 3 for ${s.seconds} s): ${fixed(s.requestsPerSecond, 0)} req/s, server RSS ${mb(s.rssAfterWarmup)} MB after warm-up → ${mb(s.rssAfter)} MB after (min ${mb(s.rssMin)}, max ${mb(s.rssMax)})${s.problems.length ? `; **FAILED**: ${s.problems.join('; ')}` : ''}.`,
+    );
+  }
+  lines.push('', '## Targets', '', '| target | value | goal | verdict |', '|---|---|---|---|');
+  for (const t of report.targets) {
+    lines.push(
+      `| ${t.name} | ${t.value} | ${t.target} | ${verdict(t.pass)}${t.note ? ` (${t.note})` : ''} |`,
+    );
+  }
+  lines.push('', '## How these numbers were made', '');
+  for (const line of report.layout) lines.push(`- ${line}`);
+  const m = report.machine.atStart;
+  lines.push(
+    `- Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}.`,
+    `- Load average at start ${m.loadAverage.map((v) => v.toFixed(2)).join(' / ')}, at end ${report.machine.loadAverageAtEnd.map((v) => v.toFixed(2)).join(' / ')} (1 / 5 / 15 min).`,
+    report.code.exported
+      ? `- Code under test: commit ${report.code.commit} (\`--ref ${report.options.ref}\`), exported clean to a temporary directory.`
+      : `- Code under test: the working tree at commit ${report.code.commit}${report.code.dirtyFiles ? ` plus ${report.code.dirtyFiles} uncommitted paths (others may be editing it)` : ''}.`,
+    '- "measured CPU %" is the measured process\'s CPU time over the run (100 = one full core); below 90 it was not the bottleneck. "req/s per core" divides req/s by that share. "other load %" is each core\'s task time minus the CPU time of the processes this benchmark started (other people\'s processes); "irq %" is interrupt and softirq time (loopback TCP), which no process is charged for. Both are percentages of that core.',
+    "- Latency is measured per response (hrtime, sub-millisecond); upstream calls/op and B/op under load divide the upstream simulator's counters by the operations sent (those still in flight when a run stops are finished by the server after autocannon stops listening). The targets on upstream traffic use the one-at-a-time probes, which are exact.",
+    '- Every response under load is checked (status 200, no `errors`, the expected record in it), and one sampled response before and after each run is parsed and checked field by field.',
+  );
+  for (const note of report.notes) lines.push(`- ${note}`);
+  lines.push(
+    '',
+    '## Upstream probes (single operations, one at a time)',
+    '',
+    '| # | calls per op | bytes per op |',
+    '|---|---|---|',
+  );
+  for (const r of report.scenarios) {
+    lines.push(`| ${r.key} | ${r.probe.calls.join(', ')} | ${r.probe.bytes.join(', ')} |`);
+  }
+  lines.push('', '## Other processes on the machine', '');
+  const busy = report.scenarios.filter((r) => r.otherProcesses.length);
+  if (!busy.length && !report.machine.otherProcesses.length) {
+    lines.push('No other process used 2% of a core or more during the run.');
+  } else {
+    const describe = (list: ForeignProcess[]) =>
+      list.map((p) => `pid ${p.pid} \`${p.command}\` ${fixed(p.percent, 0)}%`).join('; ');
+    if (report.machine.otherProcesses.length) {
+      lines.push(`- Over the whole run (percent of one core): ${describe(report.machine.otherProcesses)}.`);
+    }
+    for (const r of busy) lines.push(`- During scenario ${r.key}: ${describe(r.otherProcesses)}.`);
+  }
+  if (report.serverLog.length) {
+    lines.push('', '## Server warnings and errors seen during the run', '', '```');
+    lines.push(...report.serverLog);
+    lines.push('```');
+  } else {
+    lines.push('', 'The server logged nothing at warn level or above during the run.');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The short text printed at the end of a run. */
+export function renderSummary(report: BenchReport): string {
+  const lines = ['', 'Targets:'];
+  const width = Math.max(...report.targets.map((t) => t.name.length));
+  for (const t of report.targets) {
+    lines.push(
+      `  ${verdict(t.pass).padEnd(4)}  ${t.name.padEnd(width)}  ${t.value}  (goal ${t.target})${t.note ? `  [${t.note}]` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}

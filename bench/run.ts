@@ -1,0 +1,521 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
+import { type LoadResult, type RequestSpec, runLoad } from './load.ts';
+import { describeMachine, pinProcess, readAllowedCpus, readRssBytes } from './machine.ts';
+import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.ts';
+import { createProcessGroup, freePort, type ManagedProcess, waitForHttp } from './processes.ts';
+import {
+  type BenchReport,
+  evaluateTargets,
+  renderMarkdown,
+  renderSummary,
+  type ScenarioResult,
+  type SoakResult,
+} from './report.ts';
+import { AUTHORIZATION, createScenarios, type Scenario, soakScenario } from './scenarios.ts';
+import { prepareSource, type Source } from './source.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const MAX_SERVER_LOG_LINES = 50;
+
+/** A loopback HTTP exchange with a deadline; the benchmark's only fetch besides autocannon. */
+async function exchange(
+  url: string,
+  signal: AbortSignal,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, {
+    ...init,
+    signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** The running processes and where each one listens. */
+interface Stack {
+  upstream: ManagedProcess;
+  floor: ManagedProcess;
+  server: ManagedProcess;
+  upstreamOrigin: string;
+  floorOrigin: string;
+  serverOrigin: string;
+  cores: { upstream: number; server: number; runner: number } | undefined;
+}
+
+/** Counts and keeps the server's log lines at warn level and above (and anything on its stderr). */
+function watchServerLog(server: ManagedProcess) {
+  const kept: string[] = [];
+  let count = 0;
+  server.onLine = (line, stream) => {
+    if (line.trim() === '') return;
+    let level = 0;
+    try {
+      level = Number((JSON.parse(line) as { level?: unknown }).level) || 0;
+    } catch {
+      // Not a log line: on stdout the startup banner, on stderr always worth reporting.
+      if (stream === 'stdout') return;
+      level = 50;
+    }
+    if (level < 40) return;
+    count += 1;
+    if (kept.length < MAX_SERVER_LOG_LINES) kept.push(line.slice(0, 600));
+  };
+  return { kept, count: () => count };
+}
+
+/** Problems a load run shows: anything but 200s with the expected body. */
+function loadProblems(result: LoadResult, phase: string): string[] {
+  const problems: string[] = [];
+  if (result.ok === 0) problems.push(`${phase}: no successful response`);
+  if (result.non2xx) problems.push(`${phase}: ${result.non2xx} non-2xx responses`);
+  if (result.errors) problems.push(`${phase}: ${result.errors} connection errors`);
+  if (result.timeouts) problems.push(`${phase}: ${result.timeouts} timeouts`);
+  if (result.mismatches)
+    problems.push(`${phase}: ${result.mismatches} responses with errors or the wrong body`);
+  return problems;
+}
+
+async function main(
+  options: BenchOptions,
+  signal: AbortSignal,
+  group: ReturnType<typeof createProcessGroup>,
+  source: Source,
+) {
+  const startedAt = new Date().toISOString();
+  const machine = describeMachine();
+  const layout: string[] = [];
+  const notes: string[] = [];
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  // Where everything runs. The server and the floor simulator share one core (never loaded together); the
+  // upstream simulator and autocannon share another unless a third core exists.
+  const allowed = readAllowedCpus();
+  let cores: Stack['cores'];
+  if (!allowed) {
+    layout.push('taskset is not available: nothing is pinned, so processes compete for every core.');
+  } else if (allowed.length < 2) {
+    layout.push(`Only CPU ${allowed.join(',')} is available: nothing is pinned.`);
+  } else {
+    cores = {
+      upstream: allowed[0] as number,
+      server: allowed[1] as number,
+      runner: (allowed[2] ?? allowed[0]) as number,
+    };
+    pinProcess(process.pid, cores.runner);
+  }
+
+  const [upstreamPort, floorPort, serverPort] = [await freePort(), await freePort(), await freePort()];
+  const baseEnv: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const value = process.env[name];
+    if (value !== undefined) baseEnv[name] = value;
+  }
+  const simulatorEnv = (port: number) => ({
+    ...baseEnv,
+    SIMULATOR_PORT: String(port),
+    SIMULATOR_HOST: '127.0.0.1',
+    SIMULATOR_CONTROL: '1',
+  });
+  const simulatorArgs = ['--import', 'tsx', 'src/carrierx/simulator/main.ts'];
+  const serverEnv = {
+    ...baseEnv,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    PORT: String(serverPort),
+    HOST: '127.0.0.1',
+    CARRIERX_BASE_URL: `http://127.0.0.1:${upstreamPort}/core/v2`,
+  };
+  const upstream = group.start({
+    name: 'upstream simulator',
+    args: simulatorArgs,
+    env: simulatorEnv(upstreamPort),
+    cwd: source.dir,
+    ...(cores ? { cpu: cores.upstream } : {}),
+  });
+  const floor = group.start({
+    name: 'floor simulator',
+    args: simulatorArgs,
+    env: simulatorEnv(floorPort),
+    cwd: source.dir,
+    ...(cores ? { cpu: cores.server } : {}),
+  });
+  const server = group.start({
+    name: 'server',
+    args: ['--import', 'tsx', 'src/server.ts'],
+    env: serverEnv,
+    cwd: source.dir,
+    ...(cores ? { cpu: cores.server } : {}),
+  });
+  const stack: Stack = {
+    upstream,
+    floor,
+    server,
+    upstreamOrigin: `http://127.0.0.1:${upstreamPort}`,
+    floorOrigin: `http://127.0.0.1:${floorPort}`,
+    serverOrigin: `http://127.0.0.1:${serverPort}`,
+    cores,
+  };
+  const serverLog = watchServerLog(server);
+  await Promise.all([
+    waitForHttp(`${stack.upstreamOrigin}/_simulator/stats`, upstream, signal),
+    waitForHttp(`${stack.floorOrigin}/_simulator/stats`, floor, signal),
+    waitForHttp(`${stack.serverOrigin}/health`, server, signal),
+  ]);
+
+  if (cores) {
+    layout.push(
+      `Pinned with taskset: upstream simulator (pid ${upstream.pid}) on CPU ${cores.upstream}; server (pid ${server.pid}) on CPU ${cores.server}; floor simulator (pid ${floor.pid}) also on CPU ${cores.server}, loaded only while the server idles; this process (autocannon, pid ${process.pid}) on CPU ${cores.runner}.`,
+    );
+    if (cores.runner === cores.upstream) {
+      layout.push(
+        `With ${allowed?.length} CPUs there is no third core: autocannon shares CPU ${cores.upstream} with the upstream simulator, so the measured process always has CPU ${cores.server} to itself.`,
+      );
+    }
+  }
+  layout.push(
+    source.exported
+      ? `Code under test: commit ${source.commit} exported to ${source.dir}.`
+      : `Code under test: the working tree (${source.commit}${source.dirtyFiles ? ` + ${source.dirtyFiles} uncommitted paths` : ''}).`,
+    `Server: \`node --import tsx src/server.ts\` with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}.`,
+    'Simulators: `node --import tsx src/carrierx/simulator/main.ts` with SIMULATOR_CONTROL=1.',
+    'WEB_CONCURRENCY / cluster figures: not measured; the server has no cluster mode yet.',
+  );
+  for (const line of layout) say(line);
+
+  const control = async (origin: string, path: string, method: string, body?: unknown) => {
+    const reply = await exchange(`${origin}/_simulator/${path}`, signal, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    if (reply.status >= 300)
+      throw new Error(`${method} /_simulator/${path} answered ${reply.status}: ${reply.text}`);
+    return reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
+  };
+  const stats = async (origin: string) =>
+    (await control(origin, 'stats', 'GET')) as { requests: number; bytesSent: number };
+
+  if (options.upstreamLatencyMs > 0) {
+    // A global rule (no match, no times): every CDR response of both simulators waits this long.
+    for (const origin of [stack.upstreamOrigin, stack.floorOrigin]) {
+      await control(origin, 'faults', 'POST', { latencyMs: options.upstreamLatencyMs });
+    }
+    layout.push(
+      `Both simulators delay every response by ${options.upstreamLatencyMs} ms (global latency fault rule).`,
+    );
+  }
+
+  const list = await exchange(`${stack.upstreamOrigin}/core/v2/calls/call_drs?limit=10`, signal, {
+    headers: { authorization: AUTHORIZATION },
+  });
+  const items =
+    list.status === 200 ? ((JSON.parse(list.text) as { items?: { dr_sid?: unknown }[] }).items ?? []) : [];
+  const sids = [
+    ...new Set(items.map((item) => item.dr_sid).filter((sid): sid is string => typeof sid === 'string')),
+  ];
+  if (sids.length !== 10) {
+    throw new Error(
+      `The simulator's list endpoint gave ${sids.length} distinct SIDs (status ${list.status}), need 10`,
+    );
+  }
+  const scenarios = createScenarios(options.connections, sids);
+  const meter = createCpuMeter(
+    [
+      { pid: upstream.pid, core: cores?.upstream },
+      { pid: floor.pid, core: cores?.server },
+      { pid: server.pid, core: cores?.server },
+    ],
+    cores?.runner,
+  );
+  const foreign = createForeignProcessTracker(
+    () => new Set([process.pid, process.ppid, upstream.pid, floor.pid, server.pid]),
+  );
+
+  const requestFor = (scenario: Scenario): RequestSpec => ({
+    url: `${scenario.target === 'floor' ? stack.floorOrigin : stack.serverOrigin}${scenario.path}`,
+    method: scenario.method,
+    headers: {
+      authorization: AUTHORIZATION,
+      accept: 'application/json',
+      ...(scenario.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(scenario.body === undefined ? {} : { body: scenario.body }),
+  });
+
+  /** One request, fully checked; returns its body size or throws with what is wrong. */
+  const sample = async (scenario: Scenario): Promise<number> => {
+    const request = requestFor(scenario);
+    const reply = await exchange(request.url, signal, request);
+    if (reply.status !== 200) throw new Error(`status ${reply.status}: ${reply.text.slice(0, 300)}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(reply.text);
+    } catch {
+      throw new Error(`not JSON: ${reply.text.slice(0, 300)}`);
+    }
+    const problem = scenario.validate(body);
+    if (problem) throw new Error(problem);
+    if (!scenario.verifyBody(reply.text)) throw new Error('the body fails the under-load check');
+    return Buffer.byteLength(reply.text);
+  };
+
+  /** Reads the upstream counters once they stop moving (requests in flight at the end still land), ≤ 3 s. */
+  const settledStats = async (origin: string) => {
+    let last = await stats(origin);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      await sleep(100, undefined, { signal });
+      const next = await stats(origin);
+      if (next.requests === last.requests && next.bytesSent === last.bytesSent) return next;
+      last = next;
+    }
+    return last;
+  };
+
+  /** Discarded load; returns once the operations it left in flight have finished upstream too. */
+  const warm = async (scenario: Scenario, upstreamOrigin: string, problems: string[]) => {
+    if (options.warmup <= 0) return;
+    const warmup = await runLoad(
+      {
+        ...requestFor(scenario),
+        connections: scenario.connections,
+        seconds: options.warmup,
+        verifyBody: scenario.verifyBody,
+      },
+      signal,
+    );
+    signal.throwIfAborted();
+    problems.push(...loadProblems(warmup, 'warm-up'));
+    await settledStats(upstreamOrigin);
+  };
+
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios) {
+    const measured = scenario.target === 'floor' ? floor : server;
+    const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
+    const problems: string[] = [];
+    const warningsBefore = serverLog.count();
+    say(`\n[${scenario.key}] ${scenario.title}, ${scenario.connections} connection(s)`);
+
+    // Exact upstream traffic of single operations, and the first correctness check.
+    const probe = { calls: [] as number[], bytes: [] as number[] };
+    let clientBodyBytes = 0;
+    for (let i = 0; i < options.probes; i++) {
+      await control(upstreamOrigin, 'stats', 'DELETE');
+      try {
+        clientBodyBytes = await sample(scenario);
+      } catch (error) {
+        problems.push(`sampled response before the run: ${(error as Error).message}`);
+        break;
+      }
+      const counted = await stats(upstreamOrigin);
+      probe.calls.push(counted.requests);
+      probe.bytes.push(counted.bytesSent);
+    }
+
+    await warm(scenario, upstreamOrigin, problems);
+    const rssBefore = readRssBytes(measured.pid);
+    await control(upstreamOrigin, 'stats', 'DELETE');
+    foreign.mark();
+    const cpuBefore = meter.start();
+    const load = await runLoad(
+      {
+        ...requestFor(scenario),
+        connections: scenario.connections,
+        seconds: options.duration,
+        verifyBody: scenario.verifyBody,
+      },
+      signal,
+    );
+    signal.throwIfAborted();
+    const cpu = meter.stop(cpuBefore, measured.pid);
+    const others = foreign.mark();
+    const rssAfter = readRssBytes(measured.pid);
+    const upstreamStats = await settledStats(upstreamOrigin);
+    problems.push(...loadProblems(load, 'under load'));
+    try {
+      await sample(scenario);
+    } catch (error) {
+      problems.push(`sampled response after the run: ${(error as Error).message}`);
+    }
+    // Requests in flight when autocannon stops still reach the server and the upstream: count per request sent.
+    const sent = load.sent || 1;
+    const result: ScenarioResult = {
+      key: scenario.key,
+      title: scenario.title,
+      target: scenario.target,
+      connections: scenario.connections,
+      load,
+      upstream: {
+        requests: upstreamStats.requests,
+        bytes: upstreamStats.bytesSent,
+        callsPerOp: upstreamStats.requests / sent,
+        bytesPerOp: upstreamStats.bytesSent / sent,
+      },
+      probe,
+      clientBodyBytes,
+      rss: { before: rssBefore, after: rssAfter },
+      cpu,
+      otherProcesses: others,
+      serverWarnings: serverLog.count() - warningsBefore,
+      problems,
+    };
+    if (result.serverWarnings) {
+      notes.push(
+        `Scenario ${scenario.key}: the server logged about ${result.serverWarnings} lines at warn level or above (counted as they arrive through its stdout pipe, so a few may belong to the previous scenario).`,
+      );
+    }
+    results.push(result);
+    const l = load.latency;
+    say(
+      `    ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms, ` +
+        `upstream ${result.upstream.callsPerOp.toFixed(3)} calls/op (probe ${probe.calls.join(',')}), ` +
+        `${result.upstream.bytesPerOp.toFixed(0)} B/op, measured CPU ${cpu.measured?.toFixed(0) ?? 'n/a'}%, ` +
+        `other load ${Object.entries(cpu.otherByCore)
+          .map(([core, percent]) => `${core} ${percent.toFixed(0)}%`)
+          .join(' ')}` +
+        (others.length ? ` (${others.map((o) => `pid ${o.pid} ${o.percent.toFixed(0)}%`).join(', ')})` : '') +
+        (problems.length ? `\n    FAILED: ${problems.join('; ')}` : `, all ${load.ok} responses correct`),
+    );
+  }
+
+  let soak: SoakResult | undefined;
+  if (options.soakSeconds > 0) {
+    const scenario = soakScenario(scenarios, options.soakSeconds);
+    say(`\n[soak] ${scenario.title}, ${scenario.connections} connection(s)`);
+    const problems: string[] = [];
+    await warm(scenario, stack.upstreamOrigin, problems);
+    const rssAfterWarmup = readRssBytes(server.pid);
+    let rssMin = rssAfterWarmup;
+    let rssMax = rssAfterWarmup;
+    const watch = setInterval(() => {
+      const rss = readRssBytes(server.pid);
+      if (rss === undefined) return;
+      rssMin = Math.min(rssMin ?? rss, rss);
+      rssMax = Math.max(rssMax ?? rss, rss);
+    }, 1000);
+    let load: LoadResult;
+    try {
+      load = await runLoad(
+        {
+          ...requestFor(scenario),
+          connections: scenario.connections,
+          seconds: options.soakSeconds,
+          verifyBody: scenario.verifyBody,
+        },
+        signal,
+      );
+    } finally {
+      clearInterval(watch);
+    }
+    signal.throwIfAborted();
+    const rssAfter = readRssBytes(server.pid);
+    problems.push(...loadProblems(load, 'soak'));
+    soak = {
+      seconds: options.soakSeconds,
+      requestsPerSecond: load.requestsPerSecond,
+      rssAfterWarmup,
+      rssAfter,
+      rssMin,
+      rssMax,
+      problems,
+    };
+    say(
+      `    ${load.requestsPerSecond.toFixed(0)} req/s; server RSS ${((rssAfterWarmup ?? 0) / 2 ** 20).toFixed(1)} MB after warm-up → ${((rssAfter ?? 0) / 2 ** 20).toFixed(1)} MB` +
+        (problems.length ? `\n    FAILED: ${problems.join('; ')}` : ''),
+    );
+  }
+
+  foreign.mark();
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    options,
+    code: { commit: source.commit, dirtyFiles: source.dirtyFiles, exported: source.exported },
+    machine: {
+      atStart: machine,
+      loadAverageAtEnd: describeMachine().loadAverage,
+      otherProcesses: foreign.totals(),
+    },
+    layout,
+    sids,
+    scenarios: results,
+    soak,
+    targets: evaluateTargets(results, soak, options),
+    serverLog: serverLog.kept,
+    notes,
+  };
+  const markdown = renderMarkdown(report);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const written: string[] = [];
+  const names = options.quick ? ['quick'] : ['latest', startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')];
+  for (const name of names) {
+    await writeFile(`${RESULTS_DIR}${name}.md`, markdown);
+    await writeFile(`${RESULTS_DIR}${name}.json`, json);
+    written.push(`bench/results/${name}.md`, `bench/results/${name}.json`);
+  }
+  say(`\n${markdown}`);
+  say(renderSummary(report));
+  say(`\nWrote ${written.join(', ')}`);
+  const failed = results.some((r) => r.problems.length > 0) || (soak?.problems.length ?? 0) > 0;
+  if (failed) say('\nSome scenarios failed their correctness checks: their numbers are not valid.');
+  return failed ? 1 : 0;
+}
+
+let options: BenchOptions | undefined;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (!options) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const controller = new AbortController();
+const group = createProcessGroup({
+  onUnexpectedExit: (child) =>
+    controller.abort(
+      new Error(`${child.name} exited unexpectedly (${child.exit}):\n${child.tail.join('\n')}`),
+    ),
+});
+// Whatever ends this process, no child outlives it.
+let source: Source | undefined;
+process.on('exit', () => {
+  group.killAllNow();
+  source?.remove();
+});
+let signals = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    signals += 1;
+    if (signals > 1) {
+      group.killAllNow();
+      process.exit(130);
+    }
+    process.stderr.write(`\n${signal}: stopping the benchmark and its processes…\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  });
+}
+
+let exitCode = 1;
+try {
+  source = prepareSource(REPO_ROOT, options.ref);
+  exitCode = await main(options, controller.signal, group, source);
+} catch (error) {
+  const reason = controller.signal.aborted ? controller.signal.reason : error;
+  process.stderr.write(`\nBenchmark failed: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+  exitCode = signals > 0 ? 130 : 1;
+} finally {
+  await group.stopAll();
+  source?.remove();
+}
+process.exit(exitCode);

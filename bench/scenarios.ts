@@ -1,0 +1,178 @@
+import { CDR_FIELDS } from '../src/carrierx/fields.ts';
+
+/** CarrierX's documented sample record, which the simulator serves byte for byte. */
+export const SAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
+/** The simulator's demo token (calls.read on the parent partner). */
+export const AUTHORIZATION = 'Bearer carrierx-demo-token';
+
+/** The three fields of scenario 4, also selected by each alias of scenarios 5 and 6. */
+const THREE_FIELDS = ['drSid', 'numberSrc', 'numberDst'] as const;
+
+/** One measured workload: what to send, to which process, and how to tell a right answer from a wrong one. */
+export interface Scenario {
+  key: string;
+  title: string;
+  /** `floor` is the second simulator on the server's core; `server` is the GraphQL server. */
+  target: 'floor' | 'server';
+  connections: number;
+  method: 'GET' | 'POST';
+  /** Path on the target, e.g. /graphql. */
+  path: string;
+  body?: string;
+  /** A cheap check run on every response body under load. */
+  verifyBody(text: string): boolean;
+  /** A full check of one parsed response body; returns what is wrong, or undefined. */
+  validate(body: unknown): string | undefined;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The data of a GraphQL response, or what is wrong with it. */
+function graphqlData(body: unknown): Json | string {
+  if (!isObject(body)) return 'the response is not a JSON object';
+  if (body.errors !== undefined) return `errors: ${JSON.stringify(body.errors).slice(0, 300)}`;
+  if (!isObject(body.data)) return 'the response has no data';
+  return body.data;
+}
+
+/** Checks a CallDetailRecord object: exactly `fields`, the expected drSid, no null drSid. */
+function checkRecord(record: unknown, fields: readonly string[], drSid: string, where: string) {
+  if (!isObject(record)) return `${where} is ${JSON.stringify(record)}, not a record`;
+  const keys = Object.keys(record);
+  const missing = fields.filter((name) => !(name in record));
+  if (missing.length) return `${where} lacks ${missing.join(', ')}`;
+  if (keys.length !== fields.length) return `${where} has ${keys.length} fields, expected ${fields.length}`;
+  if (record.drSid !== drSid) return `${where}.drSid is ${JSON.stringify(record.drSid)}, expected ${drSid}`;
+  return undefined;
+}
+
+const noErrors = (text: string) => text.startsWith('{"data":{') && !text.includes('"errors"');
+
+function graphqlScenario(
+  key: string,
+  title: string,
+  connections: number,
+  query: string,
+  variables: Json | undefined,
+  marker: string,
+  validateData: (data: Json) => string | undefined,
+): Scenario {
+  return {
+    key,
+    title,
+    target: 'server',
+    connections,
+    method: 'POST',
+    path: '/graphql',
+    body: JSON.stringify(variables ? { query, variables } : { query }),
+    verifyBody: (text) => noErrors(text) && text.includes(marker),
+    validate(body) {
+      const data = graphqlData(body);
+      return typeof data === 'string' ? data : validateData(data);
+    },
+  };
+}
+
+function aliasesQuery(sids: readonly string[]): string {
+  const aliases = sids.map(
+    (sid, i) => `  r${i}: callDetailRecord(drSid: "${sid}") { ${THREE_FIELDS.join(' ')} }`,
+  );
+  return `query TenAliases {\n${aliases.join('\n')}\n}`;
+}
+
+function checkAliases(data: Json, sids: readonly string[]): string | undefined {
+  if (Object.keys(data).length !== sids.length) return `expected ${sids.length} aliases`;
+  for (const [i, sid] of sids.entries()) {
+    const problem = checkRecord(data[`r${i}`], THREE_FIELDS, sid, `r${i}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * The scenarios of issue 5, in report order. `sids` are ten distinct records from the simulator's list
+ * endpoint; `connections` applies to every throughput scenario (7a and 7b always use one connection).
+ */
+export function createScenarios(connections: number, sids: readonly string[]): Scenario[] {
+  const allFields = CDR_FIELDS.map((field) => field.name);
+  const apiNames = CDR_FIELDS.map((field) => field.api);
+  const fullQuery = `query FullRecord($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) {\n    ${allFields.join('\n    ')}\n  }\n}`;
+  const threeQuery = `query ThreeFields($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) { ${THREE_FIELDS.join(' ')} }\n}`;
+
+  const rest = (key: string, title: string, conns: number): Scenario => ({
+    key,
+    title,
+    target: 'floor',
+    connections: conns,
+    method: 'GET',
+    path: `/core/v2/calls/call_drs/${SAMPLE_DR_SID}`,
+    verifyBody: (text) => text.includes(SAMPLE_DR_SID) && !text.includes('"errors"'),
+    validate(body) {
+      if (!isObject(body)) return 'the response is not a JSON object';
+      const missing = apiNames.filter((name) => !(name in body));
+      if (missing.length) return `the record lacks ${missing.join(', ')}`;
+      return body.dr_sid === SAMPLE_DR_SID ? undefined : `dr_sid is ${JSON.stringify(body.dr_sid)}`;
+    },
+  });
+  const full = (key: string, title: string, conns: number) =>
+    graphqlScenario(key, title, conns, fullQuery, { drSid: SAMPLE_DR_SID }, SAMPLE_DR_SID, (data) =>
+      checkRecord(data.callDetailRecord, allFields, SAMPLE_DR_SID, 'callDetailRecord'),
+    );
+
+  return [
+    rest('1', 'direct REST GET (simulator on the server core)', connections),
+    graphqlScenario(
+      '2',
+      'bare Yoga `{ __typename }`',
+      connections,
+      '{ __typename }',
+      undefined,
+      'Query',
+      (data) =>
+        data.__typename === 'Query' ? undefined : `__typename is ${JSON.stringify(data.__typename)}`,
+    ),
+    full('3', `callDetailRecord, all ${allFields.length} fields`, connections),
+    graphqlScenario(
+      '4',
+      'callDetailRecord, 3 fields',
+      connections,
+      threeQuery,
+      { drSid: SAMPLE_DR_SID },
+      SAMPLE_DR_SID,
+      (data) => checkRecord(data.callDetailRecord, THREE_FIELDS, SAMPLE_DR_SID, 'callDetailRecord'),
+    ),
+    graphqlScenario(
+      '5',
+      '10 aliases, 10 distinct SIDs (3 fields each)',
+      connections,
+      aliasesQuery(sids),
+      undefined,
+      sids[sids.length - 1] ?? '',
+      (data) => checkAliases(data, sids),
+    ),
+    graphqlScenario(
+      '6',
+      '10 aliases, one SID (3 fields each)',
+      connections,
+      aliasesQuery(sids.map(() => SAMPLE_DR_SID)),
+      undefined,
+      SAMPLE_DR_SID,
+      (data) =>
+        checkAliases(
+          data,
+          sids.map(() => SAMPLE_DR_SID),
+        ),
+    ),
+    rest('7a', 'direct REST GET, 1 connection', 1),
+    full('7b', `callDetailRecord, all ${allFields.length} fields, 1 connection`, 1),
+  ];
+}
+
+/** The soak: scenario 3 for a long time, to compare the server's RSS after it with RSS after warm-up. */
+export function soakScenario(scenarios: readonly Scenario[], seconds: number): Scenario {
+  const three = scenarios.find((scenario) => scenario.key === '3');
+  if (!three) throw new Error('scenario 3 is missing');
+  return { ...three, key: 'soak', title: `soak: scenario 3 for ${seconds} s` };
+}

@@ -40,7 +40,11 @@ export interface LoadResult {
   latency: Latency;
   /** Bytes read from the socket per response: status line, headers and body. */
   wireBytesPerResponse: number;
+  /** The first few bodies that failed verifyBody, shortened, to show what went wrong. */
+  badBodies: string[];
 }
+
+const MAX_BAD_BODIES = 3;
 
 function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -86,6 +90,13 @@ function createSampleBuffer() {
 export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<LoadResult> {
   signal.throwIfAborted();
   const latencies = createSampleBuffer();
+  const badBodies: string[] = [];
+  const verifyBody = (body: unknown) => {
+    const text = String(body);
+    if (spec.verifyBody(text)) return true;
+    if (badBodies.length < MAX_BAD_BODIES) badBodies.push(text.slice(0, 400));
+    return false;
+  };
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -97,7 +108,7 @@ export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<LoadResult
         pipelining: 1,
         duration: spec.seconds,
         timeout: 10,
-        verifyBody: (body) => spec.verifyBody(String(body)),
+        verifyBody,
       },
       (error, result) => {
         clearTimeout(guard);
@@ -117,6 +128,7 @@ export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<LoadResult
           requestsPerSecond: result['2xx'] / seconds,
           latency: summariseLatency(latencies.values()),
           wireBytesPerResponse: completed ? result.throughput.total / completed : 0,
+          badBodies,
         });
       },
     );

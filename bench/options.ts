@@ -12,6 +12,8 @@ export interface BenchOptions {
   probes: number;
   /** Benchmark the server and simulator of this commit instead of the working tree. */
   ref: string | undefined;
+  /** Scenario keys to run (all when undefined). */
+  only: string[] | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -23,6 +25,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --soak-seconds <s>         also run scenario 3 for s seconds and compare server RSS (e.g. 60; default off)
   --ref <git ref>            run the server and simulator of that commit (exported to a temporary
                              directory) instead of the working tree, e.g. --ref HEAD
+  --only <keys>              run only these scenarios, e.g. --only 3,5 (targets that need others show n/a)
   --quick                    a fast smoke run, written to bench/results/quick.{md,json}
   --help                     this text
 `;
@@ -63,6 +66,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     soakSeconds: number(values['soak-seconds'], 'soak-seconds', 0, 0, 24 * 3600),
     probes: quick ? 3 : 5,
     ref: values.ref,
+    only: values.only?.split(',').map((key) => key.trim()),
   };
 }
 
@@ -78,6 +82,7 @@ function parse(argv: readonly string[]) {
       'upstream-latency-ms': { type: 'string' },
       'soak-seconds': { type: 'string' },
       ref: { type: 'string' },
+      only: { type: 'string' },
       quick: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

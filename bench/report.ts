@@ -90,8 +90,9 @@ export function evaluateTargets(
   const byKey = new Map(results.map((result) => [result.key, result]));
   const need = (...keys: string[]) => {
     const found = keys.map((key) => byKey.get(key));
-    const broken = keys.filter((_key, i) => !found[i] || (found[i] as ScenarioResult).problems.length > 0);
-    return { found: found as ScenarioResult[], broken };
+    const missing = keys.filter((_key, i) => !found[i]);
+    const broken = keys.filter((_key, i) => (found[i]?.problems.length ?? 0) > 0);
+    return { found: found as ScenarioResult[], missing, broken };
   };
   const judged = (
     name: string,
@@ -99,7 +100,10 @@ export function evaluateTargets(
     keys: string[],
     judge: (found: ScenarioResult[]) => Omit<TargetCheck, 'name' | 'target'>,
   ): TargetCheck => {
-    const { found, broken } = need(...keys);
+    const { found, missing, broken } = need(...keys);
+    if (missing.length) {
+      return { name, target, value: 'n/a', pass: undefined, note: `scenario ${missing.join(', ')} not run` };
+    }
     if (broken.length) {
       return {
         name,

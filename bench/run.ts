@@ -73,8 +73,12 @@ function loadProblems(result: LoadResult, phase: string): string[] {
   if (result.non2xx) problems.push(`${phase}: ${result.non2xx} non-2xx responses`);
   if (result.errors) problems.push(`${phase}: ${result.errors} connection errors`);
   if (result.timeouts) problems.push(`${phase}: ${result.timeouts} timeouts`);
-  if (result.mismatches)
-    problems.push(`${phase}: ${result.mismatches} responses with errors or the wrong body`);
+  if (result.mismatches) {
+    const example = result.badBodies[0] === undefined ? '' : `, e.g. ${result.badBodies[0]}`;
+    problems.push(
+      `${phase}: ${result.mismatches} of ${result.completed} responses with errors or the wrong body${example}`,
+    );
+  }
   return problems;
 }
 
@@ -223,6 +227,8 @@ async function main(
     );
   }
   const scenarios = createScenarios(options.connections, sids);
+  const unknown = options.only?.filter((key) => !scenarios.some((scenario) => scenario.key === key)) ?? [];
+  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}`);
   const meter = createCpuMeter(
     [
       { pid: upstream.pid, core: cores?.upstream },
@@ -295,6 +301,7 @@ async function main(
 
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
+    if (options.only && !options.only.includes(scenario.key)) continue;
     const measured = scenario.target === 'floor' ? floor : server;
     const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
     const problems: string[] = [];
@@ -453,7 +460,12 @@ async function main(
   const json = `${JSON.stringify(report, null, 2)}\n`;
   await mkdir(RESULTS_DIR, { recursive: true });
   const written: string[] = [];
-  const names = options.quick ? ['quick'] : ['latest', startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')];
+  // Only a full run replaces latest.* (and leaves a dated copy); smoke and partial runs have their own files.
+  const names = options.only
+    ? ['partial']
+    : options.quick
+      ? ['quick']
+      : ['latest', startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')];
   for (const name of names) {
     await writeFile(`${RESULTS_DIR}${name}.md`, markdown);
     await writeFile(`${RESULTS_DIR}${name}.json`, json);

@@ -53,6 +53,8 @@ export function createApp(deps: AppDeps): App {
       logger,
       fallbackToken: config.carrierx.token,
       maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
+      maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+      requestDeadlineMs: config.limits.requestDeadlineMs,
     }),
     // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.
     maskedErrors: { isDev: false },

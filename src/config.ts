@@ -26,23 +26,66 @@ const httpUrl = z
   )
   .transform((value) => value.replace(/\/+$/, ''));
 
-const envSchema = z.object({
-  PORT: optional(integer(0, 65535)).default(4000),
-  HOST: optional(z.string()).default('0.0.0.0'),
-  CARRIERX_BASE_URL: optional(httpUrl),
-  CARRIERX_TOKEN: optional(
-    z.string().regex(/^[\x21-\x7e]+$/, { error: 'must be a single token of printable ASCII characters' }),
-  ),
-  CARRIERX_TIMEOUT_MS: optional(integer(1, 600_000)).default(10_000),
-  // CarrierX's field-filtering parameter name is unconfirmed (see README): keep it switchable.
-  CARRIERX_INCLUDE_FIELDS_PARAM: optional(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name' }),
-  ).default('include_fields'),
-  CARRIERX_CONNECTIONS: optional(integer(1, 1024)).default(64),
-  CARRIERX_MAX_PARALLEL_PER_REQUEST: optional(integer(1, 100)).default(10),
-  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
-  NODE_ENV: optional(z.string()).default('development'),
-});
+/** `true`/`false` (also 1/0, yes/no, on/off); unset means the mode's default. */
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(
+    z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+      error: 'must be true or false',
+    }),
+  )
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const envSchema = z
+  .object({
+    PORT: optional(integer(0, 65535)).default(4000),
+    HOST: optional(z.string()).default('0.0.0.0'),
+    CARRIERX_BASE_URL: optional(httpUrl),
+    CARRIERX_TOKEN: optional(
+      z.string().regex(/^[\x21-\x7e]+$/, { error: 'must be a single token of printable ASCII characters' }),
+    ),
+    CARRIERX_TIMEOUT_MS: optional(integer(1, 600_000)).default(10_000),
+    // CarrierX's field-filtering parameter name is unconfirmed (see README): keep it switchable.
+    CARRIERX_INCLUDE_FIELDS_PARAM: optional(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name' }),
+    ).default('include_fields'),
+    CARRIERX_CONNECTIONS: optional(integer(1, 1024)).default(64),
+    CARRIERX_MAX_PARALLEL_PER_REQUEST: optional(integer(1, 100)).default(10),
+    REQUEST_DEADLINE_MS: optional(integer(1, 600_000)).default(15_000),
+    CARRIERX_RETRIES: optional(integer(0, 10)).default(2),
+    CARRIERX_RETRY_BASE_DELAY_MS: optional(integer(0, 60_000)).default(100),
+    CARRIERX_RETRY_MAX_DELAY_MS: optional(integer(0, 60_000)).default(2_000),
+    CARRIERX_BREAKER_THRESHOLD: optional(integer(1, 10_000)).default(5),
+    CARRIERX_BREAKER_COOLDOWN_MS: optional(integer(1, 600_000)).default(10_000),
+    // Unset: as many as CARRIERX_CONNECTIONS, so every admitted call has a connection.
+    CARRIERX_MAX_CONCURRENT_CALLS: optional(integer(1, 10_000)),
+    CARRIERX_MAX_QUEUED_CALLS: optional(integer(0, 100_000)).default(1_000),
+    MAX_RECORDS_PER_OPERATION: optional(integer(1, 10_000)).default(100),
+    MAX_QUERY_DEPTH: optional(integer(1, 1_000)).default(8),
+    MAX_QUERY_ALIASES: optional(integer(0, 10_000)).default(30),
+    MAX_QUERY_TOKENS: optional(integer(1, 1_000_000)).default(2_000),
+    MAX_QUERY_DIRECTIVES: optional(integer(0, 10_000)).default(50),
+    MAX_QUERY_COST: optional(integer(1, 10_000_000)).default(5_000),
+    MAX_REQUEST_BODY_BYTES: optional(integer(1, 100 * 1024 * 1024)).default(256 * 1024),
+    // How the body limit is enforced: our Content-Length check (cheap), Yoga's streaming check, or not at all.
+    REQUEST_BODY_LIMIT_STRATEGY: optional(z.enum(['content-length', 'stream', 'off'])).default(
+      'content-length',
+    ),
+    GRAPHQL_BATCH_LIMIT: optional(integer(0, 100)).default(0),
+    GRAPHIQL_ENABLED: optional(flag),
+    INTROSPECTION_ENABLED: optional(flag),
+    CSRF_PREVENTION_ENABLED: optional(flag),
+    LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
+      'info',
+    ),
+    NODE_ENV: optional(z.string()).default('development'),
+  })
+  .refine((e) => e.CARRIERX_RETRY_MAX_DELAY_MS >= e.CARRIERX_RETRY_BASE_DELAY_MS, {
+    path: ['CARRIERX_RETRY_MAX_DELAY_MS'],
+    error: 'must be at least CARRIERX_RETRY_BASE_DELAY_MS',
+  });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -59,7 +102,32 @@ export interface Config {
     includeFieldsParam: string;
     connections: number;
     maxParallelPerRequest: number;
+    policies: {
+      retries: number;
+      retryBaseDelayMs: number;
+      retryMaxDelayMs: number;
+      breakerThreshold: number;
+      breakerCooldownMs: number;
+      maxConcurrentCalls: number;
+      maxQueuedCalls: number;
+    };
   };
+  limits: {
+    requestDeadlineMs: number;
+    maxRecordsPerOperation: number;
+    queryDepth: number;
+    queryAliases: number;
+    queryTokens: number;
+    queryDirectives: number;
+    queryCost: number;
+    requestBodyBytes: number;
+    requestBodyLimitStrategy: Env['REQUEST_BODY_LIMIT_STRATEGY'];
+    /** Operations in one batched HTTP request; 0 turns batching off. */
+    batch: number;
+  };
+  graphiql: boolean;
+  introspection: boolean;
+  csrfPrevention: boolean;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -81,10 +149,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
   return {
     port: e.PORT,
     host: e.HOST,
-    production: e.NODE_ENV === 'production',
+    production,
     logLevel: e.LOG_LEVEL,
     carrierx: {
       baseUrl: e.CARRIERX_BASE_URL,
@@ -93,6 +162,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       includeFieldsParam: e.CARRIERX_INCLUDE_FIELDS_PARAM,
       connections: e.CARRIERX_CONNECTIONS,
       maxParallelPerRequest: e.CARRIERX_MAX_PARALLEL_PER_REQUEST,
+      policies: {
+        retries: e.CARRIERX_RETRIES,
+        retryBaseDelayMs: e.CARRIERX_RETRY_BASE_DELAY_MS,
+        retryMaxDelayMs: e.CARRIERX_RETRY_MAX_DELAY_MS,
+        breakerThreshold: e.CARRIERX_BREAKER_THRESHOLD,
+        breakerCooldownMs: e.CARRIERX_BREAKER_COOLDOWN_MS,
+        maxConcurrentCalls: e.CARRIERX_MAX_CONCURRENT_CALLS ?? e.CARRIERX_CONNECTIONS,
+        maxQueuedCalls: e.CARRIERX_MAX_QUEUED_CALLS,
+      },
     },
+    limits: {
+      requestDeadlineMs: e.REQUEST_DEADLINE_MS,
+      maxRecordsPerOperation: e.MAX_RECORDS_PER_OPERATION,
+      queryDepth: e.MAX_QUERY_DEPTH,
+      queryAliases: e.MAX_QUERY_ALIASES,
+      queryTokens: e.MAX_QUERY_TOKENS,
+      queryDirectives: e.MAX_QUERY_DIRECTIVES,
+      queryCost: e.MAX_QUERY_COST,
+      requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+      requestBodyLimitStrategy: e.REQUEST_BODY_LIMIT_STRATEGY,
+      batch: e.GRAPHQL_BATCH_LIMIT,
+    },
+    // Developer conveniences are on while developing and off in production unless asked for.
+    graphiql: e.GRAPHIQL_ENABLED ?? !production,
+    introspection: e.INTROSPECTION_ENABLED ?? !production,
+    csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,
   };
 }

@@ -15,6 +15,9 @@ export interface ContextDeps {
   /** Used only when a request carries no Authorization header. */
   fallbackToken: string | undefined;
   maxParallelPerRequest: number;
+  maxRecordsPerOperation: number;
+  /** Time from the start of a GraphQL operation after which no upstream call or retry wait may run. */
+  requestDeadlineMs: number;
 }
 
 // The schemes CarrierX accepts, with an RFC 7235 token68: nothing else may travel upstream in the header.
@@ -47,10 +50,15 @@ export function resolveCredentials(
   return { authorization: header };
 }
 
-/** Builds each request's context: its own loaders (nothing shared across requests) and credentials. */
+/**
+ * Builds each request's context: its own loaders (nothing shared across requests), credentials, deadline and
+ * the request's abort signal, which fires when the client disconnects. Neither costs anything until it fires:
+ * the deadline is a number, and the signal is one the server adapter creates for every request anyway.
+ */
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): Context => {
     let cdr: CdrLoader | undefined;
+    const deadlineAt = performance.now() + deps.requestDeadlineMs;
     return {
       logger: deps.logger,
       loaders: {
@@ -60,6 +68,9 @@ export function createContextFactory(deps: ContextDeps) {
             client: deps.client,
             credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
             maxParallel: deps.maxParallelPerRequest,
+            maxRecords: deps.maxRecordsPerOperation,
+            signal: request.signal,
+            deadlineAt,
           });
           return cdr;
         },

@@ -1,8 +1,9 @@
 import { GraphQLError } from 'graphql';
+import { type MaskError, maskError } from 'graphql-yoga';
 
 /**
- * The one error table. Every error this service reports about CarrierX or the caller's credentials carries
- * one of these codes in `extensions.code`. Messages are fixed texts: they never include the caller's token,
+ * The one error table. Every error this service raises itself (about CarrierX, the caller's credentials or the
+ * limits it enforces) carries one of these codes in `extensions.code`. Messages are fixed texts: they never include the caller's token,
  * an upstream response body or a stack trace.
  */
 export const ERRORS = {
@@ -12,10 +13,26 @@ export const ERRORS = {
   FORBIDDEN:
     'CarrierX refused access: the token needs the calls.read or calls.manage scope, and calls.read_descendant for records of inherited (descendant) partners.',
   RATE_LIMITED: 'CarrierX is rate limiting these requests. Try again later.',
+  // Also raised, with a text from UNAVAILABLE below, when this service holds a call back to protect CarrierX
+  // or itself; with the circuit open, `extensions.retryAfter` says in how many seconds calls resume.
   UPSTREAM_UNAVAILABLE: 'CarrierX is unavailable right now. Try again later.',
   UPSTREAM_BAD_RESPONSE: 'CarrierX sent a response this service cannot read.',
   // A federation representation whose key is not a UUID (the root field's argument is checked by validation).
   BAD_USER_INPUT: 'The request carries an invalid value.',
+  // More distinct records in one operation than MAX_RECORDS_PER_OPERATION; `extensions.limit` says how many.
+  TOO_MANY_RECORDS:
+    'This operation asks for more call detail records than this service fetches in one operation.',
+  // HTTP 413, before the body is parsed: the same code Yoga's own limit uses, so clients see one vocabulary.
+  REQUEST_ENTITY_TOO_LARGE: 'The request body is larger than this service accepts.',
+  // HTTP 400 for a request that is not well-formed HTTP (e.g. an unreadable Content-Length).
+  BAD_REQUEST: 'The request is malformed.',
+} as const;
+
+/** Texts for UPSTREAM_UNAVAILABLE when this service, not CarrierX, declines to make the call. */
+export const UNAVAILABLE = {
+  CIRCUIT_OPEN: 'CarrierX has been failing, so calls to it are paused for a few seconds. Try again shortly.',
+  OVERLOADED: 'This service is overloaded: too many CarrierX calls are already waiting. Try again shortly.',
+  DEADLINE: 'CarrierX did not answer in time for this request.',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -51,3 +68,21 @@ export function errorForStatus(status: number, retryAfterSeconds?: number): Carr
       return new CarrierXError('UPSTREAM_BAD_RESPONSE', `CarrierX rejected the request with HTTP ${status}.`);
   }
 }
+
+/**
+ * Yoga's masking, plus: no `extensions.originalError`. Yoga attaches one to request errors such as invalid JSON,
+ * and the parser's message in it quotes the request body back. Used in production, where nothing a client sent
+ * or an internal error said is echoed.
+ */
+export const maskErrorForProduction: MaskError = (error, message, isDev) => {
+  const masked = maskError(error, message, isDev);
+  if (!(masked instanceof GraphQLError) || masked.extensions.originalError === undefined) return masked;
+  const { originalError: _omitted, ...extensions } = masked.extensions;
+  return new GraphQLError(masked.message, {
+    nodes: masked.nodes,
+    source: masked.source,
+    positions: masked.positions,
+    path: masked.path,
+    extensions,
+  });
+};

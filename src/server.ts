@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     timeoutMs: config.carrierx.timeoutMs,
     includeFieldsParam: config.carrierx.includeFieldsParam,
     connections: config.carrierx.connections,
+    policies: config.carrierx.policies,
     logger,
   });
   const app = createApp({ config, client, logger, ...(demoToken ? { demoToken } : {}) });

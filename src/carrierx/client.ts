@@ -1,6 +1,14 @@
 import { Pool } from 'undici';
 import { CarrierXError, errorForStatus } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import {
+  createUpstreamPolicies,
+  DEFAULT_POLICY_OPTIONS,
+  type FailureKind,
+  UpstreamFailure,
+  type UpstreamPolicyOptions,
+  type UpstreamState,
+} from './policies.ts';
 import { type CdrRecord, decodeCdr } from './record.ts';
 
 export interface CarrierXClientOptions {
@@ -14,20 +22,40 @@ export interface CarrierXClientOptions {
   logger: Logger;
   /** Upper bound on a response body; a bigger one is a bad response, not a memory problem. */
   maxBodyBytes?: number;
+  /** Retries, circuit breaker and bulkhead; each unset option takes its default. */
+  policies?: Partial<UpstreamPolicyOptions>;
+}
+
+/** What one call may spend: the caller's abort signal and the GraphQL request's deadline. */
+export interface CallOptions {
+  /** Aborts the call (and any retry) when the caller goes away. */
+  signal?: AbortSignal | undefined;
+  /** A `performance.now()` value; no attempt or retry wait goes past it. Unset: one timeout from now. */
+  deadlineAt?: number | undefined;
 }
 
 export interface CarrierXClient {
   /**
    * GET /calls/call_drs/{drSid} asking only for `fields` (API names). `authorization` is sent verbatim.
-   * Resolves the decoded record or rejects with a CarrierXError from the error table.
+   * Resolves the decoded record or rejects with a CarrierXError from the error table (or the signal's reason).
    */
   getCallDetailRecord(
     drSid: string,
     fields: readonly string[],
     authorization: string,
-    signal?: AbortSignal,
+    options?: CallOptions,
   ): Promise<CdrRecord>;
+  /** The circuit breaker's state and the bulkhead's load, for health checks and metrics. */
+  state(): UpstreamState;
   close(): Promise<void>;
+}
+
+/** How each upstream status is treated by the policies; statuses not listed are final answers. */
+function failureKind(status: number): FailureKind | undefined {
+  if (status === 502 || status === 503 || status === 504) return 'transient';
+  if (status === 429) return 'rate-limited';
+  if (status >= 500) return 'unavailable';
+  return undefined;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -48,6 +76,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   const basePath = base.pathname.replace(/\/+$/, '');
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { logger, timeoutMs } = options;
+  const policies = createUpstreamPolicies({ ...DEFAULT_POLICY_OPTIONS, ...options.policies }, logger);
   const pool = new Pool(base.origin, {
     connections: options.connections,
     keepAliveTimeout: 30_000,
@@ -74,20 +103,26 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       : Buffer.concat(chunks).toString('utf8');
   }
 
-  function toCarrierXError(
+  /** Maps what an attempt threw to the caller's error, wrapped for the policies when they may act on it. */
+  function toFailure(
     error: unknown,
     timedOut: boolean,
+    budgetMs: number,
     readingBody: boolean,
     drSid: string,
-  ): CarrierXError {
-    if (error instanceof CarrierXError) {
-      if (error.code === 'UPSTREAM_BAD_RESPONSE')
+  ): CarrierXError | UpstreamFailure {
+    if (error instanceof CarrierXError || error instanceof UpstreamFailure) {
+      if (error instanceof CarrierXError && error.code === 'UPSTREAM_BAD_RESPONSE')
         logger.warn({ drSid, reason: error.message }, 'CarrierX sent a bad response');
       return error;
     }
     if (timedOut) {
-      logger.warn({ drSid, timeoutMs }, 'CarrierX call timed out');
-      return new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${timeoutMs} ms.`);
+      logger.warn({ drSid, timeoutMs: budgetMs }, 'CarrierX call timed out');
+      // A slow CarrierX is not helped by a second request: final, but counted by the breaker.
+      return new UpstreamFailure(
+        new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
+        'unavailable',
+      );
     }
     const code = (error as { code?: string }).code;
     if (readingBody) {
@@ -96,53 +131,79 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       return new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a truncated response.');
     }
     logger.warn({ drSid, err: { code, name: (error as Error).name } }, 'CarrierX call failed');
-    return new CarrierXError('UPSTREAM_UNAVAILABLE', 'CarrierX could not be reached.');
+    return new UpstreamFailure(
+      new CarrierXError('UPSTREAM_UNAVAILABLE', 'CarrierX could not be reached.'),
+      'transient',
+    );
+  }
+
+  /** One GET, with at most `budgetMs` to answer (the per-call timeout, or less if the deadline is nearer). */
+  async function attempt(
+    drSid: string,
+    path: string,
+    authorization: string,
+    signal: AbortSignal | undefined,
+    remainingMs: number,
+  ): Promise<CdrRecord> {
+    const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
+    const timeout = AbortSignal.timeout(budgetMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const started = performance.now();
+    let readingBody = false;
+    try {
+      const response = await pool.request({
+        method: 'GET',
+        path,
+        headers: { authorization, accept: 'application/json' },
+        signal: combined,
+      });
+      const { statusCode } = response;
+      if (statusCode !== 200) {
+        // Drain rather than read: an error body never travels further than this function.
+        await response.body.dump();
+        logger.info(
+          { drSid, status: statusCode, ms: performance.now() - started },
+          'CarrierX answered an error',
+        );
+        const retryAfter = parseRetryAfter(response.headers['retry-after']);
+        const error = errorForStatus(statusCode, retryAfter);
+        const kind = failureKind(statusCode);
+        throw kind === undefined
+          ? error
+          : new UpstreamFailure(error, kind, retryAfter === undefined ? undefined : retryAfter * 1000);
+      }
+      readingBody = true;
+      const contentLength = response.headers['content-length'];
+      const text = await readBody(
+        response.body,
+        Array.isArray(contentLength) ? contentLength[0] : contentLength,
+      );
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
+      }
+      return decodeCdr(body, drSid, (api, kind, got) =>
+        logger.warn({ drSid, field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
+      );
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw toFailure(error, timeout.aborted, budgetMs, readingBody, drSid);
+    }
   }
 
   return {
-    async getCallDetailRecord(drSid, fields, authorization, signal) {
+    getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}?${options.includeFieldsParam}=${fields.join(',')}`;
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      const started = performance.now();
-      let readingBody = false;
-      try {
-        const response = await pool.request({
-          method: 'GET',
-          path,
-          headers: { authorization, accept: 'application/json' },
-          signal: combined,
-        });
-        const { statusCode } = response;
-        if (statusCode !== 200) {
-          // Drain rather than read: an error body never travels further than this function.
-          await response.body.dump();
-          logger.info(
-            { drSid, status: statusCode, ms: performance.now() - started },
-            'CarrierX answered an error',
-          );
-          throw errorForStatus(statusCode, parseRetryAfter(response.headers['retry-after']));
-        }
-        readingBody = true;
-        const contentLength = response.headers['content-length'];
-        const text = await readBody(
-          response.body,
-          Array.isArray(contentLength) ? contentLength[0] : contentLength,
-        );
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
-        }
-        return decodeCdr(body, drSid, (api, kind, got) =>
-          logger.warn({ drSid, field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
-        );
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        throw toCarrierXError(error, timeout.aborted, readingBody, drSid);
-      }
+      const { signal } = callOptions;
+      const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
+      return policies.execute((remainingMs) => attempt(drSid, path, authorization, signal, remainingMs), {
+        signal,
+        deadlineAt,
+      });
     },
+    state: () => policies.state(),
     close: () => pool.close(),
   };
 }

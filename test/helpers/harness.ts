@@ -1,5 +1,5 @@
 import { type App, createApp } from '../../src/app.ts';
-import { createCarrierXClient } from '../../src/carrierx/client.ts';
+import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -16,6 +16,8 @@ export interface GraphQLResponse<TData> {
 
 export interface Harness {
   app: App;
+  /** The one upstream client, for its policies' state(). */
+  client: CarrierXClient;
   simulator: Simulator;
   /** Every line the server logged, raw JSON text. */
   logs: string[];
@@ -30,6 +32,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * What every harness starts from; `env` overrides it. Waits are short so failure paths finish fast, and the
+ * breaker opens only in tests about the breaker: faults injected by one test must not leak into the next.
+ */
+const TEST_ENV: Record<string, string> = {
+  REQUEST_DEADLINE_MS: '2000',
+  CARRIERX_RETRY_BASE_DELAY_MS: '5',
+  CARRIERX_RETRY_MAX_DELAY_MS: '20',
+  CARRIERX_BREAKER_THRESHOLD: '10000',
+};
+
 /** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */
 export async function createHarness(
   env: Record<string, string> = {},
@@ -39,18 +52,20 @@ export async function createHarness(
   const baseUrl = await simulator.listen(0, '127.0.0.1');
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logs.push(line) } });
-  const config = loadConfig({ CARRIERX_BASE_URL: baseUrl, ...env });
+  const config = loadConfig({ ...TEST_ENV, CARRIERX_BASE_URL: baseUrl, ...env });
   const client = createCarrierXClient({
     baseUrl,
     timeoutMs: config.carrierx.timeoutMs,
     includeFieldsParam: config.carrierx.includeFieldsParam,
     connections: config.carrierx.connections,
+    policies: config.carrierx.policies,
     logger,
   });
   const app = createApp({ config, client, logger, ...appOptions });
 
   return {
     app,
+    client,
     simulator,
     logs,
     async execute(document, variables, options = {}) {

@@ -1,0 +1,280 @@
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  DelegateBackoff,
+  handleType,
+  IsolatedCircuitError,
+  bulkhead as makeBulkhead,
+  retry as makeRetry,
+} from 'cockatiel';
+import { CarrierXError, UNAVAILABLE } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/** How hard to try and how much to let through; see the configuration table in the README. */
+export interface UpstreamPolicyOptions {
+  /** Retries after the first attempt, for transient failures only. */
+  retries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Consecutive failed calls that open the circuit. */
+  breakerThreshold: number;
+  /** How long the circuit stays open before one probe call may pass. */
+  breakerCooldownMs: number;
+  /** Upstream calls in flight at once, across all requests. */
+  maxConcurrentCalls: number;
+  /** Calls that may wait for a slot; beyond this a call fails at once as overloaded. */
+  maxQueuedCalls: number;
+}
+
+export const DEFAULT_POLICY_OPTIONS: UpstreamPolicyOptions = {
+  retries: 2,
+  retryBaseDelayMs: 100,
+  retryMaxDelayMs: 2_000,
+  breakerThreshold: 5,
+  breakerCooldownMs: 10_000,
+  maxConcurrentCalls: 64,
+  maxQueuedCalls: 1_000,
+};
+
+/**
+ * How an attempt failed, as the policies see it. `transient`: the request never got a real answer (connection
+ * refused or reset, 502/503/504), so a retry of the GET may well succeed. `unavailable`: CarrierX failed in a
+ * way a quick retry will not fix (500, timeout). `rate-limited`: a 429, retried only when the wait fits.
+ */
+export type FailureKind = 'transient' | 'unavailable' | 'rate-limited';
+
+/** An attempt's failure the policies act on; they hand the caller its `error`, never this wrapper. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly error: CarrierXError,
+    readonly kind: FailureKind,
+    /** From a 429's Retry-After header. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(error.message);
+  }
+}
+
+/** Thrown inside the retry loop to ask for one more attempt after `delayMs`; the only error it retries. */
+class RetryAfterDelay extends Error {
+  constructor(
+    readonly failure: UpstreamFailure,
+    readonly delayMs: number,
+  ) {
+    super(failure.message);
+  }
+}
+
+export interface CallBudget {
+  /** Aborts when the caller goes away; its reason is what the call rejects with. */
+  signal?: AbortSignal | undefined;
+  /** `performance.now()` value past which no attempt starts and no wait ends. */
+  deadlineAt: number;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/** A snapshot for health checks and metrics. */
+export interface UpstreamState {
+  breaker: BreakerState;
+  /** Calls holding a bulkhead slot right now. */
+  inFlight: number;
+  /** Calls waiting for a slot. */
+  queued: number;
+  /** Totals since start. */
+  retries: number;
+  rejected: number;
+  breakerOpened: number;
+}
+
+export interface UpstreamPolicies {
+  /**
+   * Runs `attempt` under the bulkhead, retry and circuit-breaker policies. `attempt` receives the milliseconds
+   * left before the deadline and throws an UpstreamFailure for what the policies may act on; anything else it
+   * throws passes straight through. Rejects with a CarrierXError, or with the signal's reason on abort.
+   */
+  execute<T>(attempt: (remainingMs: number) => Promise<T>, budget: CallBudget): Promise<T>;
+  state(): UpstreamState;
+}
+
+// A retry needs time for a round trip after its wait; one that would start later than this before the
+// deadline is not worth starting.
+const MIN_ATTEMPT_MS = 50;
+// Rejections can come by the thousand under overload: one warning per interval, with a count.
+const REJECTION_LOG_INTERVAL_MS = 5_000;
+
+const STATE_NAMES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/**
+ * The upstream policies, built on cockatiel, shared by every request (one breaker and one bulkhead per upstream):
+ *
+ * breaker → retry → bulkhead → attempt
+ *
+ * The breaker sits outside the retries, so it counts calls, not attempts: one GET that fails three times is one
+ * failure. Only `transient` and `unavailable` failures count; 401/403/404, bad bodies, 429s, the caller going
+ * away and our own refusals (overload, deadline) neither open nor hold it open. The bulkhead sits innermost, so
+ * a slot is held only while a request is on the wire, never during a retry's wait.
+ *
+ * Retry decisions are made inside the attempt, not in cockatiel's backoff: only there is the request's deadline
+ * known, and a wait that does not fit must not start at all. cockatiel then runs the loop with the chosen delay.
+ */
+export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: Logger): UpstreamPolicies {
+  const { retries, retryBaseDelayMs, retryMaxDelayMs, breakerCooldownMs } = options;
+  let retryCount = 0;
+  let rejectedCount = 0;
+  let openedCount = 0;
+  let openedAt = 0;
+  let lastRejectionLog = Number.NEGATIVE_INFINITY;
+  let rejectedSinceLog = 0;
+
+  const bulkhead = makeBulkhead(options.maxConcurrentCalls, options.maxQueuedCalls);
+  const retry = makeRetry(handleType(RetryAfterDelay), {
+    // The real bound is `retries`, checked where the delay is chosen; this only keeps the loop finite.
+    maxAttempts: retries,
+    backoff: new DelegateBackoff((context) => (context.result as { error: RetryAfterDelay }).error.delayMs),
+  });
+  const breaker = circuitBreaker(
+    handleType(UpstreamFailure, (failure) => failure.kind !== 'rate-limited'),
+    { halfOpenAfter: breakerCooldownMs, breaker: new ConsecutiveBreaker(options.breakerThreshold) },
+  );
+
+  retry.onRetry((event) => {
+    retryCount += 1;
+    const failure = 'error' in event ? (event.error as RetryAfterDelay).failure : undefined;
+    logger.debug(
+      {
+        attempt: event.attempt,
+        delayMs: Math.round(event.delay),
+        code: failure?.error.code,
+        kind: failure?.kind,
+      },
+      'retrying CarrierX call',
+    );
+  });
+  breaker.onBreak(() => {
+    openedCount += 1;
+    openedAt = Date.now();
+    logger.warn(
+      { threshold: options.breakerThreshold, cooldownMs: breakerCooldownMs },
+      'CarrierX circuit opened: failing fast without calling CarrierX',
+    );
+  });
+  breaker.onHalfOpen(() => logger.info('CarrierX circuit half-open: letting one call probe CarrierX'));
+  breaker.onReset(() => logger.info('CarrierX circuit closed: calling CarrierX again'));
+  bulkhead.onReject(() => {
+    rejectedCount += 1;
+    rejectedSinceLog += 1;
+    const now = Date.now();
+    if (now - lastRejectionLog < REJECTION_LOG_INTERVAL_MS) return;
+    logger.warn(
+      {
+        rejected: rejectedSinceLog,
+        maxConcurrentCalls: options.maxConcurrentCalls,
+        maxQueuedCalls: options.maxQueuedCalls,
+      },
+      'CarrierX calls rejected: the bulkhead and its queue are full',
+    );
+    lastRejectionLog = now;
+    rejectedSinceLog = 0;
+  });
+
+  /** Equal jitter: at least half the exponential step, so a crowd of retries spreads out but still backs off. */
+  function backoffMs(retryIndex: number): number {
+    const step = Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** retryIndex);
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  /** The wait before another attempt, or undefined when this failure is final. */
+  function retryDelay(failure: UpstreamFailure, retryIndex: number, deadlineAt: number): number | undefined {
+    if (retryIndex >= retries || failure.kind === 'unavailable') return undefined;
+    const delay =
+      failure.kind === 'rate-limited' && failure.retryAfterMs ? failure.retryAfterMs : backoffMs(retryIndex);
+    return performance.now() + delay + MIN_ATTEMPT_MS <= deadlineAt ? delay : undefined;
+  }
+
+  function deadlineError(): CarrierXError {
+    return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
+  }
+
+  /**
+   * Enters the bulkhead. A call that has to queue is the only one that pays for a timer and a listener: its wait
+   * must still end at the deadline, or when the caller goes away, although cockatiel's queue looks at the
+   * signal only when the call's turn comes.
+   */
+  function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
+    if (bulkhead.executionSlots > 0 || bulkhead.queueSlots <= 0) return bulkhead.execute(run, budget.signal);
+    const untilDeadline = AbortSignal.timeout(Math.max(0, Math.ceil(budget.deadlineAt - performance.now())));
+    const stop = budget.signal ? AbortSignal.any([budget.signal, untilDeadline]) : untilDeadline;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(budget.signal?.aborted ? budget.signal.reason : deadlineError());
+      stop.addEventListener('abort', onAbort, { once: true });
+      bulkhead
+        .execute(run, stop)
+        .then(resolve, reject)
+        .finally(() => stop.removeEventListener('abort', onAbort));
+    });
+  }
+
+  function toCallerError(error: unknown, budget: CallBudget): unknown {
+    if (budget.signal?.aborted) return budget.signal.reason;
+    if (error instanceof UpstreamFailure) return error.error;
+    if (error instanceof RetryAfterDelay) return error.failure.error;
+    if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+      const resumesIn = Math.max(1, Math.ceil((openedAt + breakerCooldownMs - Date.now()) / 1000));
+      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.CIRCUIT_OPEN, { retryAfter: resumesIn });
+    }
+    if (error instanceof BulkheadRejectedError) {
+      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.OVERLOADED);
+    }
+    return error;
+  }
+
+  return {
+    async execute(attempt, budget) {
+      const { signal, deadlineAt } = budget;
+      signal?.throwIfAborted();
+      if (performance.now() >= deadlineAt) throw deadlineError();
+      try {
+        return await breaker.execute(
+          () =>
+            retry.execute(async ({ attempt: retryIndex }) => {
+              try {
+                return await throughBulkhead(() => {
+                  // Checked again here: a queued call or a retry may have waited.
+                  signal?.throwIfAborted();
+                  const remainingMs = deadlineAt - performance.now();
+                  if (remainingMs <= 0) throw deadlineError();
+                  return attempt(remainingMs);
+                }, budget);
+              } catch (error) {
+                if (!(error instanceof UpstreamFailure) || signal?.aborted) throw error;
+                const delay = retryDelay(error, retryIndex, deadlineAt);
+                throw delay === undefined ? error : new RetryAfterDelay(error, delay);
+              }
+            }, signal),
+          signal,
+        );
+      } catch (error) {
+        throw toCallerError(error, budget);
+      }
+    },
+    state() {
+      return {
+        breaker: STATE_NAMES[breaker.state],
+        inFlight: options.maxConcurrentCalls - bulkhead.executionSlots,
+        queued: options.maxQueuedCalls - bulkhead.queueSlots,
+        retries: retryCount,
+        rejected: rejectedCount,
+        breakerOpened: openedCount,
+      };
+    },
+  };
+}

@@ -38,6 +38,14 @@ export interface SoakResult {
   problems: string[];
 }
 
+/** One kind of line the server logged at warn level or above, and how often. */
+export interface ServerLogKind {
+  level: number;
+  message: string;
+  count: number;
+  example: string;
+}
+
 export interface TargetCheck {
   name: string;
   value: string;
@@ -63,7 +71,7 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   soak: SoakResult | undefined;
   targets: TargetCheck[];
-  serverLog: string[];
+  serverLog: ServerLogKind[];
   notes: string[];
 }
 
@@ -290,9 +298,21 @@ export function renderMarkdown(report: BenchReport): string {
     for (const r of busy) lines.push(`- During scenario ${r.key}: ${describe(r.otherProcesses)}.`);
   }
   if (report.serverLog.length) {
-    lines.push('', '## Server warnings and errors seen during the run', '', '```');
-    lines.push(...report.serverLog);
-    lines.push('```');
+    lines.push(
+      '',
+      '## Server warnings and errors seen during the run',
+      '',
+      "Lines the server logged at warn (40) or error (50) level, grouped by message. autocannon closes its connections with requests in flight at the end of every warm-up and run, so a few client aborts per run are the benchmark's doing.",
+      '',
+      '| count | level | message | example |',
+      '|--:|--:|---|---|',
+    );
+    for (const kind of report.serverLog) {
+      const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+      lines.push(
+        `| ${kind.count} | ${kind.level} | ${cell(kind.message)} | \`${cell(kind.example.slice(0, 300))}\` |`,
+      );
+    }
   } else {
     lines.push('', 'The server logged nothing at warn level or above during the run.');
   }

@@ -12,6 +12,7 @@ import {
   renderMarkdown,
   renderSummary,
   type ScenarioResult,
+  type ServerLogKind,
   type SoakResult,
 } from './report.ts';
 import { AUTHORIZATION, createScenarios, type Scenario, soakScenario } from './scenarios.ts';
@@ -19,7 +20,7 @@ import { prepareSource, type Source } from './source.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const MAX_SERVER_LOG_LINES = 50;
+const MAX_SERVER_LOG_KINDS = 20;
 
 /** A loopback HTTP exchange with a deadline; the benchmark's only fetch besides autocannon. */
 async function exchange(
@@ -45,25 +46,33 @@ interface Stack {
   cores: { upstream: number; server: number; runner: number } | undefined;
 }
 
-/** Counts and keeps the server's log lines at warn level and above (and anything on its stderr). */
+/** Counts the server's log lines at warn level and above (and anything on its stderr), grouped by message. */
 function watchServerLog(server: ManagedProcess) {
-  const kept: string[] = [];
+  const kinds = new Map<string, ServerLogKind>();
   let count = 0;
   server.onLine = (line, stream) => {
     if (line.trim() === '') return;
-    let level = 0;
+    let entry: { level?: unknown; msg?: unknown; err?: { message?: unknown; name?: unknown } };
     try {
-      level = Number((JSON.parse(line) as { level?: unknown }).level) || 0;
+      entry = JSON.parse(line) as typeof entry;
     } catch {
       // Not a log line: on stdout the startup banner, on stderr always worth reporting.
       if (stream === 'stdout') return;
-      level = 50;
+      entry = { level: 50, msg: line.slice(0, 200) };
     }
+    const level = Number(entry.level) || 0;
     if (level < 40) return;
     count += 1;
-    if (kept.length < MAX_SERVER_LOG_LINES) kept.push(line.slice(0, 600));
+    const message = [...new Set([entry.msg, entry.err?.message ?? entry.err?.name])]
+      .filter(Boolean)
+      .join(': ');
+    const key = `${level} ${message}`;
+    const kind = kinds.get(key);
+    if (kind) kind.count += 1;
+    else if (kinds.size < MAX_SERVER_LOG_KINDS)
+      kinds.set(key, { level, message, count: 1, example: line.slice(0, 500) });
   };
-  return { kept, count: () => count };
+  return { kinds: () => [...kinds.values()], count: () => count };
 }
 
 /** Problems a load run shows: anything but 200s with the expected body. */
@@ -179,10 +188,12 @@ async function main(
       );
     }
   }
-  layout.push(
+  say(
     source.exported
       ? `Code under test: commit ${source.commit} exported to ${source.dir}.`
       : `Code under test: the working tree (${source.commit}${source.dirtyFiles ? ` + ${source.dirtyFiles} uncommitted paths` : ''}).`,
+  );
+  layout.push(
     `Server: \`node --import tsx src/server.ts\` with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}.`,
     'Simulators: `node --import tsx src/carrierx/simulator/main.ts` with SIMULATOR_CONTROL=1.',
     'WEB_CONCURRENCY / cluster figures: not measured; the server has no cluster mode yet.',
@@ -453,7 +464,7 @@ async function main(
     scenarios: results,
     soak,
     targets: evaluateTargets(results, soak, options),
-    serverLog: serverLog.kept,
+    serverLog: serverLog.kinds(),
     notes,
   };
   const markdown = renderMarkdown(report);

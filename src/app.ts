@@ -1,10 +1,15 @@
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory } from './context.ts';
+import { maskErrorForProduction } from './errors.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
+import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
+import { useQueryLimits } from './plugins/use-query-limits.ts';
+import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps {
@@ -18,6 +23,9 @@ export interface AppDeps {
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
+
+/** Headers that mark a GET or simple-content-type request as not forgeable by another site (any one will do). */
+export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'];
 
 export const EXAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
 
@@ -57,7 +65,7 @@ export function createApp(deps: AppDeps): App {
       requestDeadlineMs: config.limits.requestDeadlineMs,
     }),
     // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.
-    maskedErrors: { isDev: false },
+    maskedErrors: { isDev: false, ...(config.production ? { maskError: maskErrorForProduction } : {}) },
     logging: {
       debug: (...args) => logger.debug(args.length === 1 ? args[0] : { args }),
       info: (...args) => logger.info(args.length === 1 ? args[0] : { args }),
@@ -66,8 +74,26 @@ export function createApp(deps: AppDeps): App {
     },
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
-    plugins: [useOfflineGraphiQL()],
-    graphiql: {
+    plugins: [
+      ...(config.graphiql ? [useOfflineGraphiQL()] : []),
+      useQueryLimits({
+        depth: config.limits.queryDepth,
+        aliases: config.limits.queryAliases,
+        tokens: config.limits.queryTokens,
+        directives: config.limits.queryDirectives,
+        cost: config.limits.queryCost,
+      }),
+      ...(config.limits.requestBodyLimitStrategy === 'content-length'
+        ? [useRequestBodyLimit(config.limits.requestBodyBytes)]
+        : []),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
+    ],
+    // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
+    maxRequestBodySize:
+      config.limits.requestBodyLimitStrategy === 'stream' ? config.limits.requestBodyBytes : false,
+    batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
+    graphiql: config.graphiql && {
       title: 'CarrierX Call Detail Records',
       defaultQuery: exampleQuery(deps.exampleDrSid ?? EXAMPLE_DR_SID),
       headers: JSON.stringify(deps.demoToken ? { Authorization: `Bearer ${deps.demoToken}` } : {}, null, 2),

@@ -70,19 +70,23 @@ export function errorForStatus(status: number, retryAfterSeconds?: number): Carr
 }
 
 /**
- * Yoga's masking, plus: no `extensions.originalError`. Yoga attaches one to request errors such as invalid JSON,
- * and the parser's message in it quotes the request body back. Used in production, where nothing a client sent
- * or an internal error said is echoed.
+ * Yoga's masking, plus: `extensions.originalError` keeps its name but loses its message. Yoga attaches one to
+ * request errors such as invalid JSON, and the parser's message in it quotes the request body back. (Yoga also
+ * reads its presence to answer such errors with 400 rather than 200, so it stays.) Used in production, where
+ * nothing a client sent or an internal error said is echoed.
  */
 export const maskErrorForProduction: MaskError = (error, message, isDev) => {
   const masked = maskError(error, message, isDev);
-  if (!(masked instanceof GraphQLError) || masked.extensions.originalError === undefined) return masked;
-  const { originalError: _omitted, ...extensions } = masked.extensions;
+  const original = masked instanceof GraphQLError ? masked.extensions.originalError : undefined;
+  if (!(masked instanceof GraphQLError) || original === undefined || original instanceof GraphQLError) {
+    return masked;
+  }
+  const name = (original as { name?: unknown } | null)?.name;
   return new GraphQLError(masked.message, {
     nodes: masked.nodes,
     source: masked.source,
     positions: masked.positions,
     path: masked.path,
-    extensions,
+    extensions: { ...masked.extensions, originalError: { name: typeof name === 'string' ? name : 'Error' } },
   });
 };

@@ -8,12 +8,16 @@ export type { Logger };
  */
 const REDACT_PATHS = [
   'authorization',
+  'Authorization',
   'token',
   '*.authorization',
+  '*.Authorization',
   '*.token',
-  'headers.authorization',
-  'req.headers.authorization',
-  'request.headers.authorization',
+  // Request headers one and two levels down, e.g. { req: { headers } } or { err: { request: { headers } } }.
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.*.headers.authorization',
+  '*.*.headers.Authorization',
   'config.carrierx.token',
 ];
 

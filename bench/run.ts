@@ -505,10 +505,16 @@ if (!options) {
 
 const controller = new AbortController();
 const group = createProcessGroup({
-  onUnexpectedExit: (child) =>
+  onUnexpectedExit: (child) => {
+    // The server and simulator exit 0 only through their SIGINT/SIGTERM handlers.
+    const hint =
+      child.exit === 'exit code 0' || child.exit?.startsWith('signal')
+        ? ' It was stopped from outside: did another process signal it (a pkill -f, say)?'
+        : '';
     controller.abort(
-      new Error(`${child.name} exited unexpectedly (${child.exit}):\n${child.tail.join('\n')}`),
-    ),
+      new Error(`${child.name} exited unexpectedly (${child.exit}).${hint}\n${child.tail.join('\n')}`),
+    );
+  },
 });
 // Whatever ends this process, no child outlives it.
 let source: Source | undefined;

@@ -8,6 +8,7 @@ import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
+import { useJit } from './plugins/use-jit.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
 import { schema } from './schema/index.ts';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): App {
         : []),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
+      useJit(logger),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:

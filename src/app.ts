@@ -9,7 +9,9 @@ import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
+import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
+import { useReadableRequestErrors } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
 import { schema } from './schema/index.ts';
 
@@ -84,6 +86,8 @@ export function createApp(deps: AppDeps): App {
         directives: config.limits.queryDirectives,
         cost: config.limits.queryCost,
       }),
+      useReadableRequestErrors(),
+      useKnownOperationTypes(),
       ...(config.limits.requestBodyLimitStrategy === 'content-length'
         ? [useRequestBodyLimit(config.limits.requestBodyBytes)]
         : []),

@@ -149,6 +149,16 @@ describe('query limits stop abusive operations before any resolver runs', () => 
     expect(body.errors?.[0]?.message).toMatch(/Token limit/);
   });
 
+  it('answers a document nested deeper than the parser can recurse with a parse error, not a 500', async () => {
+    const lenient = await createHarness({ MAX_QUERY_TOKENS: '1000000' });
+    const res = await lenient.execute(
+      `{ callDetailRecord(drSid: ${'['.repeat(100_000)}${']'.repeat(100_000)}) { drSid } }`,
+    );
+    expect(res.status).toBeLessThan(500);
+    expect(res.body.errors?.[0]?.message).toMatch(/nests too deeply/);
+    await lenient.close();
+  });
+
   it('rejects more than MAX_QUERY_DIRECTIVES (50) directives', async () => {
     const body = await run(h, `{ __typename ${'@include(if: true) '.repeat(51)}}`);
     expect(body.errors?.map((e) => e.message)).toContainEqual(

@@ -59,6 +59,8 @@ function failureKind(status: number): FailureKind | undefined {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+// CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
+const DR_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); undefined if absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
@@ -195,6 +197,11 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
 
   return {
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
+      if (!DR_SID.test(drSid)) {
+        return Promise.reject(
+          new CarrierXError('BAD_USER_INPUT', 'A call detail record SID must be a UUID.'),
+        );
+      }
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}?${options.includeFieldsParam}=${fields.join(',')}`;
       const { signal } = callOptions;
       const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;

@@ -12,6 +12,11 @@ export interface CdrRequest {
 
 export type CdrLoader = DataLoader<CdrRequest, CdrRecord, string>;
 
+/** One spelling per record: the UUID scalar also admits `{braced}` and upper-case forms, CarrierX's path the bare one. */
+export function canonicalSid(drSid: string): string {
+  return (drSid.startsWith('{') || drSid.endsWith('}') ? drSid.replace(/^\{|\}$/g, '') : drSid).toLowerCase();
+}
+
 export interface CdrLoaderOptions {
   client: CarrierXClient;
   /** The Authorization header to send, or the error to report instead of calling CarrierX. */
@@ -58,18 +63,19 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   return new DataLoader<CdrRequest, CdrRecord, string>(
     async (requests) => {
       const fieldsBySid = new Map<string, Set<string>>();
-      for (const { drSid, fields } of requests) {
+      for (const request of requests) {
+        const drSid = canonicalSid(request.drSid);
         let union = fieldsBySid.get(drSid);
         if (!union) {
           union = new Set();
           fieldsBySid.set(drSid, union);
         }
-        for (const f of fields) union.add(f);
+        for (const f of request.fields) union.add(f);
       }
       const records = new Map<string, Promise<CdrRecord>>();
       for (const [drSid, fields] of fieldsBySid) records.set(drSid, fetchRecord(drSid, fields));
       // Promises, not values: DataLoader resolves each key with its own promise, so keys settle independently.
-      return requests.map((r) => records.get(r.drSid) as unknown as CdrRecord);
+      return requests.map((r) => records.get(canonicalSid(r.drSid)) as unknown as CdrRecord);
     },
     { cacheKeyFn: (r) => `${r.drSid} ${r.fields.join(',')}` },
   );

@@ -25,6 +25,24 @@ const reportInstead: NonNullable<Parameters<typeof maxDepthPlugin>[0]> = {
 };
 
 /**
+ * graphql-js parses recursively, and a document can nest deeper than the stack allows (a few thousand `[`)
+ * before it reaches the token limit. That is the caller's malformed document, not an unexpected error.
+ */
+const stackSafeParse: Plugin = {
+  onParse({ parseFn, setParseFn }) {
+    setParseFn((source, options) => {
+      try {
+        return parseFn(source, options);
+      } catch (error) {
+        if (error instanceof RangeError)
+          throw new GraphQLError('Syntax Error: the document nests too deeply.');
+        throw error;
+      }
+    });
+  },
+};
+
+/**
  * GraphQL Armor's limits on an operation's shape, checked at parse and validation time (and cached with the
  * document by Yoga): no resolver runs and CarrierX is never called for an operation over a limit. The token limit
  * is checked while parsing, so it also bounds how deep a document can nest before graphql-js recurses into it.
@@ -33,6 +51,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
   return {
     onPluginInit({ addPlugin }) {
       addPlugin(maxTokensPlugin({ n: limits.tokens }));
+      addPlugin(stackSafeParse);
       // Fragments are a way to write a selection, not a level: they add neither depth nor cost.
       addPlugin(maxDepthPlugin({ n: limits.depth, flattenFragments: true, ...reportInstead }));
       addPlugin(maxAliasesPlugin({ n: limits.aliases, ...reportInstead }));

@@ -73,6 +73,8 @@ export interface BenchReport {
   targets: TargetCheck[];
   serverLog: ServerLogKind[];
   notes: string[];
+  /** Why the run stopped early; only the scenarios measured before are in it. */
+  aborted?: string;
 }
 
 const fixed = (value: number | undefined, digits: number) =>
@@ -232,6 +234,12 @@ export function renderMarkdown(report: BenchReport): string {
   const { options } = report;
   const lines: string[] = [];
   lines.push(`# Benchmark ${options.quick ? '(quick smoke run) ' : ''}— ${report.startedAt}`, '');
+  if (report.aborted) {
+    lines.push(
+      `**Aborted before it finished** (${report.aborted.split('\n')[0]}): only the rows below were measured.`,
+      '',
+    );
+  }
   lines.push(
     `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections` +
       ` (1 for 7a/7b), upstream latency ${options.upstreamLatencyMs} ms` +

@@ -311,141 +311,154 @@ async function main(
   };
 
   const results: ScenarioResult[] = [];
-  for (const scenario of scenarios) {
-    if (options.only && !options.only.includes(scenario.key)) continue;
-    const measured = scenario.target === 'floor' ? floor : server;
-    const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
-    const problems: string[] = [];
-    const warningsBefore = serverLog.count();
-    say(`\n[${scenario.key}] ${scenario.title}, ${scenario.connections} connection(s)`);
-
-    // Exact upstream traffic of single operations, and the first correctness check.
-    const probe = { calls: [] as number[], bytes: [] as number[] };
-    let clientBodyBytes = 0;
-    for (let i = 0; i < options.probes; i++) {
-      await control(upstreamOrigin, 'stats', 'DELETE');
-      try {
-        clientBodyBytes = await sample(scenario);
-      } catch (error) {
-        problems.push(`sampled response before the run: ${(error as Error).message}`);
-        break;
-      }
-      const counted = await stats(upstreamOrigin);
-      probe.calls.push(counted.requests);
-      probe.bytes.push(counted.bytesSent);
-    }
-
-    await warm(scenario, upstreamOrigin, problems);
-    const rssBefore = readRssBytes(measured.pid);
-    await control(upstreamOrigin, 'stats', 'DELETE');
-    foreign.mark();
-    const cpuBefore = meter.start();
-    const load = await runLoad(
-      {
-        ...requestFor(scenario),
-        connections: scenario.connections,
-        seconds: options.duration,
-        verifyBody: scenario.verifyBody,
-      },
-      signal,
-    );
-    signal.throwIfAborted();
-    const cpu = meter.stop(cpuBefore, measured.pid);
-    const others = foreign.mark();
-    const rssAfter = readRssBytes(measured.pid);
-    const upstreamStats = await settledStats(upstreamOrigin);
-    problems.push(...loadProblems(load, 'under load'));
-    try {
-      await sample(scenario);
-    } catch (error) {
-      problems.push(`sampled response after the run: ${(error as Error).message}`);
-    }
-    // Requests in flight when autocannon stops still reach the server and the upstream: count per request sent.
-    const sent = load.sent || 1;
-    const result: ScenarioResult = {
-      key: scenario.key,
-      title: scenario.title,
-      target: scenario.target,
-      connections: scenario.connections,
-      load,
-      upstream: {
-        requests: upstreamStats.requests,
-        bytes: upstreamStats.bytesSent,
-        callsPerOp: upstreamStats.requests / sent,
-        bytesPerOp: upstreamStats.bytesSent / sent,
-      },
-      probe,
-      clientBodyBytes,
-      rss: { before: rssBefore, after: rssAfter },
-      cpu,
-      otherProcesses: others,
-      serverWarnings: serverLog.count() - warningsBefore,
-      problems,
-    };
-    if (result.serverWarnings) {
-      notes.push(
-        `Scenario ${scenario.key}: the server logged about ${result.serverWarnings} lines at warn level or above (counted as they arrive through its stdout pipe, so a few may belong to the previous scenario).`,
-      );
-    }
-    results.push(result);
-    const l = load.latency;
-    say(
-      `    ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms, ` +
-        `upstream ${result.upstream.callsPerOp.toFixed(3)} calls/op (probe ${probe.calls.join(',')}), ` +
-        `${result.upstream.bytesPerOp.toFixed(0)} B/op, measured CPU ${cpu.measured?.toFixed(0) ?? 'n/a'}%, ` +
-        `other load ${Object.entries(cpu.otherByCore)
-          .map(([core, percent]) => `${core} ${percent.toFixed(0)}%`)
-          .join(' ')}` +
-        (others.length ? ` (${others.map((o) => `pid ${o.pid} ${o.percent.toFixed(0)}%`).join(', ')})` : '') +
-        (problems.length ? `\n    FAILED: ${problems.join('; ')}` : `, all ${load.ok} responses correct`),
-    );
-  }
-
   let soak: SoakResult | undefined;
-  if (options.soakSeconds > 0) {
-    const scenario = soakScenario(scenarios, options.soakSeconds);
-    say(`\n[soak] ${scenario.title}, ${scenario.connections} connection(s)`);
-    const problems: string[] = [];
-    await warm(scenario, stack.upstreamOrigin, problems);
-    const rssAfterWarmup = readRssBytes(server.pid);
-    let rssMin = rssAfterWarmup;
-    let rssMax = rssAfterWarmup;
-    const watch = setInterval(() => {
-      const rss = readRssBytes(server.pid);
-      if (rss === undefined) return;
-      rssMin = Math.min(rssMin ?? rss, rss);
-      rssMax = Math.max(rssMax ?? rss, rss);
-    }, 1000);
-    let load: LoadResult;
-    try {
-      load = await runLoad(
+  let aborted: string | undefined;
+  const measureAll = async () => {
+    for (const scenario of scenarios) {
+      if (options.only && !options.only.includes(scenario.key)) continue;
+      const measured = scenario.target === 'floor' ? floor : server;
+      const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
+      const problems: string[] = [];
+      const warningsBefore = serverLog.count();
+      say(`\n[${scenario.key}] ${scenario.title}, ${scenario.connections} connection(s)`);
+
+      // Exact upstream traffic of single operations, and the first correctness check.
+      const probe = { calls: [] as number[], bytes: [] as number[] };
+      let clientBodyBytes = 0;
+      for (let i = 0; i < options.probes; i++) {
+        await control(upstreamOrigin, 'stats', 'DELETE');
+        try {
+          clientBodyBytes = await sample(scenario);
+        } catch (error) {
+          problems.push(`sampled response before the run: ${(error as Error).message}`);
+          break;
+        }
+        const counted = await stats(upstreamOrigin);
+        probe.calls.push(counted.requests);
+        probe.bytes.push(counted.bytesSent);
+      }
+
+      await warm(scenario, upstreamOrigin, problems);
+      const rssBefore = readRssBytes(measured.pid);
+      await control(upstreamOrigin, 'stats', 'DELETE');
+      foreign.mark();
+      const cpuBefore = meter.start();
+      const load = await runLoad(
         {
           ...requestFor(scenario),
           connections: scenario.connections,
-          seconds: options.soakSeconds,
+          seconds: options.duration,
           verifyBody: scenario.verifyBody,
         },
         signal,
       );
-    } finally {
-      clearInterval(watch);
+      signal.throwIfAborted();
+      const cpu = meter.stop(cpuBefore, measured.pid);
+      const others = foreign.mark();
+      const rssAfter = readRssBytes(measured.pid);
+      const upstreamStats = await settledStats(upstreamOrigin);
+      problems.push(...loadProblems(load, 'under load'));
+      try {
+        await sample(scenario);
+      } catch (error) {
+        problems.push(`sampled response after the run: ${(error as Error).message}`);
+      }
+      // Requests in flight when autocannon stops still reach the server and the upstream: count per request sent.
+      const sent = load.sent || 1;
+      const result: ScenarioResult = {
+        key: scenario.key,
+        title: scenario.title,
+        target: scenario.target,
+        connections: scenario.connections,
+        load,
+        upstream: {
+          requests: upstreamStats.requests,
+          bytes: upstreamStats.bytesSent,
+          callsPerOp: upstreamStats.requests / sent,
+          bytesPerOp: upstreamStats.bytesSent / sent,
+        },
+        probe,
+        clientBodyBytes,
+        rss: { before: rssBefore, after: rssAfter },
+        cpu,
+        otherProcesses: others,
+        serverWarnings: serverLog.count() - warningsBefore,
+        problems,
+      };
+      if (result.serverWarnings) {
+        notes.push(
+          `Scenario ${scenario.key}: the server logged about ${result.serverWarnings} lines at warn level or above (counted as they arrive through its stdout pipe, so a few may belong to the previous scenario).`,
+        );
+      }
+      results.push(result);
+      const l = load.latency;
+      say(
+        `    ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms, ` +
+          `upstream ${result.upstream.callsPerOp.toFixed(3)} calls/op (probe ${probe.calls.join(',')}), ` +
+          `${result.upstream.bytesPerOp.toFixed(0)} B/op, measured CPU ${cpu.measured?.toFixed(0) ?? 'n/a'}%, ` +
+          `other load ${Object.entries(cpu.otherByCore)
+            .map(([core, percent]) => `${core} ${percent.toFixed(0)}%`)
+            .join(' ')}` +
+          (others.length
+            ? ` (${others.map((o) => `pid ${o.pid} ${o.percent.toFixed(0)}%`).join(', ')})`
+            : '') +
+          (problems.length ? `\n    FAILED: ${problems.join('; ')}` : `, all ${load.ok} responses correct`),
+      );
     }
-    signal.throwIfAborted();
-    const rssAfter = readRssBytes(server.pid);
-    problems.push(...loadProblems(load, 'soak'));
-    soak = {
-      seconds: options.soakSeconds,
-      requestsPerSecond: load.requestsPerSecond,
-      rssAfterWarmup,
-      rssAfter,
-      rssMin,
-      rssMax,
-      problems,
-    };
-    say(
-      `    ${load.requestsPerSecond.toFixed(0)} req/s; server RSS ${((rssAfterWarmup ?? 0) / 2 ** 20).toFixed(1)} MB after warm-up → ${((rssAfter ?? 0) / 2 ** 20).toFixed(1)} MB` +
-        (problems.length ? `\n    FAILED: ${problems.join('; ')}` : ''),
-    );
+
+    if (options.soakSeconds > 0) {
+      const scenario = soakScenario(scenarios, options.soakSeconds);
+      say(`\n[soak] ${scenario.title}, ${scenario.connections} connection(s)`);
+      const problems: string[] = [];
+      await warm(scenario, stack.upstreamOrigin, problems);
+      const rssAfterWarmup = readRssBytes(server.pid);
+      let rssMin = rssAfterWarmup;
+      let rssMax = rssAfterWarmup;
+      const watch = setInterval(() => {
+        const rss = readRssBytes(server.pid);
+        if (rss === undefined) return;
+        rssMin = Math.min(rssMin ?? rss, rss);
+        rssMax = Math.max(rssMax ?? rss, rss);
+      }, 1000);
+      let load: LoadResult;
+      try {
+        load = await runLoad(
+          {
+            ...requestFor(scenario),
+            connections: scenario.connections,
+            seconds: options.soakSeconds,
+            verifyBody: scenario.verifyBody,
+          },
+          signal,
+        );
+      } finally {
+        clearInterval(watch);
+      }
+      signal.throwIfAborted();
+      const rssAfter = readRssBytes(server.pid);
+      problems.push(...loadProblems(load, 'soak'));
+      soak = {
+        seconds: options.soakSeconds,
+        requestsPerSecond: load.requestsPerSecond,
+        rssAfterWarmup,
+        rssAfter,
+        rssMin,
+        rssMax,
+        problems,
+      };
+      say(
+        `    ${load.requestsPerSecond.toFixed(0)} req/s; server RSS ${((rssAfterWarmup ?? 0) / 2 ** 20).toFixed(1)} MB after warm-up → ${((rssAfter ?? 0) / 2 ** 20).toFixed(1)} MB` +
+          (problems.length ? `\n    FAILED: ${problems.join('; ')}` : ''),
+      );
+    }
+  };
+  try {
+    await measureAll();
+  } catch (error) {
+    // Keep what was measured: a run stopped by Ctrl-C or a dead child still leaves a (marked) report.
+    if (results.length === 0) throw error;
+    const reason = signal.aborted ? signal.reason : error;
+    aborted = reason instanceof Error ? reason.message : String(reason);
   }
 
   foreign.mark();
@@ -466,17 +479,20 @@ async function main(
     targets: evaluateTargets(results, soak, options),
     serverLog: serverLog.kinds(),
     notes,
+    ...(aborted ? { aborted } : {}),
   };
   const markdown = renderMarkdown(report);
   const json = `${JSON.stringify(report, null, 2)}\n`;
   await mkdir(RESULTS_DIR, { recursive: true });
   const written: string[] = [];
   // Only a full run replaces latest.* (and leaves a dated copy); smoke and partial runs have their own files.
-  const names = options.only
-    ? ['partial']
-    : options.quick
-      ? ['quick']
-      : ['latest', startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')];
+  const names = aborted
+    ? ['aborted']
+    : options.only
+      ? ['partial']
+      : options.quick
+        ? ['quick']
+        : ['latest', startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')];
   for (const name of names) {
     await writeFile(`${RESULTS_DIR}${name}.md`, markdown);
     await writeFile(`${RESULTS_DIR}${name}.json`, json);
@@ -485,6 +501,10 @@ async function main(
   say(`\n${markdown}`);
   say(renderSummary(report));
   say(`\nWrote ${written.join(', ')}`);
+  if (aborted) {
+    say(`\nThe run was aborted before it finished: ${aborted}`);
+    return 1;
+  }
   const failed = results.some((r) => r.problems.length > 0) || (soak?.problems.length ?? 0) > 0;
   if (failed) say('\nSome scenarios failed their correctness checks: their numbers are not valid.');
   return failed ? 1 : 0;

@@ -153,7 +153,7 @@ export function evaluateTargets(
         pass: ratio >= 0.25,
         ...(unsaturated.length
           ? {
-              note: `${unsaturated.map((r) => `(${r.key}) used ${fixed(r.cpu.measured, 0)}%`).join(', ')} of its core, so the load generator set the pace and the raw ratio flatters the layer; the per-core ratio is the fairer one`,
+              note: `${unsaturated.map((r) => `(${r.key}) used ${fixed(r.cpu.measured, 0)}%`).join(', ')} of its core (not saturated: the load generator or other load set the pace), so the per-core ratio is the fairer one`,
             }
           : {}),
       };
@@ -205,7 +205,7 @@ export function evaluateTargets(
       target: 'within 10%',
       value: 'not run',
       pass: undefined,
-      note: 'run with --soak-seconds 60',
+      note: options.soakSeconds > 0 ? 'the run stopped before the soak' : 'run with --soak-seconds 60',
     });
   } else if (soak.problems.length || soak.rssAfter === undefined || soak.rssAfterWarmup === undefined) {
     checks.push({

@@ -77,6 +77,8 @@ const envSchema = z
     GRAPHIQL_ENABLED: optional(flag),
     INTROSPECTION_ENABLED: optional(flag),
     CSRF_PREVENTION_ENABLED: optional(flag),
+    // Plain JSON POSTs skip Yoga's Fetch API adapter (src/http/create-request-handler.ts); off = Yoga for all.
+    HTTP_FAST_PATH: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -128,6 +130,7 @@ export interface Config {
   graphiql: boolean;
   introspection: boolean;
   csrfPrevention: boolean;
+  httpFastPath: boolean;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -186,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,
+    httpFastPath: e.HTTP_FAST_PATH ?? true,
     introspection: e.INTROSPECTION_ENABLED ?? !production,
     csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,
   };

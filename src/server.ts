@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { createRequestHandler } from './http/create-request-handler.ts';
 import { createLogger } from './logger.ts';
 
 // The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM.
@@ -39,7 +40,12 @@ async function main(): Promise<void> {
     logger,
   });
   const app = createApp({ config, client, logger, ...(demoToken ? { demoToken } : {}) });
-  const server = createServer(app);
+  const server = createServer(
+    createRequestHandler(app, {
+      fastPath: config.httpFastPath,
+      maxBodyBytes: config.limits.requestBodyBytes,
+    }),
+  );
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'server error');
     process.exit(1);

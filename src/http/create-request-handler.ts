@@ -1,0 +1,169 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExecutionResult } from 'graphql';
+import { type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
+import type { App } from '../app.ts';
+
+export interface RequestHandlerOptions {
+  /** Serve plain JSON POSTs without Yoga's Fetch API adapter (see below). */
+  fastPath: boolean;
+  /** Same limit as the app's body-size check; a larger declared body goes to Yoga, which refuses it. */
+  maxBodyBytes: number;
+  graphqlEndpoint?: string;
+}
+
+type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The handler, with counts of how requests were served (for tests and metrics). */
+export type RequestHandler = NodeHandler & {
+  readonly stats: { fastPath: number; yoga: number; replayed: number };
+};
+
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
+const JSON_ACCEPT = /^(\*\/\*|application\/json)\s*(;\s*charset=utf-8\s*)?$/i;
+const CONTENT_LENGTH = /^\d+$/;
+const RESPONSE_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Whether Yoga would answer this request exactly as the fast path does: a POST of a declared-length JSON body
+ * to the GraphQL endpoint, answered as application/json, with no Origin (so no CORS headers to add). Everything
+ * else (GET, GraphiQL, health, CORS, chunked bodies, other media types, batches) goes to Yoga untouched.
+ */
+function isPlainJsonPost(req: IncomingMessage, endpoint: string, maxBodyBytes: number): boolean {
+  const { headers } = req;
+  if (req.method !== 'POST' || req.url !== endpoint || headers.origin !== undefined) return false;
+  const contentType = headers['content-type'];
+  const accept = headers.accept;
+  const length = headers['content-length'];
+  return (
+    contentType !== undefined &&
+    JSON_CONTENT_TYPE.test(contentType) &&
+    (accept === undefined || JSON_ACCEPT.test(accept)) &&
+    length !== undefined &&
+    CONTENT_LENGTH.test(length) &&
+    Number(length) <= maxBodyBytes
+  );
+}
+
+function isParams(value: unknown): value is GraphQLParams {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The slice of a Fetch API Request that the operation pipeline and our context read. */
+function requestView(req: IncomingMessage, res: ServerResponse, url: string): Request {
+  let controller: AbortController | undefined;
+  const headers = {
+    get: (name: string): string | null => {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+    has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
+  };
+  return {
+    method: 'POST',
+    url,
+    headers,
+    // Created on first use (only operations that call CarrierX ask): aborts when the client goes away.
+    get signal() {
+      if (!controller) {
+        const created = new AbortController();
+        controller = created;
+        res.once('close', () => {
+          if (!res.writableFinished) created.abort(new DOMException('The client disconnected', 'AbortError'));
+        });
+      }
+      return controller.signal;
+    },
+  } as unknown as Request;
+}
+
+/**
+ * The Node HTTP handler for the app. Yoga's Fetch API adapter costs more per request than the whole GraphQL
+ * operation it carries (a Request, Headers and body stream per call, content negotiation, a Response); for the
+ * one shape of request that dominates traffic — a JSON POST from a server or a gateway — the fast path reads the
+ * body itself and hands the parameters to Yoga's own operation pipeline (`getResultForParams`: the same
+ * parameter checks, parse and validation caches, query limits, context, graphql-jit execution and error
+ * masking). Any request of another shape, and any request the pipeline refuses before executing, is answered by
+ * Yoga itself, so behaviour never differs from Yoga's; only the cost does.
+ */
+export function createRequestHandler(app: App, options: RequestHandlerOptions): RequestHandler {
+  const endpoint = options.graphqlEndpoint ?? '/graphql';
+  const yoga = app as unknown as NodeHandler;
+  const stats = { fastPath: 0, yoga: 0, replayed: 0 };
+
+  // Used when a buffered request turns out to need Yoga after all: the same bytes, through the adapter.
+  async function replay(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    stats.replayed++;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await app.fetch(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
+      method: 'POST',
+      headers,
+      body,
+    });
+    const text = await response.text();
+    const out: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      out[name] = value;
+    });
+    out['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(response.status, out);
+    res.end(text);
+  }
+
+  function send(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, {
+      'content-type': RESPONSE_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
+  async function respond(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    let params: unknown;
+    try {
+      params = JSON.parse(body.toString('utf8'));
+    } catch {
+      return replay(req, res, body);
+    }
+    if (!isParams(params)) return replay(req, res, body);
+    const request = requestView(req, res, `http://${req.headers.host ?? 'localhost'}${endpoint}`);
+    let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
+    try {
+      result = await app.getResultForParams({ params, request }, { req, res } as never);
+    } catch {
+      // Refused before execution (e.g. malformed parameters): Yoga shapes that answer.
+      return replay(req, res, body);
+    }
+    if (!result || isAsyncIterable(result)) return replay(req, res, body);
+    if (!result.errors?.length && !result.extensions) {
+      const stringify = (result as { stringify?: (r: unknown) => string }).stringify ?? JSON.stringify;
+      return send(res, 200, stringify(result));
+    }
+    // Errors: Yoga's own result processor decides the status and strips internal extensions.
+    const response = await processRegularResult(result, app.fetchAPI, 'application/json');
+    send(res, response.status, await response.text());
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!options.fastPath || !isPlainJsonPost(req, endpoint, options.maxBodyBytes)) {
+      stats.yoga++;
+      yoga(req, res);
+      return;
+    }
+    stats.fastPath++;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      respond(req, res, body).catch((error: unknown) => {
+        app.logger.error(error);
+        if (!res.headersSent) send(res, 500, '{"errors":[{"message":"Unexpected error."}]}');
+        else res.destroy();
+      });
+    });
+  };
+  return Object.assign(handler, { stats });
+}

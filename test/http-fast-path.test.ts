@@ -1,0 +1,180 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+interface RawResponse {
+  status: number;
+  contentType: string | undefined;
+  body: string;
+}
+
+/** One HTTP/1.1 request with exactly these headers and bytes (fetch would add or normalise some). */
+function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<RawResponse>((resolve, reject) => {
+    // A fresh connection each time: a refused oversized body leaves its socket unusable.
+    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: text }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const json = { 'content-type': 'application/json', authorization: 'Bearer carrierx-demo-token' };
+const post = (body: string, headers: Record<string, string> = json) => ({
+  method: 'POST',
+  headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+  body,
+});
+const q = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
+
+/** Requests of every shape: the fast path must answer each byte-for-byte as Yoga does. */
+const CASES: [string, { method: string; headers: Record<string, string>; body?: string }][] = [
+  [
+    'a record with all its derived fields',
+    post(
+      q(
+        `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid price ringDuration talkDuration partner { partnerSid } } }`,
+      ),
+    ),
+  ],
+  [
+    'two records by variables',
+    post(
+      q(
+        'query($a: UUID!, $b: UUID!) { a: callDetailRecord(drSid: $a) { price } b: callDetailRecord(drSid: $b) { dateTalk } }',
+        { a: SAMPLE_DR_SID, b: UNANSWERED_DR_SID },
+      ),
+    ),
+  ],
+  [
+    'a missing record (NOT_FOUND)',
+    post(q('{ callDetailRecord(drSid: "00000000-0000-4000-8000-000000000000") { price } }')),
+  ],
+  [
+    'no credentials (UNAUTHENTICATED)',
+    post(q(`{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`), {
+      'content-type': 'application/json',
+    }),
+  ],
+  ['a validation error', post(q('{ callDetailRecord(drSid: "nope") { price } }'))],
+  ['an unknown field', post(q('{ nothing }'))],
+  ['a syntax error', post(q('{ callDetailRecord('))],
+  [
+    'a variable of the wrong type',
+    post(q('query($a: UUID!) { callDetailRecord(drSid: $a) { price } }', { a: 5 })),
+  ],
+  ['a missing query', post('{"variables":{}}')],
+  ['a query that is not a string', post('{"query":42}')],
+  ['malformed JSON', post('{"query": "{ __typename }"')],
+  ['a JSON string body', post('"{ __typename }"')],
+  ['a batch', post(`[${q('{ __typename }')}]`)],
+  ['a mutation', post(q('mutation { x }'))],
+  [
+    'an operation name that is not in the document',
+    { ...post(JSON.stringify({ query: 'query A { __typename }', operationName: 'B' })) },
+  ],
+  ['an Origin header (CORS)', post(q('{ __typename }'), { ...json, origin: 'http://example.com' })],
+  [
+    'application/graphql-response+json',
+    post(q('{ __typename }'), { ...json, accept: 'application/graphql-response+json' }),
+  ],
+  ['an explicit application/json Accept', post(q('{ __typename }'), { ...json, accept: 'application/json' })],
+  [
+    'a charset in the content type',
+    post(q('{ __typename }'), { ...json, 'content-type': 'application/json; charset=utf-8' }),
+  ],
+  ['a text/plain body', post(q('{ __typename }'), { ...json, 'content-type': 'text/plain' })],
+  [
+    'an oversized declared body',
+    { method: 'POST', headers: { ...json, 'content-length': '999999999' }, body: '' },
+  ],
+  ['a GET', { method: 'GET', headers: { accept: 'application/json' } }],
+];
+
+let h: Harness;
+const servers: Server[] = [];
+let fastPort = 0;
+let yogaPort = 0;
+let fast: RequestHandler;
+
+async function listen(handler: RequestHandler): Promise<number> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+beforeAll(async () => {
+  h = await createHarness();
+  const maxBodyBytes = 1024 * 1024;
+  fast = createRequestHandler(h.app, { fastPath: true, maxBodyBytes });
+  fastPort = await listen(fast);
+  yogaPort = await listen(createRequestHandler(h.app, { fastPath: false, maxBodyBytes }));
+});
+afterAll(async () => {
+  for (const server of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
+  await h.close();
+});
+beforeEach(() => h.simulator.resetLog());
+
+describe('the HTTP fast path', () => {
+  it.each(CASES)('answers %s exactly as Yoga does', async (_label, { method, headers, body }) => {
+    const path = method === 'GET' ? `/graphql?query=${encodeURIComponent('{ __typename }')}` : '/graphql';
+    const viaFastPath = await send(fastPort, method, path, headers, body);
+    const calls = h.simulator.requests.length;
+    const viaYoga = await send(yogaPort, method, path, headers, body);
+    expect(viaFastPath).toEqual(viaYoga);
+    expect(viaFastPath.status).toBeLessThan(500);
+    // Both made the same upstream calls.
+    expect(h.simulator.requests.length).toBe(calls * 2);
+  });
+
+  it('serves plain JSON POSTs itself and leaves every other shape to Yoga', async () => {
+    const before = { ...fast.stats };
+    await send(fastPort, 'POST', '/graphql', post(q('{ __typename }')).headers, q('{ __typename }'));
+    await send(fastPort, 'GET', `/graphql?query=${encodeURIComponent('{ __typename }')}`, {});
+    await send(
+      fastPort,
+      'POST',
+      '/graphql',
+      post(q('{ __typename }'), { ...json, origin: 'http://x' }).headers,
+      q('{ __typename }'),
+    );
+    expect(fast.stats.fastPath - before.fastPath).toBe(1);
+    expect(fast.stats.yoga - before.yoga).toBe(2);
+  });
+
+  it('cancels the upstream call when the client disconnects', async () => {
+    h.simulator.faults.add({ fault: { kind: 'hang' } });
+    const body = q(`{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`);
+    const req = request({
+      host: '127.0.0.1',
+      port: fastPort,
+      method: 'POST',
+      path: '/graphql',
+      headers: post(body).headers,
+    });
+    req.on('error', () => {});
+    req.end(body);
+    await expect.poll(() => h.simulator.requests.length + h.simulator.stats.requests).toBeGreaterThan(0);
+    req.destroy();
+    await expect
+      .poll(() => h.logs.some((line) => line.includes('AbortError') || line.includes('aborted')))
+      .toBe(true);
+    h.simulator.faults.clear();
+  });
+});

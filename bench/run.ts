@@ -132,7 +132,9 @@ async function main(
     SIMULATOR_HOST: '127.0.0.1',
     SIMULATOR_CONTROL: '1',
   });
-  const simulatorArgs = ['--import', 'tsx', 'src/carrierx/simulator/main.ts'];
+  // The same files spelt `src/./server.ts`: other sessions on this machine stop *their* servers with
+  // `pkill -f src/server.ts`, which must not stop the benchmark's (it did, mid-run, more than once).
+  const simulatorArgs = ['--import', 'tsx', 'src/carrierx/simulator/./main.ts'];
   const serverEnv = {
     ...baseEnv,
     NODE_ENV: 'production',
@@ -157,7 +159,7 @@ async function main(
   });
   const server = group.start({
     name: 'server',
-    args: ['--import', 'tsx', 'src/server.ts'],
+    args: ['--import', 'tsx', 'src/./server.ts'],
     env: serverEnv,
     cwd: source.dir,
     ...(cores ? { cpu: cores.server } : {}),
@@ -194,8 +196,8 @@ async function main(
       : `Code under test: the working tree (${source.commit}${source.dirtyFiles ? ` + ${source.dirtyFiles} uncommitted paths` : ''}).`,
   );
   layout.push(
-    `Server: \`node --import tsx src/server.ts\` with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}.`,
-    'Simulators: `node --import tsx src/carrierx/simulator/main.ts` with SIMULATOR_CONTROL=1.',
+    `Server: \`node --import tsx src/./server.ts\` (src/server.ts, spelt so that another session's \`pkill -f src/server.ts\` misses it) with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}.`,
+    'Simulators: `node --import tsx src/carrierx/simulator/./main.ts` with SIMULATOR_CONTROL=1.',
     'WEB_CONCURRENCY / cluster figures: not measured; the server has no cluster mode yet.',
   );
   for (const line of layout) say(line);

@@ -40,12 +40,16 @@ async function main(): Promise<void> {
     logger,
   });
   const app = createApp({ config, client, logger, ...(demoToken ? { demoToken } : {}) });
-  const server = createServer(
-    createRequestHandler(app, {
-      fastPath: config.httpFastPath,
-      maxBodyBytes: config.limits.requestBodyBytes,
-    }),
-  );
+  const handle = createRequestHandler(app, {
+    fastPath: config.httpFastPath,
+    maxBodyBytes: config.limits.requestBodyBytes,
+  });
+  let stopping = false;
+  const server = createServer((req, res) => {
+    // While shutting down, each response closes its connection, so busy keep-alive clients let go too.
+    if (stopping) res.setHeader('connection', 'close');
+    handle(req, res);
+  });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'server error');
     process.exit(1);
@@ -70,7 +74,6 @@ async function main(): Promise<void> {
     logger.info({ port, host: config.host, simulator: Boolean(simulator) }, 'listening');
   });
 
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

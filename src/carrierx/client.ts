@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { type Dispatcher, errors, Pool } from 'undici';
 import { CarrierXError, errorForStatus } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
@@ -62,6 +62,10 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
 const DR_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+function isTimeout(error: unknown): boolean {
+  return error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
+}
+
 /** Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); undefined if absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
@@ -87,9 +91,16 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     bodyTimeout: timeoutMs,
   });
 
-  async function readBody(body: AsyncIterable<Buffer>, declaredLength: string | undefined): Promise<string> {
-    if (declaredLength !== undefined && Number(declaredLength) > maxBodyBytes) {
-      throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.');
+  async function readBody(
+    body: Dispatcher.ResponseData['body'],
+    declaredLength: string | undefined,
+  ): Promise<string> {
+    if (declaredLength !== undefined) {
+      if (Number(declaredLength) > maxBodyBytes) {
+        throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.');
+      }
+      // undici never delivers more than the declared length, so the cap already holds.
+      return body.text();
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -148,8 +159,6 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     remainingMs: number,
   ): Promise<CdrRecord> {
     const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
-    const timeout = AbortSignal.timeout(budgetMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const started = performance.now();
     let readingBody = false;
     try {
@@ -157,7 +166,10 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
         method: 'GET',
         path,
         headers: { authorization, accept: 'application/json' },
-        signal: combined,
+        // undici's own timers bound the wait for the headers and each gap in the body: no AbortSignal per call.
+        headersTimeout: budgetMs,
+        bodyTimeout: budgetMs,
+        signal,
       });
       const { statusCode } = response;
       if (statusCode !== 200) {
@@ -191,7 +203,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw toFailure(error, timeout.aborted, budgetMs, readingBody, drSid);
+      throw toFailure(error, isTimeout(error), budgetMs, readingBody, drSid);
     }
   }
 

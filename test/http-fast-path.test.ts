@@ -173,8 +173,10 @@ describe('the HTTP fast path', () => {
     await expect.poll(() => h.simulator.requests.length + h.simulator.stats.requests).toBeGreaterThan(0);
     req.destroy();
     await expect
-      .poll(() => h.logs.some((line) => line.includes('AbortError') || line.includes('aborted')))
+      .poll(() => h.logs.some((line) => line.includes('CarrierX call cancelled: the client disconnected')))
       .toBe(true);
+    // A client that goes away is not a server error.
+    expect(h.logs.filter((line) => line.includes('"level":50'))).toEqual([]);
     h.simulator.faults.clear();
   });
 });

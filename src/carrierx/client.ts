@@ -217,9 +217,19 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}?${options.includeFieldsParam}=${fields.join(',')}`;
       const { signal } = callOptions;
       const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
-      return policies.execute((remainingMs) => attempt(drSid, path, authorization, signal, remainingMs), {
-        signal,
-        deadlineAt,
+      const result = policies.execute(
+        (remainingMs) => attempt(drSid, path, authorization, signal, remainingMs),
+        { signal, deadlineAt },
+      );
+      if (!signal) return result;
+      return result.catch((error: unknown) => {
+        if (!signal.aborted || error !== signal.reason) throw error;
+        // The caller went away: nobody reads this answer, and it is no server fault worth an error log.
+        logger.debug({ drSid }, 'CarrierX call cancelled: the client disconnected');
+        throw new CarrierXError(
+          'UPSTREAM_UNAVAILABLE',
+          'The request was cancelled: the client disconnected.',
+        );
       });
     },
     state: () => policies.state(),

@@ -169,7 +169,7 @@ describe('configuration of the limits and switches', () => {
       retries: 2,
       retryBaseDelayMs: 100,
       retryMaxDelayMs: 2_000,
-      breakerThreshold: 5,
+      breakerThreshold: 10,
       breakerCooldownMs: 10_000,
       maxConcurrentCalls: 32,
       maxQueuedCalls: 1_000,

@@ -33,7 +33,7 @@ export const DEFAULT_POLICY_OPTIONS: UpstreamPolicyOptions = {
   retries: 2,
   retryBaseDelayMs: 100,
   retryMaxDelayMs: 2_000,
-  breakerThreshold: 5,
+  breakerThreshold: 10,
   breakerCooldownMs: 10_000,
   maxConcurrentCalls: 64,
   maxQueuedCalls: 1_000,

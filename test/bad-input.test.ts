@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 /**
@@ -583,11 +585,14 @@ describe('the bad-input corpus, in process', () => {
   });
 });
 
-describe('raw bytes over a real HTTP connection', () => {
+describe('over a real HTTP connection, through the request handler production uses', () => {
   let server: Server;
   let port: number;
+  let handler: RequestHandler;
   beforeAll(async () => {
-    server = createServer(h.app);
+    // The fast path serves plain JSON POSTs itself; everything else goes to Yoga. Both must hold.
+    handler = createRequestHandler(h.app, { fastPath: true, maxBodyBytes: 256 * 1024 });
+    server = createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
   });
@@ -660,6 +665,39 @@ describe('raw bytes over a real HTTP connection', () => {
     if (status === 200) expect(text).toContain('"errors"');
     else if (status !== 0) expect(status).toBeGreaterThanOrEqual(400);
     expect(h.simulator.stats.requests).toBe(before);
+  });
+
+  it.each(cases.filter((c) => c.method !== 'GET').map((c) => [c.name, c] as const))(
+    'answers %s over HTTP with a 4xx or a GraphQL error, without calling CarrierX',
+    async (_name, c) => {
+      const before = h.simulator.stats.requests;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${DEMO_TOKEN}`,
+        ...c.headers,
+      };
+      if (headers['content-type'] === '') delete headers['content-type'];
+      const res = await undiciRequest(`http://127.0.0.1:${port}${c.path ?? '/graphql'}`, {
+        method: c.method ?? 'POST',
+        headers,
+        body: c.body === undefined ? undefined : Buffer.from(c.body),
+      });
+      const text = await res.body.text();
+      expect(res.statusCode).toBeLessThan(500);
+      if (res.statusCode < 400) {
+        expect(res.statusCode).toBe(200);
+        const body = JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] };
+        expect(body.errors?.length).toBeGreaterThan(0);
+        if (c.code) expect(body.errors?.map((e) => e.extensions?.code)).toContain(c.code);
+      }
+      expect(h.simulator.stats.requests).toBe(before);
+    },
+  );
+
+  it('sent most of the corpus through the fast path and the rest through Yoga', () => {
+    expect(handler.stats.fastPath).toBeGreaterThan(150);
+    expect(handler.stats.yoga).toBeGreaterThan(20);
   });
 
   it('still answers /health over HTTP afterwards', async () => {

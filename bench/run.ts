@@ -139,6 +139,7 @@ async function main(
     ...baseEnv,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
+    ...options.serverEnv,
     PORT: String(serverPort),
     HOST: '127.0.0.1',
     CARRIERX_BASE_URL: `http://127.0.0.1:${upstreamPort}/core/v2`,
@@ -196,7 +197,11 @@ async function main(
       : `Code under test: the working tree (${source.commit}${source.dirtyFiles ? ` + ${source.dirtyFiles} uncommitted paths` : ''}).`,
   );
   layout.push(
-    `Server: \`node --import tsx src/./server.ts\` (src/server.ts, spelt so that another session's \`pkill -f src/server.ts\` misses it) with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}.`,
+    `Server: \`node --import tsx src/./server.ts\` (src/server.ts, spelt so that another session's \`pkill -f src/server.ts\` misses it) with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}${Object.entries(
+      options.serverEnv,
+    )
+      .map(([key, value]) => ` ${key}=${value}`)
+      .join('')}.`,
     'Simulators: `node --import tsx src/carrierx/simulator/./main.ts` with SIMULATOR_CONTROL=1.',
     'WEB_CONCURRENCY / cluster figures: not measured; the server has no cluster mode yet.',
   );

@@ -48,32 +48,50 @@ function isParams(value: unknown): value is GraphQLParams {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The slice of a Fetch API Request that the operation pipeline and our context read. */
-function requestView(req: IncomingMessage, res: ServerResponse, url: string): Request {
-  let controller: AbortController | undefined;
-  const headers = {
-    get: (name: string): string | null => {
-      const value = req.headers[name.toLowerCase()];
-      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-    },
-    has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
-  };
-  return {
-    method: 'POST',
-    url,
-    headers,
-    // Created on first use (only operations that call CarrierX ask): aborts when the client goes away.
-    get signal() {
-      if (!controller) {
-        const created = new AbortController();
-        controller = created;
-        res.once('close', () => {
-          if (!res.writableFinished) created.abort(new DOMException('The client disconnected', 'AbortError'));
-        });
-      }
-      return controller.signal;
-    },
-  } as unknown as Request;
+/** The headers of a Node request, read through the Fetch API's `get`/`has`. */
+class NodeHeaders {
+  constructor(private readonly raw: IncomingMessage['headers']) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.raw[name.toLowerCase()] !== undefined;
+  }
+}
+
+/**
+ * The slice of a Fetch API Request that the operation pipeline and our context read. A class rather than an
+ * object literal of closures: nothing is allocated per request beyond the instance itself.
+ */
+class NodeRequestView {
+  readonly method = 'POST';
+  readonly headers: NodeHeaders;
+  private controller: AbortController | undefined;
+
+  constructor(
+    readonly url: string,
+    req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.headers = new NodeHeaders(req.headers);
+  }
+
+  /** Created on first use (only operations that call CarrierX ask): aborts when the client goes away. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      const { res } = this;
+      res.once('close', () => {
+        if (!res.writableFinished)
+          controller.abort(new DOMException('The client disconnected', 'AbortError'));
+      });
+    }
+    return this.controller.signal;
+  }
 }
 
 /**
@@ -128,7 +146,11 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       return replay(req, res, body);
     }
     if (!isParams(params)) return replay(req, res, body);
-    const request = requestView(req, res, `http://${req.headers.host ?? 'localhost'}${endpoint}`);
+    const request = new NodeRequestView(
+      `http://${req.headers.host ?? 'localhost'}${endpoint}`,
+      req,
+      res,
+    ) as unknown as Request;
     let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
     try {
       result = await app.getResultForParams({ params, request }, { req, res } as never);

@@ -62,7 +62,9 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `  CarrierX CDR GraphQL is listening on ${url}`,
-      `  GraphiQL:  open ${url} in a browser`,
+      config.graphiql
+        ? `  GraphiQL:  open ${url} in a browser`
+        : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
       `  Health:    http://${shownHost}:${port}/health`,
       simulator
         ? `  Upstream:  the embedded CarrierX simulator at ${baseUrl} (CARRIERX_BASE_URL is not set)`

@@ -100,6 +100,9 @@ const CASES: [string, { method: string; headers: Record<string, string>; body?: 
     { method: 'POST', headers: { ...json, 'content-length': '999999999' }, body: '' },
   ],
   ['a GET', { method: 'GET', headers: { accept: 'application/json' } }],
+  ['a body over the limit', post(q(`{ __typename } # ${'x'.repeat(300 * 1024)}`))],
+  ['a Host header no URL can hold', post(q('{ __typename }'), { ...json, host: 'localhost:99999' })],
+  ['a GET with a Host header no URL can hold', { method: 'GET', headers: { host: 'a b' } }],
 ];
 
 let h: Harness;
@@ -117,7 +120,7 @@ async function listen(handler: RequestHandler): Promise<number> {
 
 beforeAll(async () => {
   h = await createHarness();
-  const maxBodyBytes = 1024 * 1024;
+  const maxBodyBytes = 256 * 1024; // the app's default MAX_REQUEST_BODY_BYTES
   fast = createRequestHandler(h.app, { fastPath: true, maxBodyBytes });
   fastPort = await listen(fast);
   yogaPort = await listen(createRequestHandler(h.app, { fastPath: false, maxBodyBytes }));

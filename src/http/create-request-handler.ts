@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
 import { type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
+import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
 
 export interface RequestHandlerOptions {
   /** Serve plain JSON POSTs without Yoga's Fetch API adapter (see below). */
@@ -20,8 +21,10 @@ export type RequestHandler = NodeHandler & {
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const JSON_ACCEPT = /^(\*\/\*|application\/json)\s*(;\s*charset=utf-8\s*)?$/i;
-const CONTENT_LENGTH = /^\d+$/;
 const RESPONSE_CONTENT_TYPE = 'application/json; charset=utf-8';
+const BAD_HOST = JSON.stringify({
+  errors: [{ message: 'The Host header is invalid.', extensions: { code: 'BAD_REQUEST' } }],
+});
 
 /**
  * Whether Yoga would answer this request exactly as the fast path does: a POST of a declared-length JSON body
@@ -120,6 +123,11 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       headers,
       body,
     });
+    await writeResponse(res, response);
+  }
+
+  /** Writes a Fetch API Response from Yoga as it is: status, every header, body. */
+  async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
     const text = await response.text();
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => {
@@ -163,12 +171,28 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       const stringify = (result as { stringify?: (r: unknown) => string }).stringify ?? JSON.stringify;
       return send(res, 200, stringify(result));
     }
-    // Errors: Yoga's own result processor decides the status and strips internal extensions.
-    const response = await processRegularResult(result, app.fetchAPI, 'application/json');
-    send(res, response.status, await response.text());
+    // Errors: Yoga's own result processor decides the status and headers and strips internal extensions.
+    await writeResponse(res, await processRegularResult(result, app.fetchAPI, 'application/json'));
+  }
+
+  // Yoga's adapter builds a URL from the Host header and answers a 500 with a stack trace when it cannot;
+  // a client that sends a host no URL can hold gets a plain 400 instead. The last good host skips the parse.
+  let knownGoodHost: string | undefined;
+  function hasUsableHost(req: IncomingMessage): boolean {
+    const host = req.headers.host;
+    if (host === undefined || host === knownGoodHost) return true;
+    if (!URL.canParse(`http://${host}${req.url ?? '/'}`)) return false;
+    knownGoodHost = host;
+    return true;
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!hasUsableHost(req)) {
+      stats.yoga++;
+      res.shouldKeepAlive = false;
+      send(res, 400, BAD_HOST);
+      return;
+    }
     if (!options.fastPath || !isPlainJsonPost(req, endpoint, options.maxBodyBytes)) {
       stats.yoga++;
       yoga(req, res);

@@ -3,7 +3,7 @@ import { CarrierXError } from '../errors.ts';
 
 // One non-negative integer; anything else (signs, spaces, comma-joined duplicates as in request smuggling) is
 // refused rather than allowed to skip the check.
-const CONTENT_LENGTH = /^\d+$/;
+export const CONTENT_LENGTH = /^\d+$/;
 
 function tooLarge(maxBytes: number): CarrierXError {
   return new CarrierXError(

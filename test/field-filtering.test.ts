@@ -218,3 +218,27 @@ describe('batching', () => {
     expect(h.simulator.requests).toHaveLength(2);
   });
 });
+
+describe('documents graphql-jit would get wrong', () => {
+  it('runs the operation named in operationName when a document holds several', async () => {
+    const document = `query A { __typename } query B { callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`;
+    const run = async (operationName: string) => {
+      const response = await h.app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer carrierx-demo-token' },
+        body: JSON.stringify({ query: document, operationName }),
+      });
+      return response.json();
+    };
+    expect(await run('B')).toEqual({ data: { callDetailRecord: { price: '0.0025' } } });
+    expect(await run('A')).toEqual({ data: { __typename: 'Query' } });
+    expect(h.simulator.requests).toHaveLength(1);
+  });
+
+  it('uses a required variable default when no value is sent', async () => {
+    const res = await h.execute(
+      `query ($drSid: UUID! = "${SAMPLE_DR_SID}") { callDetailRecord(drSid: $drSid) { price } }`,
+    );
+    expect(res.body).toEqual({ data: { callDetailRecord: { price: '0.0025' } } });
+  });
+});

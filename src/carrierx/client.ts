@@ -103,6 +103,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   ): Promise<string> {
     if (declaredLength !== undefined) {
       if (Number(declaredLength) > maxBodyBytes) {
+        // Unread, the body would keep its pooled connection busy for good.
+        body.destroy();
         throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.');
       }
       // undici never delivers more than the declared length, so the cap already holds.

@@ -51,6 +51,26 @@ query CallDetailRecord($drSid: UUID! = "${drSid}") {
 `;
 }
 
+/**
+ * Answers only listed origins (or any, with `*`). A per-request decision, because Yoga's list form answers an
+ * unlisted origin with `Access-Control-Allow-Origin: null`, which a sandboxed page (origin "null") passes.
+ */
+function corsPolicy(origins: readonly string[]) {
+  if (origins.length === 0) return false;
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (origin === null || !(any || allowed.has(origin))) return false;
+    return {
+      origin,
+      credentials: true,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', ...CSRF_HEADERS],
+    };
+  };
+}
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
@@ -59,6 +79,9 @@ export function createApp(deps: AppDeps): App {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    // Yoga's default reflects every Origin with credentials, which would let any web page a user visits read
+    // records through the fallback CARRIERX_TOKEN. Cross-origin access is opt-in, per origin.
+    cors: corsPolicy(config.corsOrigins),
     context: createContextFactory({
       client,
       logger,

@@ -80,6 +80,24 @@ const envSchema = z
     GRAPHIQL_ENABLED: optional(flag),
     INTROSPECTION_ENABLED: optional(flag),
     CSRF_PREVENTION_ENABLED: optional(flag),
+    // Browser origins allowed to call cross-origin (with credentials); unset = none. `*` allows any origin.
+    CORS_ORIGINS: optional(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((origin) => origin.trim())
+            .filter(Boolean),
+        )
+        .pipe(
+          z.array(
+            z.string().regex(/^(\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)$/, {
+              error: 'must be a comma-separated list of origins such as https://app.example.com, or *',
+            }),
+          ),
+        ),
+    ),
     // Plain JSON POSTs skip Yoga's Fetch API adapter (src/http/create-request-handler.ts); off = Yoga for all.
     HTTP_FAST_PATH: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
@@ -126,6 +144,8 @@ export interface Config {
   introspection: boolean;
   csrfPrevention: boolean;
   httpFastPath: boolean;
+  /** Origins a browser may call from; empty: no cross-origin access at all. */
+  corsOrigins: string[];
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -185,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,
     httpFastPath: e.HTTP_FAST_PATH ?? true,
+    corsOrigins: e.CORS_ORIGINS ?? [],
     introspection: e.INTROSPECTION_ENABLED ?? !production,
     csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,
   };

@@ -103,6 +103,7 @@ export function createApp(deps: AppDeps): App {
     plugins: [
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       useQueryLimits({
+        length: config.limits.queryLength,
         depth: config.limits.queryDepth,
         aliases: config.limits.queryAliases,
         tokens: config.limits.queryTokens,

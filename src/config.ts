@@ -66,6 +66,7 @@ const envSchema = z
     CARRIERX_MAX_CONCURRENT_CALLS: optional(integer(1, 10_000)),
     CARRIERX_MAX_QUEUED_CALLS: optional(integer(0, 100_000)).default(1_000),
     MAX_RECORDS_PER_OPERATION: optional(integer(1, 10_000)).default(100),
+    MAX_QUERY_LENGTH: optional(integer(1, 10_000_000)).default(32_768),
     MAX_QUERY_DEPTH: optional(integer(1, 1_000)).default(8),
     MAX_QUERY_ALIASES: optional(integer(0, 10_000)).default(30),
     MAX_QUERY_TOKENS: optional(integer(1, 1_000_000)).default(2_000),
@@ -103,7 +104,14 @@ const envSchema = z
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
-    NODE_ENV: optional(z.string()).default('development'),
+    NODE_ENV: optional(
+      z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }),
+    ).default('development'),
+  })
+  // The simulator's demo data must never be served as if it were CarrierX's.
+  .refine((e) => e.NODE_ENV !== 'production' || e.CARRIERX_BASE_URL !== undefined, {
+    path: ['CARRIERX_BASE_URL'],
+    error: 'is required when NODE_ENV=production (the embedded simulator is for development and tests)',
   })
   .refine((e) => e.CARRIERX_RETRY_MAX_DELAY_MS >= e.CARRIERX_RETRY_BASE_DELAY_MS, {
     path: ['CARRIERX_RETRY_MAX_DELAY_MS'],
@@ -130,6 +138,7 @@ export interface Config {
   limits: {
     requestDeadlineMs: number;
     maxRecordsPerOperation: number;
+    queryLength: number;
     queryDepth: number;
     queryAliases: number;
     queryTokens: number;
@@ -193,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       requestDeadlineMs: e.REQUEST_DEADLINE_MS,
       maxRecordsPerOperation: e.MAX_RECORDS_PER_OPERATION,
+      queryLength: e.MAX_QUERY_LENGTH,
       queryDepth: e.MAX_QUERY_DEPTH,
       queryAliases: e.MAX_QUERY_ALIASES,
       queryTokens: e.MAX_QUERY_TOKENS,

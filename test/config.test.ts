@@ -47,4 +47,20 @@ describe('configuration', () => {
       'https://api.carrierx.com/core/v2',
     );
   });
+
+  it('refuses to serve the simulator as CarrierX in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /CARRIERX_BASE_URL: is required when NODE_ENV=production/,
+    );
+    expect(
+      loadConfig({ NODE_ENV: 'production', CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2' })
+        .production,
+    ).toBe(true);
+  });
+
+  it('refuses a NODE_ENV it does not know rather than quietly using development defaults', () => {
+    expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(
+      /NODE_ENV: must be development, production or test/,
+    );
+  });
 });

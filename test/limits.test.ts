@@ -17,7 +17,8 @@ const codes = (body: Body) => (body.errors ?? []).map((e) => e.extensions?.code)
 let h: Harness;
 let sids: string[];
 beforeAll(async () => {
-  h = await createHarness();
+  // The length cap would stop most of these documents first; lifted here so each other limit is tested alone.
+  h = await createHarness({ MAX_QUERY_LENGTH: '10000000' });
   sids = [...h.simulator.records.keys()];
 });
 afterAll(() => h.close());
@@ -150,7 +151,7 @@ describe('query limits stop abusive operations before any resolver runs', () => 
   });
 
   it('answers a document nested deeper than the parser can recurse with a parse error, not a 500', async () => {
-    const lenient = await createHarness({ MAX_QUERY_TOKENS: '1000000' });
+    const lenient = await createHarness({ MAX_QUERY_TOKENS: '1000000', MAX_QUERY_LENGTH: '10000000' });
     const res = await lenient.execute(
       `{ callDetailRecord(drSid: ${'['.repeat(100_000)}${']'.repeat(100_000)}) { drSid } }`,
     );
@@ -304,7 +305,10 @@ describe('request body size', () => {
     ['stream', 413],
     ['off', 200],
   ])('REQUEST_BODY_LIMIT_STRATEGY=%s answers a large declared body with %i', async (strategy, status) => {
-    const other = await createHarness({ REQUEST_BODY_LIMIT_STRATEGY: strategy });
+    const other = await createHarness({
+      REQUEST_BODY_LIMIT_STRATEGY: strategy,
+      MAX_QUERY_LENGTH: '10000000',
+    });
     const body = padded(300 * 1024);
     const res = await post(other, body, { 'content-length': String(Buffer.byteLength(body)) });
     expect(res.status).toBe(status);
@@ -334,5 +338,22 @@ describe('batching', () => {
     const tooMany = await post(batching, batch(4));
     expect(tooMany.status).toBe(413);
     await batching.close();
+  });
+});
+
+describe('query length', () => {
+  let lengthHarness: Harness;
+  beforeAll(async () => {
+    lengthHarness = await createHarness();
+  });
+  afterAll(() => lengthHarness.close());
+
+  it('refuses a query text over MAX_QUERY_LENGTH with 400, however few tokens it has', async () => {
+    // Comments are no tokens, so the token limit alone would let this through into Yoga's caches.
+    const padded = `{ __typename } # ${'x'.repeat(40_000)}`;
+    const res = await lengthHarness.execute(padded);
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect((await lengthHarness.execute('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
   });
 });

@@ -148,7 +148,9 @@ describe('development mode (the default)', () => {
 describe('configuration of the limits and switches', () => {
   it('documents its defaults: developer tools on in development, off in production', () => {
     expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true, csrfPrevention: false });
-    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({
+    expect(
+      loadConfig({ NODE_ENV: 'production', CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2' }),
+    ).toMatchObject({
       graphiql: false,
       introspection: false,
       csrfPrevention: true,
@@ -156,6 +158,7 @@ describe('configuration of the limits and switches', () => {
     expect(loadConfig({}).limits).toEqual({
       requestDeadlineMs: 15_000,
       maxRecordsPerOperation: 100,
+      queryLength: 32_768,
       queryDepth: 8,
       queryAliases: 30,
       queryTokens: 2_000,

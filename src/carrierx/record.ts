@@ -38,7 +38,9 @@ const DECODERS: Record<WireKind, Decoder> = {
     if (raw === 'false' || raw === false) return false;
     return INVALID;
   },
-  int: (raw) => (typeof raw === 'number' && Number.isSafeInteger(raw) ? raw : INVALID),
+  // GraphQL's Int is 32-bit: a larger value would fail serialisation without our error code.
+  int: (raw) =>
+    typeof raw === 'number' && Number.isInteger(raw) && raw >= -(2 ** 31) && raw < 2 ** 31 ? raw : INVALID,
   json: (raw) => raw,
   direction: (raw) => (directions.has(raw) ? raw : INVALID),
 };

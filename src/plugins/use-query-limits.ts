@@ -5,8 +5,11 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { CarrierXError } from '../errors.ts';
 
 export interface QueryLimits {
+  /** Characters in the query text: comments and whitespace are no tokens, yet Yoga's caches keep the text. */
+  length: number;
   depth: number;
   aliases: number;
   tokens: number;
@@ -49,6 +52,15 @@ const stackSafeParse: Plugin = {
  */
 export function useQueryLimits(limits: QueryLimits): Plugin {
   return {
+    onParams({ params }) {
+      if (typeof params.query === 'string' && params.query.length > limits.length) {
+        throw new CarrierXError(
+          'BAD_REQUEST',
+          `The query document is longer than this service accepts (${limits.length} characters).`,
+          { http: { status: 400 } },
+        );
+      }
+    },
     onPluginInit({ addPlugin }) {
       addPlugin(maxTokensPlugin({ n: limits.tokens }));
       addPlugin(stackSafeParse);

@@ -48,9 +48,9 @@ const envSchema = z
       z.string().regex(/^[\x21-\x7e]+$/, { error: 'must be a single token of printable ASCII characters' }),
     ),
     CARRIERX_TIMEOUT_MS: optional(integer(1, 600_000)).default(10_000),
-    // CarrierX's field-filtering parameter name is unconfirmed (see README): keep it switchable.
+    // CarrierX's field-filtering parameter name is unconfirmed (see README): switchable, and `off` sends none.
     CARRIERX_INCLUDE_FIELDS_PARAM: optional(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name' }),
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name, or off' }),
     ).default('include_fields'),
     CARRIERX_CONNECTIONS: optional(integer(1, 1024)).default(64),
     CARRIERX_MAX_PARALLEL_PER_REQUEST: optional(integer(1, 100)).default(10),
@@ -130,7 +130,8 @@ export interface Config {
     baseUrl: string | undefined;
     token: string | undefined;
     timeoutMs: number;
-    includeFieldsParam: string;
+    /** Undefined: field filtering off, whole records are fetched. */
+    includeFieldsParam: string | undefined;
     connections: number;
     maxParallelPerRequest: number;
     policies: UpstreamPolicyOptions;
@@ -186,7 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       baseUrl: e.CARRIERX_BASE_URL,
       token: e.CARRIERX_TOKEN,
       timeoutMs: e.CARRIERX_TIMEOUT_MS,
-      includeFieldsParam: e.CARRIERX_INCLUDE_FIELDS_PARAM,
+      includeFieldsParam:
+        e.CARRIERX_INCLUDE_FIELDS_PARAM === 'off' ? undefined : e.CARRIERX_INCLUDE_FIELDS_PARAM,
       connections: e.CARRIERX_CONNECTIONS,
       maxParallelPerRequest: e.CARRIERX_MAX_PARALLEL_PER_REQUEST,
       policies: {

@@ -81,7 +81,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight requests finish, then close the upstream pool and the simulator.
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    // In-flight operations may take up to their deadline; give them that, and a little more, before giving up.
+    const force = setTimeout(() => process.exit(1), config.limits.requestDeadlineMs + 5_000).unref();
     server.close(async () => {
       await client.close();
       await simulator?.close();

@@ -242,3 +242,23 @@ describe('documents graphql-jit would get wrong', () => {
     expect(res.body).toEqual({ data: { callDetailRecord: { price: '0.0025' } } });
   });
 });
+
+describe('CARRIERX_INCLUDE_FIELDS_PARAM', () => {
+  const query = `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price numberSrc } }`;
+
+  it('sends the field list under another parameter name when configured', async () => {
+    const renamed = await createHarness({ CARRIERX_INCLUDE_FIELDS_PARAM: 'includeFields' });
+    const res = await renamed.execute(query);
+    expect(res.body).toEqual({ data: { callDetailRecord: { price: '0.0025', numberSrc: '+15012678830' } } });
+    expect(renamed.simulator.requests[0]?.query).toEqual({ includeFields: 'dr_sid,number_src,price' });
+    await renamed.close();
+  });
+
+  it('fetches whole records, with the same answers, when set to off', async () => {
+    const off = await createHarness({ CARRIERX_INCLUDE_FIELDS_PARAM: 'off' });
+    const res = await off.execute(query);
+    expect(res.body).toEqual({ data: { callDetailRecord: { price: '0.0025', numberSrc: '+15012678830' } } });
+    expect(off.simulator.requests[0]?.query).toEqual({});
+    await off.close();
+  });
+});

@@ -16,7 +16,7 @@ export interface CarrierXClientOptions {
   baseUrl: string;
   timeoutMs: number;
   /** Name of CarrierX's field-filtering query parameter (unconfirmed upstream, so configurable). */
-  includeFieldsParam: string;
+  includeFieldsParam: string | undefined;
   /** Keep-alive connections in the pool. */
   connections: number;
   logger: Logger;
@@ -224,6 +224,11 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     }
   }
 
+  // Undefined when field filtering is switched off (CARRIERX_INCLUDE_FIELDS_PARAM=off): whole records then.
+  const { includeFieldsParam } = options;
+  const filter = (fields: readonly string[]) =>
+    includeFieldsParam === undefined ? '' : `?${includeFieldsParam}=${fields.join(',')}`;
+
   return {
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       if (!DR_SID.test(drSid)) {
@@ -231,7 +236,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
           new CarrierXError('BAD_USER_INPUT', 'A call detail record SID must be a UUID.'),
         );
       }
-      const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}?${options.includeFieldsParam}=${fields.join(',')}`;
+      const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}${filter(fields)}`;
       const { signal } = callOptions;
       const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
       const result = policies.execute(

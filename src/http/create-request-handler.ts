@@ -104,7 +104,11 @@ class NodeRequestView {
  * body itself and hands the parameters to Yoga's own operation pipeline (`getResultForParams`: the same
  * parameter checks, parse and validation caches, query limits, context, graphql-jit execution and error
  * masking). Any request of another shape, and any request the pipeline refuses before executing, is answered by
- * Yoga itself, so behaviour never differs from Yoga's; only the cost does.
+ * Yoga itself; test/http-fast-path.test.ts holds both paths to byte-identical answers.
+ *
+ * Yoga's request-level hooks (onRequest, onRequestParse, onResultProcess, onResponse) do not run here. The
+ * plugins this app has there (CSRF, CORS, GraphiQL, the body limit) have nothing to do for a request of this
+ * shape or are mirrored by `isPlainJsonPost`; a new plugin that must see every request has to be added there too.
  */
 export function createRequestHandler(app: App, options: RequestHandlerOptions): RequestHandler {
   const endpoint = options.graphqlEndpoint ?? '/graphql';

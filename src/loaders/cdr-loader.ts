@@ -6,6 +6,7 @@ import { CarrierXError } from '../errors.ts';
 
 /** One resolver's need: a record and the API fields its selection asked for (sorted, deduplicated). */
 export interface CdrRequest {
+  /** In canonical form (`canonicalSid`), so that one record is one key. */
   readonly drSid: string;
   readonly fields: readonly string[];
 }
@@ -64,7 +65,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     async (requests) => {
       const fieldsBySid = new Map<string, Set<string>>();
       for (const request of requests) {
-        const drSid = canonicalSid(request.drSid);
+        const { drSid } = request;
         let union = fieldsBySid.get(drSid);
         if (!union) {
           union = new Set();
@@ -75,7 +76,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       const records = new Map<string, Promise<CdrRecord>>();
       for (const [drSid, fields] of fieldsBySid) records.set(drSid, fetchRecord(drSid, fields));
       // Promises, not values: DataLoader resolves each key with its own promise, so keys settle independently.
-      return requests.map((r) => records.get(canonicalSid(r.drSid)) as unknown as CdrRecord);
+      return requests.map((r) => records.get(r.drSid) as unknown as CdrRecord);
     },
     { cacheKeyFn: (r) => `${r.drSid} ${r.fields.join(',')}` },
   );

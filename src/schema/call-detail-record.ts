@@ -4,6 +4,7 @@ import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from '../carrier
 import { type CdrRecord, readField } from '../carrierx/record.ts';
 import type { Context } from '../context.ts';
 import { CarrierXError } from '../errors.ts';
+import { canonicalSid } from '../loaders/cdr-loader.ts';
 import { builder } from './builder.ts';
 import { needs, selectedApiFields } from './selection.ts';
 
@@ -83,7 +84,7 @@ export function loadCallDetailRecord(
 ): Promise<CdrRecord> {
   const type = info.schema.getType('CallDetailRecord') as GraphQLObjectType;
   // UUIDs are case-insensitive: one spelling per record keeps the loader's de-duplication exact.
-  return context.loaders.cdr.load({ drSid: drSid.toLowerCase(), fields: selectedApiFields(info, type) });
+  return context.loaders.cdr.load({ drSid: canonicalSid(drSid), fields: selectedApiFields(info, type) });
 }
 
 builder.queryField('callDetailRecord', (t) =>

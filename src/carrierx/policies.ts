@@ -58,6 +58,13 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/** A half-open probe that ended without telling whether CarrierX is healthy; the caller gets `outcome`. */
+class InconclusiveProbe extends Error {
+  constructor(readonly outcome: unknown) {
+    super('inconclusive circuit probe');
+  }
+}
+
 /** Thrown inside the retry loop to ask for one more attempt after `delayMs`; the only error it retries. */
 class RetryAfterDelay extends Error {
   constructor(
@@ -142,7 +149,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     backoff: new DelegateBackoff((context) => (context.result as { error: RetryAfterDelay }).error.delayMs),
   });
   const breaker = circuitBreaker(
-    handleType(UpstreamFailure, (failure) => failure.kind !== 'rate-limited'),
+    handleType(UpstreamFailure, (failure) => failure.kind !== 'rate-limited').orType(InconclusiveProbe),
     { halfOpenAfter: breakerCooldownMs, breaker: new ConsecutiveBreaker(options.breakerThreshold) },
   );
 
@@ -223,7 +230,30 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     });
   }
 
+  /**
+   * cockatiel closes a half-open circuit on any outcome its filter does not count. A real answer from CarrierX
+   * (200, 404, 429...) rightly closes it; but a probe that never reached CarrierX (the caller went away, the
+   * request's deadline ran out, the bulkhead refused it) says nothing about its health and must not. Such a probe
+   * is inconclusive: the circuit stays open for another cooldown.
+   */
+  async function probeAware<T>(run: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    // cockatiel starts the probe before it records the half-open state, so the probe still sees "open"; an
+    // open circuit runs nothing else.
+    const probing = breaker.state !== CircuitState.Closed;
+    try {
+      return await run();
+    } catch (error) {
+      const neverReachedCarrierX =
+        signal?.aborted === true ||
+        error instanceof BulkheadRejectedError ||
+        (error instanceof CarrierXError && error.message === UNAVAILABLE.DEADLINE);
+      if (probing && neverReachedCarrierX) throw new InconclusiveProbe(error);
+      throw error;
+    }
+  }
+
   function toCallerError(error: unknown, budget: CallBudget): unknown {
+    if (error instanceof InconclusiveProbe) return toCallerError(error.outcome, budget);
     if (budget.signal?.aborted) return budget.signal.reason;
     if (error instanceof UpstreamFailure) return error.error;
     if (error instanceof RetryAfterDelay) return error.failure.error;
@@ -245,21 +275,25 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
       try {
         return await breaker.execute(
           () =>
-            retry.execute(async ({ attempt: retryIndex }) => {
-              try {
-                return await throughBulkhead(() => {
-                  // Checked again here: a queued call or a retry may have waited.
-                  signal?.throwIfAborted();
-                  const remainingMs = deadlineAt - performance.now();
-                  if (remainingMs <= 0) throw deadlineError();
-                  return attempt(remainingMs);
-                }, budget);
-              } catch (error) {
-                if (!(error instanceof UpstreamFailure) || signal?.aborted) throw error;
-                const delay = retryDelay(error, retryIndex, deadlineAt);
-                throw delay === undefined ? error : new RetryAfterDelay(error, delay);
-              }
-            }, signal),
+            probeAware(
+              () =>
+                retry.execute(async ({ attempt: retryIndex }) => {
+                  try {
+                    return await throughBulkhead(() => {
+                      // Checked again here: a queued call or a retry may have waited.
+                      signal?.throwIfAborted();
+                      const remainingMs = deadlineAt - performance.now();
+                      if (remainingMs <= 0) throw deadlineError();
+                      return attempt(remainingMs);
+                    }, budget);
+                  } catch (error) {
+                    if (!(error instanceof UpstreamFailure) || signal?.aborted) throw error;
+                    const delay = retryDelay(error, retryIndex, deadlineAt);
+                    throw delay === undefined ? error : new RetryAfterDelay(error, delay);
+                  }
+                }, signal),
+              signal,
+            ),
           signal,
         );
       } catch (error) {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
+import { CarrierXError } from '../src/errors.ts';
+import { createLogger } from '../src/logger.ts';
+
+const COOLDOWN_MS = 50;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function openCircuit() {
+  const policies = createUpstreamPolicies(
+    { ...DEFAULT_POLICY_OPTIONS, retries: 0, breakerThreshold: 2, breakerCooldownMs: COOLDOWN_MS },
+    createLogger({ level: 'silent' }),
+  );
+  const failing = () =>
+    Promise.reject(new UpstreamFailure(new CarrierXError('UPSTREAM_UNAVAILABLE'), 'unavailable'));
+  return { policies, failing };
+}
+
+describe('the circuit breaker probe', () => {
+  it('keeps the circuit open when the probe never reached CarrierX (the caller went away)', async () => {
+    const { policies, failing } = openCircuit();
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        policies.execute(failing, { deadlineAt: performance.now() + 5_000 }),
+      ).rejects.toBeDefined();
+    }
+    expect(policies.state().breaker).toBe('open');
+    await sleep(COOLDOWN_MS + 10);
+
+    const caller = new AbortController();
+    const probe = policies.execute(
+      () =>
+        new Promise<never>((_resolve, reject) => {
+          caller.signal.addEventListener('abort', () => reject(caller.signal.reason), { once: true });
+        }),
+      { signal: caller.signal, deadlineAt: performance.now() + 5_000 },
+    );
+    caller.abort(new DOMException('gone', 'AbortError'));
+    await expect(probe).rejects.toMatchObject({ name: 'AbortError' });
+    expect(policies.state().breaker).toBe('open');
+  });
+
+  it('closes the circuit when CarrierX answers the probe, even with a 404', async () => {
+    const { policies, failing } = openCircuit();
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        policies.execute(failing, { deadlineAt: performance.now() + 5_000 }),
+      ).rejects.toBeDefined();
+    }
+    await sleep(COOLDOWN_MS + 10);
+    await expect(
+      policies.execute(() => Promise.reject(new CarrierXError('NOT_FOUND')), {
+        deadlineAt: performance.now() + 5_000,
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(policies.state().breaker).toBe('closed');
+  });
+});

@@ -113,6 +113,13 @@ const envSchema = z
     path: ['CARRIERX_BASE_URL'],
     error: 'is required when NODE_ENV=production (the embedded simulator is for development and tests)',
   })
+  // More calls in flight than connections would queue inside undici, out of reach of the per-call timer.
+  .refine(
+    (e) =>
+      e.CARRIERX_MAX_CONCURRENT_CALLS === undefined ||
+      e.CARRIERX_MAX_CONCURRENT_CALLS <= e.CARRIERX_CONNECTIONS,
+    { path: ['CARRIERX_MAX_CONCURRENT_CALLS'], error: 'must not exceed CARRIERX_CONNECTIONS' },
+  )
   .refine((e) => e.CARRIERX_RETRY_MAX_DELAY_MS >= e.CARRIERX_RETRY_BASE_DELAY_MS, {
     path: ['CARRIERX_RETRY_MAX_DELAY_MS'],
     error: 'must be at least CARRIERX_RETRY_BASE_DELAY_MS',

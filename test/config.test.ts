@@ -63,4 +63,10 @@ describe('configuration', () => {
       /NODE_ENV: must be development, production or test/,
     );
   });
+
+  it('keeps upstream calls in flight within the connection pool', () => {
+    expect(() => loadConfig({ CARRIERX_CONNECTIONS: '8', CARRIERX_MAX_CONCURRENT_CALLS: '16' })).toThrow(
+      /CARRIERX_MAX_CONCURRENT_CALLS: must not exceed CARRIERX_CONNECTIONS/,
+    );
+  });
 });

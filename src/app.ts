@@ -21,8 +21,6 @@ export interface AppDeps {
   logger: Logger;
   /** A token GraphiQL pre-fills in its headers, for the embedded simulator's demo. */
   demoToken?: string;
-  /** A record GraphiQL's example query asks for. */
-  exampleDrSid?: string;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -30,6 +28,7 @@ export type App = YogaServerInstance<Record<string, unknown>, Context>;
 /** Headers that mark a GET or simple-content-type request as not forgeable by another site (any one will do). */
 export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'];
 
+/** CarrierX's documented sample record (the simulator serves it; the app does not import the simulator). */
 export const EXAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
 
 /** GraphiQL's first tab: a query a newcomer can run as it is. */
@@ -125,7 +124,7 @@ export function createApp(deps: AppDeps): App {
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     graphiql: config.graphiql && {
       title: 'CarrierX Call Detail Records',
-      defaultQuery: exampleQuery(deps.exampleDrSid ?? EXAMPLE_DR_SID),
+      defaultQuery: exampleQuery(EXAMPLE_DR_SID),
       headers: JSON.stringify(deps.demoToken ? { Authorization: `Bearer ${deps.demoToken}` } : {}, null, 2),
     },
   });

@@ -52,8 +52,8 @@ export function resolveCredentials(
 
 /**
  * Builds each request's context: its own loaders (nothing shared across requests), credentials, deadline and
- * the request's abort signal, which fires when the client disconnects. Neither costs anything until it fires:
- * the deadline is a number, and the signal is one the server adapter creates for every request anyway.
+ * the request's abort signal, which fires when the client disconnects. None of it is read until an operation
+ * first loads a record.
  */
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): Context => {

@@ -16,6 +16,9 @@ export type WireKind =
   | 'direction'; // one of DIRECTIONS
 
 export const DIRECTIONS = ['any', 'inbound', 'outbound', 'undirected'] as const;
+
+/** Decimal text as CarrierX sends money and durations ("0.0025", "60"); the boundary and the scalar check it. */
+export const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 export type Direction = (typeof DIRECTIONS)[number];
 
 export interface CdrField {

@@ -1,5 +1,5 @@
 import { CarrierXError } from '../errors.ts';
-import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from './fields.ts';
+import { CDR_FIELDS, type CdrField, DECIMAL_TEXT, DIRECTIONS, type WireKind } from './fields.ts';
 
 /**
  * A CDR as resolvers see it: values decoded at the boundary, by API name. A field CarrierX sent with an
@@ -14,7 +14,6 @@ export interface CdrRecord {
 const INVALID = Symbol('invalid');
 type Decoder = (raw: unknown) => unknown;
 
-const DECIMAL = /^-?\d+(\.\d+)?$/;
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const directions: ReadonlySet<unknown> = new Set(DIRECTIONS);
 
@@ -25,7 +24,7 @@ const DECODERS: Record<WireKind, Decoder> = {
   decimal: (raw) => {
     // Documented as a number, sent as a string: accept both, hand on the exact text.
     const text = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
-    return typeof text === 'string' && DECIMAL.test(text) ? text : INVALID;
+    return typeof text === 'string' && DECIMAL_TEXT.test(text) ? text : INVALID;
   },
   datetime: (raw) => {
     if (typeof raw !== 'string' || !ISO_DATETIME.test(raw)) return INVALID;

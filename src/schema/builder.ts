@@ -3,9 +3,8 @@ import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
 import { GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
+import { DECIMAL_TEXT } from '../carrierx/fields.ts';
 import type { Context } from '../context.ts';
-
-const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 
 function decimalText(value: unknown): string {
   if (typeof value === 'string' && DECIMAL_TEXT.test(value)) return value;

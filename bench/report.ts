@@ -2,12 +2,13 @@ import type { CpuUse, ForeignProcess } from './cpu.ts';
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { BenchOptions } from './options.ts';
+import type { ScenarioTarget } from './scenarios.ts';
 
 /** Everything measured for one scenario. */
 export interface ScenarioResult {
   key: string;
   title: string;
-  target: 'floor' | 'server';
+  target: ScenarioTarget;
   connections: number;
   load: LoadResult;
   /** Upstream traffic during the measured run, from the upstream simulator's /_simulator/stats. */
@@ -55,6 +56,13 @@ export interface TargetCheck {
   note?: string;
 }
 
+/** One measure of the reference layer beside the server's, from the same run. */
+export interface ReferenceRow {
+  name: string;
+  reference: string;
+  server: string;
+}
+
 export interface BenchReport {
   startedAt: string;
   finishedAt: string;
@@ -71,6 +79,8 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   soak: SoakResult | undefined;
   targets: TargetCheck[];
+  /** The same measures for the reference layer (3r, 7r): what any layer could reach here. */
+  reference: ReferenceRow[];
   serverLog: ServerLogKind[];
   notes: string[];
   /** Why the run stopped early; only the scenarios measured before are in it. */
@@ -227,6 +237,44 @@ export function evaluateTargets(
   return checks;
 }
 
+/**
+ * The targets' measures taken for the reference layer too (bench/reference-proxy.ts: one upstream GET, rename,
+ * answer; no GraphQL). Where the reference itself misses a target, no layer that makes the upstream call can
+ * meet it on this machine, and the server's distance from the reference is the part a layer can still win.
+ */
+export function compareWithReference(results: readonly ScenarioResult[]): ReferenceRow[] {
+  const ok = (key: string) => {
+    const result = results.find((r) => r.key === key);
+    return result && result.problems.length === 0 ? result : undefined;
+  };
+  const [one, three, ref, a, b, r] = ['1', '3', '3r', '7a', '7b', '7r'].map(ok);
+  const rows: ReferenceRow[] = [];
+  const rps = (x: ScenarioResult) => x.load.requestsPerSecond;
+  const tail = (x: ScenarioResult) => ratioOf(x.load.latency.p99, x.load.latency.p50);
+  if (one && three && ref) {
+    rows.push({
+      name: '(3)/(1) throughput (goal ≥ 0.25)',
+      reference: `${fixed(rps(ref) / rps(one), 3)} (3r)/(1)`,
+      server: `${fixed(rps(three) / rps(one), 3)}; the server reaches ${fixed((rps(three) / rps(ref)) * 100, 0)}% of the reference`,
+    });
+  }
+  if (a && b && r) {
+    rows.push({
+      name: 'added latency over (7a), p50 (goal ≤ 0.25 ms)',
+      reference: `${fixed(r.load.latency.p50 - a.load.latency.p50, 3)} ms (7r)−(7a)`,
+      server: `${fixed(b.load.latency.p50 - a.load.latency.p50, 3)} ms (7b)−(7a)`,
+    });
+  }
+  if (one && three && ref) {
+    rows.push({
+      name: 'p99/p50 at 10 connections (goal ≤ 3)',
+      reference: `${fixed(tail(ref), 2)} (3r); the floor (1): ${fixed(tail(one), 2)}`,
+      server: `${fixed(tail(three), 2)} (3)`,
+    });
+  }
+  return rows;
+}
+
 const verdict = (pass: boolean | undefined) => (pass === undefined ? '—' : pass ? 'PASS' : 'FAIL');
 
 /** The report as markdown: the table first, then the targets, then how the numbers were made. */
@@ -242,7 +290,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
   lines.push(
     `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections` +
-      ` (1 for 7a/7b), upstream latency ${options.upstreamLatencyMs} ms` +
+      ` (1 for 7a/7b/7r), upstream latency ${options.upstreamLatencyMs} ms` +
       (options.soakSeconds ? `, soak ${options.soakSeconds} s.` : '.'),
     '',
   );
@@ -268,6 +316,18 @@ export function renderMarkdown(report: BenchReport): string {
     lines.push(
       `| ${t.name} | ${t.value} | ${t.target} | ${verdict(t.pass)}${t.note ? ` (${t.note})` : ''} |`,
     );
+  }
+  if (report.reference.length) {
+    lines.push(
+      '',
+      '## Against the reference layer',
+      '',
+      "The reference layer (`bench/reference-proxy.ts`, on the server's core) answers scenario 3's request with the same upstream GET and the same JSON shape and does nothing else: no GraphQL, no policies, no logging. Where it misses a goal, no layer that makes that upstream call meets the goal on this machine.",
+      '',
+      '| measure | reference layer | server |',
+      '|---|---|---|',
+    );
+    for (const row of report.reference) lines.push(`| ${row.name} | ${row.reference} | ${row.server} |`);
   }
   lines.push('', '## How these numbers were made', '');
   for (const line of report.layout) lines.push(`- ${line}`);
@@ -335,6 +395,11 @@ export function renderSummary(report: BenchReport): string {
     lines.push(
       `  ${verdict(t.pass).padEnd(4)}  ${t.name.padEnd(width)}  ${t.value}  (goal ${t.target})${t.note ? `  [${t.note}]` : ''}`,
     );
+  }
+  if (report.reference.length) {
+    lines.push('', 'Against the reference layer (one upstream GET, no GraphQL):');
+    for (const row of report.reference)
+      lines.push(`  ${row.name}: reference ${row.reference}; server ${row.server}`);
   }
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.ts
 import { createProcessGroup, freePort, type ManagedProcess, waitForHttp } from './processes.ts';
 import {
   type BenchReport,
+  compareWithReference,
   evaluateTargets,
   renderMarkdown,
   renderSummary,
@@ -39,9 +40,11 @@ async function exchange(
 interface Stack {
   upstream: ManagedProcess;
   floor: ManagedProcess;
+  reference: ManagedProcess;
   server: ManagedProcess;
   upstreamOrigin: string;
   floorOrigin: string;
+  referenceOrigin: string;
   serverOrigin: string;
   cores: { upstream: number; server: number; runner: number } | undefined;
 }
@@ -120,7 +123,12 @@ async function main(
     pinProcess(process.pid, cores.runner);
   }
 
-  const [upstreamPort, floorPort, serverPort] = [await freePort(), await freePort(), await freePort()];
+  const [upstreamPort, floorPort, referencePort, serverPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const baseEnv: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
     const value = process.env[name];
@@ -158,6 +166,18 @@ async function main(
     cwd: source.dir,
     ...(cores ? { cpu: cores.server } : {}),
   });
+  const reference = group.start({
+    name: 'reference layer',
+    args: ['--import', 'tsx', 'bench/reference-proxy.ts'],
+    env: {
+      ...baseEnv,
+      PORT: String(referencePort),
+      UPSTREAM_BASE_URL: serverEnv.CARRIERX_BASE_URL,
+      CONNECTIONS: options.serverEnv.CARRIERX_CONNECTIONS ?? '64',
+    },
+    cwd: source.dir,
+    ...(cores ? { cpu: cores.server } : {}),
+  });
   const server = group.start({
     name: 'server',
     args: ['--import', 'tsx', 'src/./server.ts'],
@@ -168,9 +188,11 @@ async function main(
   const stack: Stack = {
     upstream,
     floor,
+    reference,
     server,
     upstreamOrigin: `http://127.0.0.1:${upstreamPort}`,
     floorOrigin: `http://127.0.0.1:${floorPort}`,
+    referenceOrigin: `http://127.0.0.1:${referencePort}`,
     serverOrigin: `http://127.0.0.1:${serverPort}`,
     cores,
   };
@@ -179,11 +201,12 @@ async function main(
     waitForHttp(`${stack.upstreamOrigin}/_simulator/stats`, upstream, signal),
     waitForHttp(`${stack.floorOrigin}/_simulator/stats`, floor, signal),
     waitForHttp(`${stack.serverOrigin}/health`, server, signal),
+    waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal),
   ]);
 
   if (cores) {
     layout.push(
-      `Pinned with taskset: upstream simulator (pid ${upstream.pid}) on CPU ${cores.upstream}; server (pid ${server.pid}) on CPU ${cores.server}; floor simulator (pid ${floor.pid}) also on CPU ${cores.server}, loaded only while the server idles; this process (autocannon, pid ${process.pid}) on CPU ${cores.runner}.`,
+      `Pinned with taskset: upstream simulator (pid ${upstream.pid}) on CPU ${cores.upstream}; server (pid ${server.pid}) on CPU ${cores.server}; floor simulator (pid ${floor.pid}) and reference layer (pid ${reference.pid}) also on CPU ${cores.server}, each loaded only while the other processes there idle; this process (autocannon, pid ${process.pid}) on CPU ${cores.runner}.`,
     );
     if (cores.runner === cores.upstream) {
       layout.push(
@@ -251,16 +274,22 @@ async function main(
     [
       { pid: upstream.pid, core: cores?.upstream },
       { pid: floor.pid, core: cores?.server },
+      { pid: reference.pid, core: cores?.server },
       { pid: server.pid, core: cores?.server },
     ],
     cores?.runner,
   );
   const foreign = createForeignProcessTracker(
-    () => new Set([process.pid, process.ppid, upstream.pid, floor.pid, server.pid]),
+    () => new Set([process.pid, process.ppid, upstream.pid, floor.pid, reference.pid, server.pid]),
   );
 
+  const originOf = {
+    floor: stack.floorOrigin,
+    reference: stack.referenceOrigin,
+    server: stack.serverOrigin,
+  } as const;
   const requestFor = (scenario: Scenario): RequestSpec => ({
-    url: `${scenario.target === 'floor' ? stack.floorOrigin : stack.serverOrigin}${scenario.path}`,
+    url: `${originOf[scenario.target]}${scenario.path}`,
     method: scenario.method,
     headers: {
       authorization: AUTHORIZATION,
@@ -323,7 +352,7 @@ async function main(
   const measureAll = async () => {
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
-      const measured = scenario.target === 'floor' ? floor : server;
+      const measured = { floor, reference, server }[scenario.target];
       const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
       const problems: string[] = [];
       const warningsBefore = serverLog.count();
@@ -484,6 +513,7 @@ async function main(
     scenarios: results,
     soak,
     targets: evaluateTargets(results, soak, options),
+    reference: compareWithReference(results),
     serverLog: serverLog.kinds(),
     notes,
     ...(aborted ? { aborted } : {}),

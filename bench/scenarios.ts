@@ -8,12 +8,17 @@ export const AUTHORIZATION = 'Bearer carrierx-demo-token';
 /** The three fields of scenario 4, also selected by each alias of scenarios 5 and 6. */
 const THREE_FIELDS = ['drSid', 'numberSrc', 'numberDst'] as const;
 
+export type ScenarioTarget = 'floor' | 'server' | 'reference';
+
 /** One measured workload: what to send, to which process, and how to tell a right answer from a wrong one. */
 export interface Scenario {
   key: string;
   title: string;
-  /** `floor` is the second simulator on the server's core; `server` is the GraphQL server. */
-  target: 'floor' | 'server';
+  /**
+   * `floor` is the second simulator on the server's core; `server` is the GraphQL server; `reference` is the
+   * minimal non-GraphQL layer (bench/reference-proxy.ts), also on the server's core.
+   */
+  target: ScenarioTarget;
   connections: number;
   method: 'GET' | 'POST';
   /** Path on the target, e.g. /graphql. */
@@ -120,6 +125,11 @@ export function createScenarios(connections: number, sids: readonly string[]): S
     graphqlScenario(key, title, conns, fullQuery, { drSid: SAMPLE_DR_SID }, SAMPLE_DR_SID, (data) =>
       checkRecord(data.callDetailRecord, allFields, SAMPLE_DR_SID, 'callDetailRecord'),
     );
+  // Scenario 3's request to the reference layer, which answers the same shape without GraphQL.
+  const reference = (key: string, title: string, conns: number): Scenario => ({
+    ...full(key, title, conns),
+    target: 'reference',
+  });
 
   return [
     rest('1', 'direct REST GET (simulator on the server core)', connections),
@@ -134,6 +144,7 @@ export function createScenarios(connections: number, sids: readonly string[]): S
         data.__typename === 'Query' ? undefined : `__typename is ${JSON.stringify(data.__typename)}`,
     ),
     full('3', `callDetailRecord, all ${allFields.length} fields`, connections),
+    reference('3r', 'reference layer: 3 without GraphQL (one upstream GET, rename, answer)', connections),
     graphqlScenario(
       '4',
       'callDetailRecord, 3 fields',
@@ -167,6 +178,7 @@ export function createScenarios(connections: number, sids: readonly string[]): S
     ),
     rest('7a', 'direct REST GET, 1 connection', 1),
     full('7b', `callDetailRecord, all ${allFields.length} fields, 1 connection`, 1),
+    reference('7r', 'reference layer, 1 connection', 1),
   ];
 }
 

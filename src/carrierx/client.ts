@@ -1,6 +1,7 @@
 import { type Dispatcher, errors, Pool } from 'undici';
 import { CarrierXError, errorForStatus } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,
   DEFAULT_POLICY_OPTIONS,
@@ -227,7 +228,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   // Undefined when field filtering is switched off (CARRIERX_INCLUDE_FIELDS_PARAM=off): whole records then.
   const { includeFieldsParam } = options;
   const filter = (fields: readonly string[]) =>
-    includeFieldsParam === undefined ? '' : `?${includeFieldsParam}=${fields.join(',')}`;
+    includeFieldsParam === undefined ? '' : `?${includeFieldsParam}=${commaList(fields)}`;
 
   return {
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {

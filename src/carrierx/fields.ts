@@ -123,3 +123,18 @@ export const CDR_FIELDS: readonly CdrField[] = [
 
 /** Every API name CarrierX may send that this service understands. */
 export const CDR_API_NAMES: ReadonlySet<string> = new Set(CDR_FIELDS.map((f) => f.api));
+
+const commaLists = new WeakMap<readonly string[], string>();
+
+/**
+ * `fields` joined with commas (include_fields, loader keys), once per array: the selection walk hands out the
+ * same array each time a query runs, so a hot query joins its 52 names once, not per request.
+ */
+export function commaList(fields: readonly string[]): string {
+  let text = commaLists.get(fields);
+  if (text === undefined) {
+    text = fields.join(',');
+    commaLists.set(fields, text);
+  }
+  return text;
+}

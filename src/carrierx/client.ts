@@ -63,14 +63,145 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
 const DR_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const TIMED_OUT = Symbol('timed out');
-
-function abortForTimeout(controller: AbortController): void {
-  controller.abort(TIMED_OUT);
-}
+// An error answer's body is never read; past this much of it the connection is dropped rather than drained.
+const MAX_DRAINED_BYTES = 128 * 1024;
 
 function isTimeout(error: unknown): boolean {
   return error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
+}
+
+const TIMED_OUT = new Error('the call ran out of time');
+
+function cancelForTimeout(exchange: Exchange): void {
+  exchange.cancel(TIMED_OUT);
+}
+
+/** What an exchange that got no usable answer ran into, and how far it had got. */
+class ExchangeFailure extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly timedOut: boolean,
+    readonly readingBody: boolean,
+  ) {
+    super('CarrierX exchange failed');
+  }
+}
+
+interface ExchangeResult {
+  status: number;
+  /** Only on error answers. */
+  retryAfter: string | string[] | undefined;
+  /** The body of a 200; empty for error answers, whose bodies are drained unread. */
+  text: string;
+}
+
+/**
+ * One GET through the pool's low-level `dispatch`: the body is collected as it arrives, with no response stream,
+ * AbortController or promise chain per call. Measured at 10 concurrent calls on this project's machine: ~30 us
+ * of CPU per call against ~57 us for `pool.request` + `body.text()` with an AbortSignal, whose abort listener
+ * alone costs ~5 us on Node 20 and keeps the signal, and all it references, alive until a major GC.
+ *
+ * It is also the abort listener of the caller's signal (`handleEvent`), so that costs no closure either.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly result: Promise<ExchangeResult>;
+  private resolve!: (result: ExchangeResult) => void;
+  private reject!: (error: unknown) => void;
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Set when cancelled before undici started the request: it is aborted as soon as it starts. */
+  private pendingAbort: Error | undefined;
+  private settled = false;
+  private status = 0;
+  private retryAfter: string | string[] | undefined;
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.result = new Promise<ExchangeResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Ends the call now with `reason` (a timeout, or the caller's signal); undici drops the connection. */
+  cancel(reason: unknown): void {
+    this.fail(reason === TIMED_OUT ? new ExchangeFailure(reason, true, this.status !== 0) : reason);
+    const error = reason instanceof Error ? reason : new Error('cancelled');
+    if (this.controller) this.controller.abort(error);
+    else this.pendingAbort = error;
+  }
+
+  /** The caller's signal fired. */
+  handleEvent(): void {
+    this.cancel(this.signal?.reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx: the real answer follows
+    this.status = statusCode;
+    if (statusCode !== 200) {
+      this.retryAfter = headers['retry-after'];
+      return;
+    }
+    const length = headers['content-length'];
+    if (length !== undefined && Number(Array.isArray(length) ? length[0] : length) > this.maxBodyBytes) {
+      this.tooLarge(controller);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.status !== 200) {
+      if (this.size > MAX_DRAINED_BYTES) controller.abort(new Error('error body too large to drain'));
+      return;
+    }
+    if (this.size > this.maxBodyBytes) this.tooLarge(controller);
+    else this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { chunks } = this;
+    const text =
+      this.status !== 200
+        ? ''
+        : chunks.length === 1
+          ? (chunks[0] as Buffer).toString('utf8')
+          : Buffer.concat(chunks).toString('utf8');
+    this.resolve({ status: this.status, retryAfter: this.retryAfter, text });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // An error answer already received is still that answer, whatever happened to its body after.
+    if (this.status !== 0 && this.status !== 200) this.onResponseEnd();
+    else this.fail(new ExchangeFailure(error, false, this.status !== 0));
+  }
+
+  private tooLarge(controller: Dispatcher.DispatchController): void {
+    this.fail(new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.'));
+    // Unread, the body would keep its pooled connection busy for good.
+    controller.abort(new Error('response too large'));
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.chunks = [];
+    this.reject(error);
+  }
 }
 
 /** Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); undefined if absent or unreadable. */
@@ -97,33 +228,6 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
-
-  async function readBody(
-    body: Dispatcher.ResponseData['body'],
-    declaredLength: string | undefined,
-  ): Promise<string> {
-    if (declaredLength !== undefined) {
-      if (Number(declaredLength) > maxBodyBytes) {
-        // Unread, the body would keep its pooled connection busy for good.
-        body.destroy();
-        throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.');
-      }
-      // undici never delivers more than the declared length, so the cap already holds.
-      return body.text();
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.');
-      }
-      chunks.push(chunk);
-    }
-    return chunks.length === 1
-      ? (chunks[0] as Buffer).toString('utf8')
-      : Buffer.concat(chunks).toString('utf8');
-  }
 
   /** Maps what an attempt threw to the caller's error, wrapped for the policies when they may act on it. */
   function toFailure(
@@ -169,43 +273,35 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   ): Promise<CdrRecord> {
     const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
     const started = performance.now();
-    let readingBody = false;
-    // The whole call, connecting and reading included, ends at budgetMs: a native timer aborts it. undici's own
+    const exchange = new Exchange(maxBodyBytes, signal);
+    // The whole call, connecting and reading included, ends at budgetMs: a native timer cancels it. undici's own
     // headersTimeout/bodyTimeout tick at ~0.5-1 s granularity above 1 s, only time the wait for headers and
     // each gap in the body, and let a deadline slip by up to a second, so they remain only a pool-wide backstop.
-    // A controller, a timer and one listener cost ~2.5 µs; AbortSignal.timeout + AbortSignal.any cost ~24 µs.
-    const controller = new AbortController();
-    const timer = setTimeout(abortForTimeout, budgetMs, controller);
-    const forwardAbort = signal ? () => controller.abort(signal.reason) : undefined;
-    if (signal && forwardAbort) signal.addEventListener('abort', forwardAbort, { once: true });
+    const timer = setTimeout(cancelForTimeout, budgetMs, exchange);
+    signal?.addEventListener('abort', exchange, { once: true });
     try {
-      const response = await pool.request({
-        method: 'GET',
-        path,
-        headers: { authorization, accept: 'application/json' },
-        signal: controller.signal,
-      });
-      const { statusCode } = response;
-      if (statusCode !== 200) {
-        // Drain rather than read: an error body never travels further than this function.
-        await response.body.dump();
-        logger.info(
-          { drSid, status: statusCode, ms: performance.now() - started },
-          'CarrierX answered an error',
+      try {
+        pool.dispatch(
+          { method: 'GET', path, headers: { authorization, accept: 'application/json' } },
+          exchange,
         );
-        const retryAfter = parseRetryAfter(response.headers['retry-after']);
-        const error = errorForStatus(statusCode, retryAfter);
-        const kind = failureKind(statusCode);
+      } catch (error) {
+        exchange.cancel(error);
+      }
+      const { status, retryAfter, text } = await exchange.result;
+      if (status !== 200) {
+        logger.info({ drSid, status, ms: performance.now() - started }, 'CarrierX answered an error');
+        const retryAfterSeconds = parseRetryAfter(retryAfter);
+        const error = errorForStatus(status, retryAfterSeconds);
+        const kind = failureKind(status);
         throw kind === undefined
           ? error
-          : new UpstreamFailure(error, kind, retryAfter === undefined ? undefined : retryAfter * 1000);
+          : new UpstreamFailure(
+              error,
+              kind,
+              retryAfterSeconds === undefined ? undefined : retryAfterSeconds * 1000,
+            );
       }
-      readingBody = true;
-      const contentLength = response.headers['content-length'];
-      const text = await readBody(
-        response.body,
-        Array.isArray(contentLength) ? contentLength[0] : contentLength,
-      );
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -217,11 +313,14 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      const timedOut = controller.signal.reason === TIMED_OUT || isTimeout(error);
-      throw toFailure(error, timedOut, budgetMs, readingBody, drSid);
+      if (error instanceof ExchangeFailure) {
+        const timedOut = error.timedOut || isTimeout(error.cause);
+        throw toFailure(error.cause, timedOut, budgetMs, error.readingBody, drSid);
+      }
+      throw toFailure(error, false, budgetMs, false, drSid);
     } finally {
       clearTimeout(timer);
-      if (signal && forwardAbort) signal.removeEventListener('abort', forwardAbort);
+      signal?.removeEventListener('abort', exchange);
     }
   }
 

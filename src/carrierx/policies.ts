@@ -212,21 +212,30 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   }
 
   /**
-   * Enters the bulkhead. A call that has to queue is the only one that pays for a timer and a listener: its wait
+   * Enters the bulkhead. A call that has to queue is the only one that pays for a timer and listeners: its wait
    * must still end at the deadline, or when the caller goes away, although cockatiel's queue looks at the
-   * signal only when the call's turn comes.
+   * signal only when the call's turn comes. (No AbortSignal.any: the caller's signal may be the fast path's
+   * lightweight one, which AbortSignal.any would accept but never hear abort.)
    */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
     if (bulkhead.executionSlots > 0 || bulkhead.queueSlots <= 0) return bulkhead.execute(run, budget.signal);
-    const untilDeadline = AbortSignal.timeout(Math.max(0, Math.ceil(budget.deadlineAt - performance.now())));
-    const stop = budget.signal ? AbortSignal.any([budget.signal, untilDeadline]) : untilDeadline;
+    const { signal } = budget;
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(deadlineError()),
+      Math.max(0, Math.ceil(budget.deadlineAt - performance.now())),
+    );
+    const onCallerGone = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onCallerGone, { once: true });
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(budget.signal?.aborted ? budget.signal.reason : deadlineError());
-      stop.addEventListener('abort', onAbort, { once: true });
+      stop.signal.addEventListener('abort', () => reject(stop.signal.reason), { once: true });
       bulkhead
-        .execute(run, stop)
+        .execute(run, stop.signal)
         .then(resolve, reject)
-        .finally(() => stop.removeEventListener('abort', onAbort));
+        .finally(() => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onCallerGone);
+        });
     });
   }
 

@@ -14,12 +14,39 @@ export const CLOCK_TICKS = (() => {
 
 /** A process's resident set size in bytes (VmRSS), or undefined once it is gone. */
 export function readRssBytes(pid: number): number | undefined {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return sumOverTree(pid, (one) => {
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${one}/status`, 'utf8'));
     return match ? Number(match[1]) * 1024 : undefined;
+  });
+}
+
+/** The live children of a process (a cluster's workers), from /proc; empty when there are none or no /proc. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `read` of a process plus its children, so a cluster counts as one server; undefined if the process is gone. */
+function sumOverTree(pid: number, read: (pid: number) => number | undefined): number | undefined {
+  let own: number | undefined;
+  try {
+    own = read(pid);
   } catch {
     return undefined;
   }
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const child of childrenOf(pid)) {
+    try {
+      total += read(child) ?? 0;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 }
 
 interface ProcessStat {
@@ -37,11 +64,7 @@ function parseStat(stat: string): ProcessStat {
 
 /** CPU seconds (user + system, all threads) a process has used, or undefined once it is gone. */
 export function readCpuSeconds(pid: number): number | undefined {
-  try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpu;
-  } catch {
-    return undefined;
-  }
+  return sumOverTree(pid, (one) => parseStat(readFileSync(`/proc/${one}/stat`, 'utf8')).cpu);
 }
 
 /** CPU seconds per core since boot, from /proc/stat: time in tasks and time in interrupt handlers. */

@@ -178,12 +178,15 @@ async function main(
     cwd: source.dir,
     ...(cores ? { cpu: cores.server } : {}),
   });
+  // A cluster's workers inherit the primary's CPU: pinned, they would all share one core.
+  const workers = Number(options.serverEnv.WEB_CONCURRENCY ?? 1);
+  const clustered = workers > 1;
   const server = group.start({
     name: 'server',
     args: ['--import', 'tsx', 'src/./server.ts'],
     env: serverEnv,
     cwd: source.dir,
-    ...(cores ? { cpu: cores.server } : {}),
+    ...(cores && !clustered ? { cpu: cores.server } : {}),
   });
   const stack: Stack = {
     upstream,
@@ -226,7 +229,9 @@ async function main(
       .map(([key, value]) => ` ${key}=${value}`)
       .join('')}.`,
     'Simulators: `node --import tsx src/carrierx/simulator/./main.ts` with SIMULATOR_CONTROL=1.',
-    'WEB_CONCURRENCY / cluster figures: not measured; the server has no cluster mode yet.',
+    clustered
+      ? `Cluster: WEB_CONCURRENCY=${workers}. The server and its workers are not pinned (pinned, every worker would inherit one CPU): they compete with the upstream simulator and autocannon for every core, so compare its req/s, not its per-core figures, with a pinned run. Its CPU and RSS are the primary's plus its workers'.`
+      : 'Cluster (WEB_CONCURRENCY): not in this run; `--server-env WEB_CONCURRENCY=2` measures it.',
   );
   for (const line of layout) say(line);
 
@@ -275,7 +280,7 @@ async function main(
       { pid: upstream.pid, core: cores?.upstream },
       { pid: floor.pid, core: cores?.server },
       { pid: reference.pid, core: cores?.server },
-      { pid: server.pid, core: cores?.server },
+      { pid: server.pid, core: clustered ? undefined : cores?.server },
     ],
     cores?.runner,
   );

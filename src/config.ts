@@ -99,6 +99,10 @@ const envSchema = z
           ),
         ),
     ),
+    // Processes serving HTTP: 1 is this process alone; more forks that many workers (node:cluster).
+    WEB_CONCURRENCY: optional(integer(1, 256)).default(1),
+    // Set by the cluster primary for its workers when it runs the embedded simulator (not for users).
+    EMBEDDED_SIMULATOR_WORKER: optional(flag),
     // Plain JSON POSTs skip Yoga's Fetch API adapter (src/http/create-request-handler.ts); off = Yoga for all.
     HTTP_FAST_PATH: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
@@ -161,6 +165,10 @@ export interface Config {
   introspection: boolean;
   csrfPrevention: boolean;
   httpFastPath: boolean;
+  /** Processes serving HTTP; above 1 this process is a cluster primary that forks them. */
+  workers: number;
+  /** A cluster worker whose CARRIERX_BASE_URL is the primary's embedded simulator. */
+  embeddedSimulatorWorker: boolean;
   /** Origins a browser may call from; empty: no cross-origin access at all. */
   corsOrigins: string[];
 }
@@ -224,6 +232,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,
     httpFastPath: e.HTTP_FAST_PATH ?? true,
+    workers: e.WEB_CONCURRENCY,
+    embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],
     introspection: e.INTROSPECTION_ENABLED ?? !production,
     csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,

@@ -1,45 +1,81 @@
+import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createRequestHandler } from './http/create-request-handler.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 
-// The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM.
-async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+// The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM. With WEB_CONCURRENCY above 1
+// this process is a cluster primary: it runs the embedded simulator if there is one, forks the workers (each a
+// whole server; the primary hands out connections) and stops them all on a signal.
+
+interface Upstream {
+  baseUrl: string;
+  /** Set when the upstream is the embedded simulator. */
+  demoToken?: string;
+  close(): Promise<void>;
+}
+
+/** CARRIERX_BASE_URL, or the embedded simulator when it is unset. */
+async function startUpstream(config: Config): Promise<Upstream> {
+  const { baseUrl } = config.carrierx;
+  if (baseUrl) {
+    const { DEMO_TOKEN } = config.embeddedSimulatorWorker
+      ? await import('./carrierx/simulator/tokens.ts')
+      : { DEMO_TOKEN: undefined };
+    return { baseUrl, ...(DEMO_TOKEN ? { demoToken: DEMO_TOKEN } : {}), close: async () => {} };
   }
-  const logger = createLogger({ level: config.logLevel });
+  // Imported only when used: a production deployment never loads the simulator's data.
+  const sim = await import('./carrierx/simulator/index.ts');
+  const instance = sim.createSimulator();
+  return {
+    baseUrl: await instance.listen(0, '127.0.0.1'),
+    demoToken: sim.DEMO_TOKEN,
+    close: () => instance.close(),
+  };
+}
 
-  let baseUrl = config.carrierx.baseUrl;
-  let simulator: { close(): Promise<void> } | undefined;
-  let demoToken: string | undefined;
-  if (!baseUrl) {
-    // Imported only when used: a production deployment never loads the simulator's data.
-    const sim = await import('./carrierx/simulator/index.ts');
-    const instance = sim.createSimulator();
-    baseUrl = await instance.listen(0, '127.0.0.1');
-    simulator = instance;
-    demoToken = sim.DEMO_TOKEN;
-  }
+function banner(config: Config, port: number, upstream: Upstream, simulated: boolean): string {
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shownHost}:${port}/graphql`;
+  const lines = [
+    '',
+    `  CarrierX CDR GraphQL is listening on ${url}`,
+    config.graphiql
+      ? `  GraphiQL:  open ${url} in a browser`
+      : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
+    `  Health:    http://${shownHost}:${port}/health`,
+    simulated
+      ? `  Upstream:  the embedded CarrierX simulator at ${upstream.baseUrl} (CARRIERX_BASE_URL is not set)`
+      : `  Upstream:  ${upstream.baseUrl}`,
+    ...(config.workers > 1 ? [`  Workers:   ${config.workers} processes (WEB_CONCURRENCY)`] : []),
+    ...(upstream.demoToken
+      ? [`  Demo token: ${upstream.demoToken}  (send "Authorization: Bearer ${upstream.demoToken}")`]
+      : []),
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
 
+/** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
+async function runServer(config: Config, logger: Logger): Promise<void> {
+  const upstream = await startUpstream(config);
+  const simulated = !config.carrierx.baseUrl || config.embeddedSimulatorWorker;
   const client = createCarrierXClient({
-    baseUrl: baseUrl as string,
+    baseUrl: upstream.baseUrl,
     timeoutMs: config.carrierx.timeoutMs,
     includeFieldsParam: config.carrierx.includeFieldsParam,
     connections: config.carrierx.connections,
     policies: config.carrierx.policies,
     logger,
   });
-  const app = createApp({ config, client, logger, ...(demoToken ? { demoToken } : {}) });
+  const app = createApp({
+    config,
+    client,
+    logger,
+    ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
+  });
   const handle = createRequestHandler(app, {
     fastPath: config.httpFastPath,
     maxBodyBytes: config.limits.requestBodyBytes,
@@ -57,23 +93,9 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    const url = `http://${shownHost}:${port}/graphql`;
-    const lines = [
-      '',
-      `  CarrierX CDR GraphQL is listening on ${url}`,
-      config.graphiql
-        ? `  GraphiQL:  open ${url} in a browser`
-        : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
-      `  Health:    http://${shownHost}:${port}/health`,
-      simulator
-        ? `  Upstream:  the embedded CarrierX simulator at ${baseUrl} (CARRIERX_BASE_URL is not set)`
-        : `  Upstream:  ${baseUrl}`,
-      ...(demoToken ? [`  Demo token: ${demoToken}  (send "Authorization: Bearer ${demoToken}")`] : []),
-      '',
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    logger.info({ port, host: config.host, simulator: Boolean(simulator) }, 'listening');
+    // A worker's primary prints the banner once for all of them.
+    if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream, simulated));
+    logger.info({ port, host: config.host, simulator: simulated }, 'listening');
   });
 
   const stop = (signal: string) => {
@@ -85,7 +107,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), config.limits.requestDeadlineMs + 5_000).unref();
     server.close(async () => {
       await client.close();
-      await simulator?.close();
+      await upstream.close();
       clearTimeout(force);
       process.exit(0);
     });
@@ -93,6 +115,82 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+// A worker that dies this soon after it was forked counts towards a crash loop.
+const EARLY_EXIT_MS = 10_000;
+const MAX_EARLY_EXITS = 5;
+
+/** The cluster primary: forks `config.workers` servers, replaces one that dies, stops them all on a signal. */
+async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  const upstream = await startUpstream(config);
+  const simulated = !config.carrierx.baseUrl;
+  // Workers get the upstream this process settled on: every one of them talks to the same simulator.
+  const workerEnv = {
+    CARRIERX_BASE_URL: upstream.baseUrl,
+    ...(simulated ? { EMBEDDED_SIMULATOR_WORKER: 'true' } : {}),
+  };
+  const startedAt = new Map<Worker, number>();
+  let stopping = false;
+  let earlyExits = 0;
+  let listening = 0;
+  let exitCode = 0;
+  const finish = () => void upstream.close().then(() => process.exit(exitCode));
+
+  const fork = () => startedAt.set(cluster.fork(workerEnv), Date.now());
+  cluster.on('listening', (_worker, address) => {
+    listening += 1;
+    if (listening === config.workers) {
+      process.stdout.write(banner(config, address.port, upstream, simulated));
+      logger.info({ workers: config.workers, port: address.port }, 'all workers listening');
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    const started = startedAt.get(worker) ?? 0;
+    startedAt.delete(worker);
+    if (stopping) {
+      if (startedAt.size === 0) finish();
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting another');
+    if (Date.now() - started < EARLY_EXIT_MS && ++earlyExits >= MAX_EARLY_EXITS) {
+      logger.fatal({ earlyExits }, 'workers keep exiting right after they start; giving up');
+      exitCode = 1;
+      stopAll('crash loop');
+      return;
+    }
+    fork();
+  });
+
+  const stopAll = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'stopping workers');
+    // Each worker drains its own requests (up to the request deadline) before it exits.
+    setTimeout(() => process.exit(1), config.limits.requestDeadlineMs + 10_000).unref();
+    if (startedAt.size === 0) finish();
+    for (const worker of startedAt.keys()) worker.process.kill('SIGTERM');
+  };
+  process.on('SIGINT', () => stopAll('SIGINT'));
+  process.on('SIGTERM', () => stopAll('SIGTERM'));
+
+  for (let i = 0; i < config.workers; i++) fork();
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  if (cluster.isPrimary && config.workers > 1) await runPrimary(config, logger);
+  else await runServer(config, logger);
 }
 
 await main();

@@ -1,0 +1,94 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+
+/** The pids of a process's children (the cluster's workers). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there are none
+  }
+}
+
+describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
+  let primary: ChildProcess;
+  let output = '';
+  let url = '';
+
+  const query = async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer carrierx-demo-token' },
+      body: JSON.stringify({ query: `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid price } }` }),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+
+  beforeAll(async () => {
+    primary = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...process.env, WEB_CONCURRENCY: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    primary.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    primary.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    // Waits for the banner, which the primary prints once every worker listens.
+    const deadline = Date.now() + 20_000;
+    let match: RegExpExecArray | null = null;
+    while (!match && Date.now() < deadline && primary.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      match = /listening on (http:\/\/\S+\/graphql)/.exec(output);
+    }
+    if (!match) throw new Error(`the cluster did not start:\n${output}`);
+    url = match[1] as string;
+  }, 30_000);
+
+  afterAll(() => {
+    if (primary.exitCode === null) primary.kill('SIGKILL');
+  });
+
+  it('prints one banner for all workers and serves from two worker processes', async () => {
+    expect(output.match(/listening on/g)).toHaveLength(1);
+    expect(output).toContain('Workers:   2 processes (WEB_CONCURRENCY)');
+    expect(output).toContain('the embedded CarrierX simulator');
+    expect(childrenOf(primary.pid as number)).toHaveLength(2);
+    for (let i = 0; i < 4; i++) {
+      expect(await query()).toEqual({
+        status: 200,
+        body: { data: { callDetailRecord: { drSid: SAMPLE_DR_SID, price: '0.0025' } } },
+      });
+    }
+  });
+
+  it('replaces a worker that dies and keeps serving', async () => {
+    const before = childrenOf(primary.pid as number);
+    process.kill(before[0] as number, 'SIGKILL');
+    await expect
+      .poll(
+        () => {
+          const now = childrenOf(primary.pid as number);
+          return now.length === 2 && !now.includes(before[0] as number);
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    // The new worker serves too: enough requests that both workers get some.
+    for (let i = 0; i < 6; i++) expect((await query()).status).toBe(200);
+  }, 30_000);
+
+  it('stops every worker and exits 0 on SIGTERM', async () => {
+    const workers = childrenOf(primary.pid as number);
+    primary.kill('SIGTERM');
+    const [code] = (await once(primary, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+  }, 30_000);
+});

@@ -161,6 +161,32 @@ describe('the HTTP fast path', () => {
     expect(fast.stats.yoga - before.yoga).toBe(2);
   });
 
+  it('lets many upstream calls of one request wait on its signal without a listener-leak warning', async () => {
+    // Two upstream slots for ten parallel calls: each call listens on the request's signal while it waits for
+    // a slot and while it runs, so more than Node's default of 10 listeners are on it at once.
+    const small = await createHarness({ CARRIERX_MAX_CONCURRENT_CALLS: '2', CARRIERX_CONNECTIONS: '2' });
+    const port = await listen(createRequestHandler(small.app, { fastPath: true, maxBodyBytes: 256 * 1024 }));
+    const list = await fetch(`${small.baseUrl}/calls/call_drs?limit=20`, {
+      headers: { authorization: 'Bearer carrierx-demo-token' },
+    });
+    const sids = ((await list.json()) as { items: { dr_sid: string }[] }).items.map((item) => item.dr_sid);
+    expect(sids).toHaveLength(20);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    small.simulator.faults.add({ latencyMs: 10 });
+    const body = q(
+      `{ ${sids.map((sid, i) => `r${i}: callDetailRecord(drSid: "${sid}") { drSid }`).join(' ')} }`,
+    );
+    const res = await send(port, 'POST', '/graphql', post(body).headers, body);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    await small.close();
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).errors).toBeUndefined();
+    expect(warnings).toEqual([]);
+  });
+
   it('cancels the upstream call when the client disconnects', async () => {
     h.simulator.faults.add({ fault: { kind: 'hang' } });
     const body = q(`{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
 import { type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
@@ -73,6 +74,13 @@ class NodeHeaders {
  * Every upstream call listens on this one.
  */
 class RequestSignal extends EventTarget {
+  constructor() {
+    super();
+    // One listener per upstream call in flight for this request (up to CARRIERX_MAX_PARALLEL_PER_REQUEST):
+    // Node's default cap of 10 would print a leak warning for what is normal here.
+    setMaxListeners(0, this);
+  }
+
   aborted = false;
   reason: unknown = undefined;
   onabort: ((event: Event) => void) | null = null;

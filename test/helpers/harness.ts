@@ -19,6 +19,8 @@ export interface Harness {
   /** The one upstream client, for its policies' state(). */
   client: CarrierXClient;
   simulator: Simulator;
+  /** The simulator's CarrierX base URL, e.g. http://127.0.0.1:PORT/core/v2. */
+  baseUrl: string;
   /** Every line the server logged, raw JSON text. */
   logs: string[];
   /** Runs an operation in-process through yoga.fetch; `token: null` sends no Authorization header. */
@@ -67,6 +69,7 @@ export async function createHarness(
     app,
     client,
     simulator,
+    baseUrl,
     logs,
     async execute(document, variables, options = {}) {
       const headers: Record<string, string> = {

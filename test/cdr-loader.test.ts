@@ -37,15 +37,21 @@ function controlledClient() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A loader over a controlled client, with room for ten records. */
+function loaderWith(maxParallel: number) {
+  const controlled = controlledClient();
+  const loader = createCdrLoader({
+    client: controlled.client,
+    credentials: { authorization: 'Bearer t' },
+    maxParallel,
+    maxRecords: 10,
+  });
+  return { ...controlled, loader };
+}
+
 describe('the per-request CDR loader', () => {
   it('fetches at most maxParallel records at once and starts the rest in order as calls finish', async () => {
-    const { client, calls, peak } = controlledClient();
-    const loader = createCdrLoader({
-      client,
-      credentials: { authorization: 'Bearer t' },
-      maxParallel: 2,
-      maxRecords: 10,
-    });
+    const { loader, calls, peak } = loaderWith(2);
     const settled = Promise.allSettled(
       [1, 2, 3, 4, 5].map((n) => loader.load({ drSid: sid(n), fields: ['dr_sid'] })),
     );
@@ -72,13 +78,7 @@ describe('the per-request CDR loader', () => {
   });
 
   it('asks once for the sorted union of the fields two selections of one record need', async () => {
-    const { client, calls } = controlledClient();
-    const loader = createCdrLoader({
-      client,
-      credentials: { authorization: 'Bearer t' },
-      maxParallel: 4,
-      maxRecords: 10,
-    });
+    const { loader, calls } = loaderWith(4);
     const a = loader.load({ drSid: sid(1), fields: ['dr_sid', 'price'] });
     const b = loader.load({ drSid: sid(1), fields: ['direction', 'dr_sid'] });
     await tick();
@@ -89,13 +89,7 @@ describe('the per-request CDR loader', () => {
   });
 
   it('reuses a fetch whose fields cover a later selection instead of calling again', async () => {
-    const { client, calls } = controlledClient();
-    const loader = createCdrLoader({
-      client,
-      credentials: { authorization: 'Bearer t' },
-      maxParallel: 4,
-      maxRecords: 10,
-    });
+    const { loader, calls } = loaderWith(4);
     const first = loader.load({ drSid: sid(1), fields: ['direction', 'dr_sid', 'price'] });
     await tick();
     calls[0]?.finish();

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 
-/** The pids of a process's children (the cluster's workers). */
+/** The cluster's workers: children of the primary running the server (tsx may also run an esbuild child). */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'src/server\\.ts'], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map(Number);

@@ -99,7 +99,12 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   });
 
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: stop now, without waiting for in-flight requests. Not in a worker: on Ctrl-C it gets
+      // SIGINT from the terminal and SIGTERM from its primary, which does the hard stop on a second Ctrl-C.
+      if (cluster.isPrimary) process.exit(1);
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight requests finish, then close the upstream pool and the simulator.
@@ -117,9 +122,12 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-// A worker that dies this soon after it was forked counts towards a crash loop.
+// A worker that dies this soon after it was forked counts towards a crash loop: this many such deaths within
+// the window stop the service rather than fork forever. Deaths further apart (an OOM kill, an operator's
+// kill) are replaced however many there are.
 const EARLY_EXIT_MS = 10_000;
 const MAX_EARLY_EXITS = 5;
+const EARLY_EXIT_WINDOW_MS = 60_000;
 
 /** The cluster primary: forks `config.workers` servers, replaces one that dies, stops them all on a signal. */
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
@@ -132,10 +140,14 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   };
   const startedAt = new Map<Worker, number>();
   let stopping = false;
-  let earlyExits = 0;
+  let earlyExits: number[] = [];
   let listening = 0;
   let exitCode = 0;
-  const finish = () => void upstream.close().then(() => process.exit(exitCode));
+  const finish = () =>
+    void upstream
+      .close()
+      .catch((error: unknown) => logger.error({ err: error }, 'closing the upstream failed'))
+      .finally(() => process.exit(exitCode));
 
   const fork = () => startedAt.set(cluster.fork(workerEnv), Date.now());
   cluster.on('listening', (_worker, address) => {
@@ -152,18 +164,32 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       if (startedAt.size === 0) finish();
       return;
     }
-    logger.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting another');
-    if (Date.now() - started < EARLY_EXIT_MS && ++earlyExits >= MAX_EARLY_EXITS) {
-      logger.fatal({ earlyExits }, 'workers keep exiting right after they start; giving up');
-      exitCode = 1;
-      stopAll('crash loop');
-      return;
+    const now = Date.now();
+    if (now - started < EARLY_EXIT_MS) {
+      earlyExits = [...earlyExits.filter((at) => now - at < EARLY_EXIT_WINDOW_MS), now];
+      if (earlyExits.length >= MAX_EARLY_EXITS) {
+        logger.fatal(
+          { pid: worker.process.pid, code, signal, earlyExits: earlyExits.length },
+          'workers keep exiting right after they start; giving up',
+        );
+        exitCode = 1;
+        stopAll('crash loop');
+        return;
+      }
     }
+    logger.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting another');
     fork();
   });
 
   const stopAll = (reason: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: stop now, without waiting for in-flight requests.
+      if (reason !== 'crash loop') {
+        for (const worker of startedAt.keys()) worker.process.kill('SIGKILL');
+        process.exit(1);
+      }
+      return;
+    }
     stopping = true;
     logger.info({ reason }, 'stopping workers');
     // Each worker drains its own requests (up to the request deadline) before it exits.

@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
+import { once } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createCarrierXClient } from '../src/carrierx/client.ts';
 import { createLogger } from '../src/logger.ts';
@@ -7,13 +11,13 @@ import { createLogger } from '../src/logger.ts';
 const SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
 
 /** An upstream on a free port and a client with one connection to it, so a connection left busy shows. */
-async function withUpstream(handler: RequestListener, maxBodyBytes?: number) {
+async function withUpstream(handler: RequestListener, maxBodyBytes?: number, timeoutMs = 5_000) {
   const upstream = createServer(handler);
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const { port } = upstream.address() as AddressInfo;
   const client = createCarrierXClient({
     baseUrl: `http://127.0.0.1:${port}/core/v2`,
-    timeoutMs: 5_000,
+    timeoutMs,
     includeFieldsParam: 'include_fields',
     connections: 1,
     logger: createLogger({ level: 'silent' }),
@@ -92,7 +96,7 @@ describe('the CarrierX client', () => {
     await close();
   });
 
-  it("stops a call in flight when the caller's signal aborts, with the signal's reason", async () => {
+  it("stops a call in flight when the caller's signal aborts and reports it cancelled", async () => {
     let closed = false;
     const { client, close } = await withUpstream((req) => {
       // Never answers; the client must give up on its own.
@@ -129,4 +133,72 @@ describe('the CarrierX client', () => {
     expect(next.values).toEqual({ dr_sid: SID, price: '1' });
     await close();
   });
+
+  it('answers an error status with that error even when its body is still arriving as the call times out', async () => {
+    const { client, close } = await withUpstream(
+      (_req, res) => {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.write('{"message":'); // and never the rest
+      },
+      undefined,
+      200,
+    );
+    await expect(client.getCallDetailRecord(SID, ['dr_sid'], 'Bearer t')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await close();
+  });
+
+  it('ends calls whose connection cannot be made without leaving requests queued in the pool', async () => {
+    // An upstream that accepts no connection: a stopped process whose tiny accept queue is already full, so
+    // new connections hang in the handshake, as with a blackholed CarrierX.
+    const stopped = spawn(process.execPath, [
+      '-e',
+      "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })",
+    ]);
+    const [line] = (await once(stopped.stdout, 'data')) as [Buffer];
+    const port = Number(String(line).trim());
+    stopped.kill('SIGSTOP');
+    const fillers = [1, 2, 3, 4].map(() => connect(port, '127.0.0.1').on('error', () => {}));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    let created = 0;
+    let ended = 0;
+    const onCreate = () => created++;
+    const onEnd = () => ended++;
+    diagnostics.subscribe('undici:request:create', onCreate);
+    diagnostics.subscribe('undici:request:error', onEnd);
+    diagnostics.subscribe('undici:request:trailers', onEnd);
+    const client = createCarrierXClient({
+      baseUrl: `http://127.0.0.1:${port}/core/v2`,
+      timeoutMs: 200,
+      includeFieldsParam: 'include_fields',
+      connections: 2,
+      logger: createLogger({ level: 'silent' }),
+      policies: { maxConcurrentCalls: 2, retries: 0, breakerThreshold: 1_000 },
+    });
+    try {
+      const started = Date.now();
+      let calls = 0;
+      const worker = async () => {
+        while (Date.now() - started < 1_500) {
+          await expect(client.getCallDetailRecord(SID, ['dr_sid'], 'Bearer t')).rejects.toMatchObject({
+            code: 'UPSTREAM_UNAVAILABLE',
+          });
+          calls++;
+        }
+      };
+      await Promise.all([worker(), worker()]);
+      expect(calls).toBeGreaterThan(0);
+      // Every request undici was given has ended: none waits, orphaned, for a connection.
+      expect(created).toBe(ended);
+    } finally {
+      diagnostics.unsubscribe('undici:request:create', onCreate);
+      diagnostics.unsubscribe('undici:request:error', onEnd);
+      diagnostics.unsubscribe('undici:request:trailers', onEnd);
+      await client.close().catch(() => {});
+      for (const socket of fillers) socket.destroy();
+      stopped.kill('SIGKILL');
+    }
+  }, 15_000);
 });

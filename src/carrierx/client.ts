@@ -108,8 +108,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private resolve!: (result: ExchangeResult) => void;
   private reject!: (error: unknown) => void;
   private controller: Dispatcher.DispatchController | undefined;
-  /** Set when cancelled before undici started the request: it is aborted as soon as it starts. */
-  private pendingAbort: Error | undefined;
+  /** Why the call was cancelled before undici started the request: it ends when undici starts or fails it. */
+  private pendingCancel: { reason: unknown } | undefined;
   private settled = false;
   private status = 0;
   private retryAfter: string | string[] | undefined;
@@ -128,10 +128,23 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   /** Ends the call now with `reason` (a timeout, or the caller's signal); undici drops the connection. */
   cancel(reason: unknown): void {
-    this.fail(reason === TIMED_OUT ? new ExchangeFailure(reason, true, this.status !== 0) : reason);
-    const error = reason instanceof Error ? reason : new Error('cancelled');
-    if (this.controller) this.controller.abort(error);
-    else this.pendingAbort = error;
+    if (this.settled) return;
+    if (!this.controller) {
+      // Still in undici's queue (its connection is being made): undici cannot drop a queued request, so the
+      // call ends when undici starts it (aborted at once) or fails it. Ending it now would free its bulkhead
+      // slot while the request still waits for a connection, and a pile of such orphans would later each
+      // take and destroy a fresh connection. The wait is bounded by the pool's connect timeout.
+      this.pendingCancel = { reason };
+      return;
+    }
+    this.endCancelled(reason);
+    this.controller.abort(reason instanceof Error ? reason : new Error('cancelled'));
+  }
+
+  private endCancelled(reason: unknown): void {
+    // An error answer already received is still that answer, whatever happens to its body now.
+    if (this.status !== 0 && this.status !== 200) this.onResponseEnd();
+    else this.fail(reason === TIMED_OUT ? new ExchangeFailure(reason, true, this.status !== 0) : reason);
   }
 
   /** The caller's signal fired. */
@@ -141,7 +154,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.pendingAbort) controller.abort(this.pendingAbort);
+    if (this.pendingCancel) this.cancel(this.pendingCancel.reason);
   }
 
   onResponseStart(
@@ -187,6 +200,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     // An error answer already received is still that answer, whatever happened to its body after.
     if (this.status !== 0 && this.status !== 200) this.onResponseEnd();
+    else if (this.pendingCancel) this.endCancelled(this.pendingCancel.reason);
     else this.fail(new ExchangeFailure(error, false, this.status !== 0));
   }
 
@@ -227,6 +241,9 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     // undici's own phase timeouts stay as a backstop; the per-call deadline below is the real limit.
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
+    // A call waiting for a connection cannot be taken back from undici (see Exchange.cancel): connecting
+    // may take no longer than a whole call may.
+    connect: { timeout: timeoutMs },
   });
 
   /** Maps what an attempt threw to the caller's error, wrapped for the policies when they may act on it. */

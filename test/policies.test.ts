@@ -56,3 +56,29 @@ describe('the circuit breaker probe', () => {
     expect(policies.state().breaker).toBe('closed');
   });
 });
+
+describe('the bulkhead queue', () => {
+  it('hands a freed slot to the next waiter when a waiter before it has left', async () => {
+    const policies = createUpstreamPolicies(
+      { ...DEFAULT_POLICY_OPTIONS, maxConcurrentCalls: 1, maxQueuedCalls: 10 },
+      createLogger({ level: 'silent' }),
+    );
+    const deadlineAt = performance.now() + 2_000;
+    const first = policies.execute(
+      async () => {
+        await sleep(100);
+        return 'first';
+      },
+      { deadlineAt },
+    );
+    const caller = new AbortController();
+    const leaving = policies.execute(async () => 'never', { deadlineAt, signal: caller.signal });
+    const started = performance.now();
+    const third = policies.execute(async () => performance.now() - started, { deadlineAt });
+    caller.abort(new DOMException('gone', 'AbortError'));
+    await expect(leaving).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(first).resolves.toBe('first');
+    // It runs as soon as the first call's slot is free, not at its own deadline 2 s later.
+    expect(await third).toBeLessThan(1_000);
+  });
+});

@@ -1,16 +1,15 @@
 import {
   BrokenCircuitError,
-  BulkheadRejectedError,
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
   DelegateBackoff,
   handleType,
   IsolatedCircuitError,
-  bulkhead as makeBulkhead,
   retry as makeRetry,
 } from 'cockatiel';
 import { CarrierXError, UNAVAILABLE } from '../errors.ts';
+import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../logger.ts';
 
 /** How hard to try and how much to let through; see the configuration table in the README. */
@@ -121,7 +120,8 @@ const STATE_NAMES: Record<CircuitState, BreakerState> = {
 };
 
 /**
- * The upstream policies, built on cockatiel, shared by every request (one breaker and one bulkhead per upstream):
+ * The upstream policies (retry and breaker from cockatiel, the bulkhead our limiter), shared by every request
+ * (one breaker and one bulkhead per upstream):
  *
  * breaker → retry → bulkhead → attempt
  *
@@ -142,7 +142,9 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   let lastRejectionLog = Number.NEGATIVE_INFINITY;
   let rejectedSinceLog = 0;
 
-  const bulkhead = makeBulkhead(options.maxConcurrentCalls, options.maxQueuedCalls);
+  // The bulkhead is our limiter rather than cockatiel's: cockatiel's keeps a cancelled waiter queued until its
+  // turn and then hands the freed slot to no one, so the next waiter sat out its deadline beside a free slot.
+  const bulkhead = createLimiter(options.maxConcurrentCalls, options.maxQueuedCalls);
   const retry = makeRetry(handleType(RetryAfterDelay), {
     // The real bound is `retries`, checked where the delay is chosen; this only keeps the loop finite.
     maxAttempts: retries,
@@ -176,7 +178,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   });
   breaker.onHalfOpen(() => logger.info('CarrierX circuit half-open: letting one call probe CarrierX'));
   breaker.onReset(() => logger.info('CarrierX circuit closed: calling CarrierX again'));
-  bulkhead.onReject(() => {
+  function noteRejection(): void {
     rejectedCount += 1;
     rejectedSinceLog += 1;
     const now = Date.now();
@@ -191,7 +193,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     );
     lastRejectionLog = now;
     rejectedSinceLog = 0;
-  });
+  }
 
   /** Equal jitter: at least half the exponential step, so a crowd of retries spreads out but still backs off. */
   function backoffMs(retryIndex: number): number {
@@ -213,12 +215,14 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
 
   /**
    * Enters the bulkhead. A call that has to queue is the only one that pays for a timer and listeners: its wait
-   * must still end at the deadline, or when the caller goes away, although cockatiel's queue looks at the
-   * signal only when the call's turn comes. (No AbortSignal.any: the caller's signal may be the fast path's
-   * lightweight one, which AbortSignal.any would accept but never hear abort.)
+   * ends at the deadline, or when the caller goes away, and it then leaves the queue at once.
    */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    if (bulkhead.executionSlots > 0 || bulkhead.queueSlots <= 0) return bulkhead.execute(run, budget.signal);
+    if (bulkhead.active < options.maxConcurrentCalls) return bulkhead.run(run);
+    if (bulkhead.queued >= options.maxQueuedCalls) {
+      noteRejection();
+      return Promise.reject(new LimiterFullError());
+    }
     const { signal } = budget;
     const stop = new AbortController();
     const timer = setTimeout(
@@ -227,15 +231,9 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     );
     const onCallerGone = () => stop.abort(signal?.reason);
     signal?.addEventListener('abort', onCallerGone, { once: true });
-    return new Promise<T>((resolve, reject) => {
-      stop.signal.addEventListener('abort', () => reject(stop.signal.reason), { once: true });
-      bulkhead
-        .execute(run, stop.signal)
-        .then(resolve, reject)
-        .finally(() => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onCallerGone);
-        });
+    return bulkhead.run(run, stop.signal).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCallerGone);
     });
   }
 
@@ -254,7 +252,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     } catch (error) {
       const neverReachedCarrierX =
         signal?.aborted === true ||
-        error instanceof BulkheadRejectedError ||
+        error instanceof LimiterFullError ||
         (error instanceof CarrierXError && error.message === UNAVAILABLE.DEADLINE);
       if (probing && neverReachedCarrierX) throw new InconclusiveProbe(error);
       throw error;
@@ -270,7 +268,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
       const resumesIn = Math.max(1, Math.ceil((openedAt + breakerCooldownMs - Date.now()) / 1000));
       return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.CIRCUIT_OPEN, { retryAfter: resumesIn });
     }
-    if (error instanceof BulkheadRejectedError) {
+    if (error instanceof LimiterFullError) {
       return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.OVERLOADED);
     }
     return error;
@@ -312,8 +310,8 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     state() {
       return {
         breaker: STATE_NAMES[breaker.state],
-        inFlight: options.maxConcurrentCalls - bulkhead.executionSlots,
-        queued: options.maxQueuedCalls - bulkhead.queueSlots,
+        inFlight: bulkhead.active,
+        queued: bulkhead.queued,
         retries: retryCount,
         rejected: rejectedCount,
         breakerOpened: openedCount,

@@ -3,6 +3,7 @@ import type { CarrierXClient } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
+import { createLimiter } from '../limiter.ts';
 
 /** One resolver's need: a record and the API fields its selection asked for (sorted, deduplicated). */
 export interface CdrRequest {
@@ -33,35 +34,6 @@ export interface CdrLoaderOptions {
 }
 
 /**
- * At most `max` calls running at once; later ones wait their turn in order. A call admitted at once costs one
- * counter and one `then`: p-limit, used before, created a queue and closures per request and ran each call through
- * ~6 promises and 4 microtask hops, measurable in a per-request loader.
- */
-function createLimit(max: number) {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  const release = () => {
-    active -= 1;
-    waiting.shift()?.();
-  };
-  const start = <T>(run: () => Promise<T>): Promise<T> => {
-    active += 1;
-    let call: Promise<T>;
-    try {
-      call = run();
-    } catch (error) {
-      call = Promise.reject(error);
-    }
-    call.then(release, release);
-    return call;
-  };
-  return <T>(run: () => Promise<T>): Promise<T> =>
-    active < max
-      ? start(run)
-      : new Promise<T>((resolve, reject) => waiting.push(() => start(run).then(resolve, reject)));
-}
-
-/**
  * A per-request loader of CDRs. Every request for the same SID in one tick, whatever fields it selected,
  * becomes one upstream GET asking for the union of the fields; distinct SIDs are fetched in parallel, at most
  * `maxParallel` at a time. Each key's promise settles as soon as its own record arrives, so one slow or failing
@@ -71,7 +43,7 @@ function createLimit(max: number) {
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
   const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt };
-  const limit = createLimit(options.maxParallel);
+  const limit = createLimiter(options.maxParallel);
   // Records already fetched in this request with the fields they were fetched with: a later load whose
   // fields are covered reuses the fetch instead of calling CarrierX again.
   const fetched = new Map<string, { fields: readonly string[]; record: Promise<CdrRecord> }>();
@@ -84,7 +56,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     if (!earlier && fetched.size >= maxRecords) {
       return Promise.reject(new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
     }
-    const record = limit(() =>
+    const record = limit.run(() =>
       client.getCallDetailRecord(drSid, fields, credentials.authorization, callOptions),
     );
     fetched.set(drSid, { fields, record });

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createLimiter, LimiterFullError } from '../src/limiter.ts';
+
+/** A task that finishes when the test says so. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, task: () => opened };
+}
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the limiter', () => {
+  it('runs at most max tasks at once and starts the waiting ones in order', async () => {
+    const limiter = createLimiter(2);
+    const started: number[] = [];
+    const gates = [0, 1, 2, 3].map(() => gate());
+    const runs = gates.map((g, i) =>
+      limiter.run(() => {
+        started.push(i);
+        return g.task();
+      }),
+    );
+    await tick();
+    expect(started).toEqual([0, 1]);
+    expect([limiter.active, limiter.queued]).toEqual([2, 2]);
+    gates[1]?.open();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    for (const g of gates) g.open();
+    await Promise.all(runs);
+    expect([limiter.active, limiter.queued]).toEqual([0, 0]);
+  });
+
+  it('refuses a task when every slot is taken and the queue is full', async () => {
+    const limiter = createLimiter(1, 1);
+    const g = gate();
+    const running = limiter.run(g.task);
+    const waiting = limiter.run(async () => 'second');
+    await expect(limiter.run(async () => 'third')).rejects.toBeInstanceOf(LimiterFullError);
+    g.open();
+    await running;
+    await expect(waiting).resolves.toBe('second');
+  });
+
+  it('lets a waiter give up with its signal, and hands the freed slot to the next one at once', async () => {
+    const limiter = createLimiter(1);
+    const g = gate();
+    const first = limiter.run(g.task);
+    const leaving = new AbortController();
+    const gone = limiter.run(async () => 'never', leaving.signal);
+    let thirdStarted = false;
+    const third = limiter.run(async () => {
+      thirdStarted = true;
+    });
+    leaving.abort(new Error('caller left'));
+    await expect(gone).rejects.toThrow('caller left');
+    expect(limiter.queued).toBe(1);
+    g.open();
+    await first;
+    await third;
+    expect(thirdStarted).toBe(true);
+  });
+
+  it('frees the slot of a task that throws synchronously or rejects', async () => {
+    const limiter = createLimiter(1);
+    await expect(
+      limiter.run(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
+    await expect(limiter.run(() => Promise.reject(new Error('async')))).rejects.toThrow('async');
+    await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
+    expect(limiter.active).toBe(0);
+  });
+});

@@ -103,5 +103,8 @@ describe('the per-request CDR loader', () => {
     ]);
     calls[1]?.finish();
     await wider;
+    // Both earlier fetches still serve: the first one's fields are not fetched a third time.
+    await loader.load({ drSid: sid(1), fields: ['direction', 'dr_sid'] });
+    expect(calls).toHaveLength(2);
   });
 });

@@ -44,14 +44,15 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
   const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt };
   const limit = createLimiter(options.maxParallel);
-  // Records already fetched in this request with the fields they were fetched with: a later load whose
-  // fields are covered reuses the fetch instead of calling CarrierX again.
-  const fetched = new Map<string, { fields: readonly string[]; record: Promise<CdrRecord> }>();
+  // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
+  // them covers reuses it instead of calling CarrierX again.
+  const fetched = new Map<string, { fields: readonly string[]; record: Promise<CdrRecord> }[]>();
 
   /** `fields` sorted and deduplicated. */
   function fetchRecord(drSid: string, fields: readonly string[]): Promise<CdrRecord> {
     const earlier = fetched.get(drSid);
-    if (earlier && covers(earlier.fields, fields)) return earlier.record;
+    const covering = earlier?.find((fetch) => covers(fetch.fields, fields));
+    if (covering) return covering.record;
     if ('error' in credentials) return Promise.reject(credentials.error);
     if (!earlier && fetched.size >= maxRecords) {
       return Promise.reject(new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
@@ -59,7 +60,8 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     const record = limit.run(() =>
       client.getCallDetailRecord(drSid, fields, credentials.authorization, callOptions),
     );
-    fetched.set(drSid, { fields, record });
+    if (earlier) earlier.push({ fields, record });
+    else fetched.set(drSid, [{ fields, record }]);
     return record;
   }
 

@@ -47,25 +47,53 @@ export class CarrierXError extends GraphQLError {
   }
 }
 
-/** Maps an upstream HTTP status that is not 200 to the error the caller sees. */
-export function errorForStatus(status: number, retryAfterSeconds?: number): CarrierXError {
+/**
+ * How the upstream policies may act on a failed call. `transient`: the request never got a real answer
+ * (connection refused or reset, 502/503/504), so a retry of the GET may well succeed. `unavailable`: CarrierX
+ * failed in a way a quick retry will not fix (500, timeout). `rate-limited`: a 429, retried only when the wait
+ * fits.
+ */
+export type FailureKind = 'transient' | 'unavailable' | 'rate-limited';
+
+/**
+ * The one table of upstream statuses: what a status other than 200 means to the caller (`error`) and to the
+ * policies (`kind`; undefined for a final answer such as 404, which neither retries nor counts against the
+ * circuit breaker).
+ */
+export function classifyStatus(
+  status: number,
+  retryAfterSeconds?: number,
+): { error: CarrierXError; kind: FailureKind | undefined } {
   switch (status) {
     case 401:
-      return new CarrierXError('UNAUTHENTICATED');
+      return { error: new CarrierXError('UNAUTHENTICATED'), kind: undefined };
     case 403:
-      return new CarrierXError('FORBIDDEN');
+      return { error: new CarrierXError('FORBIDDEN'), kind: undefined };
     case 404:
-      return new CarrierXError('NOT_FOUND');
+      return { error: new CarrierXError('NOT_FOUND'), kind: undefined };
     case 429:
-      return new CarrierXError(
-        'RATE_LIMITED',
-        ERRORS.RATE_LIMITED,
-        retryAfterSeconds === undefined ? {} : { retryAfter: retryAfterSeconds },
-      );
+      return {
+        error: new CarrierXError(
+          'RATE_LIMITED',
+          ERRORS.RATE_LIMITED,
+          retryAfterSeconds === undefined ? {} : { retryAfter: retryAfterSeconds },
+        ),
+        kind: 'rate-limited',
+      };
+    case 502:
+    case 503:
+    case 504:
+      return { error: new CarrierXError('UPSTREAM_UNAVAILABLE'), kind: 'transient' };
     default:
-      if (status >= 500) return new CarrierXError('UPSTREAM_UNAVAILABLE');
+      if (status >= 500) return { error: new CarrierXError('UPSTREAM_UNAVAILABLE'), kind: 'unavailable' };
       // A 400/409/415/422 on a GET by SID means CarrierX did not accept what we sent: not the caller's fault.
-      return new CarrierXError('UPSTREAM_BAD_RESPONSE', `CarrierX rejected the request with HTTP ${status}.`);
+      return {
+        error: new CarrierXError(
+          'UPSTREAM_BAD_RESPONSE',
+          `CarrierX rejected the request with HTTP ${status}.`,
+        ),
+        kind: undefined,
+      };
   }
 }
 

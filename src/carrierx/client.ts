@@ -1,11 +1,10 @@
 import { type Dispatcher, errors, Pool } from 'undici';
-import { CarrierXError, errorForStatus } from '../errors.ts';
+import { CarrierXError, classifyStatus } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,
   DEFAULT_POLICY_OPTIONS,
-  type FailureKind,
   UpstreamFailure,
   type UpstreamPolicyOptions,
   type UpstreamState,
@@ -49,14 +48,6 @@ export interface CarrierXClient {
   /** The circuit breaker's state and the bulkhead's load, for health checks and metrics. */
   state(): UpstreamState;
   close(): Promise<void>;
-}
-
-/** How each upstream status is treated by the policies; statuses not listed are final answers. */
-function failureKind(status: number): FailureKind | undefined {
-  if (status === 502 || status === 503 || status === 504) return 'transient';
-  if (status === 429) return 'rate-limited';
-  if (status >= 500) return 'unavailable';
-  return undefined;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -309,8 +300,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       if (status !== 200) {
         logger.info({ drSid, status, ms: performance.now() - started }, 'CarrierX answered an error');
         const retryAfterSeconds = parseRetryAfter(retryAfter);
-        const error = errorForStatus(status, retryAfterSeconds);
-        const kind = failureKind(status);
+        const { error, kind } = classifyStatus(status, retryAfterSeconds);
         throw kind === undefined
           ? error
           : new UpstreamFailure(

@@ -8,7 +8,7 @@ import {
   IsolatedCircuitError,
   retry as makeRetry,
 } from 'cockatiel';
-import { CarrierXError, UNAVAILABLE } from '../errors.ts';
+import { CarrierXError, type FailureKind, UNAVAILABLE } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../logger.ts';
 
@@ -37,13 +37,6 @@ export const DEFAULT_POLICY_OPTIONS: UpstreamPolicyOptions = {
   maxConcurrentCalls: 64,
   maxQueuedCalls: 1_000,
 };
-
-/**
- * How an attempt failed, as the policies see it. `transient`: the request never got a real answer (connection
- * refused or reset, 502/503/504), so a retry of the GET may well succeed. `unavailable`: CarrierX failed in a
- * way a quick retry will not fix (500, timeout). `rate-limited`: a 429, retried only when the wait fits.
- */
-export type FailureKind = 'transient' | 'unavailable' | 'rate-limited';
 
 /** An attempt's failure the policies act on; they hand the caller its `error`, never this wrapper. */
 export class UpstreamFailure extends Error {

@@ -52,13 +52,18 @@ function isParams(value: unknown): value is GraphQLParams {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A Node header value as the Fetch API reads it: repeated headers joined with ", ". */
+function headerValue(value: string | string[]): string {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** The headers of a Node request, read through the Fetch API's `get`/`has`. */
 class NodeHeaders {
   constructor(private readonly raw: IncomingMessage['headers']) {}
 
   get(name: string): string | null {
     const value = this.raw[name.toLowerCase()];
-    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    return value === undefined ? null : headerValue(value);
   }
 
   has(name: string): boolean {
@@ -153,7 +158,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     stats.replayed++;
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      if (value !== undefined) headers.set(name, headerValue(value));
     }
     const response = await app.fetch(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
       method: 'POST',

@@ -117,7 +117,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** Ends the call now with `reason` (a timeout, or the caller's signal); undici drops the connection. */
+  /**
+   * Ends the call with `reason` (a timeout, or the caller's signal) and has undici drop its connection; a call
+   * undici has not started yet ends when undici starts or fails it.
+   */
   cancel(reason: unknown): void {
     if (this.settled) return;
     if (!this.controller) {

@@ -13,13 +13,29 @@ export class LimiterFullError extends Error {
   }
 }
 
+/** How long a task may wait for a slot. Nothing is set up for it unless the task actually has to wait. */
+export interface WaitLimit {
+  /** Gives up the wait when it aborts, with its reason. */
+  signal?: CancelSignal | undefined;
+  /** A `performance.now()` value at which the wait is given up, with `expired()` as the reason. */
+  until?: number;
+  expired?: () => unknown;
+}
+
+export interface LimiterOptions {
+  /** At most this many tasks wait; beyond it `run` rejects with LimiterFullError at once. */
+  maxQueued?: number;
+  /** Called for each task refused because the queue was full (for metrics and logs). */
+  onFull?: () => void;
+}
+
 export interface Limiter {
   /**
    * Runs `task` now if fewer than `max` tasks run, else when its turn comes (first come, first served). Rejects
-   * with LimiterFullError when the queue is full, and with the signal's reason when the signal aborts while
-   * the task waits; a waiter that gives up leaves the queue at once, so it never holds up those behind it.
+   * with LimiterFullError when the queue is full, and when `wait` gives up (its signal aborts or its time runs
+   * out); a waiter that gives up leaves the queue at once, so it never holds up those behind it.
    */
-  run<T>(task: () => Promise<T>, signal?: CancelSignal): Promise<T>;
+  run<T>(task: () => Promise<T>, wait?: WaitLimit): Promise<T>;
   /** Tasks running now. */
   readonly active: number;
   /** Tasks waiting for a slot. */
@@ -36,7 +52,8 @@ interface Waiter {
  * task through ~6 promises and 4 microtask hops; cockatiel's bulkhead (used before upstream-wide) keeps a
  * cancelled waiter queued until its turn and then passes the freed slot to no one.
  */
-export function createLimiter(max: number, maxQueued = Number.POSITIVE_INFINITY): Limiter {
+export function createLimiter(max: number, options: LimiterOptions = {}): Limiter {
+  const { maxQueued = Number.POSITIVE_INFINITY, onFull } = options;
   let active = 0;
   const waiting: Waiter[] = [];
 
@@ -57,30 +74,46 @@ export function createLimiter(max: number, maxQueued = Number.POSITIVE_INFINITY)
     return running;
   }
 
-  function enqueue<T>(task: () => Promise<T>, signal: CancelSignal | undefined): Promise<T> {
+  function enqueue<T>(task: () => Promise<T>, wait: WaitLimit | undefined): Promise<T> {
+    const signal = wait?.signal;
     return new Promise<T>((resolve, reject) => {
-      const giveUp = () => {
-        const index = waiting.indexOf(waiter);
-        if (index >= 0) waiting.splice(index, 1);
-        reject(signal?.reason);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopWaiting = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       };
+      const giveUp = (reason: unknown) => {
+        stopWaiting();
+        waiting.splice(waiting.indexOf(waiter), 1);
+        reject(reason);
+      };
+      const onAbort = () => giveUp(signal?.reason);
       const waiter: Waiter = {
         start() {
-          signal?.removeEventListener('abort', giveUp);
+          stopWaiting();
           start(task).then(resolve, reject);
         },
       };
       waiting.push(waiter);
-      signal?.addEventListener('abort', giveUp, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (wait?.until !== undefined) {
+        timer = setTimeout(
+          () => giveUp(wait.expired?.()),
+          Math.max(0, Math.ceil(wait.until - performance.now())),
+        );
+      }
     });
   }
 
   return {
-    run(task, signal) {
-      if (signal?.aborted) return Promise.reject(signal.reason);
+    run(task, wait) {
+      if (wait?.signal?.aborted) return Promise.reject(wait.signal.reason);
       if (active < max) return start(task);
-      if (waiting.length >= maxQueued) return Promise.reject(new LimiterFullError());
-      return enqueue(task, signal);
+      if (waiting.length >= maxQueued) {
+        onFull?.();
+        return Promise.reject(new LimiterFullError());
+      }
+      return enqueue(task, wait);
     },
     get active() {
       return active;

@@ -34,7 +34,7 @@ describe('the limiter', () => {
   });
 
   it('refuses a task when every slot is taken and the queue is full', async () => {
-    const limiter = createLimiter(1, 1);
+    const limiter = createLimiter(1, { maxQueued: 1 });
     const g = gate();
     const running = limiter.run(g.task);
     const waiting = limiter.run(async () => 'second');
@@ -49,7 +49,7 @@ describe('the limiter', () => {
     const g = gate();
     const first = limiter.run(g.task);
     const leaving = new AbortController();
-    const gone = limiter.run(async () => 'never', leaving.signal);
+    const gone = limiter.run(async () => 'never', { signal: leaving.signal });
     let thirdStarted = false;
     const third = limiter.run(async () => {
       thirdStarted = true;
@@ -61,6 +61,23 @@ describe('the limiter', () => {
     await first;
     await third;
     expect(thirdStarted).toBe(true);
+  });
+
+  it('gives up a wait when its time runs out, with the reason it was given, and counts refusals', async () => {
+    let refused = 0;
+    const limiter = createLimiter(1, { maxQueued: 1, onFull: () => refused++ });
+    const g = gate();
+    const first = limiter.run(g.task);
+    const late = limiter.run(async () => 'never', {
+      until: performance.now() + 20,
+      expired: () => new Error('deadline'),
+    });
+    await expect(limiter.run(async () => 'refused')).rejects.toBeInstanceOf(LimiterFullError);
+    expect(refused).toBe(1);
+    await expect(late).rejects.toThrow('deadline');
+    expect(limiter.queued).toBe(0);
+    g.open();
+    await first;
   });
 
   it('frees the slot of a task that throws synchronously or rejects', async () => {

@@ -137,7 +137,10 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
 
   // The bulkhead is our limiter rather than cockatiel's: cockatiel's keeps a cancelled waiter queued until its
   // turn and then hands the freed slot to no one, so the next waiter sat out its deadline beside a free slot.
-  const bulkhead = createLimiter(options.maxConcurrentCalls, options.maxQueuedCalls);
+  const bulkhead = createLimiter(options.maxConcurrentCalls, {
+    maxQueued: options.maxQueuedCalls,
+    onFull: noteRejection,
+  });
   const retry = makeRetry(handleType(RetryAfterDelay), {
     // The real bound is `retries`, checked where the delay is chosen; this only keeps the loop finite.
     maxAttempts: retries,
@@ -206,28 +209,9 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
   }
 
-  /**
-   * Enters the bulkhead. A call that has to queue is the only one that pays for a timer and listeners: its wait
-   * ends at the deadline, or when the caller goes away, and it then leaves the queue at once.
-   */
+  /** Enters the bulkhead: a call that has to wait gives up at its deadline, or when its caller goes away. */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    if (bulkhead.active < options.maxConcurrentCalls) return bulkhead.run(run);
-    if (bulkhead.queued >= options.maxQueuedCalls) {
-      noteRejection();
-      return Promise.reject(new LimiterFullError());
-    }
-    const { signal } = budget;
-    const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(deadlineError()),
-      Math.max(0, Math.ceil(budget.deadlineAt - performance.now())),
-    );
-    const onCallerGone = () => stop.abort(signal?.reason);
-    signal?.addEventListener('abort', onCallerGone, { once: true });
-    return bulkhead.run(run, stop.signal).finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onCallerGone);
-    });
+    return bulkhead.run(run, { signal: budget.signal, until: budget.deadlineAt, expired: deadlineError });
   }
 
   /**

@@ -191,7 +191,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.resolve({ status: this.status, retryAfter: this.retryAfter, text });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     // An error answer already received is still that answer, whatever happened to its body after.
     if (this.status !== 0 && this.status !== 200) this.onResponseEnd();
     else if (this.pendingCancel) this.endCancelled(this.pendingCancel.reason);
@@ -297,7 +297,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
           exchange,
         );
       } catch (error) {
-        exchange.cancel(error);
+        // undici reports a failed dispatch through the handler; should it ever throw instead, the same way.
+        exchange.onResponseError(undefined, error as Error);
       }
       const { status, retryAfter, text } = await exchange.result;
       if (status !== 200) {

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './logger.ts';
 
 interface Upstream {
   baseUrl: string;
-  /** Set when the upstream is the embedded simulator. */
+  /** Set when the upstream is the embedded simulator (this process's, or a cluster primary's). */
   demoToken?: string;
   close(): Promise<void>;
 }
@@ -36,7 +36,7 @@ async function startUpstream(config: Config): Promise<Upstream> {
   };
 }
 
-function banner(config: Config, port: number, upstream: Upstream, simulated: boolean): string {
+function banner(config: Config, port: number, upstream: Upstream): string {
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${port}/graphql`;
   const lines = [
@@ -46,7 +46,7 @@ function banner(config: Config, port: number, upstream: Upstream, simulated: boo
       ? `  GraphiQL:  open ${url} in a browser`
       : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
     `  Health:    http://${shownHost}:${port}/health`,
-    simulated
+    upstream.demoToken
       ? `  Upstream:  the embedded CarrierX simulator at ${upstream.baseUrl} (CARRIERX_BASE_URL is not set)`
       : `  Upstream:  ${upstream.baseUrl}`,
     ...(config.workers > 1 ? [`  Workers:   ${config.workers} processes (WEB_CONCURRENCY)`] : []),
@@ -61,7 +61,6 @@ function banner(config: Config, port: number, upstream: Upstream, simulated: boo
 /** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
 async function runServer(config: Config, logger: Logger): Promise<void> {
   const upstream = await startUpstream(config);
-  const simulated = !config.carrierx.baseUrl || config.embeddedSimulatorWorker;
   const client = createCarrierXClient({
     baseUrl: upstream.baseUrl,
     timeoutMs: config.carrierx.timeoutMs,
@@ -94,8 +93,8 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     // A worker's primary prints the banner once for all of them.
-    if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream, simulated));
-    logger.info({ port, host: config.host, simulator: simulated }, 'listening');
+    if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream));
+    logger.info({ port, host: config.host, simulator: Boolean(upstream.demoToken) }, 'listening');
   });
 
   const stop = (signal: string) => {
@@ -132,11 +131,10 @@ const EARLY_EXIT_WINDOW_MS = 60_000;
 /** The cluster primary: forks `config.workers` servers, replaces one that dies, stops them all on a signal. */
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const upstream = await startUpstream(config);
-  const simulated = !config.carrierx.baseUrl;
   // Workers get the upstream this process settled on: every one of them talks to the same simulator.
   const workerEnv = {
     CARRIERX_BASE_URL: upstream.baseUrl,
-    ...(simulated ? { EMBEDDED_SIMULATOR_WORKER: 'true' } : {}),
+    ...(upstream.demoToken ? { EMBEDDED_SIMULATOR_WORKER: 'true' } : {}),
   };
   const startedAt = new Map<Worker, number>();
   let stopping = false;
@@ -153,7 +151,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   cluster.on('listening', (_worker, address) => {
     listening += 1;
     if (listening === config.workers) {
-      process.stdout.write(banner(config, address.port, upstream, simulated));
+      process.stdout.write(banner(config, address.port, upstream));
       logger.info({ workers: config.workers, port: address.port }, 'all workers listening');
     }
   });
@@ -184,11 +182,8 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const stopAll = (reason: string) => {
     if (stopping) {
       // A second signal: stop now, without waiting for in-flight requests.
-      if (reason !== 'crash loop') {
-        for (const worker of startedAt.keys()) worker.process.kill('SIGKILL');
-        process.exit(1);
-      }
-      return;
+      for (const worker of startedAt.keys()) worker.process.kill('SIGKILL');
+      process.exit(1);
     }
     stopping = true;
     logger.info({ reason }, 'stopping workers');

@@ -99,8 +99,8 @@ export interface UpstreamPolicies {
   state(): UpstreamState;
 }
 
-// A retry needs time for a round trip after its wait; one that would start later than this before the
-// deadline is not worth starting.
+// A retry, or a call that waited for a bulkhead slot, needs time for a round trip: one that would start later
+// than this before the deadline is not worth starting.
 const MIN_ATTEMPT_MS = 50;
 // Rejections can come by the thousand under overload: one warning per interval, with a count.
 const REJECTION_LOG_INTERVAL_MS = 5_000;
@@ -209,9 +209,18 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
   }
 
-  /** Enters the bulkhead: a call that has to wait gives up at its deadline, or when its caller goes away. */
+  /**
+   * Enters the bulkhead. A call that has to wait gives up when its caller goes away, or once too little of the
+   * deadline is left for a round trip (the rule retries follow). Waiting until the deadline itself raced the
+   * call ahead of it, which ends a millisecond or so before the same deadline: the waiter got the freed slot and
+   * went to CarrierX with a 1 ms budget.
+   */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    return bulkhead.run(run, { signal: budget.signal, until: budget.deadlineAt, expired: deadlineError });
+    return bulkhead.run(run, {
+      signal: budget.signal,
+      until: budget.deadlineAt - MIN_ATTEMPT_MS,
+      expired: deadlineError,
+    });
   }
 
   /**

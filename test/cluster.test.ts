@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type IncomingMessage, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 
@@ -20,13 +21,27 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
   let output = '';
   let url = '';
 
+  /**
+   * One query on a connection of its own. A pooled keep-alive connection (fetch's default) may belong to a
+   * worker the test has just killed, and reusing it fails with "other side closed" whatever the cluster does;
+   * a new connection is always handed to a live worker by the primary.
+   */
   const query = async () => {
-    const res = await fetch(url, {
+    const body = JSON.stringify({ query: `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid price } }` });
+    const req = request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer carrierx-demo-token' },
-      body: JSON.stringify({ query: `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid price } }` }),
+      agent: false,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        authorization: 'Bearer carrierx-demo-token',
+      },
     });
-    return { status: res.status, body: (await res.json()) as unknown };
+    req.end(body);
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    let text = '';
+    for await (const chunk of res) text += chunk;
+    return { status: res.statusCode, body: JSON.parse(text) as unknown };
   };
 
   beforeAll(async () => {

@@ -23,52 +23,38 @@ export const MAX_JSON_DEPTH = 32;
 /** Characters of one field's text (a string, decimal text, or a JSON value's encoding, escapes aside). */
 export const MAX_FIELD_CHARS = 64 * 1024;
 
-const ISO_DATETIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-// Date.UTC reads years 0-99 as 1900-1999; 400 Gregorian years later the calendar repeats exactly.
-const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
 // What DateTime can print as four-digit ISO text.
-const MIN_TIME = Date.UTC(400, 0, 1) - FOUR_CENTURIES_MS;
-const MAX_TIME = Date.UTC(10_000, 0, 1);
+const MIN_TIME = Date.parse('0000-01-01T00:00:00Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 const directions: ReadonlySet<unknown> = new Set(DIRECTIONS);
 
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return DAYS_IN_MONTH[month - 1] as number;
-  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+/** The number written by `count` ASCII digits of `text` from `at` (ISO_DATETIME has checked they are digits). */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) n = n * 10 + text.charCodeAt(i) - 0x30;
+  return n;
 }
 
 /**
- * An ISO-8601 datetime as the instant it names, or INVALID unless every component is in range: Date itself
- * rolls 2026-02-30 over to March 2 and T24:00 to the next day, which would then not be what CarrierX sent.
+ * An ISO-8601 datetime as the instant it names, or INVALID unless the instant has the very components the text
+ * has: Date rolls 2026-02-30 over to March 2 and T24:00 to the next day. Components sit at fixed places once
+ * ISO_DATETIME matches, so they are range-checked in place and V8's own parser reads the instant (measured:
+ * faster than building it with Date.UTC from regex captures). It refuses offsets such as +24:00 itself.
  */
 function decodeDatetime(raw: unknown): unknown {
-  if (typeof raw !== 'string') return INVALID;
-  const m = ISO_DATETIME.exec(raw);
-  if (m === null) return INVALID;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  // Second 60 (a leap second) has no instant in a Date; refused rather than moved to the next minute.
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return INVALID;
-  if (hour > 23 || minute > 59 || second > 59) return INVALID;
-  let offsetMinutes = 0;
-  if (m[8] !== undefined) {
-    const offsetHours = Number(m[9]);
-    const offsetMins = Number(m[10]);
-    if (offsetHours > 23 || offsetMins > 59) return INVALID;
-    offsetMinutes = (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
-  }
-  // Milliseconds are what a Date holds; further digits are dropped, as Date.parse does.
-  const ms = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0').slice(0, 3));
-  const time =
-    year < 100
-      ? Date.UTC(year + 400, month - 1, day, hour, minute - offsetMinutes, second, ms) - FOUR_CENTURIES_MS
-      : Date.UTC(year, month - 1, day, hour, minute - offsetMinutes, second, ms);
-  return time >= MIN_TIME && time < MAX_TIME ? new Date(time) : INVALID;
+  if (typeof raw !== 'string' || !ISO_DATETIME.test(raw)) return INVALID;
+  const year = digitsAt(raw, 0, 4);
+  const month = digitsAt(raw, 5, 2);
+  const day = digitsAt(raw, 8, 2);
+  if (month < 1 || month > 12 || day < 1) return INVALID;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (DAYS_IN_MONTH[month - 1] as number) + (leap ? 1 : 0)) return INVALID;
+  // Second 60 (a leap second) has no instant in a Date: refused rather than moved to the next minute.
+  if (digitsAt(raw, 11, 2) > 23 || digitsAt(raw, 14, 2) > 59 || digitsAt(raw, 17, 2) > 59) return INVALID;
+  const time = Date.parse(raw);
+  return time >= MIN_TIME && time <= MAX_TIME ? new Date(time) : INVALID;
 }
 
 /**
@@ -145,7 +131,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * The text of each top-level number literal in a JSON object's text, by key (the last of a repeated key, as
- * JSON.parse keeps). `text` must be JSON that JSON.parse accepted as an object: this scanner skips values
+ * JSON.parse keeps the last). `text` must be JSON that JSON.parse accepted as an object: this scanner skips values
  * without checking them.
  */
 function topLevelNumberLiterals(text: string): Map<string, string> {
@@ -159,15 +145,19 @@ function topLevelNumberLiterals(text: string): Map<string, string> {
       i++;
       continue;
     }
+    const keyStart = i;
     const keyEnd = stringEnd(text, i);
-    const quoted = text.slice(i, keyEnd);
-    const key: string = quoted.includes('\\') ? JSON.parse(quoted) : quoted.slice(1, -1);
     i = skipSpace(text, skipSpace(text, keyEnd) + 1); // past the colon
     const start = i;
     i = valueEnd(text, i);
     const first = text.charCodeAt(start);
-    if (first === 0x2d /* - */ || (first >= 0x30 && first <= 0x39)) literals.set(key, text.slice(start, i));
-    else literals.delete(key);
+    // Only numbers are kept. A repeated key whose last value is not a number parses as no number either, so
+    // its literal is never asked for.
+    if (first === 0x2d /* - */ || (first >= 0x30 && first <= 0x39)) {
+      const quoted = text.slice(keyStart, keyEnd);
+      const key: string = quoted.includes('\\') ? JSON.parse(quoted) : quoted.slice(1, -1);
+      literals.set(key, text.slice(start, i));
+    }
   }
 }
 
@@ -179,12 +169,15 @@ function skipSpace(text: string, i: number): number {
 
 /** The index just past the string literal opening at `i`. */
 function stringEnd(text: string, i: number): number {
-  for (let j = i + 1; j < text.length; j++) {
-    const c = text.charCodeAt(j);
-    if (c === 0x5c /* \ */) j++;
-    else if (c === 0x22 /* " */) return j + 1;
+  for (let from = i + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return text.length;
+    // The quote closes the string unless an odd run of backslashes escapes it.
+    let before = quote - 1;
+    while (text.charCodeAt(before) === 0x5c /* \ */) before--;
+    if ((quote - 1 - before) % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  return text.length;
 }
 
 /** The index just past the JSON value starting at `i`. */
@@ -192,9 +185,11 @@ function valueEnd(text: string, i: number): number {
   const first = text.charCodeAt(i);
   if (first === 0x22) return stringEnd(text, i);
   if (first !== 0x7b /* { */ && first !== 0x5b /* [ */) {
-    // A number, true, false or null: it ends where a separator, a closing bracket or space begins.
-    let j = i;
-    while (j < text.length && !/[,\]}\s]/.test(text.charAt(j))) j++;
+    // A number, true, false or null: its characters are letters, digits, '.', '+' and '-', all above 0x2a;
+    // what may follow it (',', ']', '}', JSON's spaces) is not. (',' is 0x2c, so it is checked apart.)
+    let j = i + 1;
+    for (let c = text.charCodeAt(j); c > 0x2a && c !== 0x2c && c !== 0x5d && c !== 0x7d; )
+      c = text.charCodeAt(++j);
     return j;
   }
   let depth = 0;

@@ -126,6 +126,17 @@ describe('JSON fields', () => {
     expectFailsAlone(record, heard, 'user_data');
   });
 
+  it('keeps a user_data well under 64 KiB encoded, such as 3,000 small numbers or a 60,000-character string', () => {
+    for (const raw of [
+      JSON.stringify(Array.from({ length: 3000 }, (_, i) => i)),
+      JSON.stringify('x'.repeat(60_000)),
+    ]) {
+      const { record, heard } = decode(bodyWith({ user_data: raw }));
+      expect(heard).toEqual([]);
+      expect(JSON.stringify(record.values.user_data)).toBe(raw);
+    }
+  });
+
   it('keeps a __proto__ key as data: it neither fails the field nor changes what the value is', () => {
     const { record, heard } = decode(bodyWith({ user_data: '{"__proto__":{"polluted":true},"a":1}' }));
     expect(heard).toEqual([]);

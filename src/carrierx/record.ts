@@ -70,21 +70,25 @@ function jsonWithinBounds(value: unknown): boolean {
   while (stack.length > 0) {
     const node = stack.pop();
     const depth = depths.pop() as number;
-    // Quotes and a separator around a string; a number's or literal's longest text.
+    // Each value's text and the separator after it (escapes aside: this is a bound, not an encoder).
     if (typeof node === 'string') chars += node.length + 3;
-    else if (typeof node === 'number') chars += 24;
+    else if (typeof node === 'number') chars += String(node).length + 1;
     else if (typeof node !== 'object' || node === null) chars += 6;
     else {
       if (depth > MAX_JSON_DEPTH) return false;
-      chars += 2;
       if (Array.isArray(node)) {
+        // Counted before the items are stacked: a wide array is refused without walking it.
+        chars += 2 + node.length;
+        if (chars > MAX_FIELD_CHARS) return false;
         for (const item of node) {
           stack.push(item);
           depths.push(depth + 1);
         }
       } else {
+        chars += 2;
         for (const key in node) {
           chars += key.length + 3;
+          if (chars > MAX_FIELD_CHARS) return false;
           stack.push((node as Record<string, unknown>)[key]);
           depths.push(depth + 1);
         }

@@ -51,7 +51,7 @@ describe('decimals sent as JSON numbers', () => {
 
   it('reads the literal of the top-level key, whatever nested values and strings say', () => {
     const text = `{ "user_data" : {"price": 1.0, "x": ["price", {"price": 2}]},
-      "note": "\\"price\\": 3.0", "price\\u0020": 4, "dr_sid": "${SID}",
+      "note": "\\"price\\": 3.0", "path": "C:\\\\", "n2": "\\\\\\"price\\": 5", "price\\u0020": 4, "dr_sid": "${SID}",
       "price" : 7.10 , "duration": 1, "duration": 2.000 }`;
     const { record, heard } = decode(text);
     expect(record.values.price).toBe('7.10');

@@ -147,6 +147,16 @@ describe('JSON fields', () => {
   });
 });
 
+describe('a hostile body', () => {
+  it('reads no field through a top-level __proto__ key', () => {
+    const text = `{"__proto__":{"price":"1","user_data":{"a":1}},"dr_sid":"${SID}"}`;
+    const { record, heard } = decode(text);
+    expect(heard).toEqual([]);
+    expect(record.values.price).toBeUndefined();
+    expect(record.values.user_data).toBeUndefined();
+  });
+});
+
 describe('a hostile upstream, every field kind', () => {
   // Values CarrierX should never send, for any field: each must fail its field alone or decode to something
   // that serialises, and never throw or touch the other fields.

@@ -551,6 +551,19 @@ describe('faults', () => {
     expect(page.items[0]?.direction).toBe('sideways');
   });
 
+  it('writes raw JSON text verbatim for chosen keys, still honouring field filtering', async () => {
+    simulator.faults.add({
+      fault: { kind: 'raw-values', values: { price: '12345678901234567.891', extra_key: '[[1]]' } },
+    });
+    const { text } = await get(sample);
+    expect(text).toContain('"price":12345678901234567.891');
+    expect(text.endsWith(',"extra_key":[[1]]}')).toBe(true);
+    expect(JSON.parse(text)).toMatchObject({ dr_sid: SAMPLE_DR_SID, duration: '4.25015' });
+    expect((await get(`${sample}?include_fields=price,dr_sid`)).text).toBe(
+      `{"dr_sid":"${SAMPLE_DR_SID}","price":12345678901234567.891}`,
+    );
+  });
+
   it('sends valid JSON that is not a CDR', async () => {
     simulator.faults.add({ fault: { kind: 'not-a-cdr' } });
     expect((await get(sample)).body).toEqual({ message: 'ok' });

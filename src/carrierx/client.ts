@@ -313,13 +313,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
               retryAfterSeconds === undefined ? undefined : retryAfterSeconds * 1000,
             );
       }
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
-      }
-      return decodeCdr(body, drSid, (api, kind, got) =>
+      return decodeCdr(text, drSid, (api, kind, got) =>
         logger.warn({ drSid, field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
       );
     } catch (error) {

@@ -10,7 +10,9 @@ export type Fault =
   | { kind: 'truncated-body' }
   | { kind: 'wrong-types' }
   | { kind: 'unknown-enum' }
-  | { kind: 'not-a-cdr' };
+  | { kind: 'not-a-cdr' }
+  /** The record with these keys' values replaced by raw JSON text, written verbatim (odd or hostile values). */
+  | { kind: 'raw-values'; values: Record<string, string> };
 
 /**
  * When and how to misbehave. `match` narrows the rule to one dr_sid (single-record path) or one bearer token;
@@ -42,6 +44,7 @@ const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('wrong-types') }),
   z.strictObject({ kind: z.literal('unknown-enum') }),
   z.strictObject({ kind: z.literal('not-a-cdr') }),
+  z.strictObject({ kind: z.literal('raw-values'), values: z.record(z.string(), z.string()) }),
 ]);
 
 const ruleSchema = z.strictObject({

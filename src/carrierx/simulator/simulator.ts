@@ -88,6 +88,18 @@ function withWrongTypes(record: CdrRecord): CdrRecord {
   };
 }
 
+/**
+ * The stored record with some keys' JSON text replaced verbatim (new keys go last): values JSON.stringify
+ * cannot write, such as 12.50 or a number with more digits than a float holds.
+ */
+function withRawValues(stored: StoredRecord, raw: Readonly<Record<string, string>>): StoredRecord {
+  const keys = [...stored.keys, ...Object.keys(raw).filter((key) => !stored.keys.includes(key))];
+  const fragments = keys.map((key, index) =>
+    Object.hasOwn(raw, key) ? `${JSON.stringify(key)}:${raw[key]}` : (stored.fragments[index] as string),
+  );
+  return { ...stored, keys, fragments, json: `{${fragments.join(',')}}` };
+}
+
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const store = createRecordStore(createDataset({ recordCount: options.recordCount, seed: options.seed }));
   const list = createLister(store);
@@ -280,6 +292,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           200,
           faultyBody(entry, drSid, (r) => ({ ...r, direction: 'sideways' })),
         );
+      case 'raw-values':
+        return send(res, entry, 200, faultyBody(entry, drSid, undefined, fault.values));
       case 'malformed-json': {
         const body = faultyBody(entry, drSid);
         return send(res, entry, 200, body.slice(0, Math.floor(body.length / 2)));
@@ -303,10 +317,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     entry: RecordedRequest,
     drSid: string | undefined,
     distort: (record: CdrRecord) => CdrRecord = (record) => record,
+    rawValues?: Readonly<Record<string, string>>,
   ): string {
     const stored =
       (drSid === undefined ? undefined : store.get(drSid)) ?? (store.get(SAMPLE_DR_SID) as StoredRecord);
-    const distorted = createRecordStore([distort(stored.record)]).get(stored.sid) as StoredRecord;
+    let distorted = createRecordStore([distort(stored.record)]).get(stored.sid) as StoredRecord;
+    if (rawValues) distorted = withRawValues(distorted, rawValues);
     const item = projectRecord(
       distorted,
       parseFieldList(entry.query.include_fields),

@@ -1,5 +1,5 @@
 import { type Dispatcher, errors, Pool } from 'undici';
-import { CarrierXError, classifyStatus } from '../errors.ts';
+import { CarrierXError, classifyStatus, UNAVAILABLE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { commaList } from './fields.ts';
 import {
@@ -252,6 +252,13 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       if (error instanceof CarrierXError && error.code === 'UPSTREAM_BAD_RESPONSE')
         logger.warn({ drSid, reason: error.message }, 'CarrierX sent a bad response');
       return error;
+    }
+    if (timedOut && budgetMs < timeoutMs) {
+      // Cut short by the request's own deadline, not by CARRIERX_TIMEOUT_MS: this request ran out of time, and
+      // CarrierX may be answering every call well within its timeout. Not an UpstreamFailure, so the shared
+      // breaker does not count it: one request with a short deadline must not open the circuit for everyone.
+      logger.info({ drSid, budgetMs }, "CarrierX call cut short by the request's deadline");
+      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
     }
     if (timedOut) {
       logger.warn({ drSid, timeoutMs: budgetMs }, 'CarrierX call timed out');

@@ -87,6 +87,7 @@ export function createApp(deps: AppDeps): App {
       fallbackToken: config.carrierx.token,
       maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
       maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+      maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
       requestDeadlineMs: config.limits.requestDeadlineMs,
     }),
     // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.

@@ -27,6 +27,11 @@ export interface CdrLoaderOptions {
   maxParallel: number;
   /** Distinct records one operation may fetch at all; loads beyond it fail without calling CarrierX. */
   maxRecords: number;
+  /**
+   * Records times fields that may be loaded, each load counted, repeats included (each one is answered in full):
+   * beyond it a load fails with TOO_MANY_FIELDS. Unset: no bound.
+   */
+  maxFields?: number | undefined;
   /** Aborts pending upstream calls, e.g. when the caller disconnects. */
   signal?: AbortSignal | undefined;
   /** A `performance.now()` value: no upstream call or retry wait for this request goes past it. */
@@ -38,10 +43,11 @@ export interface CdrLoaderOptions {
  * becomes one upstream GET asking for the union of the fields; distinct SIDs are fetched in parallel, at most
  * `maxParallel` at a time. Each key's promise settles as soon as its own record arrives, so one slow or failing
  * SID neither delays nor fails the others. The first `maxRecords` distinct SIDs are fetched; each one after that
- * fails with TOO_MANY_RECORDS and no upstream call.
+ * fails with TOO_MANY_RECORDS and no upstream call. Loads beyond `maxFields` fail with TOO_MANY_FIELDS.
  */
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
-  const { client, credentials, maxRecords } = options;
+  const { client, credentials, maxRecords, maxFields = Number.POSITIVE_INFINITY } = options;
+  let fieldsLoaded = 0;
   const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt };
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
@@ -65,7 +71,20 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     return record;
   }
 
-  return new DataLoader<CdrRequest, CdrRecord, string>(
+  // A subclass rather than a wrapper, so that loadMany and every other DataLoader entry point count too.
+  class BoundedCdrLoader extends DataLoader<CdrRequest, CdrRecord, string> {
+    override load(request: CdrRequest): Promise<CdrRecord> {
+      // Counted at the load, not at the fetch: the response carries every load in full, however few
+      // upstream calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
+      fieldsLoaded += Math.max(1, request.fields.length);
+      if (fieldsLoaded > maxFields) {
+        return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: maxFields }));
+      }
+      return super.load(request);
+    }
+  }
+
+  return new BoundedCdrLoader(
     async (requests) => {
       // Usually one request per SID, whose fields go as they are; several for one SID ask for the union.
       const fieldsBySid = new Map<string, readonly string[]>();

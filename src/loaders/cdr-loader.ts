@@ -25,7 +25,7 @@ export interface CdrLoaderOptions {
   credentials: { authorization: string } | { error: CarrierXError };
   /** Distinct records fetched at once for one operation. */
   maxParallel: number;
-  /** Distinct records one operation may fetch at all; loads beyond it fail without calling CarrierX. */
+  /** Distinct records the loader (one HTTP request) may fetch at all; loads beyond it fail without calling CarrierX. */
   maxRecords: number;
   /**
    * Records times fields that may be loaded, each load counted, repeats included (each one is answered in full):
@@ -46,8 +46,7 @@ export interface CdrLoaderOptions {
  * fails with TOO_MANY_RECORDS and no upstream call. Loads beyond `maxFields` fail with TOO_MANY_FIELDS.
  */
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
-  const { client, credentials, maxRecords, maxFields = Number.POSITIVE_INFINITY } = options;
-  let fieldsLoaded = 0;
+  const { client, credentials, maxRecords } = options;
   const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt };
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
@@ -71,20 +70,8 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     return record;
   }
 
-  // A subclass rather than a wrapper, so that loadMany and every other DataLoader entry point count too.
-  class BoundedCdrLoader extends DataLoader<CdrRequest, CdrRecord, string> {
-    override load(request: CdrRequest): Promise<CdrRecord> {
-      // Counted at the load, not at the fetch: the response carries every load in full, however few
-      // upstream calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
-      fieldsLoaded += Math.max(1, request.fields.length);
-      if (fieldsLoaded > maxFields) {
-        return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: maxFields }));
-      }
-      return super.load(request);
-    }
-  }
-
   return new BoundedCdrLoader(
+    options.maxFields ?? Number.POSITIVE_INFINITY,
     async (requests) => {
       // Usually one request per SID, whose fields go as they are; several for one SID ask for the union.
       const fieldsBySid = new Map<string, readonly string[]>();
@@ -99,6 +86,31 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     },
     { cacheKeyFn: (r) => `${r.drSid} ${commaList(r.fields)}` },
   );
+}
+
+/**
+ * A DataLoader that refuses loads beyond `maxFields` records times fields. A subclass rather than a wrapper, so
+ * that loadMany counts too; declared once here, not per loader, so every request's loader shares one shape.
+ */
+class BoundedCdrLoader extends DataLoader<CdrRequest, CdrRecord, string> {
+  private fieldsLoaded = 0;
+
+  constructor(
+    private readonly maxFields: number,
+    ...args: ConstructorParameters<typeof DataLoader<CdrRequest, CdrRecord, string>>
+  ) {
+    super(...args);
+  }
+
+  override load(request: CdrRequest): Promise<CdrRecord> {
+    // Counted at the load, not at the fetch: the response carries every load in full, however few upstream
+    // calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
+    this.fieldsLoaded += Math.max(1, request.fields.length);
+    if (this.fieldsLoaded > this.maxFields) {
+      return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: this.maxFields }));
+    }
+    return super.load(request);
+  }
 }
 
 /** Whether sorted `have` contains every name in sorted `want`. */

@@ -1,4 +1,5 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
@@ -70,6 +71,36 @@ function corsPolicy(origins: readonly string[]) {
   };
 }
 
+/**
+ * Yoga's logger, on ours. Yoga reports at `error` every error its masking replaced, and reports it twice (once
+ * from its maskError wrapper, once from handleError); in production our masking replaces a client's request
+ * error too (to drop the body it quotes), so a malformed JSON body was logged twice at error with a stack. Here
+ * each error is logged once: a request error Yoga answers with a 4xx is the client's mistake, at info without
+ * a stack; anything else is unexpected, at error with its stack.
+ */
+function yogaLogging(logger: Logger) {
+  const reported = new WeakSet<object>();
+  const fields = (args: unknown[]) => (args.length === 1 ? args[0] : { args });
+  return {
+    debug: (...args: unknown[]) => logger.debug(fields(args)),
+    info: (...args: unknown[]) => logger.info(fields(args)),
+    warn: (...args: unknown[]) => logger.warn(fields(args)),
+    error: (...args: unknown[]) => {
+      const [error] = args;
+      if (args.length !== 1 || !(error instanceof Error)) return logger.error(fields(args));
+      if (reported.has(error)) return;
+      reported.add(error);
+      const status =
+        error instanceof GraphQLError ? (error.extensions?.http as { status?: unknown })?.status : undefined;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        const { code } = (error as GraphQLError).extensions;
+        return logger.info({ code, status, reason: error.message }, 'request refused');
+      }
+      logger.error({ err: error }, 'unexpected error');
+    },
+  };
+}
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
@@ -87,16 +118,12 @@ export function createApp(deps: AppDeps): App {
       fallbackToken: config.carrierx.token,
       maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
       maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+      maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
       requestDeadlineMs: config.limits.requestDeadlineMs,
     }),
     // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.
     maskedErrors: { isDev: false, ...(config.production ? { maskError: maskErrorForProduction } : {}) },
-    logging: {
-      debug: (...args) => logger.debug(args.length === 1 ? args[0] : { args }),
-      info: (...args) => logger.info(args.length === 1 ? args[0] : { args }),
-      warn: (...args) => logger.warn(args.length === 1 ? args[0] : { args }),
-      error: (...args) => logger.error(args.length === 1 ? args[0] : { args }),
-    },
+    logging: yogaLogging(logger),
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
     plugins: [

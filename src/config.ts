@@ -66,6 +66,9 @@ const envSchema = z
     CARRIERX_MAX_CONCURRENT_CALLS: optional(integer(1, 10_000)),
     CARRIERX_MAX_QUEUED_CALLS: optional(integer(0, 100_000)).default(1_000),
     MAX_RECORDS_PER_OPERATION: optional(integer(1, 10_000)).default(100),
+    // Records x selected fields one HTTP request may be answered with: 100 records of all 52 fields is 5,200;
+    // 30 aliases of that (a 10 KB request that passes every query limit) would be 156,000, about 4.8 MB.
+    MAX_FIELDS_PER_REQUEST: optional(integer(1, 10_000_000)).default(20_000),
     MAX_QUERY_LENGTH: optional(integer(1, 10_000_000)).default(32_768),
     MAX_QUERY_DEPTH: optional(integer(1, 1_000)).default(8),
     MAX_QUERY_ALIASES: optional(integer(0, 10_000)).default(30),
@@ -150,6 +153,7 @@ export interface Config {
   limits: {
     requestDeadlineMs: number;
     maxRecordsPerOperation: number;
+    maxFieldsPerRequest: number;
     queryLength: number;
     queryDepth: number;
     queryAliases: number;
@@ -219,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       requestDeadlineMs: e.REQUEST_DEADLINE_MS,
       maxRecordsPerOperation: e.MAX_RECORDS_PER_OPERATION,
+      maxFieldsPerRequest: e.MAX_FIELDS_PER_REQUEST,
       queryLength: e.MAX_QUERY_LENGTH,
       queryDepth: e.MAX_QUERY_DEPTH,
       queryAliases: e.MAX_QUERY_ALIASES,

@@ -16,6 +16,8 @@ export interface ContextDeps {
   fallbackToken: string | undefined;
   maxParallelPerRequest: number;
   maxRecordsPerOperation: number;
+  /** Records x selected fields one HTTP request may load, all its operations together. */
+  maxFieldsPerRequest: number;
   /** Time from the start of a GraphQL operation after which no upstream call or retry wait may run. */
   requestDeadlineMs: number;
 }
@@ -51,27 +53,38 @@ export function resolveCredentials(
 }
 
 /**
- * Builds each request's context: its own loaders (nothing shared across requests), credentials, deadline and
- * the request's abort signal, which fires when the client disconnects. None of it is read until an operation
- * first loads a record.
+ * Builds each operation's context: the loaders of its HTTP request (nothing shared across requests),
+ * credentials, deadline and the request's abort signal, which fires when the client disconnects. None of it is
+ * read until an operation first loads a record.
+ *
+ * Yoga calls this once per operation, and a batched HTTP request carries several: were each given loaders of
+ * its own, every limit the loader enforces (parallel calls, distinct records, fields) would multiply by the
+ * batch size. The operations of one batch share Yoga's Request object (and the fast path builds one request
+ * view per HTTP request), so the loader is kept per Request: one budget per HTTP request.
  */
 export function createContextFactory(deps: ContextDeps) {
+  const loadersByRequest = new WeakMap<object, CdrLoader>();
   return ({ request }: YogaInitialContext): Context => {
-    let cdr: CdrLoader | undefined;
     const deadlineAt = performance.now() + deps.requestDeadlineMs;
+    let cdr: CdrLoader | undefined;
     return {
       logger: deps.logger,
       loaders: {
         // Built on first use: operations that touch no record (introspection, __typename) pay nothing.
         get cdr() {
-          cdr ??= createCdrLoader({
-            client: deps.client,
-            credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
-            maxParallel: deps.maxParallelPerRequest,
-            maxRecords: deps.maxRecordsPerOperation,
-            signal: request.signal,
-            deadlineAt,
-          });
+          cdr ??= loadersByRequest.get(request);
+          if (!cdr) {
+            cdr = createCdrLoader({
+              client: deps.client,
+              credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
+              maxParallel: deps.maxParallelPerRequest,
+              maxRecords: deps.maxRecordsPerOperation,
+              maxFields: deps.maxFieldsPerRequest,
+              signal: request.signal,
+              deadlineAt,
+            });
+            loadersByRequest.set(request, cdr);
+          }
           return cdr;
         },
       },

@@ -22,6 +22,9 @@ export const ERRORS = {
   // More distinct records in one operation than MAX_RECORDS_PER_OPERATION; `extensions.limit` says how many.
   TOO_MANY_RECORDS:
     'This operation asks for more call detail records than this service fetches in one operation.',
+  // More records x selected fields in one HTTP request than MAX_FIELDS_PER_REQUEST; `extensions.limit` says how many.
+  TOO_MANY_FIELDS:
+    'This request asks for more record fields (records times selected fields) than this service returns in one request.',
   // HTTP 413, before the body is parsed: the same code Yoga's own limit uses, so clients see one vocabulary.
   REQUEST_ENTITY_TOO_LARGE: 'The request body is larger than this service accepts.',
   // HTTP 400 for a request that is not well-formed HTTP (e.g. an unreadable Content-Length).

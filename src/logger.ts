@@ -27,7 +27,8 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     {
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      base: { service: 'carrierx-cdr-graphql' },
+      // Every line names its process: with WEB_CONCURRENCY above 1, several workers write to one stream.
+      base: { service: 'carrierx-cdr-graphql', pid: process.pid },
     },
     options.destination,
   );

@@ -167,7 +167,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       earlyExits = [...earlyExits.filter((at) => now - at < EARLY_EXIT_WINDOW_MS), now];
       if (earlyExits.length >= MAX_EARLY_EXITS) {
         logger.fatal(
-          { pid: worker.process.pid, code, signal, earlyExits: earlyExits.length },
+          { workerPid: worker.process.pid, code, signal, earlyExits: earlyExits.length },
           'workers keep exiting right after they start; giving up',
         );
         exitCode = 1;
@@ -175,7 +175,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
         return;
       }
     }
-    logger.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting another');
+    logger.error({ workerPid: worker.process.pid, code, signal }, 'worker exited; starting another');
     fork();
   });
 

@@ -158,6 +158,7 @@ describe('configuration of the limits and switches', () => {
     expect(loadConfig({}).limits).toEqual({
       requestDeadlineMs: 15_000,
       maxRecordsPerOperation: 100,
+      maxFieldsPerRequest: 20_000,
       queryLength: 32_768,
       queryDepth: 8,
       queryAliases: 30,

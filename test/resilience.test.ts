@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import {
   DEMO_TOKEN,
   type FaultRule,
+  PARENT_PARTNER_SID,
   SAMPLE_DR_SID,
   UNANSWERED_DR_SID,
 } from '../src/carrierx/simulator/index.ts';
@@ -180,7 +181,7 @@ describe('the request deadline', () => {
     h.simulator.faults.add({ fault: { kind: 'hang' } });
     const res = await h.execute(ONE_RECORD, { drSid: FAULTY });
     expect(res.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(res.body.errors?.[0]?.message).toMatch(/did not answer within \d+ ms/);
+    expect(res.body.errors?.[0]?.message).toBe(UNAVAILABLE.DEADLINE);
     expect(h.simulator.requests).toHaveLength(1);
   });
 
@@ -281,6 +282,63 @@ describe('circuit breaker', () => {
     h.simulator.faults.clear();
     await sleep(COOLDOWN_MS);
     await h.execute(ONE_RECORD, { drSid: HEALTHY });
+  });
+});
+
+describe("the circuit breaker and a request's own deadline", () => {
+  // The issue's reproduction scaled down: one gateway fetch of 12 records, 3 at a time, from a CarrierX that
+  // answers every call in 200 ms, under a 500 ms request deadline. The third round of calls starts with ~100 ms
+  // left and is cut short by the deadline: those are the request's limit, not CarrierX failures.
+  const ENTITIES = `query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) { ... on CallDetailRecord { drSid } }
+}`;
+
+  it('stays closed when one request runs out of its deadline, and serves another client', async () => {
+    const h = await createHarness({
+      REQUEST_DEADLINE_MS: '500',
+      CARRIERX_MAX_PARALLEL_PER_REQUEST: '3',
+      CARRIERX_BREAKER_THRESHOLD: '3',
+      CARRIERX_BREAKER_COOLDOWN_MS: '60000',
+    });
+    try {
+      const sids = [...h.simulator.records]
+        .filter(([, record]) => record.partner_sid === PARENT_PARTNER_SID)
+        .map(([drSid]) => drSid)
+        .slice(0, 12);
+      h.simulator.faults.add({ latencyMs: 200 });
+      const representations = sids.map((drSid) => ({ __typename: 'CallDetailRecord', drSid }));
+      const big = await h.execute(ENTITIES, { representations });
+      const codes = (big.body.errors ?? []).map((e) => e.extensions?.code);
+      // The premise: some calls were cut short by the deadline, and every one CarrierX finished succeeded.
+      expect(codes.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(codes)).toEqual(new Set(['UPSTREAM_UNAVAILABLE']));
+      expect(h.client.state().breaker).toBe('closed');
+
+      h.simulator.faults.clear();
+      const other = await h.execute(ONE_RECORD, { drSid: HEALTHY }, { authorization: 'Bearer other-client' });
+      expect(other.body.errors?.map((e) => e.message)).not.toContain(UNAVAILABLE.CIRCUIT_OPEN);
+      const served = await h.execute(ONE_RECORD, { drSid: HEALTHY });
+      expect(served.body.errors).toBeUndefined();
+      expect(served.body.data).toEqual({ callDetailRecord: expect.objectContaining({ drSid: HEALTHY }) });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('still opens when CarrierX does not answer within the full CARRIERX_TIMEOUT_MS', async () => {
+    const h = await createHarness({
+      CARRIERX_TIMEOUT_MS: '100',
+      REQUEST_DEADLINE_MS: '2000',
+      CARRIERX_BREAKER_THRESHOLD: '3',
+      CARRIERX_BREAKER_COOLDOWN_MS: '60000',
+    });
+    try {
+      h.simulator.faults.add({ fault: { kind: 'hang' } });
+      for (let i = 0; i < 3; i++) await h.execute(ONE_RECORD, { drSid: HEALTHY });
+      expect(h.client.state().breaker).toBe('open');
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { type Dispatcher, errors, Pool } from 'undici';
-import { CarrierXError, classifyStatus } from '../errors.ts';
+import { CarrierXError, classifyStatus, UNAVAILABLE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { commaList } from './fields.ts';
 import {
@@ -247,14 +247,22 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     budgetMs: number,
     readingBody: boolean,
     drSid: string,
+    attempt: number,
   ): CarrierXError | UpstreamFailure {
     if (error instanceof CarrierXError || error instanceof UpstreamFailure) {
       if (error instanceof CarrierXError && error.code === 'UPSTREAM_BAD_RESPONSE')
-        logger.warn({ drSid, reason: error.message }, 'CarrierX sent a bad response');
+        logger.warn({ drSid, attempt, reason: error.message }, 'CarrierX sent a bad response');
       return error;
     }
+    if (timedOut && budgetMs < timeoutMs) {
+      // Cut short by the request's own deadline, not by CARRIERX_TIMEOUT_MS: this request ran out of time, and
+      // CarrierX may be answering every call well within its timeout. Not an UpstreamFailure, so the shared
+      // breaker does not count it: one request with a short deadline must not open the circuit for everyone.
+      logger.info({ drSid, attempt, budgetMs }, "CarrierX call cut short by the request's deadline");
+      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
+    }
     if (timedOut) {
-      logger.warn({ drSid, timeoutMs: budgetMs }, 'CarrierX call timed out');
+      logger.warn({ drSid, attempt, timeoutMs: budgetMs }, 'CarrierX call timed out');
       // A slow CarrierX is not helped by a second request: final, but counted by the breaker.
       return new UpstreamFailure(
         new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
@@ -264,10 +272,10 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     const code = (error as { code?: string }).code;
     if (readingBody) {
       // The status line and headers arrived, then the body broke off: a response we cannot read.
-      logger.warn({ drSid, err: { code } }, 'CarrierX response body broke off');
+      logger.warn({ drSid, attempt, err: { code } }, 'CarrierX response body broke off');
       return new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a truncated response.');
     }
-    logger.warn({ drSid, err: { code, name: (error as Error).name } }, 'CarrierX call failed');
+    logger.warn({ drSid, attempt, err: { code, name: (error as Error).name } }, 'CarrierX call failed');
     return new UpstreamFailure(
       new CarrierXError('UPSTREAM_UNAVAILABLE', 'CarrierX could not be reached.'),
       'transient',
@@ -281,6 +289,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     authorization: string,
     signal: AbortSignal | undefined,
     remainingMs: number,
+    attemptNumber: number,
   ): Promise<CdrRecord> {
     const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
     const started = performance.now();
@@ -302,9 +311,13 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       }
       const { status, retryAfter, text } = await exchange.result;
       if (status !== 200) {
-        logger.info({ drSid, status, ms: performance.now() - started }, 'CarrierX answered an error');
         const retryAfterSeconds = parseRetryAfter(retryAfter);
         const { error, kind } = classifyStatus(status, retryAfterSeconds);
+        const answer = { drSid, status, attempt: attemptNumber, ms: Math.round(performance.now() - started) };
+        // 5xx and 429 are CarrierX failing us: worth an operator's attention. 401/403/404 are the caller's token
+        // or SID: routine. A refusal of our own request (400, 409...) is logged once, as a bad response, below.
+        if (kind !== undefined) logger.warn(answer, 'CarrierX answered an error');
+        else if (error.code !== 'UPSTREAM_BAD_RESPONSE') logger.info(answer, `CarrierX answered ${status}`);
         throw kind === undefined
           ? error
           : new UpstreamFailure(
@@ -320,9 +333,9 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       if (signal?.aborted) throw signal.reason;
       if (error instanceof ExchangeFailure) {
         const timedOut = error.timedOut || isTimeout(error.cause);
-        throw toFailure(error.cause, timedOut, budgetMs, error.readingBody, drSid);
+        throw toFailure(error.cause, timedOut, budgetMs, error.readingBody, drSid, attemptNumber);
       }
-      throw toFailure(error, false, budgetMs, false, drSid);
+      throw toFailure(error, false, budgetMs, false, drSid, attemptNumber);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', exchange);
@@ -345,7 +358,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       const { signal } = callOptions;
       const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
       const result = policies.execute(
-        (remainingMs) => attempt(drSid, path, authorization, signal, remainingMs),
+        (remainingMs, attemptNumber) =>
+          attempt(drSid, path, authorization, signal, remainingMs, attemptNumber),
         { signal, deadlineAt },
       );
       if (!signal) return result;

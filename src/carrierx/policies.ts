@@ -92,10 +92,14 @@ export interface UpstreamState {
 export interface UpstreamPolicies {
   /**
    * Runs `attempt` under the bulkhead, retry and circuit-breaker policies. `attempt` receives the milliseconds
-   * left before the deadline and throws an UpstreamFailure for what the policies may act on; anything else it
-   * throws passes straight through. Rejects with a CarrierXError, or with the signal's reason on abort.
+   * left before the deadline and its number (1 for the first) and throws an UpstreamFailure for what the
+   * policies may act on; anything else it throws passes straight through. Rejects with a CarrierXError, or with
+   * the signal's reason on abort.
    */
-  execute<T>(attempt: (remainingMs: number) => Promise<T>, budget: CallBudget): Promise<T>;
+  execute<T>(
+    attempt: (remainingMs: number, attemptNumber: number) => Promise<T>,
+    budget: CallBudget,
+  ): Promise<T>;
   state(): UpstreamState;
 }
 
@@ -277,11 +281,18 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
                       signal?.throwIfAborted();
                       const remainingMs = deadlineAt - performance.now();
                       if (remainingMs <= 0) throw deadlineError();
-                      return attempt(remainingMs);
+                      return attempt(remainingMs, retryIndex + 1);
                     }, budget);
                   } catch (error) {
                     if (!(error instanceof UpstreamFailure) || signal?.aborted) throw error;
                     const delay = retryDelay(error, retryIndex, deadlineAt);
+                    if (delay === undefined && retryIndex > 0) {
+                      // Each attempt logged its own failure; this is the one line that says the call failed.
+                      logger.warn(
+                        { attempts: retryIndex + 1, code: error.error.code, kind: error.kind },
+                        `CarrierX call failed: giving up after ${retryIndex + 1} attempts`,
+                      );
+                    }
                     throw delay === undefined ? error : new RetryAfterDelay(error, delay);
                   }
                 }, signal),

@@ -25,8 +25,13 @@ export interface CdrLoaderOptions {
   credentials: { authorization: string } | { error: CarrierXError };
   /** Distinct records fetched at once for one operation. */
   maxParallel: number;
-  /** Distinct records one operation may fetch at all; loads beyond it fail without calling CarrierX. */
+  /** Distinct records the loader (one HTTP request) may fetch at all; loads beyond it fail without calling CarrierX. */
   maxRecords: number;
+  /**
+   * Records times fields that may be loaded, each load counted, repeats included (each one is answered in full):
+   * beyond it a load fails with TOO_MANY_FIELDS. Unset: no bound.
+   */
+  maxFields?: number | undefined;
   /** Aborts pending upstream calls, e.g. when the caller disconnects. */
   signal?: AbortSignal | undefined;
   /** A `performance.now()` value: no upstream call or retry wait for this request goes past it. */
@@ -38,7 +43,7 @@ export interface CdrLoaderOptions {
  * becomes one upstream GET asking for the union of the fields; distinct SIDs are fetched in parallel, at most
  * `maxParallel` at a time. Each key's promise settles as soon as its own record arrives, so one slow or failing
  * SID neither delays nor fails the others. The first `maxRecords` distinct SIDs are fetched; each one after that
- * fails with TOO_MANY_RECORDS and no upstream call.
+ * fails with TOO_MANY_RECORDS and no upstream call. Loads beyond `maxFields` fail with TOO_MANY_FIELDS.
  */
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
@@ -65,7 +70,8 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     return record;
   }
 
-  return new DataLoader<CdrRequest, CdrRecord, string>(
+  return new BoundedCdrLoader(
+    options.maxFields ?? Number.POSITIVE_INFINITY,
     async (requests) => {
       // Usually one request per SID, whose fields go as they are; several for one SID ask for the union.
       const fieldsBySid = new Map<string, readonly string[]>();
@@ -80,6 +86,31 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     },
     { cacheKeyFn: (r) => `${r.drSid} ${commaList(r.fields)}` },
   );
+}
+
+/**
+ * A DataLoader that refuses loads beyond `maxFields` records times fields. A subclass rather than a wrapper, so
+ * that loadMany counts too; declared once here, not per loader, so every request's loader shares one shape.
+ */
+class BoundedCdrLoader extends DataLoader<CdrRequest, CdrRecord, string> {
+  private fieldsLoaded = 0;
+
+  constructor(
+    private readonly maxFields: number,
+    ...args: ConstructorParameters<typeof DataLoader<CdrRequest, CdrRecord, string>>
+  ) {
+    super(...args);
+  }
+
+  override load(request: CdrRequest): Promise<CdrRecord> {
+    // Counted at the load, not at the fetch: the response carries every load in full, however few upstream
+    // calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
+    this.fieldsLoaded += Math.max(1, request.fields.length);
+    if (this.fieldsLoaded > this.maxFields) {
+      return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: this.maxFields }));
+    }
+    return super.load(request);
+  }
 }
 
 /** Whether sorted `have` contains every name in sorted `want`. */

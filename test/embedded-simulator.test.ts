@@ -56,6 +56,12 @@ describe('the embedded simulator of npm start', () => {
     }
   }, 30_000);
 
+  it('stops with a message naming SIMULATOR_PORT when the port asked for is taken, rather than use another', async () => {
+    await expect(startServerProcess({ SIMULATOR_PORT: '4010' })).rejects.toThrow(
+      /exited \(1\)[\s\S]*SIMULATOR_PORT 4010 is in use; choose another, or 0 for any free port/,
+    );
+  }, 30_000);
+
   it('refuses a SIMULATOR_PORT that is not a port, naming the variable', () => {
     expect(() => loadConfig({ SIMULATOR_PORT: '70000' })).toThrow(/SIMULATOR_PORT: must be a whole number/);
     expect(loadConfig({}).simulator).toEqual({ port: undefined, control: false });

@@ -4,12 +4,16 @@
  * Starts the embedded CarrierX simulator in this process and the real server (src/server.ts) as a child pointed at
  * it, then drives a closed loop of GraphQL requests through phases: healthy, flaky 5xx, rate limiting, slowness
  * and hangs, bad bodies, a full outage (the circuit opens) and recovery. Each phase reports requests, HTTP
- * statuses, errors by code, p50/p99 latency and the calls CarrierX received; the run reports the server's RSS
- * before and after and whether it still answers /health.
+ * statuses, errors by code, p50/p99 latency and the calls CarrierX received; each request counts in the phase it
+ * started in (the load never pauses, so a slow failure can finish in the next phase). The run ends with a
+ * verdict (scripts/load-verdict.ts): no HTTP 5xx, no lost response, every request clean again within
+ * --recover-within seconds of the upstream recovering (time to recover is printed), the server's RSS growth
+ * within --max-rss-growth percent, /health answering; it exits 1 when any of these fails.
  *
  *   npm run load:faults                     # defaults
  *   npm run load:faults -- --scale 2        # every phase twice as long
  *   npm run load:faults -- --concurrency 64
+ *   npm run load:faults -- --scale 0.5 --recover-within 4 --max-rss-growth 30 --max-5xx 0 --max-lost 0
  *   CARRIERX_BREAKER_THRESHOLD=20 npm run load:faults   # server settings pass through
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -21,11 +25,18 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { createSimulator, DESCENDANT_TOKEN, type FaultRule } from '../src/carrierx/simulator/index.ts';
 import { UNAVAILABLE } from '../src/errors.ts';
+import { judge, type RecoverySample, type Thresholds, timeToRecover } from './load-verdict.ts';
 
 const { values: args } = parseArgs({
   options: {
     scale: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '32' },
+    'max-5xx': { type: 'string', default: '0' },
+    'max-lost': { type: 'string', default: '0' },
+    // Default: the breaker's cooldown plus a second for its probe and the clients' in-flight retries.
+    'recover-within': { type: 'string' },
+    // RSS moves by ±10% with the garbage collector's timing alone (see README, Performance).
+    'max-rss-growth': { type: 'string', default: '25' },
   },
 });
 const scale = Number(args.scale);
@@ -58,6 +69,19 @@ const SERVER_ENV: Record<string, string> = {
   HOST: '127.0.0.1',
   PORT: '0',
 };
+
+const limits: Thresholds = {
+  max5xx: Number(args['max-5xx']),
+  maxLost: Number(args['max-lost']),
+  recoverWithinS: Number(
+    args['recover-within'] ?? Number(SERVER_ENV.CARRIERX_BREAKER_COOLDOWN_MS) / 1000 + 1,
+  ),
+  maxRssGrowthPct: Number(args['max-rss-growth']),
+};
+if (!Object.values(limits).every((value) => Number.isFinite(value) && value >= 0)) {
+  console.error('--max-5xx, --max-lost, --recover-within and --max-rss-growth must be numbers of at least 0');
+  process.exit(1);
+}
 
 /** A short name for why a record failed: the code, and for UPSTREAM_UNAVAILABLE which kind. */
 function reason(error: { message?: string; extensions?: { code?: string } }): string {
@@ -128,6 +152,12 @@ const PHASES: Phase[] = [
   { name: 'recovery', seconds: 4, faults: () => [] },
 ];
 
+/** A phase's length; recovery lasts long enough to judge --recover-within however short --scale makes it. */
+const secondsOf = (phase: Phase) =>
+  phase.name === 'recovery'
+    ? Math.max(phase.seconds * scale, limits.recoverWithinS + 2)
+    : phase.seconds * scale;
+
 const QUERY = `query Two($a: UUID!, $b: UUID!) {
   a: callDetailRecord(drSid: $a) { drSid dateStart numberSrc numberDst price direction }
   b: callDetailRecord(drSid: $b) { drSid dateStart numberSrc numberDst price direction }
@@ -147,6 +177,9 @@ interface PhaseStats {
   warnings: Map<string, number>;
   /** The server's RSS at the end of the phase, MiB. */
   rss?: number | undefined;
+  /** When the phase began (performance.now()), and each request's start and cleanliness relative to it. */
+  startedAt: number;
+  samples: RecoverySample[];
 }
 
 const newStats = (): PhaseStats => ({
@@ -158,6 +191,8 @@ const newStats = (): PhaseStats => ({
   upstreamCalls: 0,
   transportErrors: new Map(),
   warnings: new Map(),
+  startedAt: performance.now(),
+  samples: [],
 });
 const total = (map: Map<unknown, number>) => [...map.values()].reduce((sum, n) => sum + n, 0);
 const list = (map: Map<string | number, number>) =>
@@ -232,7 +267,7 @@ async function main(): Promise<void> {
   const server = await startServer(baseUrl, (message) => bump(stats.warnings, message));
   const { child } = server;
   // Never outlive a stuck run: whatever happens, stop everything after twice the planned time plus a margin.
-  const planned = PHASES.reduce((sum, phase) => sum + phase.seconds * scale, 0);
+  const planned = PHASES.reduce((sum, phase) => sum + secondsOf(phase), 0);
   const watchdog = setTimeout(
     () => {
       console.error('load-with-faults: over time, stopping');
@@ -273,9 +308,12 @@ async function main(): Promise<void> {
         const parsed = JSON.parse(text) as {
           errors?: { message?: string; extensions?: { code?: string } }[];
         };
-        if (!parsed.errors?.length) current.clean += 1;
+        const clean = res.statusCode === 200 && !parsed.errors?.length;
+        if (clean) current.clean += 1;
+        current.samples.push({ startMs: t0 - current.startedAt, clean });
         for (const error of parsed.errors ?? []) bump(current.codes, reason(error));
       } catch (error) {
+        current.samples.push({ startMs: t0 - current.startedAt, clean: false });
         bump(current.transportErrors, (error as { code?: string }).code ?? (error as Error).name);
       }
     }
@@ -290,7 +328,7 @@ async function main(): Promise<void> {
     stats = newStats();
     workers ??= Promise.all(Array.from({ length: concurrency }, worker));
     const upstreamBefore = simulator.stats.requests;
-    await sleep(phase.seconds * scale * 1000);
+    await sleep(secondsOf(phase) * 1000);
     stats.upstreamCalls = simulator.stats.requests - upstreamBefore;
     stats.rss = rssMiB(child.pid ?? 0);
     rows.push({ phase, stats });
@@ -311,12 +349,41 @@ async function main(): Promise<void> {
 
   report(rows, rssBefore[0], rssAfter, health);
   await pool.close();
-  if (child.exitCode !== null || child.signalCode !== null) {
+  const serverDied = child.exitCode !== null || child.signalCode !== null;
+  if (serverDied) {
     console.log(
       `\nTHE SERVER DIED during the run (${child.exitCode ?? child.signalCode}); see its stderr above`,
     );
-    process.exitCode = 1;
-  } else {
+  }
+  const everything = rows.map((row) => row.stats);
+  const verdict = judge(
+    {
+      fiveHundreds: everything.reduce(
+        (sum, stats) => sum + [...stats.statuses].filter(([s]) => s >= 500).reduce((n, [, k]) => n + k, 0),
+        0,
+      ),
+      lost: everything.reduce((sum, stats) => sum + total(stats.transportErrors), 0),
+      recovery: rows.find((row) => row.phase.name === 'recovery')?.stats.samples ?? [],
+      rssBefore: rssBefore[0],
+      rssAfter,
+      health,
+      serverDied,
+    },
+    limits,
+  );
+  console.log('\n== verdict (every phase, warm-up included)');
+  for (const check of verdict.checks)
+    console.log(`   ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
+  console.log(
+    verdict.pass
+      ? 'PASS'
+      : `FAIL: ${verdict.checks
+          .filter((check) => !check.ok)
+          .map((check) => check.name)
+          .join(', ')}`,
+  );
+  if (!verdict.pass) process.exitCode = 1;
+  if (!serverDied) {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -333,6 +400,7 @@ function report(
   const fmt = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(1));
   const mib = (n: number | undefined) => (n === undefined ? 'n/a' : `${n.toFixed(1)} MiB`);
   console.log(`load-with-faults: ${concurrency} concurrent clients, 2 records per request, loopback only`);
+  console.log('each request counts in the phase it started in; "clean" means HTTP 200 with no GraphQL error');
   console.log(
     `server: ${Object.entries(SERVER_ENV)
       .map(([k, v]) => `${k}=${v}`)
@@ -341,7 +409,7 @@ function report(
   const all = newStats();
   for (const { phase, stats } of rows) {
     const sorted = stats.latencies.sort((x, y) => x - y);
-    const seconds = phase.seconds * scale;
+    const seconds = secondsOf(phase);
     console.log(`== ${phase.name} (${seconds} s)`);
     console.log(
       `   requests ${stats.requests} (${fmt(stats.requests / seconds)}/s), clean ${stats.clean}, ` +
@@ -355,6 +423,13 @@ function report(
     );
     console.log(`   errors by code: ${list(stats.codes) || 'none'}`);
     if (stats.warnings.size) console.log(`   server warnings: ${list(stats.warnings)}`);
+    if (phase.name === 'recovery') {
+      const recovered = timeToRecover(stats.samples);
+      console.log(
+        `   time to recover: ${recovered === undefined ? 'not recovered' : `${recovered.toFixed(2)} s`} ` +
+          '(from the upstream recovering to the first request after which all were clean)',
+      );
+    }
     if (phase.name === 'warm-up') continue;
     all.requests += stats.requests;
     all.latencies.push(...stats.latencies);

@@ -104,6 +104,9 @@ const envSchema = z
     ),
     // Processes serving HTTP: 1 is this process alone; more forks that many workers (node:cluster).
     WEB_CONCURRENCY: optional(integer(1, 256)).default(1),
+    // The embedded simulator (CARRIERX_BASE_URL unset): unset port = 4010, or a free one when 4010 is taken.
+    SIMULATOR_PORT: optional(integer(0, 65535)),
+    SIMULATOR_CONTROL: optional(flag),
     // Set by the cluster primary for its workers when it runs the embedded simulator (not for users).
     EMBEDDED_SIMULATOR_WORKER: optional(flag),
     // Plain JSON POSTs skip Yoga's Fetch API adapter (src/http/create-request-handler.ts); off = Yoga for all.
@@ -175,6 +178,8 @@ export interface Config {
   embeddedSimulatorWorker: boolean;
   /** Origins a browser may call from; empty: no cross-origin access at all. */
   corsOrigins: string[];
+  /** The embedded simulator's listener; `port` undefined: 4010, falling back to a free port when it is taken. */
+  simulator: { port: number | undefined; control: boolean };
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -240,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],
+    simulator: { port: e.SIMULATOR_PORT, control: e.SIMULATOR_CONTROL ?? false },
     introspection: e.INTROSPECTION_ENABLED ?? !production,
     csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,
   };

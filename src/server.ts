@@ -14,6 +14,8 @@ interface Upstream {
   baseUrl: string;
   /** Set when the upstream is the embedded simulator (this process's, or a cluster primary's). */
   demoToken?: string;
+  /** The embedded simulator serves its control API (SIMULATOR_CONTROL). */
+  control?: boolean;
   close(): Promise<void>;
 }
 
@@ -28,12 +30,42 @@ async function startUpstream(config: Config): Promise<Upstream> {
   }
   // Imported only when used: a production deployment never loads the simulator's data.
   const sim = await import('./carrierx/simulator/index.ts');
-  const instance = sim.createSimulator();
+  const instance = sim.createSimulator({ control: config.simulator.control });
   return {
-    baseUrl: await instance.listen(0, '127.0.0.1'),
+    baseUrl: await listenSimulator(instance, config.simulator.port),
     demoToken: sim.DEMO_TOKEN,
+    control: config.simulator.control,
     close: () => instance.close(),
   };
+}
+
+/** The embedded simulator's default port: stable, so its URL can be bookmarked; `npm run simulator` uses it too. */
+const DEFAULT_SIMULATOR_PORT = 4010;
+
+/**
+ * Listens on SIMULATOR_PORT, or on 4010 when it is unset. A taken default port (another `npm start`, a
+ * standalone simulator) is no reason to refuse to start: a free port is used and the banner shows it. A port
+ * the user asked for is not silently replaced.
+ */
+async function listenSimulator(
+  instance: { listen(port?: number, host?: string): Promise<string> },
+  port: number | undefined,
+): Promise<string> {
+  if (port !== undefined) {
+    try {
+      return await instance.listen(port, '127.0.0.1');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      process.stderr.write(`SIMULATOR_PORT ${port} is in use; choose another, or 0 for any free port\n`);
+      process.exit(1);
+    }
+  }
+  try {
+    return await instance.listen(DEFAULT_SIMULATOR_PORT, '127.0.0.1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return instance.listen(0, '127.0.0.1');
+  }
 }
 
 function banner(config: Config, port: number, upstream: Upstream): string {
@@ -49,6 +81,9 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     upstream.demoToken
       ? `  Upstream:  the embedded CarrierX simulator at ${upstream.baseUrl} (CARRIERX_BASE_URL is not set)`
       : `  Upstream:  ${upstream.baseUrl}`,
+    ...(upstream.demoToken && !config.embeddedSimulatorWorker
+      ? [simulatorLine(upstream, config.simulator.port)]
+      : []),
     ...(config.workers > 1 ? [`  Workers:   ${config.workers} processes (WEB_CONCURRENCY)`] : []),
     ...(upstream.demoToken
       ? [`  Demo token: ${upstream.demoToken}  (send "Authorization: Bearer ${upstream.demoToken}")`]
@@ -56,6 +91,18 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the simulator's control API is, or how to turn it on; and why the port is not 4010 if it is not. */
+function simulatorLine(upstream: Upstream, asked: number | undefined): string {
+  const port = Number(new URL(upstream.baseUrl).port);
+  const moved =
+    asked === undefined && port !== DEFAULT_SIMULATOR_PORT
+      ? ` (port ${DEFAULT_SIMULATOR_PORT} was taken; SIMULATOR_PORT picks one)`
+      : '';
+  return upstream.control
+    ? `  Simulator: control API at ${new URL('/_simulator/', upstream.baseUrl).href}${moved}`
+    : `  Simulator: control API off (SIMULATOR_CONTROL=true turns it on; see docs/simulator.md)${moved}`;
 }
 
 /** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */

@@ -1,37 +1,21 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { composeServices } from '@apollo/composition';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
-import httpTransport from '@graphql-mesh/transport-http';
 import { parse } from 'graphql';
-import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { composeSupergraph, SUBGRAPHS } from '../examples/federation/compose.ts';
+import { createGateway } from '../examples/federation/gateway.ts';
+import { createPartnersSubgraph, partnersTypeDefs } from '../examples/federation/partners-subgraph.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { graphql } from './gql/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 const SAMPLE_PARTNER_SID = 'ed437757-002d-4ecc-aa5a-efdf5e50dba0';
-
-/** A second graph, as another team would own it: Partner with a name, resolvable by its key. */
-const partnersTypeDefs = parse(`
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
-  type Partner @key(fields: "partnerSid") {
-    partnerSid: ID!
-    name: String
-  }
-`);
-const partnersSchema = buildSubgraphSchema({
-  typeDefs: partnersTypeDefs,
-  resolvers: {
-    Partner: {
-      __resolveReference: (ref: { partnerSid: string }) => ({
-        partnerSid: ref.partnerSid,
-        name: ref.partnerSid === SAMPLE_PARTNER_SID ? 'Acme Telecom' : null,
-      }),
-    },
-  },
-});
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
@@ -152,9 +136,11 @@ describe('_entities', () => {
   });
 });
 
+// The gateway, the partners graph and the composition are the shipped examples (examples/federation/), so the
+// documentation's code is the code these tests run.
 describe('through a federation gateway', () => {
   let servers: Server[] = [];
-  let gateway: ReturnType<typeof createGatewayRuntime> | undefined;
+  let gateway: ReturnType<typeof createGateway> | undefined;
   afterAll(async () => {
     await Promise.all(servers.map(stop));
     await gateway?.dispose();
@@ -162,23 +148,9 @@ describe('through a federation gateway', () => {
 
   it('answers price and the partner name from two graphs with one field-filtered CDR call', async () => {
     const cdr = await listen(h.app);
-    const partners = await listen(createYoga({ schema: partnersSchema, logging: false }));
+    const partners = await listen(createPartnersSubgraph());
     servers = [cdr.server, partners.server];
-    const composed = compose(await ourSubgraphSdl(), cdr.url, partners.url);
-    expect(composed.errors ?? []).toEqual([]);
-    gateway = createGatewayRuntime({
-      supergraph: composed.supergraphSdl as string,
-      transports: { http: httpTransport },
-      // The CDR graph authenticates with the caller's own CarrierX token, so the gateway must pass it on.
-      propagateHeaders: {
-        fromClientToSubgraphs: ({ request }) => ({
-          authorization: request.headers.get('authorization') ?? '',
-        }),
-      },
-      logging: false,
-      landingPage: false,
-      graphiql: false,
-    });
+    gateway = createGateway(composeSupergraph({ cdr: cdr.url, partners: partners.url }));
     const gw = await listen(gateway);
     servers.push(gw.server);
     h.simulator.resetLog();
@@ -196,5 +168,38 @@ describe('through a federation gateway', () => {
     });
     expect(h.simulator.requests).toHaveLength(1);
     expect(h.includeFieldsSeen()).toEqual([['dr_sid', 'partner_sid', 'price']]);
+  });
+});
+
+describe('the federation examples', () => {
+  it('compose.ts run as a script writes the supergraph with the routing URLs it is given', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'supergraph-'));
+    try {
+      const out = join(dir, 'supergraph.graphql');
+      await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'examples/federation/compose.ts', '--out', out],
+        { env: { ...process.env, CDR_URL: 'http://cdr.example:4000/graphql' } },
+      );
+      const sdl = await readFile(out, 'utf8');
+      expect(sdl).toContain('@join__graph(name: "cdr", url: "http://cdr.example:4000/graphql")');
+      expect(sdl).toContain('@join__graph(name: "partners", url: "http://localhost:4001/graphql")');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('supergraph.yaml gives Rover the subgraphs, files and URLs compose.ts composes', async () => {
+    const yaml = await readFile('examples/federation/supergraph.yaml', 'utf8');
+    // Each subgraph: its name at two spaces, routing_url at four, file at six (paths relative to the yaml).
+    const entries = [
+      ...yaml.matchAll(/^ {2}(\w+):\n {4}routing_url: (\S+)\n {4}schema:\n {6}file: (\S+)$/gm),
+    ].map(([, name, url, file]) => ({ name, url, file: join('examples/federation', file as string) }));
+    expect(entries).toEqual(
+      SUBGRAPHS.map(({ name, file, defaultUrl }) => ({ name, url: defaultUrl, file: join(file) })),
+    );
+    const version = (await import('@apollo/composition/package.json', { with: { type: 'json' } })).default
+      .version;
+    expect(yaml).toContain(`federation_version: =${version}`);
   });
 });

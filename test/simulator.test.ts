@@ -646,6 +646,50 @@ describe('the control API', () => {
     expect((await get(`/calls/call_drs/${SAMPLE_DR_SID}`)).status).toBe(200);
   });
 
+  it('answers its printed URL, /_simulator/, with an index of its routes', async () => {
+    for (const url of [controlUrl(''), new URL('/_simulator', baseUrl).href]) {
+      const response = await fetch(url);
+      expect(response.status, url).toBe(200);
+      const index = (await response.json()) as { routes: { method: string; path: string }[] };
+      expect(index.routes).toContainEqual(
+        expect.objectContaining({ method: 'GET', path: '/_simulator/faults' }),
+      );
+      expect(index.routes).toContainEqual(
+        expect.objectContaining({ method: 'POST', path: '/_simulator/faults' }),
+      );
+    }
+  });
+
+  it('lists the active fault rules with their ids, and forgets those that expired or were removed', async () => {
+    expect(await (await fetch(controlUrl('faults'))).json()).toEqual([]);
+    const add = async (rule: unknown) =>
+      (
+        (await (
+          await fetch(controlUrl('faults'), { method: 'POST', body: JSON.stringify(rule) })
+        ).json()) as Json
+      ).id as string;
+    const once = await add({
+      times: 1,
+      match: { drSid: SAMPLE_DR_SID },
+      fault: { kind: 'status', status: 503 },
+    });
+    const slow = await add({ latencyMs: 5, fault: { kind: 'reset' } });
+    expect(await (await fetch(controlUrl('faults'))).json()).toEqual([
+      {
+        id: once,
+        rule: { times: 1, match: { drSid: SAMPLE_DR_SID }, fault: { kind: 'status', status: 503 } },
+        remaining: 1,
+      },
+      { id: slow, rule: { latencyMs: 5, fault: { kind: 'reset' } } },
+    ]);
+    expect((await get(`/calls/call_drs/${SAMPLE_DR_SID}`)).status).toBe(503);
+    expect(await (await fetch(controlUrl('faults'))).json()).toEqual([
+      { id: slow, rule: { latencyMs: 5, fault: { kind: 'reset' } } },
+    ]);
+    expect((await fetch(controlUrl(`faults/${slow}`), { method: 'DELETE' })).status).toBe(204);
+    expect(await (await fetch(controlUrl('faults'))).json()).toEqual([]);
+  });
+
   it('rejects a bad fault rule with 400', async () => {
     for (const body of ['{"fault":{"kind":"status","status":"500"}}', 'not json', '{"surprise":true}']) {
       const response = await fetch(controlUrl('faults'), { method: 'POST', body });

@@ -15,7 +15,10 @@ function decimalText(value: unknown): string {
 export const DecimalScalar = new GraphQLScalarType<string, string>({
   name: 'Decimal',
   description:
-    'An exact decimal number serialised as a string, e.g. "0.0025". Kept as CarrierX sent it: never rounded through a float.',
+    'An exact decimal number serialised as a string, e.g. "0.0025". Kept as CarrierX sent it: never rounded through a float. ' +
+    'The lexical form of XML Schema\'s decimal without a plus sign or a bare point: an optional "-", digits, and optionally "." and digits.',
+  // xsd:decimal is the published format whose lexical space holds ours; the description states the subset.
+  specifiedByURL: 'https://www.w3.org/TR/xmlschema11-2/#decimal',
   serialize: decimalText,
   parseValue: decimalText,
   parseLiteral(ast) {
@@ -40,8 +43,19 @@ export interface SchemaTypes {
 // The federation plugin needs the directives plugin registered too, or @key and @link silently vanish.
 export const builder = new SchemaBuilder<SchemaTypes>({ plugins: [DirectivePlugin, FederationPlugin] });
 
-builder.addScalarType('UUID', UUIDResolver);
-builder.addScalarType('DateTime', DateTimeResolver);
+/**
+ * A graphql-scalars scalar with the `@specifiedBy` URL it lacks: codegen and other frontend tooling read the
+ * URL from the committed SDL (introspection is off in production) to know what the string holds.
+ */
+function specifiedBy<T extends GraphQLScalarType>(scalar: T, specifiedByURL: string): GraphQLScalarType {
+  return new GraphQLScalarType({ ...scalar.toConfig(), specifiedByURL });
+}
+
+builder.addScalarType('UUID', specifiedBy(UUIDResolver, 'https://www.rfc-editor.org/rfc/rfc9562'));
+builder.addScalarType(
+  'DateTime',
+  specifiedBy(DateTimeResolver, 'https://www.rfc-editor.org/rfc/rfc3339#section-5.6'),
+);
 builder.addScalarType('Decimal', DecimalScalar);
 builder.addScalarType('JSON', JSONResolver);
 builder.queryType({});

@@ -79,6 +79,8 @@ export interface FaultRegistry {
   add(rule: FaultRule): { id: string; remove: () => void };
   remove(id: string): boolean;
   clear(): void;
+  /** The active rules in match order, with their ids and how many matches each has left (none: unlimited). */
+  list(): { id: string; rule: FaultRule; remaining?: number }[];
   /** Finds the first matching rule and counts this request against its `times`. */
   take(drSid: string | undefined, token: string | undefined): FaultRule | undefined;
 }
@@ -105,6 +107,11 @@ export function createFaultRegistry(): FaultRegistry {
     remove,
     clear() {
       rules.length = 0;
+    },
+    list() {
+      return rules.map(({ id, rule, remaining }) =>
+        Number.isFinite(remaining) ? { id, rule, remaining } : { id, rule },
+      );
     },
     take(drSid, token) {
       for (let index = 0; index < rules.length; index++) {

@@ -49,6 +49,39 @@ export interface SimulatorOptions {
 const CDR_PATH = '/core/v2/calls/call_drs';
 const CDR_ITEM_PREFIX = `${CDR_PATH}/`;
 const CONTROL_PREFIX = '/_simulator/';
+
+/** What `GET /_simulator/` answers: the control API described by itself, so its printed URL leads somewhere. */
+const CONTROL_INDEX = {
+  description: 'Control API of the embedded CarrierX simulator (SIMULATOR_CONTROL=1). See docs/simulator.md.',
+  routes: [
+    { method: 'GET', path: '/_simulator/', description: 'this index' },
+    { method: 'GET', path: '/_simulator/faults', description: 'the active fault rules, in match order' },
+    {
+      method: 'POST',
+      path: '/_simulator/faults',
+      description: 'add a fault rule (JSON body); answers 201 {"id"}',
+    },
+    { method: 'DELETE', path: '/_simulator/faults', description: 'remove every fault rule' },
+    { method: 'DELETE', path: '/_simulator/faults/{id}', description: 'remove one fault rule' },
+    { method: 'GET', path: '/_simulator/stats', description: 'requests served and body bytes sent' },
+    { method: 'DELETE', path: '/_simulator/stats', description: 'reset the counters and the request log' },
+    {
+      method: 'GET',
+      path: '/_simulator/requests',
+      description: 'the recorded CarrierX requests, oldest first',
+    },
+  ],
+  faultRule: {
+    match: '{ drSid?: string, token?: string } (optional; without it the rule is global)',
+    times: 'positive integer (optional; the rule expires after that many matching requests)',
+    latencyMs: 'milliseconds (optional)',
+    jitterMs: 'up to this many extra milliseconds (optional)',
+    fault:
+      '{ kind: "status", status: 400..599 } | { kind: "rate-limit", retryAfter?: string | number } | ' +
+      '{ kind: "reset" | "hang" | "malformed-json" | "truncated-body" | "wrong-types" | "unknown-enum" | "not-a-cdr" } (optional)',
+  },
+  example: { match: { token: 'carrierx-demo-token' }, times: 3, fault: { kind: 'status', status: 503 } },
+};
 const MAX_CONTROL_BODY = 64 * 1024;
 const EMPTY_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -148,7 +181,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const url = req.url ?? '/';
     const queryStart = url.indexOf('?');
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
-    if (control && path.startsWith(CONTROL_PREFIX)) {
+    if (control && (path.startsWith(CONTROL_PREFIX) || path === '/_simulator')) {
       void handleControl(req, res, path.slice(CONTROL_PREFIX.length));
       return;
     }
@@ -351,12 +384,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       reply(405, { message: `Method ${method} is not allowed`, errors: [] });
     };
     try {
+      if (route === '') {
+        if (method !== 'GET') return notAllowed('GET');
+        return reply(200, CONTROL_INDEX);
+      }
       if (route === 'faults') {
         if (method === 'DELETE') {
           registry.clear();
           return reply(204);
         }
-        if (method !== 'POST') return notAllowed('POST, DELETE');
+        if (method === 'GET') return reply(200, registry.list());
+        if (method !== 'POST') return notAllowed('GET, POST, DELETE');
         let rule: FaultRule;
         try {
           rule = parseFaultRule(JSON.parse(await readBody(req)));

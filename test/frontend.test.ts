@@ -1,0 +1,45 @@
+import { executeCodegen, loadContext } from '@graphql-codegen/cli';
+import { isScalarType, isSpecifiedScalarType } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import repoCodegen from '../codegen.ts';
+import { schema } from '../src/schema/index.ts';
+
+const FRONTEND_CONFIG = 'examples/frontend/graphql.config.yml';
+
+/** Runs GraphQL Code Generator on the example's config as a frontend would, without writing the files. */
+async function generateFrontendTypes(): Promise<string> {
+  const context = await loadContext(FRONTEND_CONFIG);
+  const { result, error } = await executeCodegen(context);
+  if (error) throw error;
+  const types = result.find((file) => file.filename.endsWith('graphql.ts'));
+  if (!types) throw new Error('codegen wrote no graphql.ts');
+  return types.content;
+}
+
+describe('a frontend generating types from the committed schema', () => {
+  it('types UUID, DateTime and Decimal as strings, not unknown, with the shipped graphql.config.yml', async () => {
+    const types = await generateFrontendTypes();
+    expect(types).toContain('export type CallDetailRecordQueryVariables = Exact<{\n  drSid: string;\n}>;');
+    expect(types).toContain(
+      '{ callDetailRecord: { drSid: string, dateStart: string | null, price: string | null, direction: Direction | null, userData: unknown } | null }',
+    );
+  }, 30_000);
+
+  it('ships the same scalar mapping the repository types its own test documents with', async () => {
+    const context = await loadContext(FRONTEND_CONFIG);
+    const shipped = Object.values(context.getConfig().generates)[0] as { config: { scalars: unknown } };
+    const own = repoCodegen.generates['test/gql/'] as { config: { scalars: unknown } };
+    expect(shipped.config.scalars).toEqual(own.config.scalars);
+  });
+
+  it('says where each custom scalar of the schema is specified (@specifiedBy)', () => {
+    const custom = Object.values(schema.getTypeMap()).filter(
+      // _Any is federation's own, for representations; it is not part of the public API.
+      (type) => isScalarType(type) && !isSpecifiedScalarType(type) && !type.name.startsWith('_'),
+    );
+    expect(custom.map((type) => type.name).sort()).toEqual(['DateTime', 'Decimal', 'JSON', 'UUID']);
+    for (const type of custom) {
+      expect(isScalarType(type) && type.specifiedByURL, type.name).toMatch(/^https?:\/\//);
+    }
+  });
+});

@@ -1,0 +1,45 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+
+/** `npm start` as a child process, as a newcomer runs it: the banner it printed and its GraphQL URL. */
+export interface ServerProcess {
+  /** e.g. http://127.0.0.1:41234/graphql, read off the banner. */
+  url: string;
+  /** Everything it printed so far (stdout and stderr). */
+  readonly output: string;
+  stop(): Promise<void>;
+}
+
+/** Starts src/server.ts on a free port with `env` added, and resolves once its banner names its URL. */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      // The banner is written in one piece, so its last line arriving means all of it has.
+      const match = /listening on (http:\/\/\S+\/graphql)[\s\S]*\n\n/.exec(output);
+      if (match) resolve(match[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`the server exited (${code}) before listening:\n${output}`)),
+    );
+  });
+  return {
+    url,
+    get output() {
+      return output;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -5,15 +5,24 @@ import type { UpstreamPolicyOptions } from './carrierx/policies.ts';
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
-const integer = (min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be a whole number from ${min} to ${max}` })
-    .int({ error: `must be a whole number from ${min} to ${max}` })
-    .min(min, { error: `must be a whole number from ${min} to ${max}` })
-    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+// Decimal digits only: Number() would also take 0x100C, 1e3, 0b1 or " 80" and quietly mean something else.
+const integer = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error })
+    .transform(Number)
+    .pipe(z.number().int({ error }).min(min, { error }).max(max, { error }));
+};
 
 const httpUrl = z
   .string()
+  // Credentials in the URL would be printed in the banner and in errors, and undici would not send them.
+  .refine((value) => !URL.canParse(value) || !/^[^/]*\/\/[^/?#]*@/.test(value), {
+    error:
+      'must not contain credentials (user:password@); set CARRIERX_TOKEN, or send Authorization per request',
+    abort: true,
+  })
   .refine(
     (value) => {
       try {
@@ -50,7 +59,12 @@ const envSchema = z
     CARRIERX_TIMEOUT_MS: optional(integer(1, 600_000)).default(10_000),
     // CarrierX's field-filtering parameter name is unconfirmed (see README): switchable, and `off` sends none.
     CARRIERX_INCLUDE_FIELDS_PARAM: optional(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name, or off' }),
+      z
+        .string()
+        .transform((value) => (value.toLowerCase() === 'off' ? 'off' : value))
+        .pipe(
+          z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name, or off' }),
+        ),
     ).default('include_fields'),
     CARRIERX_CONNECTIONS: optional(integer(1, 1024)).default(64),
     CARRIERX_MAX_PARALLEL_PER_REQUEST: optional(integer(1, 100)).default(10),
@@ -185,8 +199,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
       const raw = env[name];
-      // Never echo a secret back, not even into a startup error.
-      const shown = raw === undefined || name.includes('TOKEN') ? '' : ` (got ${JSON.stringify(raw)})`;
+      // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
+      const secret = name.includes('TOKEN') || (name.endsWith('_URL') && raw?.includes('@'));
+      const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
       return `  ${name}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

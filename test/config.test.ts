@@ -69,4 +69,36 @@ describe('configuration', () => {
       /CARRIERX_MAX_CONCURRENT_CALLS: must not exceed CARRIERX_CONNECTIONS/,
     );
   });
+
+  it.each(['0x100C', '1e3', '80.0', ' 80', '+80', '0b1'])(
+    'refuses PORT=%s: ports are decimal integers',
+    (port) => {
+      expect(() => loadConfig({ PORT: port })).toThrow(/PORT: must be a whole number from 0 to 65535/);
+    },
+  );
+
+  it('refuses credentials in CARRIERX_BASE_URL, points to the token, and does not repeat them', () => {
+    let message = '';
+    try {
+      loadConfig({ CARRIERX_BASE_URL: 'https://carrierx-admin:s3cr3t-pw@api.carrierx.com/core/v2' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/CARRIERX_BASE_URL: .*CARRIERX_TOKEN/);
+    expect(message).not.toContain('s3cr3t-pw');
+    expect(message).not.toContain('carrierx-admin');
+    expect(() => loadConfig({ CARRIERX_BASE_URL: 'https://:pw@api.carrierx.com/core/v2' })).toThrow(
+      /CARRIERX_BASE_URL/,
+    );
+  });
+
+  it.each(['off', 'OFF', 'Off'])(
+    'sends no field-filtering parameter with CARRIERX_INCLUDE_FIELDS_PARAM=%s',
+    (value) => {
+      expect(
+        loadConfig({ CARRIERX_INCLUDE_FIELDS_PARAM: value }).carrierx.includeFieldsParam,
+      ).toBeUndefined();
+    },
+  );
 });

@@ -113,6 +113,32 @@ const envSchema = z
           ),
         ),
     ),
+    // Host names this service answers for (any port); `*` any. Unset: any, unless CARRIERX_TOKEN is set, when
+    // only loopback and HOST: a DNS-rebinding page must not reach the fallback token under its own name.
+    ALLOWED_HOSTS: optional(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((host) => host.trim().toLowerCase().replace(/\.$/, ''))
+            .filter(Boolean),
+        )
+        .pipe(
+          z.array(
+            z.string().regex(/^(\*|[a-z0-9_.-]+|\[[0-9a-f:.]+\])$/, {
+              error: 'must be a comma-separated list of host names such as api.example.com (no port), or *',
+            }),
+          ),
+        ),
+    ),
+    // Node's HTTP server: time to receive a whole request (headers and body), its headers alone, how long an
+    // idle keep-alive connection stays open, and open connections per process. A slow or stalled client is cut
+    // off instead of holding memory and shutdown.
+    HTTP_REQUEST_TIMEOUT_MS: optional(integer(1, 3_600_000)).default(30_000),
+    HTTP_HEADERS_TIMEOUT_MS: optional(integer(1, 3_600_000)).default(10_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: optional(integer(1, 3_600_000)).default(5_000),
+    HTTP_MAX_CONNECTIONS: optional(integer(1, 1_000_000)).default(1_024),
     // Processes serving HTTP: 1 is this process alone; more forks that many workers (node:cluster).
     WEB_CONCURRENCY: optional(integer(1, 256)).default(1),
     // Set by the cluster primary for its workers when it runs the embedded simulator (not for users).
@@ -138,6 +164,11 @@ const envSchema = z
       e.CARRIERX_MAX_CONCURRENT_CALLS <= e.CARRIERX_CONNECTIONS,
     { path: ['CARRIERX_MAX_CONCURRENT_CALLS'], error: 'must not exceed CARRIERX_CONNECTIONS' },
   )
+  // Node refuses a headers timeout longer than the whole request's.
+  .refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    error: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
+  })
   .refine((e) => e.CARRIERX_RETRY_MAX_DELAY_MS >= e.CARRIERX_RETRY_BASE_DELAY_MS, {
     path: ['CARRIERX_RETRY_MAX_DELAY_MS'],
     error: 'must be at least CARRIERX_RETRY_BASE_DELAY_MS',
@@ -185,6 +216,25 @@ export interface Config {
   embeddedSimulatorWorker: boolean;
   /** Origins a browser may call from; empty: no cross-origin access at all. */
   corsOrigins: string[];
+  http: {
+    /** Host names (lower case, no port) the server answers for; `['*']`: any. */
+    allowedHosts: string[];
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
+}
+
+/** Names every local client may use, whatever ALLOWED_HOSTS says (as URL.hostname spells them). */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+function allowedHosts(e: Env): string[] {
+  const listed = e.ALLOWED_HOSTS;
+  if (listed?.includes('*') || (listed === undefined && e.CARRIERX_TOKEN === undefined)) return ['*'];
+  const host = e.HOST.toLowerCase();
+  const own = host === '0.0.0.0' || host === '::' ? [] : [host.includes(':') ? `[${host}]` : host];
+  return [...new Set([...LOOPBACK_HOSTS, ...own, ...(listed ?? [])])];
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -250,6 +300,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],
+    http: {
+      allowedHosts: allowedHosts(e),
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    },
     introspection: e.INTROSPECTION_ENABLED ?? !production,
     csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,
   };

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
@@ -307,4 +308,62 @@ describe('slow and unfinished request bodies', () => {
     });
     await h.close();
   });
+});
+
+describe('the server process (npm start)', () => {
+  /** Starts src/server.ts as `npm start` does; resolves once it listens (or has exited). */
+  async function start(env: Record<string, string>) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    await Promise.race([
+      exited,
+      new Promise<void>((resolve) => {
+        const check = () => (/listening on http/.test(stdout) ? resolve() : child.stdout.once('data', check));
+        check();
+      }),
+    ]);
+    const port = Number(/listening on http:\/\/[^:]+:(\d+)\//.exec(stdout)?.[1]);
+    return { child, port, exited, output: () => ({ stdout, stderr }) };
+  }
+
+  it('exits 0 on SIGTERM, and logs it, while a client is stuck halfway through sending a body', async () => {
+    const server = await start({ LOG_LEVEL: 'info' });
+    const socket = connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${256 * 1024}\r\n\r\n{"query":`,
+    );
+    // Another request answered after it was written: the server has read the stalled request's head by now.
+    expect((await request(server.port, { target: '/health', host: 'localhost' })).status).toBe(200);
+    server.child.kill('SIGTERM');
+    const [code] = await server.exited;
+    expect(code).toBe(0);
+    expect(server.output().stdout).toContain('"msg":"shutting down"');
+    expect(server.output().stdout).toContain('"msg":"stopped"');
+    socket.destroy();
+  }, 60_000);
+
+  it('says on stderr why it stopped when the port is taken, even with LOG_LEVEL=silent', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as { port: number }).port;
+    const server = await start({ LOG_LEVEL: 'silent', PORT: String(port) });
+    const [code] = await server.exited;
+    taken.close();
+    expect(code).toBe(1);
+    expect(server.output().stderr).toContain('EADDRINUSE');
+  }, 60_000);
 });

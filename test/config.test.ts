@@ -101,4 +101,38 @@ describe('configuration', () => {
       ).toBeUndefined();
     },
   );
+
+  it('answers any Host by default, but only loopback and HOST once a fallback CARRIERX_TOKEN exists', () => {
+    expect(loadConfig({}).http.allowedHosts).toEqual(['*']);
+    expect(loadConfig({ CARRIERX_TOKEN: 't' }).http.allowedHosts).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+    ]);
+    expect(loadConfig({ CARRIERX_TOKEN: 't', HOST: '10.0.0.5' }).http.allowedHosts).toContain('10.0.0.5');
+    expect(
+      loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: 'API.example.com., gw.internal' }).http.allowedHosts,
+    ).toEqual(['localhost', '127.0.0.1', '[::1]', 'api.example.com', 'gw.internal']);
+    expect(loadConfig({ ALLOWED_HOSTS: 'api.example.com' }).http.allowedHosts).toContain('api.example.com');
+    expect(loadConfig({ ALLOWED_HOSTS: 'api.example.com' }).http.allowedHosts).not.toContain('*');
+    expect(loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: '*' }).http.allowedHosts).toEqual(['*']);
+  });
+
+  it.each(['api.example.com:443', 'https://api.example.com', 'a b'])('refuses ALLOWED_HOSTS=%s', (value) => {
+    expect(() => loadConfig({ ALLOWED_HOSTS: value })).toThrow(
+      /ALLOWED_HOSTS: must be a comma-separated list/,
+    );
+  });
+
+  it('has HTTP server timeouts and a connection cap, and keeps the headers timeout within the request timeout', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1_024,
+    });
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
+    );
+  });
 });

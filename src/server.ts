@@ -182,7 +182,11 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     stopping = true;
     logger.info({ reason }, 'stopping workers');
     // Each worker drains its own requests (up to the request deadline) before it exits.
-    setTimeout(() => process.exit(1), config.limits.requestDeadlineMs + 10_000).unref();
+    const graceMs = config.limits.requestDeadlineMs + 10_000;
+    setTimeout(
+      () => fatal(logger, `workers were still running ${graceMs} ms after ${reason}; exiting without them`),
+      graceMs,
+    ).unref();
     if (startedAt.size === 0) finish();
     for (const worker of startedAt.keys()) worker.process.kill('SIGTERM');
   };

@@ -48,6 +48,9 @@ const flag = z
   )
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
+/** A host as the request handler compares it: spelled as URL.hostname spells it ([::1], 127.0.0.1). */
+const urlHostname = (host: string) => new URL(`http://${host}/`).hostname;
+
 const envSchema = z
   .object({
     PORT: optional(integer(0, 65535)).default(4000),
@@ -126,9 +129,15 @@ const envSchema = z
         )
         .pipe(
           z.array(
-            z.string().regex(/^(\*|[a-z0-9_.-]+|\[[0-9a-f:.]+\])$/, {
-              error: 'must be a comma-separated list of host names such as api.example.com (no port), or *',
-            }),
+            z
+              .string()
+              .regex(/^(\*|[a-z0-9_.-]+|\[[0-9a-f:.]+\])$/, {
+                error: 'must be a comma-separated list of host names such as api.example.com (no port), or *',
+              })
+              .refine((host) => host === '*' || URL.canParse(`http://${host}/`), {
+                error: 'must be a comma-separated list of host names such as api.example.com (no port), or *',
+              })
+              .transform((host) => (host === '*' ? host : urlHostname(host))),
           ),
         ),
     ),
@@ -232,8 +241,9 @@ export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 function allowedHosts(e: Env): string[] {
   const listed = e.ALLOWED_HOSTS;
   if (listed?.includes('*') || (listed === undefined && e.CARRIERX_TOKEN === undefined)) return ['*'];
-  const host = e.HOST.toLowerCase();
-  const own = host === '0.0.0.0' || host === '::' ? [] : [host.includes(':') ? `[${host}]` : host];
+  const host = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  const wildcard = e.HOST === '0.0.0.0' || e.HOST === '::';
+  const own = wildcard || !URL.canParse(`http://${host}/`) ? [] : [urlHostname(host)];
   return [...new Set([...LOOPBACK_HOSTS, ...own, ...(listed ?? [])])];
 }
 

@@ -110,6 +110,11 @@ describe('configuration', () => {
       '[::1]',
     ]);
     expect(loadConfig({ CARRIERX_TOKEN: 't', HOST: '10.0.0.5' }).http.allowedHosts).toContain('10.0.0.5');
+    // Spelled as the Host header's hostname is compared: IPv6 compressed and bracketed.
+    expect(loadConfig({ CARRIERX_TOKEN: 't', HOST: 'fd00:0:0::1' }).http.allowedHosts).toContain('[fd00::1]');
+    expect(loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: '[FD00:0::2]' }).http.allowedHosts).toContain(
+      '[fd00::2]',
+    );
     expect(
       loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: 'API.example.com., gw.internal' }).http.allowedHosts,
     ).toEqual(['localhost', '127.0.0.1', '[::1]', 'api.example.com', 'gw.internal']);
@@ -118,11 +123,14 @@ describe('configuration', () => {
     expect(loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: '*' }).http.allowedHosts).toEqual(['*']);
   });
 
-  it.each(['api.example.com:443', 'https://api.example.com', 'a b'])('refuses ALLOWED_HOSTS=%s', (value) => {
-    expect(() => loadConfig({ ALLOWED_HOSTS: value })).toThrow(
-      /ALLOWED_HOSTS: must be a comma-separated list/,
-    );
-  });
+  it.each(['api.example.com:443', 'https://api.example.com', 'a b', '[not:ipv6]', '999.1.1.1.'])(
+    'refuses ALLOWED_HOSTS=%s',
+    (value) => {
+      expect(() => loadConfig({ ALLOWED_HOSTS: value })).toThrow(
+        /ALLOWED_HOSTS: must be a comma-separated list/,
+      );
+    },
+  );
 
   it('has HTTP server timeouts and a connection cap, and keeps the headers timeout within the request timeout', () => {
     expect(loadConfig({}).http).toMatchObject({

@@ -240,7 +240,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
    * must not get to use the fallback CARRIERX_TOKEN. The last allowed Host skips the parse.
    */
   let knownGoodHost: string | undefined;
-  function refusal(req: IncomingMessage): { status: number; body: string } | undefined {
+  function earlyAnswer(req: IncomingMessage): { status: number; body: string } | undefined {
     const target = req.url ?? '/';
     if (target[0] !== '/') {
       if (target === '*') {
@@ -265,14 +265,14 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const refused = refusal(req);
-    if (refused) {
+    const early = earlyAnswer(req);
+    if (early) {
       stats.yoga++;
       res.shouldKeepAlive = false;
-      if (refused.status === 204) {
+      if (early.status === 204) {
         res.writeHead(204, { allow: 'GET, POST, OPTIONS' });
         res.end();
-      } else send(res, refused.status, refused.body);
+      } else send(res, early.status, early.body);
       return;
     }
     if (!options.fastPath || !isPlainJsonPost(req, endpoint, options.maxBodyBytes)) {

@@ -251,7 +251,7 @@ describe('Host allow-list (ALLOWED_HOSTS)', () => {
   });
 });
 
-describe('slow and unfinished request bodies', () => {
+describe('slow clients and the connection cap', () => {
   /** Sends the headers of a 256 KiB POST and the first part of its body, then stalls. */
   async function stalledUpload(port: number): Promise<{ socket: Socket; received: () => string }> {
     const socket = connect(port, '127.0.0.1');
@@ -289,6 +289,31 @@ describe('slow and unfinished request bodies', () => {
     const closed = once(socket, 'close');
     await server.drain();
     await closed;
+    await h.close();
+  });
+
+  it('drops connections beyond HTTP_MAX_CONNECTIONS and keeps serving the ones it has', async () => {
+    const h = await createHarness({ HTTP_MAX_CONNECTIONS: '1' });
+    const server = await listen(h);
+    const first = connect(server.port, '127.0.0.1');
+    await once(first, 'connect');
+    // The server has accepted the first connection once it answers on it.
+    first.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await once(first, 'data');
+    const second = connect(server.port, '127.0.0.1');
+    second.on('error', () => {});
+    let answered = false;
+    second.on('data', () => {
+      answered = true;
+    });
+    second.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await once(second, 'close');
+    expect(answered).toBe(false);
+    first.write('GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    const [again] = (await once(first, 'data')) as [Buffer];
+    expect(again.toString()).toMatch(/^HTTP\/1\.1 200 /);
+    first.destroy();
+    await server.close();
     await h.close();
   });
 

@@ -1,6 +1,6 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory } from './context.ts';
@@ -101,6 +101,19 @@ function yogaLogging(logger: Logger) {
   };
 }
 
+/**
+ * With CORS on, every answer depends on the request's Origin (allowed, refused, or none): `Vary: Origin` keeps
+ * a shared cache from handing one origin's answer to another. Yoga adds it only when it reflects any origin.
+ */
+function useVaryOrigin(): Plugin {
+  return {
+    onResponse({ response }) {
+      const vary = response.headers.get('vary') ?? '';
+      if (!/(^|,)\s*origin\s*(,|$)/i.test(vary)) response.headers.append('vary', 'Origin');
+    },
+  };
+}
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
@@ -127,6 +140,7 @@ export function createApp(deps: AppDeps): App {
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
     plugins: [
+      ...(config.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       useQueryLimits({
         length: config.limits.queryLength,

@@ -5,15 +5,24 @@ import type { UpstreamPolicyOptions } from './carrierx/policies.ts';
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
-const integer = (min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be a whole number from ${min} to ${max}` })
-    .int({ error: `must be a whole number from ${min} to ${max}` })
-    .min(min, { error: `must be a whole number from ${min} to ${max}` })
-    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+// Decimal digits only: Number() would also take 0x100C, 1e3, 0b1 or " 80" and quietly mean something else.
+const integer = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error })
+    .transform(Number)
+    .pipe(z.number().int({ error }).min(min, { error }).max(max, { error }));
+};
 
 const httpUrl = z
   .string()
+  // Credentials in the URL would be printed in the banner and in errors, and undici would not send them.
+  .refine((value) => !URL.canParse(value) || !/^[^/]*\/\/[^/?#]*@/.test(value), {
+    error:
+      'must not contain credentials (user:password@); set CARRIERX_TOKEN, or send Authorization per request',
+    abort: true,
+  })
   .refine(
     (value) => {
       try {
@@ -39,6 +48,9 @@ const flag = z
   )
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
+/** A host as the request handler compares it: spelled as URL.hostname spells it ([::1], 127.0.0.1). */
+const urlHostname = (host: string) => new URL(`http://${host}/`).hostname;
+
 const envSchema = z
   .object({
     PORT: optional(integer(0, 65535)).default(4000),
@@ -50,7 +62,12 @@ const envSchema = z
     CARRIERX_TIMEOUT_MS: optional(integer(1, 600_000)).default(10_000),
     // CarrierX's field-filtering parameter name is unconfirmed (see README): switchable, and `off` sends none.
     CARRIERX_INCLUDE_FIELDS_PARAM: optional(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name, or off' }),
+      z
+        .string()
+        .transform((value) => (value.toLowerCase() === 'off' ? 'off' : value))
+        .pipe(
+          z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name, or off' }),
+        ),
     ).default('include_fields'),
     CARRIERX_CONNECTIONS: optional(integer(1, 1024)).default(64),
     CARRIERX_MAX_PARALLEL_PER_REQUEST: optional(integer(1, 100)).default(10),
@@ -102,6 +119,38 @@ const envSchema = z
           ),
         ),
     ),
+    // Host names this service answers for (any port); `*` any. Unset: any, unless CARRIERX_TOKEN is set, when
+    // only loopback and HOST: a DNS-rebinding page must not reach the fallback token under its own name.
+    ALLOWED_HOSTS: optional(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((host) => host.trim().toLowerCase().replace(/\.$/, ''))
+            .filter(Boolean),
+        )
+        .pipe(
+          z.array(
+            z
+              .string()
+              .regex(/^(\*|[a-z0-9_.-]+|\[[0-9a-f:.]+\])$/, {
+                error: 'must be a comma-separated list of host names such as api.example.com (no port), or *',
+              })
+              .refine((host) => host === '*' || URL.canParse(`http://${host}/`), {
+                error: 'must be a comma-separated list of host names such as api.example.com (no port), or *',
+              })
+              .transform((host) => (host === '*' ? host : urlHostname(host))),
+          ),
+        ),
+    ),
+    // Node's HTTP server: time to receive a whole request (headers and body), its headers alone, how long an
+    // idle keep-alive connection stays open, and open connections per process. A slow or stalled client is cut
+    // off instead of holding memory and shutdown.
+    HTTP_REQUEST_TIMEOUT_MS: optional(integer(1, 3_600_000)).default(30_000),
+    HTTP_HEADERS_TIMEOUT_MS: optional(integer(1, 3_600_000)).default(10_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: optional(integer(1, 3_600_000)).default(5_000),
+    HTTP_MAX_CONNECTIONS: optional(integer(1, 1_000_000)).default(1_024),
     // Processes serving HTTP: 1 is this process alone; more forks that many workers (node:cluster).
     WEB_CONCURRENCY: optional(integer(1, 256)).default(1),
     // The embedded simulator (CARRIERX_BASE_URL unset): unset port = 4010, or a free one when 4010 is taken.
@@ -130,6 +179,11 @@ const envSchema = z
       e.CARRIERX_MAX_CONCURRENT_CALLS <= e.CARRIERX_CONNECTIONS,
     { path: ['CARRIERX_MAX_CONCURRENT_CALLS'], error: 'must not exceed CARRIERX_CONNECTIONS' },
   )
+  // Node refuses a headers timeout longer than the whole request's.
+  .refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    error: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
+  })
   .refine((e) => e.CARRIERX_RETRY_MAX_DELAY_MS >= e.CARRIERX_RETRY_BASE_DELAY_MS, {
     path: ['CARRIERX_RETRY_MAX_DELAY_MS'],
     error: 'must be at least CARRIERX_RETRY_BASE_DELAY_MS',
@@ -180,6 +234,26 @@ export interface Config {
   corsOrigins: string[];
   /** The embedded simulator's listener; `port` undefined: 4010, falling back to a free port when it is taken. */
   simulator: { port: number | undefined; control: boolean };
+  http: {
+    /** Host names (lower case, no port) the server answers for; `['*']`: any. */
+    allowedHosts: string[];
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
+}
+
+/** Names every local client may use, whatever ALLOWED_HOSTS says (as URL.hostname spells them). */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+function allowedHosts(e: Env): string[] {
+  const listed = e.ALLOWED_HOSTS;
+  if (listed?.includes('*') || (listed === undefined && e.CARRIERX_TOKEN === undefined)) return ['*'];
+  const host = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  const wildcard = e.HOST === '0.0.0.0' || e.HOST === '::';
+  const own = wildcard || !URL.canParse(`http://${host}/`) ? [] : [urlHostname(host)];
+  return [...new Set([...LOOPBACK_HOSTS, ...own, ...(listed ?? [])])];
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -194,8 +268,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
       const raw = env[name];
-      // Never echo a secret back, not even into a startup error.
-      const shown = raw === undefined || name.includes('TOKEN') ? '' : ` (got ${JSON.stringify(raw)})`;
+      // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
+      const secret = name.includes('TOKEN') || (name.endsWith('_URL') && raw?.includes('@'));
+      const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
       return `  ${name}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -246,6 +321,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],
     simulator: { port: e.SIMULATOR_PORT, control: e.SIMULATOR_CONTROL ?? false },
+    http: {
+      allowedHosts: allowedHosts(e),
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    },
     introspection: e.INTROSPECTION_ENABLED ?? !production,
     csrfPrevention: e.CSRF_PREVENTION_ENABLED ?? production,
   };

@@ -29,6 +29,8 @@ export const ERRORS = {
   REQUEST_ENTITY_TOO_LARGE: 'The request body is larger than this service accepts.',
   // HTTP 400 for a request that is not well-formed HTTP (e.g. an unreadable Content-Length).
   BAD_REQUEST: 'The request is malformed.',
+  // HTTP 421 for a Host name not in ALLOWED_HOSTS (what a DNS-rebinding page would send).
+  MISDIRECTED_REQUEST: 'This service does not answer for this host name (see ALLOWED_HOSTS).',
 } as const;
 
 /** Texts for UPSTREAM_UNAVAILABLE when this service, not CarrierX, declines to make the call. */

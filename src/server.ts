@@ -1,9 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createRequestHandler } from './http/create-request-handler.ts';
+import { createHttpServer } from './http/create-http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 // The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM. With WEB_CONCURRENCY above 1
@@ -122,20 +121,9 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     logger,
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
-  const handle = createRequestHandler(app, {
-    fastPath: config.httpFastPath,
-    maxBodyBytes: config.limits.requestBodyBytes,
-  });
+  const { server, drain } = createHttpServer(app, config);
   let stopping = false;
-  const server = createServer((req, res) => {
-    // While shutting down, each response closes its connection, so busy keep-alive clients let go too.
-    if (stopping) res.setHeader('connection', 'close');
-    handle(req, res);
-  });
-  server.on('error', (error) => {
-    logger.fatal({ err: error }, 'server error');
-    process.exit(1);
-  });
+  server.on('error', (error) => fatal(logger, 'the HTTP server failed', error));
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -155,14 +143,20 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     logger.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight requests finish, then close the upstream pool and the simulator.
     // In-flight operations may take up to their deadline; give them that, and a little more, before giving up.
-    const force = setTimeout(() => process.exit(1), config.limits.requestDeadlineMs + 5_000).unref();
-    server.close(async () => {
-      await client.close();
-      await upstream.close();
-      clearTimeout(force);
-      process.exit(0);
-    });
-    server.closeIdleConnections();
+    const graceMs = config.limits.requestDeadlineMs + 5_000;
+    setTimeout(
+      () =>
+        fatal(logger, `requests were still in flight ${graceMs} ms after ${signal}; exiting without them`),
+      graceMs,
+    ).unref();
+    void drain()
+      .then(async () => {
+        await client.close();
+        await upstream.close();
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => fatal(logger, 'shutting down failed', error));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -235,7 +229,11 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     stopping = true;
     logger.info({ reason }, 'stopping workers');
     // Each worker drains its own requests (up to the request deadline) before it exits.
-    setTimeout(() => process.exit(1), config.limits.requestDeadlineMs + 10_000).unref();
+    const graceMs = config.limits.requestDeadlineMs + 10_000;
+    setTimeout(
+      () => fatal(logger, `workers were still running ${graceMs} ms after ${reason}; exiting without them`),
+      graceMs,
+    ).unref();
     if (startedAt.size === 0) finish();
     for (const worker of startedAt.keys()) worker.process.kill('SIGTERM');
   };
@@ -243,6 +241,19 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   process.on('SIGTERM', () => stopAll('SIGTERM'));
 
   for (let i = 0; i < config.workers; i++) fork();
+}
+
+/**
+ * Logs a fatal error and exits 1. It also goes to stderr as plain text, whatever LOG_LEVEL says (even
+ * `silent`): a process that stops must say why where an operator looks.
+ */
+function fatal(logger: Logger, message: string, error?: unknown): never {
+  if (error === undefined) logger.fatal(message);
+  else logger.fatal({ err: error }, message);
+  const reason =
+    error instanceof Error ? `: ${error.message}` : error === undefined ? '' : `: ${String(error)}`;
+  process.stderr.write(`${message}${reason}\n`);
+  process.exit(1);
 }
 
 async function main(): Promise<void> {
@@ -257,8 +268,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  if (cluster.isPrimary && config.workers > 1) await runPrimary(config, logger);
-  else await runServer(config, logger);
+  try {
+    if (cluster.isPrimary && config.workers > 1) await runPrimary(config, logger);
+    else await runServer(config, logger);
+  } catch (error) {
+    fatal(logger, 'the server could not start', error);
+  }
 }
 
 await main();

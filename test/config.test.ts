@@ -69,4 +69,78 @@ describe('configuration', () => {
       /CARRIERX_MAX_CONCURRENT_CALLS: must not exceed CARRIERX_CONNECTIONS/,
     );
   });
+
+  it.each(['0x100C', '1e3', '80.0', ' 80', '+80', '0b1'])(
+    'refuses PORT=%s: ports are decimal integers',
+    (port) => {
+      expect(() => loadConfig({ PORT: port })).toThrow(/PORT: must be a whole number from 0 to 65535/);
+    },
+  );
+
+  it('refuses credentials in CARRIERX_BASE_URL, points to the token, and does not repeat them', () => {
+    let message = '';
+    try {
+      loadConfig({ CARRIERX_BASE_URL: 'https://carrierx-admin:s3cr3t-pw@api.carrierx.com/core/v2' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/CARRIERX_BASE_URL: .*CARRIERX_TOKEN/);
+    expect(message).not.toContain('s3cr3t-pw');
+    expect(message).not.toContain('carrierx-admin');
+    expect(() => loadConfig({ CARRIERX_BASE_URL: 'https://:pw@api.carrierx.com/core/v2' })).toThrow(
+      /CARRIERX_BASE_URL/,
+    );
+  });
+
+  it.each(['off', 'OFF', 'Off'])(
+    'sends no field-filtering parameter with CARRIERX_INCLUDE_FIELDS_PARAM=%s',
+    (value) => {
+      expect(
+        loadConfig({ CARRIERX_INCLUDE_FIELDS_PARAM: value }).carrierx.includeFieldsParam,
+      ).toBeUndefined();
+    },
+  );
+
+  it('answers any Host by default, but only loopback and HOST once a fallback CARRIERX_TOKEN exists', () => {
+    expect(loadConfig({}).http.allowedHosts).toEqual(['*']);
+    expect(loadConfig({ CARRIERX_TOKEN: 't' }).http.allowedHosts).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+    ]);
+    expect(loadConfig({ CARRIERX_TOKEN: 't', HOST: '10.0.0.5' }).http.allowedHosts).toContain('10.0.0.5');
+    // Spelled as the Host header's hostname is compared: IPv6 compressed and bracketed.
+    expect(loadConfig({ CARRIERX_TOKEN: 't', HOST: 'fd00:0:0::1' }).http.allowedHosts).toContain('[fd00::1]');
+    expect(loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: '[FD00:0::2]' }).http.allowedHosts).toContain(
+      '[fd00::2]',
+    );
+    expect(
+      loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: 'API.example.com., gw.internal' }).http.allowedHosts,
+    ).toEqual(['localhost', '127.0.0.1', '[::1]', 'api.example.com', 'gw.internal']);
+    expect(loadConfig({ ALLOWED_HOSTS: 'api.example.com' }).http.allowedHosts).toContain('api.example.com');
+    expect(loadConfig({ ALLOWED_HOSTS: 'api.example.com' }).http.allowedHosts).not.toContain('*');
+    expect(loadConfig({ CARRIERX_TOKEN: 't', ALLOWED_HOSTS: '*' }).http.allowedHosts).toEqual(['*']);
+  });
+
+  it.each(['api.example.com:443', 'https://api.example.com', 'a b', '[not:ipv6]', '999.1.1.1.'])(
+    'refuses ALLOWED_HOSTS=%s',
+    (value) => {
+      expect(() => loadConfig({ ALLOWED_HOSTS: value })).toThrow(
+        /ALLOWED_HOSTS: must be a comma-separated list/,
+      );
+    },
+  );
+
+  it('has HTTP server timeouts and a connection cap, and keeps the headers timeout within the request timeout', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1_024,
+    });
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
+    );
+  });
 });

@@ -22,6 +22,8 @@ async function fromOrigin(h: Harness, origin: string) {
   return {
     preflightAllows: preflight.headers.get('access-control-allow-origin'),
     postAllows: post.headers.get('access-control-allow-origin'),
+    preflightVary: preflight.headers.get('vary'),
+    postVary: post.headers.get('vary'),
   };
 }
 
@@ -35,7 +37,7 @@ describe('cross-origin access', () => {
     afterAll(() => h.close());
 
     it('lets no other web origin read answers, so no page can use the fallback CARRIERX_TOKEN', async () => {
-      expect(await fromOrigin(h, 'https://evil.example')).toEqual({
+      expect(await fromOrigin(h, 'https://evil.example')).toMatchObject({
         preflightAllows: null,
         postAllows: null,
       });
@@ -50,16 +52,24 @@ describe('cross-origin access', () => {
     afterAll(() => h.close());
 
     it('allows the listed origins and no others', async () => {
-      expect(await fromOrigin(h, 'https://admin.example.com')).toEqual({
+      expect(await fromOrigin(h, 'https://admin.example.com')).toMatchObject({
         preflightAllows: 'https://admin.example.com',
         postAllows: 'https://admin.example.com',
       });
-      expect(await fromOrigin(h, 'https://evil.example')).toEqual({
+      expect(await fromOrigin(h, 'https://evil.example')).toMatchObject({
         preflightAllows: null,
         postAllows: null,
       });
       // A sandboxed page's origin is "null": an `Access-Control-Allow-Origin: null` answer would let it in.
-      expect(await fromOrigin(h, 'null')).toEqual({ preflightAllows: null, postAllows: null });
+      expect(await fromOrigin(h, 'null')).toMatchObject({ preflightAllows: null, postAllows: null });
+    });
+
+    it("marks every answer as depending on Origin, so a shared cache does not hand one origin's answer to another", async () => {
+      for (const origin of ['https://app.example.com', 'https://evil.example']) {
+        expect(await fromOrigin(h, origin)).toMatchObject({ preflightVary: 'Origin', postVary: 'Origin' });
+      }
+      const health = await h.app.fetch('http://localhost/health');
+      expect(health.headers.get('vary')).toBe('Origin');
     });
   });
 });

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
 import { type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
+import { ERRORS, type ErrorCode } from '../errors.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
 
 export interface RequestHandlerOptions {
@@ -11,6 +12,10 @@ export interface RequestHandlerOptions {
   /** Same limit as the app's body-size check; a larger declared body goes to Yoga, which refuses it. */
   maxBodyBytes: number;
   graphqlEndpoint?: string;
+  /** Answered for any Host (still a valid one): it carries no data, and probes often address the server by IP. */
+  healthCheckEndpoint?: string;
+  /** Host names (lower case, no port) answered; others get 421. `['*']` (the default): any. */
+  allowedHosts?: readonly string[];
 }
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -23,9 +28,13 @@ export type RequestHandler = NodeHandler & {
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const JSON_ACCEPT = /^(\*\/\*|application\/json)\s*(;\s*charset=utf-8\s*)?$/i;
 const RESPONSE_CONTENT_TYPE = 'application/json; charset=utf-8';
-const BAD_HOST = JSON.stringify({
-  errors: [{ message: 'The Host header is invalid.', extensions: { code: 'BAD_REQUEST' } }],
-});
+const errorBody = (code: ErrorCode, message: string = ERRORS[code]) =>
+  JSON.stringify({ errors: [{ message, extensions: { code } }] });
+const BAD_HOST = errorBody('BAD_REQUEST', 'The Host header is invalid.');
+const BAD_TARGET = errorBody('BAD_REQUEST', 'The request target is invalid: send a path such as /graphql.');
+const MISDIRECTED = errorBody('MISDIRECTED_REQUEST');
+/** A Host header: a name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
+const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
 
 /**
  * Whether Yoga would answer this request exactly as the fast path does: a POST of a declared-length JSON body
@@ -217,22 +226,53 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     await writeResponse(res, await processRegularResult(result, app.fetchAPI, 'application/json'));
   }
 
-  // Yoga's adapter builds a URL from the Host header and answers a 500 with a stack trace when it cannot;
-  // a client that sends a host no URL can hold gets a plain 400 instead. The last good host skips the parse.
+  const healthCheckEndpoint = options.healthCheckEndpoint ?? '/health';
+  const allowedHosts = options.allowedHosts ?? ['*'];
+  const anyHost = allowedHosts.includes('*');
+  const allowed = new Set(allowedHosts);
+
+  /**
+   * Yoga's adapter builds a URL from the Host header and the request target and answers a 500 with a stack
+   * trace when it cannot, so both are checked here first. The target must be a path (origin-form); the
+   * absolute form (`GET http://host/path`, which HTTP/1.1 servers must accept) is turned into one, its
+   * authority taking the place of Host as RFC 9112 says; `OPTIONS *` is answered here. The Host must be a
+   * well-formed name, and an allowed one: a DNS-rebinding page reaches this server under its own name, and
+   * must not get to use the fallback CARRIERX_TOKEN. The last allowed Host skips the parse.
+   */
   let knownGoodHost: string | undefined;
-  function hasUsableHost(req: IncomingMessage): boolean {
+  function earlyAnswer(req: IncomingMessage): { status: number; body: string } | undefined {
+    const target = req.url ?? '/';
+    if (target[0] !== '/') {
+      if (target === '*') {
+        return req.method === 'OPTIONS' ? { status: 204, body: '' } : { status: 400, body: BAD_TARGET };
+      }
+      const url = URL.canParse(target) ? new URL(target) : undefined;
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
+        return { status: 400, body: BAD_TARGET };
+      }
+      req.url = `${url.pathname}${url.search}`;
+      req.headers.host = url.host;
+    }
     const host = req.headers.host;
-    if (host === undefined || host === knownGoodHost) return true;
-    if (!URL.canParse(`http://${host}${req.url ?? '/'}`)) return false;
-    knownGoodHost = host;
-    return true;
+    // No Host at all: HTTP/1.0 (Node refuses HTTP/1.1 without one). No browser sends that, so no rebinding.
+    if (host === undefined || host === knownGoodHost) return undefined;
+    if (!HOST_HEADER.test(host) || !URL.canParse(`http://${host}/`)) return { status: 400, body: BAD_HOST };
+    if (anyHost || allowed.has(new URL(`http://${host}/`).hostname.replace(/\.$/, ''))) {
+      knownGoodHost = host;
+      return undefined;
+    }
+    return req.url === healthCheckEndpoint ? undefined : { status: 421, body: MISDIRECTED };
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!hasUsableHost(req)) {
+    const early = earlyAnswer(req);
+    if (early) {
       stats.yoga++;
       res.shouldKeepAlive = false;
-      send(res, 400, BAD_HOST);
+      if (early.status === 204) {
+        res.writeHead(204, { allow: 'GET, POST, OPTIONS' });
+        res.end();
+      } else send(res, early.status, early.body);
       return;
     }
     if (!options.fastPath || !isPlainJsonPost(req, endpoint, options.maxBodyBytes)) {

@@ -1,7 +1,7 @@
 import { type App, createApp } from '../../src/app.ts';
 import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
-import { loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TypedDocumentString } from '../gql/graphql.ts';
 
@@ -16,6 +16,8 @@ export interface GraphQLResponse<TData> {
 
 export interface Harness {
   app: App;
+  /** The validated configuration the app was built from. */
+  config: Config;
   /** The one upstream client, for its policies' state(). */
   client: CarrierXClient;
   simulator: Simulator;
@@ -67,6 +69,7 @@ export async function createHarness(
 
   return {
     app,
+    config,
     client,
     simulator,
     baseUrl,

@@ -1,0 +1,63 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { App } from '../app.ts';
+import type { Config } from '../config.ts';
+import { createRequestHandler, type RequestHandler } from './create-request-handler.ts';
+
+export interface HttpServer {
+  /** Not yet listening: the entry point (src/server.ts) listens. */
+  server: Server;
+  handler: RequestHandler;
+  /**
+   * Starts a graceful stop: no new connections; idle ones, and ones still sending a request body, are closed
+   * (a stalled upload would otherwise hold the process until the request timeout); requests being answered
+   * finish, each response closing its connection. Resolves when the last connection has closed.
+   */
+  drain(): Promise<void>;
+}
+
+/**
+ * The Node HTTP server for the app, with the limits a GraphQL API needs against slow or idle clients: the
+ * whole request (headers and body, at most MAX_REQUEST_BODY_BYTES) must arrive within HTTP_REQUEST_TIMEOUT_MS,
+ * its headers within HTTP_HEADERS_TIMEOUT_MS; idle keep-alive connections close after
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS; at most HTTP_MAX_CONNECTIONS are open. Without them Node waits 300 s for a body,
+ * and a thousand stalled uploads held ~230 MB.
+ */
+export function createHttpServer(app: App, config: Config): HttpServer {
+  const handler = createRequestHandler(app, {
+    fastPath: config.httpFastPath,
+    maxBodyBytes: config.limits.requestBodyBytes,
+    allowedHosts: config.http.allowedHosts,
+  });
+  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = config.http;
+  // Node checks the request and headers timeouts on this interval (30 s by default), so a timeout is enforced
+  // late by up to one interval: keep that a fraction of the shorter one.
+  const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
+  const requests = new Set<IncomingMessage>();
+  let stopping = false;
+
+  const server = createServer(
+    { requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval },
+    (req, res) => {
+      // While shutting down, each response closes its connection, so busy keep-alive clients let go too.
+      if (stopping) res.setHeader('connection', 'close');
+      requests.add(req);
+      res.once('close', () => requests.delete(req));
+      handler(req, res);
+    },
+  );
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  server.maxConnections = maxConnections;
+
+  return {
+    server,
+    handler,
+    drain() {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // A request whose body has not fully arrived cannot be answered; its client may never send the rest.
+      for (const req of requests) if (!req.complete) req.socket.destroy();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,394 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
+import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+/** The HTTP server src/server.ts runs (createHttpServer: Node's server and the request handler), on a port. */
+async function listen(h: Harness): Promise<HttpServer & { port: number; close(): Promise<void> }> {
+  const http = createHttpServer(h.app, h.config);
+  http.server.listen(0, '127.0.0.1');
+  await once(http.server, 'listening');
+  return {
+    ...http,
+    port: (http.server.address() as { port: number }).port,
+    async close() {
+      http.server.closeAllConnections();
+      await http.drain();
+    },
+  };
+}
+
+/** Writes raw bytes and resolves what came back once the connection closes. */
+function exchange(port: number, bytes: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      resolve({ status: match ? Number(match[1]) : 0, text: received });
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
+const TYPENAME = JSON.stringify({ query: '{ __typename }' });
+const QUERY = JSON.stringify({ query: `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }` });
+
+function request(
+  port: number,
+  {
+    method = 'GET',
+    target,
+    host,
+    headers = '',
+    body = '',
+  }: Record<string, string | undefined> & { target: string },
+) {
+  const hostLine = host === undefined ? '' : `Host: ${host}\r\n`;
+  const bodyHeaders = body
+    ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+    : '';
+  return exchange(
+    port,
+    `${method} ${target} HTTP/1.1\r\n${hostLine}Connection: close\r\n${bodyHeaders}${headers}\r\n${body}`,
+  );
+}
+
+/** A stack trace, or a path into the code, in a response body. */
+const STACK = /\n\s+at |node_modules|\.ts:\d|\.js:\d/;
+
+describe.each([
+  ['production', { NODE_ENV: 'production', CARRIERX_TOKEN: DEMO_TOKEN }],
+  ['development', { GRAPHIQL_ENABLED: 'true' }],
+])('odd request targets, hosts and methods in %s mode', (_mode, env) => {
+  let h: Harness;
+  let server: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    h = await createHarness(env);
+    server = await listen(h);
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.close();
+  });
+
+  it('answers every combination on every route without a 5xx or a stack trace, and never calls CarrierX', async () => {
+    const port = server.port;
+    const routes = [
+      '/graphql',
+      '/health',
+      `/graphiql-assets/${GRAPHIQL_VERSION}/graphiql.css`,
+      '/no/such/path',
+    ];
+    const targets = (route: string) => [
+      route,
+      `http://localhost:${port}${route}`,
+      `https://127.0.0.1${route}?x=1`,
+      `http://rebind.attacker.example${route}`,
+      `http://user:pw@localhost${route}`,
+      `ftp://localhost${route}`,
+      `http:${route}`,
+      `localhost${route}`,
+      `/${route}`,
+      `${route}/%zz?%`,
+      '*',
+    ];
+    const hosts = [
+      `localhost:${port}`,
+      undefined,
+      'rebind.attacker.example',
+      '[::1]',
+      'localhost:99999',
+      'a/b',
+      'evil@localhost',
+      '',
+    ];
+    const methods = ['GET', 'POST', 'OPTIONS', 'HEAD', 'PUT', 'DELETE'];
+    const before = h.simulator.stats.requests;
+    let answered = 0;
+    for (const route of routes) {
+      for (const target of targets(route)) {
+        for (const host of hosts) {
+          for (const method of methods) {
+            // A query that needs no record: any call to CarrierX would be a request that got too far.
+            const body = method === 'POST' ? TYPENAME : '';
+            const { status, text } = await request(port, { method, target, host, body });
+            const what = `${method} ${target} Host: ${host}`;
+            expect(status, what).toBeLessThan(500);
+            expect(text, what).not.toMatch(STACK);
+            if (status > 0) answered++;
+          }
+        }
+      }
+    }
+    expect(answered).toBeGreaterThan(1000);
+    expect(h.simulator.stats.requests).toBe(before);
+  }, 60_000);
+});
+
+describe('request targets', () => {
+  let h: Harness;
+  let server: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    h = await createHarness({ NODE_ENV: 'production' });
+    server = await listen(h);
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.close();
+  });
+
+  it('serves an absolute-form target (GET http://host/health, as sent through a proxy) like its path', async () => {
+    const host = `localhost:${server.port}`;
+    // The host is seen once first: a known host used to skip the check that stopped the 500.
+    expect((await request(server.port, { target: '/health', host })).status).toBe(200);
+    const health = await request(server.port, { target: `http://${host}/health`, host });
+    expect(health.status).toBe(200);
+    const graphql = await request(server.port, {
+      method: 'POST',
+      target: `http://${host}/graphql`,
+      host,
+      headers: `Authorization: Bearer ${DEMO_TOKEN}\r\n`,
+      body: QUERY,
+    });
+    expect(graphql.status).toBe(200);
+    expect(graphql.text).toContain('{"data":{"callDetailRecord":{"price":"0.0025"}}}');
+  });
+
+  it('answers OPTIONS * with the methods it allows', async () => {
+    const host = `localhost:${server.port}`;
+    await request(server.port, { target: '/health', host });
+    const { status, text } = await request(server.port, { method: 'OPTIONS', target: '*', host });
+    expect(status).toBe(204);
+    expect(text).toMatch(/\r\nallow: GET, POST, OPTIONS\r\n/i);
+  });
+
+  it('refuses a target that is neither a path nor an http URL with 400 and BAD_REQUEST', async () => {
+    const host = `localhost:${server.port}`;
+    await request(server.port, { target: '/health', host });
+    for (const target of ['ftp://localhost/graphql', 'http://user:pw@localhost/graphql', '*']) {
+      const { status, text } = await request(server.port, { target, host });
+      expect(status, target).toBe(400);
+      expect(text, target).toContain('"code":"BAD_REQUEST"');
+    }
+  });
+});
+
+describe('Host allow-list (ALLOWED_HOSTS)', () => {
+  async function withServer(env: Record<string, string>, run: (port: number, h: Harness) => Promise<void>) {
+    const h = await createHarness(env);
+    const server = await listen(h);
+    try {
+      await run(server.port, h);
+    } finally {
+      await server.close();
+      await h.close();
+    }
+  }
+  /** A POST that would read a record with the fallback CARRIERX_TOKEN (no Authorization of its own). */
+  const post = (port: number, host: string, target = '/graphql') =>
+    request(port, { method: 'POST', target, host, headers: `Origin: http://${host}\r\n`, body: QUERY });
+
+  it('refuses a DNS-rebinding host with 421 when CARRIERX_TOKEN is set, without calling CarrierX', async () => {
+    await withServer({ NODE_ENV: 'production', CARRIERX_TOKEN: DEMO_TOKEN }, async (port, h) => {
+      const { status, text } = await post(port, 'rebind.attacker.example');
+      expect(status).toBe(421);
+      expect(text).toContain('"code":"MISDIRECTED_REQUEST"');
+      const absolute = await post(port, `localhost:${port}`, 'http://rebind.attacker.example/graphql');
+      expect(absolute.status).toBe(421);
+      expect(h.simulator.stats.requests).toBe(0);
+    });
+  });
+
+  it('answers loopback names on any port, and the names in ALLOWED_HOSTS, with the fallback token', async () => {
+    await withServer(
+      { CARRIERX_TOKEN: DEMO_TOKEN, ALLOWED_HOSTS: 'api.example.com, Gateway.internal.' },
+      async (port) => {
+        for (const host of [
+          `localhost:${port}`,
+          '127.0.0.1',
+          `[::1]:${port}`,
+          'LOCALHOST',
+          'api.example.com:8443',
+          'gateway.internal',
+        ]) {
+          const { status, text } = await post(port, host);
+          expect(status, host).toBe(200);
+          expect(text, host).toContain('"price":"0.0025"');
+        }
+        expect((await post(port, 'other.example.com')).status).toBe(421);
+      },
+    );
+  });
+
+  it('answers /health for any host, so probes that address the server by IP keep working', async () => {
+    await withServer({ CARRIERX_TOKEN: DEMO_TOKEN }, async (port) => {
+      expect((await request(port, { target: '/health', host: '10.1.2.3:4000' })).status).toBe(200);
+    });
+  });
+
+  it('answers any host when ALLOWED_HOSTS is *, or when there is no fallback token to ride on', async () => {
+    for (const env of [{ CARRIERX_TOKEN: DEMO_TOKEN, ALLOWED_HOSTS: '*' }, {}] as Record<string, string>[]) {
+      await withServer(env, async (port) => {
+        const { status } = await request(port, {
+          method: 'POST',
+          target: '/graphql',
+          host: 'anything.example',
+          headers: `Authorization: Bearer ${DEMO_TOKEN}\r\n`,
+          body: QUERY,
+        });
+        expect(status).toBe(200);
+      });
+    }
+  });
+});
+
+describe('slow clients and the connection cap', () => {
+  /** Sends the headers of a 256 KiB POST and the first part of its body, then stalls. */
+  async function stalledUpload(port: number): Promise<{ socket: Socket; received: () => string }> {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+    });
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${256 * 1024}\r\n\r\n`,
+    );
+    socket.write(' '.repeat(256 * 1024 - 1));
+    return { socket, received: () => text };
+  }
+
+  it('closes a connection whose body stops arriving at HTTP_REQUEST_TIMEOUT_MS', async () => {
+    const h = await createHarness({ HTTP_REQUEST_TIMEOUT_MS: '300', HTTP_HEADERS_TIMEOUT_MS: '200' });
+    const server = await listen(h);
+    const { socket, received } = await stalledUpload(server.port);
+    await once(socket, 'close');
+    // Node answers 408 where it can; a closed connection is the point either way.
+    expect(received()).toMatch(/^(HTTP\/1\.1 408 |$)/);
+    expect(h.simulator.stats.requests).toBe(0);
+    await server.close();
+    await h.close();
+  });
+
+  it('closes a connection with an unfinished body when the server drains, instead of waiting for it', async () => {
+    const h = await createHarness();
+    const server = await listen(h);
+    const { socket } = await stalledUpload(server.port);
+    // The request has reached the handler (it is being read) before the drain starts.
+    await expect.poll(() => server.handler.stats.fastPath + server.handler.stats.yoga).toBe(1);
+    const closed = once(socket, 'close');
+    await server.drain();
+    await closed;
+    await h.close();
+  });
+
+  it('drops connections beyond HTTP_MAX_CONNECTIONS and keeps serving the ones it has', async () => {
+    const h = await createHarness({ HTTP_MAX_CONNECTIONS: '1' });
+    const server = await listen(h);
+    const first = connect(server.port, '127.0.0.1');
+    await once(first, 'connect');
+    // The server has accepted the first connection once it answers on it.
+    first.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await once(first, 'data');
+    const second = connect(server.port, '127.0.0.1');
+    second.on('error', () => {});
+    let answered = false;
+    second.on('data', () => {
+      answered = true;
+    });
+    second.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await once(second, 'close');
+    expect(answered).toBe(false);
+    first.write('GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    const [again] = (await once(first, 'data')) as [Buffer];
+    expect(again.toString()).toMatch(/^HTTP\/1\.1 200 /);
+    first.destroy();
+    await server.close();
+    await h.close();
+  });
+
+  it('applies the configured timeouts and connection cap to the server', async () => {
+    const h = await createHarness({
+      HTTP_REQUEST_TIMEOUT_MS: '20000',
+      HTTP_HEADERS_TIMEOUT_MS: '5000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '7000',
+      HTTP_MAX_CONNECTIONS: '50',
+    });
+    const { server } = createHttpServer(h.app, h.config);
+    expect(server).toMatchObject({
+      requestTimeout: 20_000,
+      headersTimeout: 5_000,
+      keepAliveTimeout: 7_000,
+      maxConnections: 50,
+    });
+    await h.close();
+  });
+});
+
+describe('the server process (npm start)', () => {
+  /** Starts src/server.ts as `npm start` does; resolves once it listens (or has exited). */
+  async function start(env: Record<string, string>) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    await Promise.race([
+      exited,
+      new Promise<void>((resolve) => {
+        const check = () => (/listening on http/.test(stdout) ? resolve() : child.stdout.once('data', check));
+        check();
+      }),
+    ]);
+    const port = Number(/listening on http:\/\/[^:]+:(\d+)\//.exec(stdout)?.[1]);
+    return { child, port, exited, output: () => ({ stdout, stderr }) };
+  }
+
+  it('exits 0 on SIGTERM, and logs it, while a client is stuck halfway through sending a body', async () => {
+    const server = await start({ LOG_LEVEL: 'info' });
+    const socket = connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${256 * 1024}\r\n\r\n{"query":`,
+    );
+    // Another request answered after it was written: the server has read the stalled request's head by now.
+    expect((await request(server.port, { target: '/health', host: 'localhost' })).status).toBe(200);
+    server.child.kill('SIGTERM');
+    const [code] = await server.exited;
+    expect(code).toBe(0);
+    expect(server.output().stdout).toContain('"msg":"shutting down"');
+    expect(server.output().stdout).toContain('"msg":"stopped"');
+    socket.destroy();
+  }, 60_000);
+
+  it('says on stderr why it stopped when the port is taken, even with LOG_LEVEL=silent', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as { port: number }).port;
+    const server = await start({ LOG_LEVEL: 'silent', PORT: String(port) });
+    const [code] = await server.exited;
+    taken.close();
+    expect(code).toBe(1);
+    expect(server.output().stderr).toContain('EADDRINUSE');
+  }, 60_000);
+});

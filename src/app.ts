@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps): App {
         : []),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
-      useJit(logger),
+      ...(config.jit ? [useJit(logger)] : []),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:

@@ -67,14 +67,6 @@ function isJitSafe(document: DocumentNode): boolean {
   );
 }
 
-/** The name of the one operation of a jit-safe document, or undefined when it is anonymous. */
-function operationName(document: DocumentNode): string | undefined {
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.OPERATION_DEFINITION) return definition.name?.value;
-  }
-  return undefined;
-}
-
 /**
  * Executes through graphql-jit: each parsed document (cached by Yoga's parser cache) is compiled once into a
  * plain function, several times faster than graphql-js's interpreter. The documents it would get wrong stay on
@@ -85,15 +77,13 @@ export function useJit(logger: Logger): ReturnType<typeof useGraphQlJit> {
   return useGraphQlJit(
     {},
     {
-      enableIf: ({ document, operationName: requested }) => {
+      enableIf: ({ document }) => {
         let ok = eligible.get(document);
         if (ok === undefined) {
           ok = isJitSafe(document);
           eligible.set(document, ok);
         }
-        // An operationName the document does not have is graphql-js's "Unknown operation" error; compiled,
-        // it would fail to compile and the failure would be cached for the document, whatever name came next.
-        return ok && (requested == null || requested === operationName(document));
+        return ok;
       },
       onError: (result) =>
         logger.error({ errors: result.errors?.map((e) => e.message) }, 'JIT compile failed'),

@@ -716,5 +716,62 @@ for (const mode of ['development', 'production'] as const) {
         expect(status).toBe(200);
       });
     });
+
+    // Once is enough for the comparison (test/execution-parity.test.ts compares in both modes); each of the
+    // four answers of the largest cases takes seconds.
+    describe.runIf(mode === 'development')(
+      'the same corpus under graphql-jit and graphql-js, on the fast path and through Yoga',
+      () => {
+        let js: Harness;
+        const servers: Server[] = [];
+        const ports: number[] = [];
+        beforeAll(async () => {
+          js = await createHarness({ NODE_ENV: mode, GRAPHQL_JIT: 'false' });
+          for (const app of [h.app, js.app]) {
+            for (const fastPath of [true, false]) {
+              const server = createServer(createRequestHandler(app, { fastPath, maxBodyBytes: 256 * 1024 }));
+              servers.push(server);
+              await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+              ports.push((server.address() as { port: number }).port);
+            }
+          }
+        });
+        afterAll(async () => {
+          for (const server of servers) {
+            server.closeAllConnections();
+            server.close();
+          }
+          await js.close();
+        });
+
+        it.each(cases.filter((c) => c.method !== 'GET').map((c) => [c.name, c] as const))(
+          'answers %s with the same bytes from all four',
+          async (_name, c) => {
+            const headers: Record<string, string> = {
+              'content-type': 'application/json',
+              accept: 'application/json',
+              authorization: `Bearer ${DEMO_TOKEN}`,
+              ...c.headers,
+            };
+            if (headers['content-type'] === '') delete headers['content-type'];
+            const answers: { status: number; contentType: unknown; text: string }[] = [];
+            for (const port of ports) {
+              const res = await undiciRequest(`http://127.0.0.1:${port}${c.path ?? '/graphql'}`, {
+                method: c.method ?? 'POST',
+                headers,
+                body: c.body === undefined ? undefined : Buffer.from(c.body),
+              });
+              answers.push({
+                status: res.statusCode,
+                contentType: res.headers['content-type'],
+                text: await res.body.text(),
+              });
+            }
+            for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
+          },
+          60_000,
+        );
+      },
+    );
   });
 }

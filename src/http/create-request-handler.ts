@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
-import { type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
+import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
 
@@ -23,6 +23,11 @@ export type RequestHandler = NodeHandler & {
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const JSON_ACCEPT = /^(\*\/\*|application\/json)\s*(;\s*charset=utf-8\s*)?$/i;
 const RESPONSE_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** The error Yoga's masking makes of an error it did not expect. */
+const UNEXPECTED = () =>
+  createGraphQLError('Unexpected error.', {
+    extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true },
+  });
 const BAD_HOST = JSON.stringify({
   errors: [{ message: 'The Host header is invalid.', extensions: { code: 'BAD_REQUEST' } }],
 });
@@ -202,11 +207,20 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       res,
     ) as unknown as Request;
     let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
+    const serverContext: Record<string, unknown> = { req, res };
     try {
-      result = await app.getResultForParams({ params, request }, { req, res } as never);
-    } catch {
-      // Refused before execution (e.g. malformed parameters): Yoga shapes that answer.
-      return replay(req, res, body);
+      result = await app.getResultForParams({ params, request }, serverContext as never);
+    } catch (error) {
+      // Refused before execution (e.g. malformed parameters): Yoga shapes that answer from the same bytes.
+      // Yoga builds the operation's context (src/context.ts: `loaders`) on this object just before it
+      // executes; once it has, a replay would run the operation again: CarrierX called twice, the error
+      // logged twice. Answer as Yoga answers an error thrown there instead: logged once, masked, 500.
+      if (!('loaders' in serverContext)) return replay(req, res, body);
+      app.logger.error(error);
+      return writeResponse(
+        res,
+        await processRegularResult({ errors: [UNEXPECTED()] }, app.fetchAPI, 'application/json'),
+      );
     }
     if (!result || isAsyncIterable(result)) return replay(req, res, body);
     if (!result.errors?.length && !result.extensions) {

@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): App {
         : []),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
-      useVariableCoercion(),
+      useVariableCoercion(logger),
       useCanonicalResults(),
       ...(config.jit ? [useJit(logger)] : []),
     ],

@@ -302,7 +302,10 @@ for (const mode of ['development', 'production']) {
       },
     );
 
-    it('answers a variable that does not coerce with BAD_USER_INPUT and no data: 200 as application/json, 400 as application/graphql-response+json', async () => {
+    it('answers a variable that does not coerce with BAD_USER_INPUT and no data: 200 as application/json, 400 as application/graphql-response+json, logging it once', async () => {
+      const refusals = () =>
+        harnesses.flatMap((h) => h.logs).filter((line) => line.includes('a variable does not fit')).length;
+      const before = refusals();
       for (const variables of [{ s: { s: null } }, {}, { s: 5 }, { s: 'nope' }]) {
         for (const [headers, status] of [
           [JSON_HEADERS, 200],
@@ -321,6 +324,8 @@ for (const mode of ['development', 'production']) {
           }
         }
       }
+      // 4 values x 2 media types x 4 configurations, one line each (the fast path does not replay them).
+      expect(refusals() - before).toBe(32);
     });
 
     it('answers a variable inside an _Any literal with the record, whichever executor runs it', async () => {

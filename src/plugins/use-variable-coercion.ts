@@ -1,6 +1,7 @@
 import { GraphQLError, getOperationAST, getVariableValues } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ERRORS } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 /**
  * A variable value that does not coerce to its declared type is a request error, like a validation error: no
@@ -22,7 +23,7 @@ function asRequestError(error: GraphQLError): GraphQLError {
  * neither executor gave a code; graphql-js's errors kept the scalar's TypeError as `originalError` and were
  * answered as unexpected. One check here gives one answer whatever executes the document.
  */
-export function useVariableCoercion(): Plugin {
+export function useVariableCoercion(logger: Logger): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
@@ -33,7 +34,16 @@ export function useVariableCoercion(): Plugin {
         operation.variableDefinitions,
         (args.variableValues ?? {}) as Record<string, unknown>,
       );
-      if (coerced.errors) setResultAndStopExecution({ errors: coerced.errors.map(asRequestError) });
+      if (!coerced.errors) return;
+      // Once per request, at debug: the caller's mistake, not the service's. Names only, never the values.
+      logger.debug(
+        {
+          code: 'BAD_USER_INPUT',
+          variables: operation.variableDefinitions.map((v) => v.variable.name.value),
+        },
+        'Request refused: a variable does not fit its declared type',
+      );
+      setResultAndStopExecution({ errors: coerced.errors.map(asRequestError) });
     },
   };
 }

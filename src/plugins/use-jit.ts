@@ -48,10 +48,10 @@ function hasFragmentOrderJitChanges(document: DocumentNode): boolean {
 }
 
 /**
- * Whether graphql-jit runs this document as graphql-js would. Four cases it does not: a document with several
+ * Whether graphql-jit runs this document as graphql-js would. Four kinds it does not: a document with several
  * operations (the plugin caches one compiled operation per document, whichever was asked first, and would run
  * it for every operationName); `$x: T! = default` sent without a value (graphql-jit 0.8 rejects it where the
- * spec uses the default); and a variable inside a list or object literal, which graphql-jit cannot hand to a
+ * spec uses the default); a variable inside a list or object literal, which graphql-jit cannot hand to a
  * custom scalar's parseLiteral (an `_Any` representation holding `drSid: $s` lost its drSid: BAD_USER_INPUT
  * under jit, the record under graphql-js); and fragments placed where jit would reorder the answer's keys.
  */

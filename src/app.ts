@@ -8,12 +8,14 @@ import { maskErrorForProduction } from './errors.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
+import { useCanonicalResults } from './plugins/use-canonical-results.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
+import { useVariableCoercion } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps {
@@ -157,7 +159,9 @@ export function createApp(deps: AppDeps): App {
         : []),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
-      useJit(logger),
+      useVariableCoercion(logger),
+      useCanonicalResults(),
+      ...(config.jit ? [useJit(logger)] : []),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:

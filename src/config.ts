@@ -160,6 +160,8 @@ const envSchema = z
     EMBEDDED_SIMULATOR_WORKER: optional(flag),
     // Plain JSON POSTs skip Yoga's Fetch API adapter (src/http/create-request-handler.ts); off = Yoga for all.
     HTTP_FAST_PATH: optional(flag),
+    // Execute through graphql-jit (compiled documents); off = graphql-js for every document.
+    GRAPHQL_JIT: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -226,6 +228,8 @@ export interface Config {
   introspection: boolean;
   csrfPrevention: boolean;
   httpFastPath: boolean;
+  /** Execute compiled documents through graphql-jit; false runs graphql-js for all. */
+  jit: boolean;
   /** Processes serving HTTP; above 1 this process is a cluster primary that forks them. */
   workers: number;
   /** A cluster worker whose CARRIERX_BASE_URL is the primary's embedded simulator. */
@@ -317,6 +321,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,
     httpFastPath: e.HTTP_FAST_PATH ?? true,
+    jit: e.GRAPHQL_JIT ?? true,
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],

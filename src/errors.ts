@@ -110,7 +110,8 @@ export function classifyStatus(
  */
 export const maskErrorForProduction: MaskError = (error, message, isDev) => {
   const masked = maskError(error, message, isDev);
-  const original = masked instanceof GraphQLError ? masked.extensions.originalError : undefined;
+  // Not every GraphQLError has `extensions`: graphql-jit's own errors leave it undefined.
+  const original = masked instanceof GraphQLError ? masked.extensions?.originalError : undefined;
   if (!(masked instanceof GraphQLError) || original === undefined || original instanceof GraphQLError) {
     return masked;
   }

@@ -17,6 +17,8 @@ const VALID = SAMPLE_DR_SID;
 const ONE = 'query One($drSid: UUID!) { callDetailRecord(drSid: $drSid) { drSid price } }';
 const ENTITIES =
   'query E($r: [_Any!]!) { _entities(representations: $r) { ... on CallDetailRecord { drSid } } }';
+/** A stack trace's frame in a JSON body ("\\n    at f (file:1:2)") or a "stack" key. */
+const STACK = /\\n\s+at |"stack"/;
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const concat = (...parts: (string | number[])[]) =>
   new Uint8Array(parts.flatMap((part) => (typeof part === 'string' ? [...utf8(part)] : part)));
@@ -537,171 +539,238 @@ function requestFor(c: Case): Request {
   });
 }
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
-
-describe('the bad-input corpus, in process', () => {
-  it('holds at least 200 cases, each with its own name', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(200);
-    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
-  });
-
-  it.each(cases.map((c) => [c.name, c] as const))(
-    'answers %s with a 4xx or a GraphQL error, without calling CarrierX',
-    async (_name, c) => {
-      const before = h.simulator.stats.requests;
-      const res = await h.app.fetch(requestFor(c));
-      const text = await res.text();
-      expect(res.status).toBeLessThan(500);
-      if (res.status < 400) {
-        expect(res.status).toBe(200);
-        const body = JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] };
-        expect(body.errors?.length).toBeGreaterThan(0);
-        if (c.code) expect(body.errors?.map((e) => e.extensions?.code)).toContain(c.code);
-      }
-      expect(h.simulator.stats.requests).toBe(before);
-    },
-  );
-
-  it('answers /health and a real query after the whole corpus, having made no upstream call for it', async () => {
-    expect(h.simulator.stats.requests).toBe(0);
-    expect((await h.app.fetch('http://localhost/health')).status).toBe(200);
-    const res = await h.execute(ONE, { drSid: VALID });
-    expect(res.body.data).toEqual({ callDetailRecord: { drSid: VALID, price: '0.0025' } });
-  });
-
-  it('reads a {braced} or upper-case UUID as the record itself, sending CarrierX the bare lower-case SID', async () => {
-    h.simulator.resetLog();
-    for (const spelling of [`{${VALID}}`, VALID.toUpperCase(), `{${VALID.toUpperCase()}}`]) {
-      const res = await h.execute(ONE, { drSid: spelling });
-      expect(res.body.data).toEqual({ callDetailRecord: { drSid: VALID, price: '0.0025' } });
-    }
-    expect(h.simulator.requests.map((r) => r.path)).toEqual(
-      Array.from({ length: 3 }, () => `/core/v2/calls/call_drs/${VALID}`),
-    );
-  });
-});
-
-describe('over a real HTTP connection, through the request handler production uses', () => {
-  let server: Server;
-  let port: number;
-  let handler: RequestHandler;
-  beforeAll(async () => {
-    // The fast path serves plain JSON POSTs itself; everything else goes to Yoga. Both must hold.
-    handler = createRequestHandler(h.app, { fastPath: true, maxBodyBytes: 256 * 1024 });
-    server = createServer(handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
-  /** Writes raw bytes and resolves what came back once the server closes (every request asks it to). */
-  function rawExchange(bytes: string | Uint8Array): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('latin1');
-      });
-      socket.on('close', () => {
-        const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
-        resolve({ status: match ? Number(match[1]) : 0, text: received });
-      });
-      socket.on('error', reject);
-      socket.write(bytes);
+// Production masks more and turns CSRF prevention on; neither may turn a bad request into a 5xx or a stack.
+for (const mode of ['development', 'production'] as const) {
+  describe(`in ${mode}`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await createHarness({ NODE_ENV: mode });
     });
-  }
+    afterAll(() => h.close());
 
-  const body = JSON.stringify({ query: ONE, variables: { drSid: VALID } });
-  const head = (headers: string, length = Buffer.byteLength(body)) =>
-    `POST /graphql HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${headers}\r\n`;
-
-  it.each<[string, string | Uint8Array]>([
-    [
-      'a bare CR inside Authorization',
-      `${head(`Authorization: Bearer ${DEMO_TOKEN}\rX-Injected: 1\r\n`)}${body}`,
-    ],
-    ['a NUL inside Authorization', `${head(`Authorization: Bearer ${DEMO_TOKEN}\u0000x\r\n`)}${body}`],
-    ['an obs-folded Authorization', `${head(`Authorization: Bearer ${DEMO_TOKEN}\r\n folded\r\n`)}${body}`],
-    ['a header name with a space', `${head('Author ization: x\r\n')}${body}`],
-    [
-      'Content-Length and Transfer-Encoding together',
-      `${head('Transfer-Encoding: chunked\r\n')}${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
-    ],
-    ['two different Content-Lengths', `${head(`Content-Length: ${body.length + 1}\r\n`)}${body}`],
-    ['a negative Content-Length', `${head('', -5)}${body}`],
-    ['a 20 KB header', `${head(`X-Big: ${'a'.repeat(20_000)}\r\n`)}${body}`],
-    ['a request line of garbage', 'HELLO THERE\r\n\r\n'],
-    [
-      'an invalid chunk size',
-      `POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${body}\r\n0\r\n\r\n`,
-    ],
-    ['a declared body of 1 GB', `${head('', 1_000_000_000)}${body}`],
-    [
-      'a 300 KB chunked body',
-      `POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${(300 * 1024).toString(16)}\r\n${' '.repeat(300 * 1024)}\r\n0\r\n\r\n`,
-    ],
-    [
-      'invalid UTF-8 in a body with Content-Length',
-      (() => {
-        const bytes = concat(
-          `{"query": ${JSON.stringify(ONE)}, "variables": {"drSid": "`,
-          [0xff, 0xfe],
-          '"}}',
-        );
-        return concat(head(`Authorization: Bearer ${DEMO_TOKEN}\r\n`, bytes.length), [...bytes]);
-      })(),
-    ],
-  ])('answers %s with a 4xx or a GraphQL error (or hangs up), never a 5xx', async (_name, bytes) => {
-    const before = h.simulator.stats.requests;
-    const { status, text } = await rawExchange(bytes);
-    expect(status).toBeLessThan(500);
-    if (status === 200) expect(text).toContain('"errors"');
-    else if (status !== 0) expect(status).toBeGreaterThanOrEqual(400);
-    expect(h.simulator.stats.requests).toBe(before);
-  });
-
-  it.each(cases.filter((c) => c.method !== 'GET').map((c) => [c.name, c] as const))(
-    'answers %s over HTTP with a 4xx or a GraphQL error, without calling CarrierX',
-    async (_name, c) => {
-      const before = h.simulator.stats.requests;
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        accept: 'application/json',
-        authorization: `Bearer ${DEMO_TOKEN}`,
-        ...c.headers,
-      };
-      if (headers['content-type'] === '') delete headers['content-type'];
-      const res = await undiciRequest(`http://127.0.0.1:${port}${c.path ?? '/graphql'}`, {
-        method: c.method ?? 'POST',
-        headers,
-        body: c.body === undefined ? undefined : Buffer.from(c.body),
+    describe('the bad-input corpus, in process', () => {
+      it('holds at least 200 cases, each with its own name', () => {
+        expect(cases.length).toBeGreaterThanOrEqual(200);
+        expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
       });
-      const text = await res.body.text();
-      expect(res.statusCode).toBeLessThan(500);
-      if (res.statusCode < 400) {
-        expect(res.statusCode).toBe(200);
-        const body = JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] };
-        expect(body.errors?.length).toBeGreaterThan(0);
-        if (c.code) expect(body.errors?.map((e) => e.extensions?.code)).toContain(c.code);
+
+      it.each(cases.map((c) => [c.name, c] as const))(
+        'answers %s with a 4xx or a GraphQL error, without calling CarrierX',
+        async (_name, c) => {
+          const before = h.simulator.stats.requests;
+          const res = await h.app.fetch(requestFor(c));
+          const text = await res.text();
+          expect(res.status).toBeLessThan(500);
+          expect(text).not.toMatch(STACK);
+          if (res.status < 400) {
+            expect(res.status).toBe(200);
+            const body = JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] };
+            expect(body.errors?.length).toBeGreaterThan(0);
+            if (c.code) expect(body.errors?.map((e) => e.extensions?.code)).toContain(c.code);
+          }
+          expect(h.simulator.stats.requests).toBe(before);
+        },
+      );
+
+      it('answers /health and a real query after the whole corpus, having made no upstream call for it', async () => {
+        expect(h.simulator.stats.requests).toBe(0);
+        expect((await h.app.fetch('http://localhost/health')).status).toBe(200);
+        const res = await h.execute(ONE, { drSid: VALID });
+        expect(res.body.data).toEqual({ callDetailRecord: { drSid: VALID, price: '0.0025' } });
+      });
+
+      it('reads a {braced} or upper-case UUID as the record itself, sending CarrierX the bare lower-case SID', async () => {
+        h.simulator.resetLog();
+        for (const spelling of [`{${VALID}}`, VALID.toUpperCase(), `{${VALID.toUpperCase()}}`]) {
+          const res = await h.execute(ONE, { drSid: spelling });
+          expect(res.body.data).toEqual({ callDetailRecord: { drSid: VALID, price: '0.0025' } });
+        }
+        expect(h.simulator.requests.map((r) => r.path)).toEqual(
+          Array.from({ length: 3 }, () => `/core/v2/calls/call_drs/${VALID}`),
+        );
+      });
+    });
+
+    describe('over a real HTTP connection, through the request handler production uses', () => {
+      let server: Server;
+      let port: number;
+      let handler: RequestHandler;
+      beforeAll(async () => {
+        // The fast path serves plain JSON POSTs itself; everything else goes to Yoga. Both must hold.
+        handler = createRequestHandler(h.app, { fastPath: true, maxBodyBytes: 256 * 1024 });
+        server = createServer(handler);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        port = (server.address() as { port: number }).port;
+      });
+      afterAll(async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      });
+
+      /** Writes raw bytes and resolves what came back once the server closes (every request asks it to). */
+      function rawExchange(bytes: string | Uint8Array): Promise<{ status: number; text: string }> {
+        return new Promise((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1');
+          let received = '';
+          socket.on('data', (chunk) => {
+            received += chunk.toString('latin1');
+          });
+          socket.on('close', () => {
+            const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
+            resolve({ status: match ? Number(match[1]) : 0, text: received });
+          });
+          socket.on('error', reject);
+          socket.write(bytes);
+        });
       }
-      expect(h.simulator.stats.requests).toBe(before);
-    },
-  );
 
-  it('sent most of the corpus through the fast path and the rest through Yoga', () => {
-    expect(handler.stats.fastPath).toBeGreaterThan(150);
-    expect(handler.stats.yoga).toBeGreaterThan(20);
-  });
+      const body = JSON.stringify({ query: ONE, variables: { drSid: VALID } });
+      const head = (headers: string, length = Buffer.byteLength(body)) =>
+        `POST /graphql HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${headers}\r\n`;
 
-  it('still answers /health over HTTP afterwards', async () => {
-    const { status } = await rawExchange('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    expect(status).toBe(200);
+      it.each<[string, string | Uint8Array]>([
+        [
+          'a bare CR inside Authorization',
+          `${head(`Authorization: Bearer ${DEMO_TOKEN}\rX-Injected: 1\r\n`)}${body}`,
+        ],
+        ['a NUL inside Authorization', `${head(`Authorization: Bearer ${DEMO_TOKEN}\u0000x\r\n`)}${body}`],
+        [
+          'an obs-folded Authorization',
+          `${head(`Authorization: Bearer ${DEMO_TOKEN}\r\n folded\r\n`)}${body}`,
+        ],
+        ['a header name with a space', `${head('Author ization: x\r\n')}${body}`],
+        [
+          'Content-Length and Transfer-Encoding together',
+          `${head('Transfer-Encoding: chunked\r\n')}${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+        ],
+        ['two different Content-Lengths', `${head(`Content-Length: ${body.length + 1}\r\n`)}${body}`],
+        ['a negative Content-Length', `${head('', -5)}${body}`],
+        ['a 20 KB header', `${head(`X-Big: ${'a'.repeat(20_000)}\r\n`)}${body}`],
+        ['a request line of garbage', 'HELLO THERE\r\n\r\n'],
+        [
+          'an invalid chunk size',
+          `POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${body}\r\n0\r\n\r\n`,
+        ],
+        ['a declared body of 1 GB', `${head('', 1_000_000_000)}${body}`],
+        [
+          'a 300 KB chunked body',
+          `POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${(300 * 1024).toString(16)}\r\n${' '.repeat(300 * 1024)}\r\n0\r\n\r\n`,
+        ],
+        [
+          'invalid UTF-8 in a body with Content-Length',
+          (() => {
+            const bytes = concat(
+              `{"query": ${JSON.stringify(ONE)}, "variables": {"drSid": "`,
+              [0xff, 0xfe],
+              '"}}',
+            );
+            return concat(head(`Authorization: Bearer ${DEMO_TOKEN}\r\n`, bytes.length), [...bytes]);
+          })(),
+        ],
+      ])('answers %s with a 4xx or a GraphQL error (or hangs up), never a 5xx', async (_name, bytes) => {
+        const before = h.simulator.stats.requests;
+        const { status, text } = await rawExchange(bytes);
+        expect(status).toBeLessThan(500);
+        expect(text).not.toMatch(STACK);
+        if (status === 200) expect(text).toContain('"errors"');
+        else if (status !== 0) expect(status).toBeGreaterThanOrEqual(400);
+        expect(h.simulator.stats.requests).toBe(before);
+      });
+
+      it.each(cases.filter((c) => c.method !== 'GET').map((c) => [c.name, c] as const))(
+        'answers %s over HTTP with a 4xx or a GraphQL error, without calling CarrierX',
+        async (_name, c) => {
+          const before = h.simulator.stats.requests;
+          const headers: Record<string, string> = {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            authorization: `Bearer ${DEMO_TOKEN}`,
+            ...c.headers,
+          };
+          if (headers['content-type'] === '') delete headers['content-type'];
+          const res = await undiciRequest(`http://127.0.0.1:${port}${c.path ?? '/graphql'}`, {
+            method: c.method ?? 'POST',
+            headers,
+            body: c.body === undefined ? undefined : Buffer.from(c.body),
+          });
+          const text = await res.body.text();
+          expect(res.statusCode).toBeLessThan(500);
+          expect(text).not.toMatch(STACK);
+          if (res.statusCode < 400) {
+            expect(res.statusCode).toBe(200);
+            const body = JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] };
+            expect(body.errors?.length).toBeGreaterThan(0);
+            if (c.code) expect(body.errors?.map((e) => e.extensions?.code)).toContain(c.code);
+          }
+          expect(h.simulator.stats.requests).toBe(before);
+        },
+      );
+
+      it('sent most of the corpus through the fast path and the rest through Yoga', () => {
+        expect(handler.stats.fastPath).toBeGreaterThan(150);
+        expect(handler.stats.yoga).toBeGreaterThan(20);
+      });
+
+      it('still answers /health over HTTP afterwards', async () => {
+        const { status } = await rawExchange('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        expect(status).toBe(200);
+      });
+    });
+
+    // Once is enough for the comparison (test/execution-parity.test.ts compares in both modes); each of the
+    // four answers of the largest cases takes seconds.
+    if (mode === 'development') {
+      describe('the same corpus under graphql-jit and graphql-js, on the fast path and through Yoga', () => {
+        let js: Harness;
+        const servers: Server[] = [];
+        const ports: number[] = [];
+        beforeAll(async () => {
+          js = await createHarness({ NODE_ENV: mode, GRAPHQL_JIT: 'false' });
+          for (const app of [h.app, js.app]) {
+            for (const fastPath of [true, false]) {
+              const server = createServer(createRequestHandler(app, { fastPath, maxBodyBytes: 256 * 1024 }));
+              servers.push(server);
+              await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+              ports.push((server.address() as { port: number }).port);
+            }
+          }
+        });
+        afterAll(async () => {
+          for (const server of servers) {
+            server.closeAllConnections();
+            server.close();
+          }
+          await js.close();
+        });
+
+        it.each(cases.filter((c) => c.method !== 'GET').map((c) => [c.name, c] as const))(
+          'answers %s with the same bytes from all four',
+          async (_name, c) => {
+            const headers: Record<string, string> = {
+              'content-type': 'application/json',
+              accept: 'application/json',
+              authorization: `Bearer ${DEMO_TOKEN}`,
+              ...c.headers,
+            };
+            if (headers['content-type'] === '') delete headers['content-type'];
+            const answers: { status: number; contentType: unknown; text: string }[] = [];
+            for (const port of ports) {
+              const res = await undiciRequest(`http://127.0.0.1:${port}${c.path ?? '/graphql'}`, {
+                method: c.method ?? 'POST',
+                headers,
+                body: c.body === undefined ? undefined : Buffer.from(c.body),
+              });
+              answers.push({
+                status: res.statusCode,
+                contentType: res.headers['content-type'],
+                text: await res.body.text(),
+              });
+            }
+            for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
+          },
+          60_000,
+        );
+      });
+    }
   });
-});
+}

@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DESCENDANT_DR_SID,
@@ -6,6 +7,7 @@ import {
   SAMPLE_DR_SID,
   UNANSWERED_DR_SID,
 } from '../src/carrierx/simulator/index.ts';
+import { maskErrorForProduction } from '../src/errors.ts';
 import { graphql } from './gql/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -248,5 +250,18 @@ describe('secrets', () => {
       expect(text).not.toContain('Bad credentials');
       expect(text).not.toContain('Cannot find item by SID');
     }
+  });
+});
+
+describe('error masking in production', () => {
+  it('answers an error whose extensions are missing (as graphql-jit builds them) instead of failing with a 500', () => {
+    // graphql-jit's errors are GraphQLErrors by prototype, with `extensions` left undefined; Yoga's masking
+    // passes one with no originalError through as it is.
+    const jitStyle = Object.create(GraphQLError.prototype, {
+      message: { value: 'Variable "$s" of required type "UUID!" was not provided.', enumerable: true },
+      extensions: { value: undefined },
+    }) as GraphQLError;
+    const masked = maskErrorForProduction(jitStyle, 'Unexpected error.', false) as GraphQLError;
+    expect(masked.message).toBe('Variable "$s" of required type "UUID!" was not provided.');
   });
 });

@@ -6,12 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { composeServices } from '@apollo/composition';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import httpTransport from '@graphql-mesh/transport-http';
 import { parse } from 'graphql';
+import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { composeSupergraph, SUBGRAPHS } from '../examples/federation/compose.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, partnersTypeDefs } from '../examples/federation/partners-subgraph.ts';
-import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { DESCENDANT_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { graphql } from './gql/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -134,6 +138,60 @@ describe('_entities', () => {
     ]);
     expect(h.simulator.requests.map((r) => r.drSid).sort()).toEqual([...distinct].sort());
   });
+
+  it('keeps all 20 items when the last two representations fail, each error at its own index', async () => {
+    // Gateways join _entities answers to their representations by index: a shorter list misplaces records.
+    const representations = Array.from({ length: 20 }, (_, i) => ({
+      __typename: 'CallDetailRecord',
+      drSid: i >= 18 ? 'not-a-uuid' : SAMPLE_DR_SID,
+    }));
+    const res = await h.execute(EntitiesQuery, { representations });
+    const entities = res.body.data?._entities ?? [];
+    expect(entities).toHaveLength(20);
+    expect(entities.slice(0, 18).every((e) => e !== null && 'drSid' in e && e.drSid === SAMPLE_DR_SID)).toBe(
+      true,
+    );
+    expect(entities.slice(18)).toEqual([null, null]);
+    expect((res.body.errors ?? []).map((e) => [e.path, e.extensions?.code])).toEqual([
+      [['_entities', 18], 'BAD_USER_INPUT'],
+      [['_entities', 19], 'BAD_USER_INPUT'],
+    ]);
+  });
+
+  it.each<[string, unknown]>([
+    ['a type this graph does not have', 'Nope'],
+    ['a number', 5],
+    ['a nested array naming the entity', [['CallDetailRecord']]],
+    ['__proto__', '__proto__'],
+    ['a 200 KB string', 'X'.repeat(200 * 1024)],
+  ])(
+    'answers a representation whose __typename is %s with BAD_USER_INPUT on that item alone, logging no error',
+    async (_name, typename) => {
+      const logged = h.logs.length;
+      const res = await h.execute(EntitiesQuery, {
+        representations: [
+          { __typename: 'CallDetailRecord', drSid: SAMPLE_DR_SID },
+          { __typename: typename, drSid: SAMPLE_DR_SID },
+          JSON.parse(
+            `{"__typename": "CallDetailRecord", "drSid": "${SAMPLE_DR_SID}", "__proto__": {"x": 1}}`,
+          ),
+        ],
+      });
+      expect(res.status).toBe(200);
+      const entities = res.body.data?._entities ?? [];
+      expect(entities).toHaveLength(3);
+      expect(entities[1]).toBeNull();
+      expect(entities[0]).toMatchObject({ drSid: SAMPLE_DR_SID });
+      expect(entities[2]).toMatchObject({ drSid: SAMPLE_DR_SID });
+      expect((res.body.errors ?? []).map((e) => [e.path, e.extensions?.code])).toEqual([
+        [['_entities', 1], 'BAD_USER_INPUT'],
+      ]);
+      expect(res.text.length).toBeLessThan(2_000);
+      const newLines = h.logs.slice(logged);
+      expect(newLines.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
+      expect(newLines.join('').length).toBeLessThan(10_000);
+    },
+  );
 });
 
 // The gateway, the partners graph and the composition are the shipped examples (examples/federation/), so the
@@ -201,5 +259,79 @@ describe('the federation examples', () => {
     const version = (await import('@apollo/composition/package.json', { with: { type: 'json' } })).default
       .version;
     expect(yaml).toContain(`federation_version: =${version}`);
+  });
+});
+
+describe('through a federation gateway, with a graph that references call detail records', () => {
+  /** A third graph that lists calls by reference only: the gateway fetches their fields from ours by index. */
+  const callLogTypeDefs = parse(`
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
+    type CallDetailRecord @key(fields: "drSid", resolvable: false) {
+      drSid: ID!
+    }
+    type Query {
+      recentCalls: [CallDetailRecord]
+    }
+  `);
+  // Three real records, then two SIDs this graph cannot hold: the last items of the _entities list fail.
+  const RECENT = [SAMPLE_DR_SID, UNANSWERED_DR_SID, SAMPLE_DR_SID, 'not-a-uuid', 'also-not-a-uuid'];
+  const callLogSchema = buildSubgraphSchema({
+    typeDefs: callLogTypeDefs,
+    resolvers: { Query: { recentCalls: () => RECENT.map((drSid) => ({ drSid })) } },
+  });
+  let servers: Server[] = [];
+  let gateway: ReturnType<typeof createGatewayRuntime> | undefined;
+  afterAll(async () => {
+    await Promise.all(servers.map(stop));
+    await gateway?.dispose();
+  });
+
+  it('keeps every record of an entity list whose last items fail, with errors for the failed items only', async () => {
+    const cdr = await listen(h.app);
+    const callLog = await listen(createYoga({ schema: callLogSchema, logging: false }));
+    servers = [cdr.server, callLog.server];
+    const composed = composeServices([
+      { name: 'cdr', typeDefs: parse(await ourSubgraphSdl()), url: cdr.url },
+      { name: 'calllog', typeDefs: callLogTypeDefs, url: callLog.url },
+    ]);
+    expect(composed.errors ?? []).toEqual([]);
+    gateway = createGatewayRuntime({
+      supergraph: composed.supergraphSdl as string,
+      transports: { http: httpTransport },
+      propagateHeaders: {
+        fromClientToSubgraphs: ({ request }) => ({
+          authorization: request.headers.get('authorization') ?? '',
+        }),
+      },
+      logging: false,
+      landingPage: false,
+      graphiql: false,
+    });
+    const gw = await listen(gateway);
+    servers.push(gw.server);
+
+    const response = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer carrierx-demo-token' },
+      body: JSON.stringify({ query: '{ recentCalls { drSid price dateTalk } }' }),
+    });
+    const body = (await response.json()) as {
+      data: { recentCalls: ({ drSid: string; price: string | null; dateTalk: string | null } | null)[] };
+      errors?: { path?: (string | number)[]; extensions?: { code?: string } }[];
+    };
+    const calls = body.data.recentCalls;
+    expect(calls).toHaveLength(5);
+    expect(calls.slice(0, 3)).toEqual([
+      { drSid: SAMPLE_DR_SID, price: '0.0025', dateTalk: expect.any(String) },
+      { drSid: UNANSWERED_DR_SID, price: expect.any(String), dateTalk: null },
+      { drSid: SAMPLE_DR_SID, price: '0.0025', dateTalk: expect.any(String) },
+    ]);
+    // The failed items carry nothing from our graph. This gateway reports entity errors at the list's path
+    // without the item's index, so what it can show is one error per field of each of the two failed items.
+    expect(calls.slice(3)).toEqual([
+      { drSid: 'not-a-uuid', price: null, dateTalk: null },
+      { drSid: 'also-not-a-uuid', price: null, dateTalk: null },
+    ]);
+    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(Array(4).fill('BAD_USER_INPUT'));
   });
 });

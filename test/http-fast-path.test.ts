@@ -208,4 +208,24 @@ describe('the HTTP fast path', () => {
     expect(h.logs.filter((line) => line.includes('"level":50'))).toEqual([]);
     h.simulator.faults.clear();
   });
+
+  it('answers an error thrown after the operation ran with one 500, without running it again through Yoga', async () => {
+    // Last: it logs an error, which the test above forbids. It stands in for any failure past execution
+    // (such as the production error masking that once threw).
+    const app = Object.create(h.app) as typeof h.app;
+    app.getResultForParams = async (...args) => {
+      await h.app.getResultForParams(...args);
+      throw new Error('failed after execution');
+    };
+    const port = await listen(createRequestHandler(app, { fastPath: true, maxBodyBytes: 256 * 1024 }));
+    const logged = h.logs.length;
+    const body = q(`{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`);
+    const res = await send(port, 'POST', '/graphql', post(body).headers, body);
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body)).toEqual({
+      errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
+    expect(h.simulator.requests).toHaveLength(1);
+    expect(h.logs.slice(logged).filter((line) => line.includes('failed after execution'))).toHaveLength(1);
+  });
 });

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
-import { type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
+import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
@@ -35,6 +35,11 @@ const BAD_TARGET = errorBody('BAD_REQUEST', 'The request target is invalid: send
 const MISDIRECTED = errorBody('MISDIRECTED_REQUEST');
 /** A Host header: a name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
+/** The error Yoga's masking makes of an error it did not expect. */
+const UNEXPECTED = () =>
+  createGraphQLError('Unexpected error.', {
+    extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true },
+  });
 
 /**
  * Whether Yoga would answer this request exactly as the fast path does: a POST of a declared-length JSON body
@@ -211,11 +216,20 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       res,
     ) as unknown as Request;
     let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
+    const serverContext: Record<string, unknown> = { req, res };
     try {
-      result = await app.getResultForParams({ params, request }, { req, res } as never);
-    } catch {
-      // Refused before execution (e.g. malformed parameters): Yoga shapes that answer.
-      return replay(req, res, body);
+      result = await app.getResultForParams({ params, request }, serverContext as never);
+    } catch (error) {
+      // Refused before execution (e.g. malformed parameters): Yoga shapes that answer from the same bytes.
+      // Yoga builds the operation's context (src/context.ts: `loaders`) on this object just before it
+      // executes; once it has, a replay would run the operation again: CarrierX called twice, the error
+      // logged twice. Answer as Yoga answers an error thrown there instead: logged once, masked, 500.
+      if (!('loaders' in serverContext)) return replay(req, res, body);
+      app.logger.error(error);
+      return writeResponse(
+        res,
+        await processRegularResult({ errors: [UNEXPECTED()] }, app.fetchAPI, 'application/json'),
+      );
     }
     if (!result || isAsyncIterable(result)) return replay(req, res, body);
     if (!result.errors?.length && !result.extensions) {

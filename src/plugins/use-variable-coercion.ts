@@ -1,0 +1,49 @@
+import { GraphQLError, getOperationAST, getVariableValues } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { ERRORS } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * A variable value that does not coerce to its declared type is a request error, like a validation error: no
+ * `data`, `extensions.code` BAD_USER_INPUT, and the HTTP status Yoga gives validation errors (`http.spec`: 400
+ * for application/graphql-response+json, 200 for application/json). The message is graphql-js's, which names
+ * the variable and the expected type.
+ */
+function asRequestError(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message || ERRORS.BAD_USER_INPUT, {
+    nodes: error.nodes,
+    extensions: { code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } },
+  });
+}
+
+/**
+ * Coerces the operation's variables with graphql-js before either executor sees them, and answers a request
+ * whose variables do not coerce itself. Left to the executors, the same bad variable came back three ways:
+ * graphql-jit's errors carry no `extensions` (production's error masking failed on them with a 500), and
+ * neither executor gave a code; graphql-js's errors kept the scalar's TypeError as `originalError` and were
+ * answered as unexpected. One check here gives one answer whatever executes the document.
+ */
+export function useVariableCoercion(logger: Logger): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      // No operation to run (an unknown operationName) is the executor's own error, answered as it is.
+      if (!operation?.variableDefinitions?.length) return;
+      const coerced = getVariableValues(
+        args.schema,
+        operation.variableDefinitions,
+        (args.variableValues ?? {}) as Record<string, unknown>,
+      );
+      if (!coerced.errors) return;
+      // Once per request, at debug: the caller's mistake, not the service's. Names only, never the values.
+      logger.debug(
+        {
+          code: 'BAD_USER_INPUT',
+          variables: operation.variableDefinitions.map((v) => v.variable.name.value),
+        },
+        'Request refused: a variable does not fit its declared type',
+      );
+      setResultAndStopExecution({ errors: coerced.errors.map(asRequestError) });
+    },
+  };
+}

@@ -1,0 +1,353 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Kind, parse, type TypeNode } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESCENDANT_DR_SID, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { createRequestHandler } from '../src/http/create-request-handler.ts';
+import * as documents from './gql/graphql.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+/**
+ * Differential execution: every request below goes to four servers — graphql-jit or graphql-js, each behind
+ * the HTTP fast path and behind Yoga's own handler — in development and in production, and the four answers
+ * of a mode must be the same bytes (status, content type, body), with the same number of CarrierX calls.
+ */
+
+const MISSING = '00000000-0000-4000-8000-000000000000';
+const JSON_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer carrierx-demo-token' };
+const GRAPHQL_RESPONSE = { ...JSON_HEADERS, accept: 'application/graphql-response+json' };
+
+interface Exchange {
+  name: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+const q = (
+  name: string,
+  query: string,
+  variables?: unknown,
+  extra: { headers?: Record<string, string>; operationName?: string } = {},
+): Exchange => ({
+  name,
+  body: JSON.stringify({ query, variables, operationName: extra.operationName }),
+  headers: extra.headers,
+});
+
+const rep = (drSid: unknown, __typename: unknown = 'CallDetailRecord') => ({ __typename, drSid });
+const ENTITIES = `query E($r: [_Any!]!) {
+  _entities(representations: $r) { __typename ... on CallDetailRecord { drSid price dateTalk ringDuration } }
+}`;
+const ONE = 'query One($s: UUID!) { callDetailRecord(drSid: $s) { drSid price } }';
+
+/** A value for each variable of a codegen document, from its declared type. */
+function variablesFor(text: string): Record<string, unknown> {
+  const named = (type: TypeNode): string =>
+    type.kind === Kind.NAMED_TYPE ? type.name.value : named(type.type);
+  const variables: Record<string, unknown> = {};
+  for (const definition of parse(text).definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const variable of definition.variableDefinitions ?? []) {
+      const type = named(variable.type);
+      variables[variable.variable.name.value] =
+        type === '_Any'
+          ? [rep(SAMPLE_DR_SID), rep('x'), rep(UNANSWERED_DR_SID)]
+          : type === 'Boolean'
+            ? false
+            : SAMPLE_DR_SID;
+    }
+  }
+  return variables;
+}
+
+const EXCHANGES: Exchange[] = [
+  // Every operation the other test files send (the typed documents codegen collected from them).
+  ...Object.entries(documents)
+    .filter(([name]) => name.endsWith('Document'))
+    .map(([name, document]) => {
+      const text = String(document);
+      return q(`the test document ${name}`, text, variablesFor(text));
+    }),
+
+  q(
+    'fragments, inline fragments and aliases',
+    `query($s: UUID!) {
+    r: callDetailRecord(drSid: $s) { ...A ... on CallDetailRecord { n: numberSrc } __typename }
+    again: callDetailRecord(drSid: $s) { ...A }
+  } fragment A on CallDetailRecord { drSid cost: price partner { partnerSid } }`,
+    { s: SAMPLE_DR_SID },
+  ),
+
+  ...(
+    [
+      ['at the start', [MISSING, SAMPLE_DR_SID, UNANSWERED_DR_SID]],
+      ['in the middle', [SAMPLE_DR_SID, MISSING, UNANSWERED_DR_SID]],
+      ['at the end', [SAMPLE_DR_SID, UNANSWERED_DR_SID, MISSING]],
+      ['everywhere', [MISSING, DESCENDANT_DR_SID, MISSING]],
+    ] as const
+  ).map(([where, sids]) =>
+    q(
+      `three aliased records failing ${where}`,
+      `{ ${sids.map((sid, i) => `r${i}: callDetailRecord(drSid: "${sid}") { drSid price talkDuration }`).join(' ')} }`,
+    ),
+  ),
+
+  ...[
+    [true, true],
+    [true, false],
+    [false, true],
+    [false, false],
+  ].map(([skip, include]) =>
+    q(
+      `@skip(if: ${skip}) and @include(if: ${include}) from variables`,
+      `query($s: UUID!, $skip: Boolean!, $include: Boolean!) {
+        callDetailRecord(drSid: $s) {
+          drSid price @skip(if: $skip) numberSrc @include(if: $include)
+          ... on CallDetailRecord @include(if: $include) { dateStart }
+          ...F @skip(if: $skip)
+        }
+      } fragment F on CallDetailRecord { numberDst }`,
+      { s: SAMPLE_DR_SID, skip, include },
+    ),
+  ),
+
+  q(
+    'a variable inside an _Any object literal',
+    `query($s: String) { _entities(representations: [{ __typename: "CallDetailRecord", drSid: $s }]) {
+      ... on CallDetailRecord { drSid price }
+    } }`,
+    { s: SAMPLE_DR_SID },
+  ),
+  q(
+    'variables as the items of an _Any list literal',
+    `query($a: _Any!, $b: _Any!) { _entities(representations: [$a, $b]) { ... on CallDetailRecord { drSid } } }`,
+    { a: rep(SAMPLE_DR_SID), b: rep('x') },
+  ),
+  q(
+    'a variable inside an _Any literal, with a bad drSid',
+    `query($s: String) { _entities(representations: [{ __typename: "CallDetailRecord", drSid: $s }]) {
+      ... on CallDetailRecord { drSid }
+    } }`,
+    { s: 'nope' },
+  ),
+
+  ...(
+    [
+      ['failing at the start', [rep('x'), rep(5), rep(SAMPLE_DR_SID), rep(UNANSWERED_DR_SID)]],
+      ['failing in the middle', [rep(SAMPLE_DR_SID), rep('x'), rep(MISSING), rep(UNANSWERED_DR_SID)]],
+      ['failing at the end', [...Array.from({ length: 18 }, () => rep(SAMPLE_DR_SID)), rep('x'), rep('y')]],
+      [
+        'of every kind',
+        [
+          rep(SAMPLE_DR_SID),
+          rep(SAMPLE_DR_SID, 'Nope'),
+          rep(MISSING),
+          rep(SAMPLE_DR_SID, 5),
+          rep(DESCENDANT_DR_SID),
+          rep(SAMPLE_DR_SID, [['CallDetailRecord']]),
+          { drSid: SAMPLE_DR_SID },
+          rep(UNANSWERED_DR_SID),
+          rep(SAMPLE_DR_SID, '__proto__'),
+          rep(SAMPLE_DR_SID.toUpperCase()),
+        ],
+      ],
+      ['that are not objects', [1, 'CallDetailRecord', true, [rep(SAMPLE_DR_SID)]]],
+    ] as const
+  ).map(([name, r]) => q(`an _entities list ${name}`, ENTITIES, { r })),
+
+  // Variables that do not coerce: request errors, whichever executor runs the document.
+  ...(
+    [
+      ['an object', { s: { s: null } }],
+      ['missing', {}],
+      ['a number', { s: 5 }],
+      ['not a UUID', { s: 'nope' }],
+      ['null', { s: null }],
+    ] as const
+  ).flatMap(([name, variables]) => [
+    q(`a UUID! variable given as ${name}`, ONE, variables),
+    q(`a UUID! variable given as ${name}, asking for application/graphql-response+json`, ONE, variables, {
+      headers: GRAPHQL_RESPONSE,
+    }),
+  ]),
+  q('representations that are not a list', ENTITIES, { r: 5 }),
+  q('a Boolean! variable given as a string', 'query($b: Boolean!) { __typename @include(if: $b) }', {
+    b: 'yes',
+  }),
+
+  // Operation names: a wrong one first, then the same document with the right one and with none.
+  q('an operationName the document does not have', 'query Named { __typename }', undefined, {
+    operationName: 'Other',
+  }),
+  q('the same document with its own operationName', 'query Named { __typename }', undefined, {
+    operationName: 'Named',
+  }),
+  q('the same document with no operationName', 'query Named { __typename }'),
+  q(
+    'a default value for a variable sent without one',
+    `query($s: UUID! = "${SAMPLE_DR_SID}") {
+    callDetailRecord(drSid: $s) { drSid }
+  }`,
+  ),
+  q(
+    'two operations, choosing the second',
+    `query A { __typename } query B { callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`,
+    undefined,
+    {
+      operationName: 'B',
+    },
+  ),
+];
+
+interface Answer {
+  status: number;
+  contentType: string | undefined;
+  body: string;
+}
+
+function send(port: number, exchange: Exchange): Promise<Answer> {
+  const headers = {
+    ...JSON_HEADERS,
+    ...exchange.headers,
+    'content-length': String(Buffer.byteLength(exchange.body)),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/graphql', headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: text }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(exchange.body);
+  });
+}
+
+interface Configuration {
+  name: string;
+  harness: Harness;
+  port: number;
+}
+
+const servers: Server[] = [];
+const harnesses: Harness[] = [];
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** The four servers of one mode: graphql-jit on and off, each behind the fast path and behind Yoga. */
+async function configurations(mode: string): Promise<Configuration[]> {
+  const out: Configuration[] = [];
+  for (const jit of ['true', 'false']) {
+    const harness = await createHarness({ NODE_ENV: mode, GRAPHQL_JIT: jit });
+    harnesses.push(harness);
+    for (const fastPath of [true, false]) {
+      const port = await listen(createRequestHandler(harness.app, { fastPath, maxBodyBytes: 256 * 1024 }));
+      out.push({ name: `jit=${jit} fastPath=${fastPath}`, harness, port });
+    }
+  }
+  return out;
+}
+
+afterAll(async () => {
+  for (const server of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
+  await Promise.all(harnesses.map((h) => h.close()));
+});
+
+/** Sends one request to each configuration in turn and returns the answers with the upstream calls each made. */
+async function exchangeWithAll(all: Configuration[], exchange: Exchange) {
+  const answers: (Answer & { upstreamCalls: number })[] = [];
+  for (const configuration of all) {
+    const before = configuration.harness.simulator.stats.requests;
+    const answer = await send(configuration.port, exchange);
+    answers.push({ ...answer, upstreamCalls: configuration.harness.simulator.stats.requests - before });
+  }
+  return answers;
+}
+
+const errorLines = (all: Configuration[]) =>
+  [...new Set(all.map((c) => c.harness))].flatMap((h) =>
+    h.logs.filter((line) => /"level":(50|60)/.test(line)),
+  );
+
+for (const mode of ['development', 'production']) {
+  describe(`in ${mode}`, () => {
+    let all: Configuration[];
+    beforeAll(async () => {
+      all = await configurations(mode);
+    });
+
+    it.each(EXCHANGES.map((e) => [e.name, e] as const))(
+      'answers %s with the same bytes under graphql-jit and graphql-js, on the fast path and through Yoga',
+      async (_name, exchange) => {
+        const answers = await exchangeWithAll(all, exchange);
+        const [first, ...rest] = answers;
+        for (const answer of rest) expect(answer).toEqual(first);
+        expect(first?.status).toBeLessThan(500);
+        expect(first?.body).not.toMatch(/\\n\s+at |"stack"/);
+      },
+    );
+
+    it('answers a variable that does not coerce with BAD_USER_INPUT and no data: 200 as application/json, 400 as application/graphql-response+json, logging it once', async () => {
+      const refusals = () =>
+        harnesses.flatMap((h) => h.logs).filter((line) => line.includes('a variable does not fit')).length;
+      const before = refusals();
+      for (const variables of [{ s: { s: null } }, {}, { s: 5 }, { s: 'nope' }]) {
+        for (const [headers, status] of [
+          [JSON_HEADERS, 200],
+          [GRAPHQL_RESPONSE, 400],
+        ] as const) {
+          const answers = await exchangeWithAll(all, q('', ONE, variables, { headers }));
+          for (const answer of answers) {
+            expect(answer.status).toBe(status);
+            const body = JSON.parse(answer.body) as {
+              data?: unknown;
+              errors: { extensions?: { code?: string } }[];
+            };
+            expect(body.data).toBeUndefined();
+            expect(body.errors.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+            expect(answer.upstreamCalls).toBe(0);
+          }
+        }
+      }
+      // 4 values x 2 media types x 4 configurations, one line each (the fast path does not replay them).
+      expect(refusals() - before).toBe(32);
+    });
+
+    it('answers a variable inside an _Any literal with the record, whichever executor runs it', async () => {
+      const answers = await exchangeWithAll(
+        all,
+        q(
+          '',
+          `query($s: String) { _entities(representations: [{ __typename: "CallDetailRecord", drSid: $s }]) {
+            ... on CallDetailRecord { drSid price }
+          } }`,
+          { s: SAMPLE_DR_SID },
+        ),
+      );
+      for (const answer of answers) {
+        expect(JSON.parse(answer.body)).toEqual({
+          data: { _entities: [{ drSid: SAMPLE_DR_SID, price: '0.0025' }] },
+        });
+      }
+    });
+
+    it('logged nothing at error level for any of these requests', () => {
+      expect(errorLines(all)).toEqual([]);
+    });
+  });
+}

@@ -12,7 +12,7 @@ import { CarrierXError, type FailureKind, UNAVAILABLE } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../logger.ts';
 
-/** How hard to try and how much to let through; see the configuration table in the README. */
+/** How hard to try and how much to let through; see docs/configuration.md. */
 export interface UpstreamPolicyOptions {
   /** Retries after the first attempt, for transient failures only. */
   retries: number;

@@ -407,7 +407,10 @@ describe('client disconnects', () => {
         signal: controller.signal,
       }),
     ).catch(() => undefined);
-    await vi.waitFor(() => expect(h.client.state().inFlight).toBe(1));
+    // The call is in flight once it holds a bulkhead slot, a moment before its request reaches CarrierX: wait
+    // for CarrierX to have it, or a loaded machine aborts a call that never left.
+    await vi.waitFor(() => expect(h.simulator.requests).toHaveLength(1));
+    expect(h.client.state().inFlight).toBe(1);
     controller.abort();
     await vi.waitFor(() => expect(h.client.state().inFlight).toBe(0));
     await pending;

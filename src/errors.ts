@@ -41,8 +41,7 @@ export const ERRORS = {
 export const CREDENTIALS = {
   MISSING:
     'No credentials reached this service: the request arrived without an Authorization header. Send "Authorization: Bearer <CarrierX token>"; behind a gateway (e.g. Apollo Router), the gateway must forward the Authorization header to this subgraph.',
-  MALFORMED:
-    'The Authorization header is malformed: expected "Bearer <token>" or "Basic <credentials>".',
+  MALFORMED: 'The Authorization header is malformed: expected "Bearer <token>" or "Basic <credentials>".',
 } as const;
 
 /** Texts for UPSTREAM_UNAVAILABLE when this service, not CarrierX, declines to make the call. */

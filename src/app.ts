@@ -13,7 +13,7 @@ import { useDisableIntrospection } from './plugins/use-disable-introspection.ts'
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
-import { useReadableRequestErrors } from './plugins/use-readable-request-errors.ts';
+import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
 import { useVariableCoercion } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
@@ -162,10 +162,13 @@ export function createApp(deps: AppDeps): App {
       useVariableCoercion(logger),
       useCanonicalResults(),
       ...(config.jit ? [useJit(logger)] : []),
+      useUnsupportedMediaType(),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:
       config.limits.requestBodyLimitStrategy === 'stream' ? config.limits.requestBodyBytes : false,
+    // No field takes a file upload: multipart bodies would only be more parser for hostile input to reach.
+    multipart: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     graphiql: config.graphiql && {
       title: 'CarrierX Call Detail Records',

@@ -30,6 +30,9 @@ export const ERRORS = {
   REQUEST_ENTITY_TOO_LARGE: 'The request body is larger than this service accepts.',
   // HTTP 400 for a request that is not well-formed HTTP (e.g. an unreadable Content-Length).
   BAD_REQUEST: 'The request is malformed.',
+  // HTTP 415 for a POST whose Content-Type no request parser reads (Yoga answered it with an empty body).
+  UNSUPPORTED_MEDIA_TYPE:
+    'This service does not read a POST body of this Content-Type. Send "Content-Type: application/json" (application/graphql+json, application/graphql and application/x-www-form-urlencoded are read too; multipart is not), or a GET with the query in the URL (?query=...).',
   // HTTP 421 for a Host name not in ALLOWED_HOSTS (what a DNS-rebinding page would send).
   MISDIRECTED_REQUEST: 'This service does not answer for this host name (see ALLOWED_HOSTS).',
 } as const;

@@ -88,6 +88,28 @@ describe('error codes', () => {
     expect(h.simulator.requests).toHaveLength(0);
   });
 
+  it.each([
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['multipart/form-data', { 'content-type': 'multipart/form-data; boundary=x' }],
+    ['no Content-Type at all', {}],
+  ])(
+    'answers a POST of %s with 415 and a JSON error naming the media types that are accepted',
+    async (_label, headers) => {
+      const res = await h.app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: headers as Record<string, string>,
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(res.status).toBe(415);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors.map((e) => e.extensions.code)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+      expect(body.errors[0]?.message).toContain('application/json');
+      expect(body.errors[0]?.message).toContain('application/graphql+json');
+      expect(body.errors[0]?.message).toContain('GET');
+    },
+  );
+
   it('returns FORBIDDEN naming the scopes when the token lacks calls.read', async () => {
     const res = await h.execute(PriceQuery, { drSid: SAMPLE_DR_SID }, { token: NO_SCOPE_TOKEN });
     expect(codes(res)).toEqual(['FORBIDDEN']);

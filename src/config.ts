@@ -263,21 +263,30 @@ function allowedHosts(e: Env): string[] {
 /** Thrown when the environment is invalid; the message names every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  constructor(
+    /** One entry per bad variable: its name and what is wrong (with its value, unless that is a secret). */
+    readonly problems: { variable: string; problem: string }[],
+    /** NODE_ENV=production was asked for: the entry point reports this as one JSON line. */
+    readonly production: boolean,
+  ) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.problem}`).join('\n')}`);
+  }
 }
 
 /** Reads and validates the environment once; the only reader of process.env. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
       const raw = env[name];
       // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
       const secret = name.includes('TOKEN') || (name.endsWith('_URL') && raw?.includes('@'));
       const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
-      return `  ${name}: ${issue.message}${shown}`;
+      return { variable: name, problem: `${issue.message}${shown}` };
     });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(problems, env.NODE_ENV === 'production');
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';

@@ -234,8 +234,14 @@ export interface Config {
   workers: number;
   /** A cluster worker whose CARRIERX_BASE_URL is the primary's embedded simulator. */
   embeddedSimulatorWorker: boolean;
-  /** Origins a browser may call from; empty: no cross-origin access at all. */
+  /** Origins a browser may call from; empty: no cross-origin access at all (but see corsLoopback). */
   corsOrigins: string[];
+  /**
+   * Any loopback origin (http(s)://localhost, 127.0.0.1 or [::1], any port) may call too: a front end under
+   * development on its own port. Only while developing against the embedded simulator with CORS_ORIGINS unset:
+   * its data is fake, whereas a real CarrierX behind a fallback token must not be readable by any local page.
+   */
+  corsLoopback: boolean;
   /** The embedded simulator's listener; `port` undefined: 4010, falling back to a free port when it is taken. */
   simulator: { port: number | undefined; control: boolean };
   http: {
@@ -334,6 +340,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],
+    corsLoopback:
+      e.CORS_ORIGINS === undefined &&
+      !production &&
+      (e.CARRIERX_BASE_URL === undefined || (e.EMBEDDED_SIMULATOR_WORKER ?? false)),
     simulator: { port: e.SIMULATOR_PORT, control: e.SIMULATOR_CONTROL ?? false },
     http: {
       allowedHosts: allowedHosts(e),

@@ -84,6 +84,7 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     ...(upstream.demoToken && !config.embeddedSimulatorWorker
       ? [simulatorLine(upstream, config.simulator.port)]
       : []),
+    `  CORS:      ${corsLine(config)}`,
     ...(config.workers > 1 ? [`  Workers:   ${config.workers} processes (WEB_CONCURRENCY)`] : []),
     ...(upstream.demoToken
       ? [`  Demo token: ${upstream.demoToken}  (send "Authorization: Bearer ${upstream.demoToken}")`]
@@ -91,6 +92,16 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Which browser pages on other origins may call, and the variable that changes it. */
+function corsLine(config: Config): string {
+  if (config.corsOrigins.includes('*')) return 'any origin (CORS_ORIGINS=*)';
+  if (config.corsOrigins.length > 0) return `${config.corsOrigins.join(', ')} (CORS_ORIGINS)`;
+  if (config.corsLoopback) {
+    return 'pages on localhost, 127.0.0.1 and [::1] (any port), while on the simulator; CORS_ORIGINS lists others';
+  }
+  return 'no other origin (CORS_ORIGINS lists the ones allowed)';
 }
 
 /** Where the simulator's control API is, or how to turn it on; and why the port is not 4010 if it is not. */

@@ -164,7 +164,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     if (error.code === 'EADDRINUSE') {
       fatal(
         logger,
-        `port ${config.port} on ${config.host} is already in use: stop the program that holds it, or set PORT to another port (PORT=0 picks any free one)`,
+        `port ${config.port} on ${config.host} is already in use (EADDRINUSE): stop the program that holds it, or set PORT to another port (PORT=0 picks any free one)`,
       );
     }
     fatal(logger, 'the HTTP server failed', error);

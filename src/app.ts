@@ -13,7 +13,7 @@ import { useDisableIntrospection } from './plugins/use-disable-introspection.ts'
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
-import { useReadableRequestErrors } from './plugins/use-readable-request-errors.ts';
+import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
 import { useVariableCoercion } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
@@ -53,23 +53,44 @@ query CallDetailRecord($drSid: UUID! = "${drSid}") {
 `;
 }
 
+/** http(s)://localhost, 127.0.0.1 or [::1], with any port: a page served from this machine. */
+const LOOPBACK_ORIGIN = /^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
+/** Distinct refused origins logged per process: enough for a developer's few, bounded against a flood. */
+const MAX_LOGGED_ORIGINS = 100;
+
 /**
- * Answers only listed origins (or any, with `*`). A per-request decision, because Yoga's list form answers an
- * unlisted origin with `Access-Control-Allow-Origin: null`, which a sandboxed page (origin "null") passes.
+ * Answers only listed origins (or any, with `*`), and loopback origins when `loopback`. A per-request decision,
+ * because Yoga's list form answers an unlisted origin with `Access-Control-Allow-Origin: null`, which a
+ * sandboxed page (origin "null") passes. Never `false`: Yoga then leaves OPTIONS to its method check, which
+ * answers a browser's preflight 405. With a policy every preflight gets 204, and a refused one no allow headers,
+ * which is how CORS expects a refusal. A refused origin is logged once, naming CORS_ORIGINS: the browser only
+ * says "blocked by CORS policy", and the developer is looking at this server's output for why.
  */
-function corsPolicy(origins: readonly string[]) {
-  if (origins.length === 0) return false;
-  const any = origins.includes('*');
-  const allowed = new Set(origins);
+function corsPolicy(options: { origins: readonly string[]; loopback: boolean; logger: Logger }) {
+  const any = options.origins.includes('*');
+  const allowed = new Set(options.origins);
+  const logged = new Set<string>();
   return (request: Request) => {
     const origin = request.headers.get('origin');
-    if (origin === null || !(any || allowed.has(origin))) return false;
-    return {
-      origin,
-      credentials: true,
-      methods: ['GET', 'POST'],
-      allowedHeaders: ['content-type', 'authorization', ...CSRF_HEADERS],
-    };
+    if (origin === null) return false;
+    if (any || allowed.has(origin) || (options.loopback && LOOPBACK_ORIGIN.test(origin))) {
+      return {
+        origin,
+        credentials: true,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['content-type', 'authorization', ...CSRF_HEADERS],
+      };
+    }
+    // Browsers send Origin on same-origin POSTs too (GraphiQL's own): those need no CORS and are not refused.
+    if (URL.canParse(request.url) && new URL(request.url).origin === origin) return false;
+    if (!logged.has(origin) && logged.size < MAX_LOGGED_ORIGINS) {
+      logged.add(origin);
+      options.logger.info(
+        { origin: origin.slice(0, 200) },
+        'cross-origin request refused: this origin is not in CORS_ORIGINS (a comma-separated list of allowed origins)',
+      );
+    }
+    return false;
   };
 }
 
@@ -125,8 +146,9 @@ export function createApp(deps: AppDeps): App {
     healthCheckEndpoint: '/health',
     landingPage: false,
     // Yoga's default reflects every Origin with credentials, which would let any web page a user visits read
-    // records through the fallback CARRIERX_TOKEN. Cross-origin access is opt-in, per origin.
-    cors: corsPolicy(config.corsOrigins),
+    // records through the fallback CARRIERX_TOKEN. Cross-origin access is opt-in, per origin (loopback pages
+    // are let in only while developing on the embedded simulator).
+    cors: corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger }),
     context: createContextFactory({
       client,
       logger,
@@ -142,7 +164,7 @@ export function createApp(deps: AppDeps): App {
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
     plugins: [
-      ...(config.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
+      ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       useQueryLimits({
         length: config.limits.queryLength,
@@ -162,10 +184,13 @@ export function createApp(deps: AppDeps): App {
       useVariableCoercion(logger),
       useCanonicalResults(),
       ...(config.jit ? [useJit(logger)] : []),
+      useUnsupportedMediaType(),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:
       config.limits.requestBodyLimitStrategy === 'stream' ? config.limits.requestBodyBytes : false,
+    // No field takes a file upload: multipart bodies would only be more parser for hostile input to reach.
+    multipart: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     graphiql: config.graphiql && {
       title: 'CarrierX Call Detail Records',

@@ -234,8 +234,14 @@ export interface Config {
   workers: number;
   /** A cluster worker whose CARRIERX_BASE_URL is the primary's embedded simulator. */
   embeddedSimulatorWorker: boolean;
-  /** Origins a browser may call from; empty: no cross-origin access at all. */
+  /** Origins a browser may call from; empty: no cross-origin access at all (but see corsLoopback). */
   corsOrigins: string[];
+  /**
+   * Any loopback origin (http(s)://localhost, 127.0.0.1 or [::1], any port) may call too: a front end under
+   * development on its own port. Only while developing against the embedded simulator with CORS_ORIGINS unset:
+   * its data is fake, whereas a real CarrierX behind a fallback token must not be readable by any local page.
+   */
+  corsLoopback: boolean;
   /** The embedded simulator's listener; `port` undefined: 4010, falling back to a free port when it is taken. */
   simulator: { port: number | undefined; control: boolean };
   http: {
@@ -263,21 +269,30 @@ function allowedHosts(e: Env): string[] {
 /** Thrown when the environment is invalid; the message names every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  constructor(
+    /** One entry per bad variable: its name and what is wrong (with its value, unless that is a secret). */
+    readonly problems: { variable: string; problem: string }[],
+    /** NODE_ENV=production was asked for: the entry point reports this as one JSON line. */
+    readonly production: boolean,
+  ) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.problem}`).join('\n')}`);
+  }
 }
 
 /** Reads and validates the environment once; the only reader of process.env. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
       const raw = env[name];
       // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
       const secret = name.includes('TOKEN') || (name.endsWith('_URL') && raw?.includes('@'));
       const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
-      return `  ${name}: ${issue.message}${shown}`;
+      return { variable: name, problem: `${issue.message}${shown}` };
     });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(problems, env.NODE_ENV === 'production');
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
@@ -325,6 +340,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],
+    corsLoopback:
+      e.CORS_ORIGINS === undefined &&
+      !production &&
+      (e.CARRIERX_BASE_URL === undefined || (e.EMBEDDED_SIMULATOR_WORKER ?? false)),
     simulator: { port: e.SIMULATOR_PORT, control: e.SIMULATOR_CONTROL ?? false },
     http: {
       allowedHosts: allowedHosts(e),

@@ -1,6 +1,6 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { CarrierXClient } from './carrierx/client.ts';
-import { CarrierXError } from './errors.ts';
+import { CarrierXError, CREDENTIALS } from './errors.ts';
 import { type CdrLoader, createCdrLoader } from './loaders/cdr-loader.ts';
 import type { Logger } from './logger.ts';
 
@@ -34,20 +34,10 @@ export function resolveCredentials(
   if (header === null || header.trim() === '') {
     return fallbackToken
       ? { authorization: `Bearer ${fallbackToken}` }
-      : {
-          error: new CarrierXError(
-            'UNAUTHENTICATED',
-            'No credentials: send "Authorization: Bearer <CarrierX token>".',
-          ),
-        };
+      : { error: new CarrierXError('UNAUTHENTICATED', CREDENTIALS.MISSING) };
   }
   if (header.length > MAX_AUTHORIZATION_LENGTH || !AUTHORIZATION.test(header)) {
-    return {
-      error: new CarrierXError(
-        'UNAUTHENTICATED',
-        'The Authorization header is malformed: expected "Bearer <token>" or "Basic <credentials>".',
-      ),
-    };
+    return { error: new CarrierXError('UNAUTHENTICATED', CREDENTIALS.MALFORMED) };
   }
   return { authorization: header };
 }

@@ -8,8 +8,9 @@ import { type MaskError, maskError } from 'graphql-yoga';
  */
 export const ERRORS = {
   NOT_FOUND: 'CarrierX has no call detail record with this SID (records can expire).',
+  // CarrierX answered 401. The two cases where CarrierX is not called have their own texts in CREDENTIALS.
   UNAUTHENTICATED:
-    'CarrierX did not accept the credentials. Send "Authorization: Bearer <CarrierX token>" with the request.',
+    'CarrierX rejected the token: it is invalid or has expired. Send a current CarrierX token as "Authorization: Bearer <token>".',
   FORBIDDEN:
     'CarrierX refused access: the token needs the calls.read or calls.manage scope, and calls.read_descendant for records of inherited (descendant) partners.',
   RATE_LIMITED: 'CarrierX is rate limiting these requests. Try again later.',
@@ -29,8 +30,21 @@ export const ERRORS = {
   REQUEST_ENTITY_TOO_LARGE: 'The request body is larger than this service accepts.',
   // HTTP 400 for a request that is not well-formed HTTP (e.g. an unreadable Content-Length).
   BAD_REQUEST: 'The request is malformed.',
+  // HTTP 415 for a POST whose Content-Type no request parser reads (Yoga answered it with an empty body).
+  UNSUPPORTED_MEDIA_TYPE:
+    'This service does not read a POST body of this Content-Type. Send "Content-Type: application/json" (application/graphql+json, application/graphql and application/x-www-form-urlencoded are read too; multipart is not), or a GET with the query in the URL (?query=...).',
   // HTTP 421 for a Host name not in ALLOWED_HOSTS (what a DNS-rebinding page would send).
   MISDIRECTED_REQUEST: 'This service does not answer for this host name (see ALLOWED_HOSTS).',
+} as const;
+
+/**
+ * Texts for UNAUTHENTICATED when the request's credentials never reach CarrierX. A missing header is most often
+ * a gateway that does not pass it on, so that text says so: a newcomer who did send one looks there next.
+ */
+export const CREDENTIALS = {
+  MISSING:
+    'No credentials reached this service: the request arrived without an Authorization header. Send "Authorization: Bearer <CarrierX token>"; behind a gateway (e.g. Apollo Router), the gateway must forward the Authorization header to this subgraph.',
+  MALFORMED: 'The Authorization header is malformed: expected "Bearer <token>" or "Basic <credentials>".',
 } as const;
 
 /** Texts for UPSTREAM_UNAVAILABLE when this service, not CarrierX, declines to make the call. */

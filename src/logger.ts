@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -21,8 +22,16 @@ const REDACT_PATHS = [
   'config.carrierx.token',
 ];
 
-/** Creates the JSON logger; `destination` lets tests capture lines. */
-export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+/**
+ * Creates the JSON logger; `destination` lets tests capture lines. `pretty` (a developer at a terminal) prints
+ * the same lines human-readable instead, synchronously so that a fatal line is out before the process exits.
+ */
+export function createLogger(
+  options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {},
+): Logger {
+  const destination = options.pretty
+    ? PinoPretty({ sync: true, ignore: 'service,hostname', translateTime: 'SYS:HH:MM:ss.l' })
+    : options.destination;
   return pino(
     {
       level: options.level ?? 'info',
@@ -30,6 +39,6 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       // Every line names its process: with WEB_CONCURRENCY above 1, several workers write to one stream.
       base: { service: 'carrierx-cdr-graphql', pid: process.pid },
     },
-    options.destination,
+    destination,
   );
 }

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
@@ -83,6 +84,7 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     ...(upstream.demoToken && !config.embeddedSimulatorWorker
       ? [simulatorLine(upstream, config.simulator.port)]
       : []),
+    `  CORS:      ${corsLine(config)}`,
     ...(config.workers > 1 ? [`  Workers:   ${config.workers} processes (WEB_CONCURRENCY)`] : []),
     ...(upstream.demoToken
       ? [`  Demo token: ${upstream.demoToken}  (send "Authorization: Bearer ${upstream.demoToken}")`]
@@ -90,6 +92,16 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Which browser pages on other origins may call, and the variable that changes it. */
+function corsLine(config: Config): string {
+  if (config.corsOrigins.includes('*')) return 'any origin (CORS_ORIGINS=*)';
+  if (config.corsOrigins.length > 0) return `${config.corsOrigins.join(', ')} (CORS_ORIGINS)`;
+  if (config.corsLoopback) {
+    return 'pages on localhost, 127.0.0.1 and [::1] (any port), while on the simulator; CORS_ORIGINS lists others';
+  }
+  return 'no other origin (CORS_ORIGINS lists the ones allowed)';
 }
 
 /** Where the simulator's control API is, or how to turn it on; and why the port is not 4010 if it is not. */
@@ -102,6 +114,30 @@ function simulatorLine(upstream: Upstream, asked: number | undefined): string {
   return upstream.control
     ? `  Simulator: control API at ${new URL('/_simulator/', upstream.baseUrl).href}${moved}`
     : `  Simulator: control API off (SIMULATOR_CONTROL=true turns it on; see docs/simulator.md)${moved}`;
+}
+
+/** This service's version, for the production `listening` line. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/**
+ * The banner's facts as log fields: in production stdout carries only JSON lines, so a log collector can read
+ * where the service listens, what it calls and within which limits, without parsing prose.
+ */
+function listeningFields(config: Config, port: number, upstream: Upstream) {
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return {
+    url: `http://${shownHost}:${port}/graphql`,
+    host: config.host,
+    port,
+    version: VERSION,
+    upstream: upstream.baseUrl,
+    workers: config.workers,
+    graphiql: config.graphiql,
+    corsOrigins: config.corsOrigins,
+    limits: config.limits,
+  };
 }
 
 /** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
@@ -123,11 +159,24 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   });
   const { server, drain } = createHttpServer(app, config);
   let stopping = false;
-  server.on('error', (error) => fatal(logger, 'the HTTP server failed', error));
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    // The commonest way a newcomer's start fails (a second `npm start`): say what to do, not a stack.
+    if (error.code === 'EADDRINUSE') {
+      fatal(
+        logger,
+        `port ${config.port} on ${config.host} is already in use (EADDRINUSE): stop the program that holds it, or set PORT to another port (PORT=0 picks any free one)`,
+      );
+    }
+    fatal(logger, 'the HTTP server failed', error);
+  });
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    // A worker's primary prints the banner once for all of them.
+    // A worker's primary prints the banner (or the production `listening` line) once for all of them.
+    if (config.production && cluster.isPrimary) {
+      logger.info(listeningFields(config, port, upstream), 'listening');
+      return;
+    }
     if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream));
     logger.info({ port, host: config.host, simulator: Boolean(upstream.demoToken) }, 'listening');
   });
@@ -192,6 +241,10 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   cluster.on('listening', (_worker, address) => {
     listening += 1;
     if (listening === config.workers) {
+      if (config.production) {
+        logger.info(listeningFields(config, address.port, upstream), 'listening');
+        return;
+      }
       process.stdout.write(banner(config, address.port, upstream));
       logger.info({ workers: config.workers, port: address.port }, 'all workers listening');
     }
@@ -243,16 +296,20 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   for (let i = 0; i < config.workers; i++) fork();
 }
 
+/** In production, where stderr too carries only JSON lines: the logger for them (set once by main). */
+let stderrJson: Logger | undefined;
+
 /**
- * Logs a fatal error and exits 1. It also goes to stderr as plain text, whatever LOG_LEVEL says (even
- * `silent`): a process that stops must say why where an operator looks.
+ * Logs a fatal error and exits 1. It also goes to stderr, whatever LOG_LEVEL says (even `silent`): a process
+ * that stops must say why where an operator looks. As plain text in development, one JSON line in production.
  */
 function fatal(logger: Logger, message: string, error?: unknown): never {
   if (error === undefined) logger.fatal(message);
   else logger.fatal({ err: error }, message);
   const reason =
     error instanceof Error ? `: ${error.message}` : error === undefined ? '' : `: ${String(error)}`;
-  process.stderr.write(`${message}${reason}\n`);
+  if (stderrJson) stderrJson.fatal(`${message}${reason}`);
+  else process.stderr.write(`${message}${reason}\n`);
   process.exit(1);
 }
 
@@ -262,12 +319,21 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      if (error.production) {
+        const names = error.problems.map((p) => p.variable).join(', ');
+        createLogger({ destination: process.stderr }).fatal(
+          { problems: error.problems },
+          `invalid configuration: ${names}`,
+        );
+      } else process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel });
+  if (config.production) stderrJson = createLogger({ destination: process.stderr });
+  // Human-readable lines for a developer at a terminal; JSON wherever a program reads them (and in production).
+  const pretty = !config.production && process.stdout.isTTY === true;
+  const logger = createLogger({ level: config.logLevel, pretty });
   try {
     if (cluster.isPrimary && config.workers > 1) await runPrimary(config, logger);
     else await runServer(config, logger);

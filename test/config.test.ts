@@ -16,6 +16,20 @@ describe('configuration', () => {
     });
   });
 
+  it('lets loopback origins call cross-origin only while developing on the embedded simulator with CORS_ORIGINS unset', () => {
+    expect(loadConfig({}).corsLoopback).toBe(true);
+    expect(
+      loadConfig({ CARRIERX_BASE_URL: 'http://127.0.0.1:9/core/v2', EMBEDDED_SIMULATOR_WORKER: 'true' })
+        .corsLoopback,
+    ).toBe(true);
+    expect(loadConfig({ CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2' }).corsLoopback).toBe(false);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com' }).corsLoopback).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'production', CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2' })
+        .corsLoopback,
+    ).toBe(false);
+  });
+
   it('treats empty variables as unset', () => {
     const config = loadConfig({ CARRIERX_BASE_URL: '', CARRIERX_TOKEN: '', PORT: '' });
     expect(config.carrierx.baseUrl).toBeUndefined();

@@ -42,6 +42,10 @@ describe('the embedded simulator of npm start', () => {
     expect(index.routes.map((route) => route.path)).toContain('/_simulator/faults');
   });
 
+  it('says in the banner that pages on loopback origins may call cross-origin, naming CORS_ORIGINS', () => {
+    expect(server.output).toMatch(/CORS: +pages on localhost, 127\.0\.0\.1 and \[::1\].*CORS_ORIGINS/);
+  });
+
   it('uses the SIMULATOR_PORT asked for', async () => {
     const probe = createServer().listen(0, '127.0.0.1');
     await once(probe, 'listening');

@@ -57,15 +57,22 @@ describe('error codes', () => {
     expect(res.body.errors?.[0]?.path).toEqual(['callDetailRecord']);
   });
 
-  it('returns UNAUTHENTICATED when CarrierX rejects the token', async () => {
+  it('returns UNAUTHENTICATED saying the token was rejected (invalid or expired) when CarrierX refuses it', async () => {
     const res = await h.execute(PriceQuery, { drSid: SAMPLE_DR_SID }, { token: 'not-a-real-token' });
     expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+    const message = res.body.errors?.[0]?.message;
+    // The caller did send a header: telling them to send one would send them looking in the wrong place.
+    expect(message).toMatch(/rejected the token.*invalid or has expired/);
+    expect(message).not.toContain('not-a-real-token');
     expect(h.simulator.requests).toHaveLength(1);
   });
 
-  it('returns UNAUTHENTICATED without calling CarrierX when the request has no credentials', async () => {
+  it('returns UNAUTHENTICATED without calling CarrierX when the request has no credentials, saying a gateway must forward Authorization', async () => {
     const res = await h.execute(PriceQuery, { drSid: SAMPLE_DR_SID }, { token: null });
     expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+    expect(res.body.errors?.[0]?.message).toMatch(
+      /without an Authorization header.*gateway.*must forward the Authorization header to this subgraph/,
+    );
     expect(h.simulator.requests).toHaveLength(0);
   });
 
@@ -77,8 +84,31 @@ describe('error codes', () => {
   ])('returns UNAUTHENTICATED without calling CarrierX for %s', async (_label, authorization) => {
     const res = await h.execute(PriceQuery, { drSid: SAMPLE_DR_SID }, { authorization });
     expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+    expect(res.body.errors?.[0]?.message).toMatch(/^The Authorization header is malformed/);
     expect(h.simulator.requests).toHaveLength(0);
   });
+
+  it.each([
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['multipart/form-data', { 'content-type': 'multipart/form-data; boundary=x' }],
+    ['no Content-Type at all', {}],
+  ])(
+    'answers a POST of %s with 415 and a JSON error naming the media types that are accepted',
+    async (_label, headers) => {
+      const res = await h.app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: headers as Record<string, string>,
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(res.status).toBe(415);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors.map((e) => e.extensions.code)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+      expect(body.errors[0]?.message).toContain('application/json');
+      expect(body.errors[0]?.message).toContain('application/graphql+json');
+      expect(body.errors[0]?.message).toContain('GET');
+    },
+  );
 
   it('returns FORBIDDEN naming the scopes when the token lacks calls.read', async () => {
     const res = await h.execute(PriceQuery, { drSid: SAMPLE_DR_SID }, { token: NO_SCOPE_TOKEN });

@@ -389,6 +389,6 @@ describe('the server process (npm start)', () => {
     const [code] = await server.exited;
     taken.close();
     expect(code).toBe(1);
-    expect(server.output().stderr).toContain('EADDRINUSE');
+    expect(server.output().stderr).toContain(`port ${port} on 127.0.0.1 is already in use (EADDRINUSE)`);
   }, 60_000);
 });

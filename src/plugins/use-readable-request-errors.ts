@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { CarrierXError } from '../errors.ts';
+import { CarrierXError, ERRORS } from '../errors.ts';
 
 function readable(error: unknown): unknown {
   if (error instanceof GraphQLError || (error as Error | undefined)?.name === 'AbortError') return error;
@@ -32,6 +32,30 @@ export function useReadableRequestErrors(): Plugin {
           throw readable(error);
         }
       });
+    },
+  };
+}
+
+/**
+ * Makes a POST of a media type no parser reads a 415 with a JSON error naming the accepted types: Yoga answers
+ * it with an empty body, leaving the caller to guess what to send. Listed after every plugin with its own
+ * onRequestParse (CSRF prevention must still refuse a form-like POST with 403 first). Other methods go on to
+ * Yoga's 405. The HTTP fast path never serves such a request, so both paths answer alike.
+ */
+export function useUnsupportedMediaType(): Plugin {
+  return {
+    onRequestParse({ request, requestParser, endResponse, fetchAPI }) {
+      if (requestParser || request.method !== 'POST') return;
+      const error = {
+        message: ERRORS.UNSUPPORTED_MEDIA_TYPE,
+        extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+      };
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [error] }), {
+          status: 415,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
     },
   };
 }

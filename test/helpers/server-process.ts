@@ -10,7 +10,7 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts src/server.ts on a free port with `env` added, and resolves once its banner names its URL. */
+/** Starts src/server.ts on a free port with `env` added, and resolves once its banner (or JSON line) names its URL. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
@@ -20,8 +20,12 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      // The banner is written in one piece, so its last line arriving means all of it has.
-      const match = /listening on (http:\/\/\S+\/graphql)[\s\S]*\n\n/.exec(output);
+      // The banner is written in one piece, so its last line arriving means all of it has. In production
+      // there is no banner: one JSON `listening` line carries the URL.
+      const match =
+        /listening on (http:\/\/\S+\/graphql)[\s\S]*\n\n/.exec(output) ??
+        /^\{.*"msg":"listening".*"url":"(http:\/\/[^"]+\/graphql)".*\}$/m.exec(output) ??
+        /^\{.*"url":"(http:\/\/[^"]+\/graphql)".*"msg":"listening".*\}$/m.exec(output);
       if (match) resolve(match[1] as string);
     };
     child.stdout?.on('data', onData);

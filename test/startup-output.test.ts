@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulator, type Simulator } from '../src/carrierx/simulator/index.ts';
+import { startServerProcess } from './helpers/server-process.ts';
+
+/** Runs src/server.ts until it exits (it must: these starts fail), keeping stdout and stderr apart. */
+async function runToExit(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** A frame of a stack trace, as text or inside a JSON string. */
+const STACK = /(\n|\\n)\s+at /;
+
+describe('starting the server', () => {
+  let simulator: Simulator;
+  let baseUrl: string;
+  beforeAll(async () => {
+    simulator = createSimulator();
+    baseUrl = await simulator.listen(0, '127.0.0.1');
+  });
+  afterAll(() => simulator.close());
+
+  it('stops on a busy port with a line that names the port and PORT, and no stack', async () => {
+    const holder = createServer().listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const run = await runToExit({ PORT: String(port), CARRIERX_BASE_URL: baseUrl, LOG_LEVEL: 'info' });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(run.stderr).toContain('set PORT to another port');
+      expect(`${run.stdout}${run.stderr}`).not.toMatch(STACK);
+    } finally {
+      holder.close();
+    }
+  }, 30_000);
+
+  it('in production, prints one JSON listening line with the upstream, version and limits instead of the banner', async () => {
+    const server = await startServerProcess({
+      NODE_ENV: 'production',
+      CARRIERX_BASE_URL: baseUrl,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const lines = server.output.split('\n').filter(Boolean);
+      // Every line a log collector reads is JSON: no banner prose among them.
+      for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+      const listening = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'listening');
+      expect(listening).toHaveLength(1);
+      expect(listening[0]).toMatchObject({
+        url: server.url,
+        upstream: baseUrl,
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+        limits: { maxRecordsPerOperation: expect.any(Number), requestDeadlineMs: expect.any(Number) },
+      });
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('in production, reports a bad configuration as one JSON line on stderr naming every bad variable, without the token', async () => {
+    const run = await runToExit({
+      NODE_ENV: 'production',
+      CARRIERX_BASE_URL: baseUrl,
+      CARRIERX_TOKEN: 'secret token with spaces',
+      PORT: 'eighty',
+      MAX_QUERY_DEPTH: '-1',
+    });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] as string) as { msg: string; problems: { variable: string }[] };
+    expect(entry.problems.map((p) => p.variable).sort()).toEqual([
+      'CARRIERX_TOKEN',
+      'MAX_QUERY_DEPTH',
+      'PORT',
+    ]);
+    expect(entry.msg).toContain('PORT');
+    expect(run.stderr).not.toContain('secret token');
+  }, 30_000);
+});

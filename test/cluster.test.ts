@@ -46,7 +46,14 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
 
   beforeAll(async () => {
     primary = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, WEB_CONCURRENCY: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        WEB_CONCURRENCY: '2',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        SIMULATOR_PORT: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     primary.stdout?.on('data', (chunk: Buffer) => {

@@ -20,7 +20,7 @@ describe('the embedded simulator of npm start', () => {
 
   beforeAll(async () => {
     holder = await holdPort(4010);
-    server = await startServerProcess({ SIMULATOR_CONTROL: 'true' });
+    server = await startServerProcess({ SIMULATOR_CONTROL: 'true', SIMULATOR_PORT: '' });
   }, 30_000);
 
   afterAll(async () => {
@@ -61,9 +61,19 @@ describe('the embedded simulator of npm start', () => {
   }, 30_000);
 
   it('stops with a message naming SIMULATOR_PORT when the port asked for is taken, rather than use another', async () => {
-    await expect(startServerProcess({ SIMULATOR_PORT: '4010' })).rejects.toThrow(
-      /exited \(1\)[\s\S]*SIMULATOR_PORT 4010 is in use; choose another, or 0 for any free port/,
-    );
+    // A port this test holds for the whole test, not 4010, which other test files' servers may let go of.
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await expect(startServerProcess({ SIMULATOR_PORT: String(port) })).rejects.toThrow(
+        new RegExp(
+          `exited \\(1\\)[\\s\\S]*SIMULATOR_PORT ${port} is in use; choose another, or 0 for any free port`,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
   }, 30_000);
 
   it('refuses a SIMULATOR_PORT that is not a port, naming the variable', () => {

@@ -13,7 +13,9 @@ export interface ServerProcess {
 /** Starts src/server.ts on a free port with `env` added, and resolves once its banner (or JSON line) names its URL. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    // SIMULATOR_PORT=0: test files run in parallel, and the embedded simulator's default port (4010) is one
+    // port for all of them; test/embedded-simulator.test.ts asks for the default itself (SIMULATOR_PORT='').
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SIMULATOR_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

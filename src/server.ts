@@ -121,12 +121,13 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     logger,
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
-  const { server, drain } = createHttpServer(app, config);
+  const { server, drain, markReady } = createHttpServer(app, config);
   let stopping = false;
   server.on('error', (error) => fatal(logger, 'the HTTP server failed', error));
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    markReady();
     // A worker's primary prints the banner once for all of them.
     if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream));
     logger.info({ port, host: config.host, simulator: Boolean(upstream.demoToken) }, 'listening');

@@ -16,6 +16,11 @@ export interface RequestHandlerOptions {
   healthCheckEndpoint?: string;
   /** Host names (lower case, no port) answered; others get 421. `['*']` (the default): any. */
   allowedHosts?: readonly string[];
+  /**
+   * Readiness, answered at `GET /ready` (any Host, like health): 200 while it returns true, 503 otherwise.
+   * Unset: always ready.
+   */
+  ready?: () => boolean;
 }
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -33,6 +38,9 @@ const errorBody = (code: ErrorCode, message: string = ERRORS[code]) =>
 const BAD_HOST = errorBody('BAD_REQUEST', 'The Host header is invalid.');
 const BAD_TARGET = errorBody('BAD_REQUEST', 'The request target is invalid: send a path such as /graphql.');
 const MISDIRECTED = errorBody('MISDIRECTED_REQUEST');
+const READY_ENDPOINT = '/ready';
+const READY = '{"status":"ready"}';
+const NOT_READY = '{"status":"not ready"}';
 /** A Host header: a name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
 /** The error Yoga's masking makes of an error it did not expect. */
@@ -275,7 +283,9 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       knownGoodHost = host;
       return undefined;
     }
-    return req.url === healthCheckEndpoint ? undefined : { status: 421, body: MISDIRECTED };
+    return req.url === healthCheckEndpoint || req.url === READY_ENDPOINT
+      ? undefined
+      : { status: 421, body: MISDIRECTED };
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -287,6 +297,13 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
         res.writeHead(204, { allow: 'GET, POST, OPTIONS' });
         res.end();
       } else send(res, early.status, early.body);
+      return;
+    }
+    if (req.url === READY_ENDPOINT && (req.method === 'GET' || req.method === 'HEAD')) {
+      stats.yoga++;
+      // Never touches CarrierX: readiness is this process's own state (listening, not draining).
+      const ready = options.ready?.() ?? true;
+      send(res, ready ? 200 : 503, ready ? READY : NOT_READY);
       return;
     }
     if (!options.fastPath || !isPlainJsonPost(req, endpoint, options.maxBodyBytes)) {

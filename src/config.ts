@@ -162,6 +162,8 @@ const envSchema = z
     HTTP_FAST_PATH: optional(flag),
     // Execute through graphql-jit (compiled documents); off = graphql-js for every document.
     GRAPHQL_JIT: optional(flag),
+    // One info line per GraphQL operation (name, type, duration, upstream calls, error codes, request id).
+    ACCESS_LOG: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -198,6 +200,7 @@ export interface Config {
   host: string;
   production: boolean;
   logLevel: Env['LOG_LEVEL'];
+  accessLog: boolean;
   carrierx: {
     /** Undefined means: run the embedded simulator and use it. */
     baseUrl: string | undefined;
@@ -286,6 +289,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     production,
     logLevel: e.LOG_LEVEL,
+    accessLog: e.ACCESS_LOG ?? true,
     carrierx: {
       baseUrl: e.CARRIERX_BASE_URL,
       token: e.CARRIERX_TOKEN,

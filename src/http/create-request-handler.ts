@@ -4,6 +4,7 @@ import type { ExecutionResult } from 'graphql';
 import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
+import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
 
 export interface RequestHandlerOptions {
@@ -234,10 +235,8 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       // logged twice. Answer as Yoga answers an error thrown there instead: logged once, masked, 500.
       if (!('loaders' in serverContext)) return replay(req, res, body);
       app.logger.error(error);
-      return writeResponse(
-        res,
-        await processRegularResult({ errors: [UNEXPECTED()] }, app.fetchAPI, 'application/json'),
-      );
+      const unexpected = withRequestId({ errors: [UNEXPECTED()] }, req.headers[REQUEST_ID_HEADER] as string);
+      return writeResponse(res, await processRegularResult(unexpected, app.fetchAPI, 'application/json'));
     }
     if (!result || isAsyncIterable(result)) return replay(req, res, body);
     if (!result.errors?.length && !result.extensions) {
@@ -245,7 +244,11 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       return send(res, 200, stringify(result));
     }
     // Errors: Yoga's own result processor decides the status and headers and strips internal extensions.
-    await writeResponse(res, await processRegularResult(result, app.fetchAPI, 'application/json'));
+    const requestId = req.headers[REQUEST_ID_HEADER] as string;
+    await writeResponse(
+      res,
+      await processRegularResult(withRequestId(result, requestId), app.fetchAPI, 'application/json'),
+    );
   }
 
   const healthCheckEndpoint = options.healthCheckEndpoint ?? '/health';
@@ -289,6 +292,13 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    // The request id, taken or made here once: written back into the request's headers, every later reader
+    // (the fast path, Yoga's adapter, a replay) sees the same sane id; set on the response, every answer
+    // carries it (writeHead merges it in).
+    const header = req.headers[REQUEST_ID_HEADER];
+    const requestId = requestIdFrom(header);
+    if (requestId !== header) req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const early = earlyAnswer(req);
     if (early) {
       stats.yoga++;

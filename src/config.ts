@@ -54,6 +54,8 @@ const urlHostname = (host: string) => new URL(`http://${host}/`).hostname;
 const envSchema = z
   .object({
     PORT: optional(integer(0, 65535)).default(4000),
+    // Prometheus metrics at GET /metrics on their own listener (on HOST); 0 turns the listener off.
+    METRICS_PORT: optional(integer(0, 65535)).default(9464),
     HOST: optional(z.string()).default('0.0.0.0'),
     CARRIERX_BASE_URL: optional(httpUrl),
     CARRIERX_TOKEN: optional(
@@ -198,6 +200,8 @@ export type Env = z.infer<typeof envSchema>;
 export interface Config {
   port: number;
   host: string;
+  /** 0: no metrics listener. */
+  metricsPort: number;
   production: boolean;
   logLevel: Env['LOG_LEVEL'];
   accessLog: boolean;
@@ -287,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     production,
     logLevel: e.LOG_LEVEL,
     accessLog: e.ACCESS_LOG ?? true,

@@ -4,6 +4,7 @@ import { createCarrierXClient } from './carrierx/client.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startMetricsServer } from './observability/metrics.ts';
 
 // The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM. With WEB_CONCURRENCY above 1
 // this process is a cluster primary: it runs the embedded simulator if there is one, forks the workers (each a
@@ -76,7 +77,8 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     config.graphiql
       ? `  GraphiQL:  open ${url} in a browser`
       : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
-    `  Health:    http://${shownHost}:${port}/health`,
+    `  Health:    http://${shownHost}:${port}/health (readiness: /ready)`,
+    ...(config.metricsPort === 0 ? [] : [`  Metrics:   http://${shownHost}:${config.metricsPort}/metrics`]),
     upstream.demoToken
       ? `  Upstream:  the embedded CarrierX simulator at ${upstream.baseUrl} (CARRIERX_BASE_URL is not set)`
       : `  Upstream:  ${upstream.baseUrl}`,
@@ -122,6 +124,16 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
   const { server, drain, markReady } = createHttpServer(app, config);
+  // A worker's metrics are served by its primary, summed over all workers.
+  const metrics =
+    config.metricsPort === 0
+      ? undefined
+      : startMetricsServer({
+          port: config.metricsPort,
+          host: config.host,
+          cluster: cluster.isPrimary ? 'single' : 'worker',
+          logger,
+        });
   let stopping = false;
   server.on('error', (error) => fatal(logger, 'the HTTP server failed', error));
   server.listen(config.port, config.host, () => {
@@ -154,6 +166,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
       .then(async () => {
         await client.close();
         await upstream.close();
+        metrics?.close();
         logger.info('stopped');
         process.exit(0);
       })
@@ -190,6 +203,9 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       .finally(() => process.exit(exitCode));
 
   const fork = () => startedAt.set(cluster.fork(workerEnv), Date.now());
+  if (config.metricsPort !== 0) {
+    startMetricsServer({ port: config.metricsPort, host: config.host, cluster: 'primary', logger });
+  }
   cluster.on('listening', (_worker, address) => {
     listening += 1;
     if (listening === config.workers) {

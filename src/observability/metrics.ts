@@ -1,5 +1,16 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, register } from 'prom-client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type RegistryContentType,
+  register,
+} from 'prom-client';
 import type { UpstreamState } from '../carrierx/policies.ts';
+import type { Logger } from '../logger.ts';
 
 // The process's Prometheus metrics, on prom-client's global registry: the one its cluster aggregation reads in
 // each worker. Updating them is a few additions on pre-bound children, cheap enough to stay on whether or not
@@ -81,6 +92,8 @@ const CIRCUIT_STATES: Record<UpstreamState['breaker'], number> = {
 };
 new Gauge({
   name: 'carrierx_circuit_state',
+  // Across cluster workers, the worst one: a sum of states would read as no state at all.
+  aggregator: 'max',
   help: 'The CarrierX circuit breaker: 0 closed, 1 half-open, 2 open (calls fail at once).',
   collect() {
     if (upstreamState) this.set(CIRCUIT_STATES[upstreamState().breaker]);
@@ -214,6 +227,63 @@ export function collectProcessMetrics(): void {
   if (defaultMetrics) return;
   defaultMetrics = true;
   collectDefaultMetrics({ register });
+  // Gauges named like counters, which promtool's lint refuses; `nodejs_active_handles` and
+  // `nodejs_active_requests` (by type) carry the same counts.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    register.removeSingleMetric(name);
+  }
 }
 
 export { register as metricsRegistry };
+
+/**
+ * The `/metrics` listener (METRICS_PORT on HOST), apart from the API's so that it need not be public.
+ * `cluster: 'primary'` answers the sum over the workers, `'worker'` only answers its primary's requests.
+ */
+export function startMetricsServer(options: {
+  port: number;
+  host: string;
+  cluster: 'single' | 'primary' | 'worker';
+  logger: Logger;
+}): Server | undefined {
+  collectProcessMetrics();
+  // A worker serves nothing itself; this registers its answer to the primary's requests.
+  if (options.cluster !== 'single') aggregator ??= new AggregatorRegistry();
+  if (options.cluster === 'worker') return undefined;
+  const source = options.cluster === 'primary' ? aggregator : undefined;
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found: metrics are at GET /metrics\n');
+      return;
+    }
+    (source ? source.clusterMetrics() : register.metrics()).then(
+      (text) => {
+        res.writeHead(200, { 'content-type': register.contentType });
+        res.end(text);
+      },
+      (error: unknown) => {
+        options.logger.error({ err: error }, 'collecting metrics failed');
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('collecting metrics failed\n');
+      },
+    );
+  });
+  // Metrics are not worth refusing to serve for: a taken port is logged, and the API runs on without them.
+  server.on('error', (error) =>
+    options.logger.error(
+      { err: error, metricsPort: options.port },
+      'the metrics listener failed (METRICS_PORT); serving without /metrics',
+    ),
+  );
+  server.listen(options.port, options.host, () =>
+    options.logger.info({ metricsPort: (server.address() as AddressInfo).port }, 'metrics listening'),
+  );
+  return server;
+}
+
+let aggregator: AggregatorRegistry<RegistryContentType> | undefined;

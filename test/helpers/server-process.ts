@@ -13,7 +13,8 @@ export interface ServerProcess {
 /** Starts src/server.ts on a free port with `env` added, and resolves once its banner names its URL. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    // No metrics listener unless asked for: its default port would be shared by every server a test starts.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

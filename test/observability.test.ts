@@ -45,7 +45,10 @@ async function post(port: number, query: string, variables: unknown, headers: Re
     headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}`, ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { errors?: { extensions: Record<string, unknown> }[] };
+  const body = (await response.json()) as {
+    errors?: { extensions: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
+  };
   return { status: response.status, requestId: response.headers.get('x-request-id'), body };
 }
 
@@ -84,25 +87,45 @@ describe.each([
     s.h.logs.length = 0;
   });
 
-  it('echoes a sane X-Request-Id and puts it in the error extensions and every log line about the request', async () => {
+  it('echoes a sane X-Request-Id and puts it in the extensions of an error answer and every log line about the request', async () => {
     const before = { ...s.handler.stats };
     const res = await post(s.port, ONE, { drSid: MISSING }, { 'x-request-id': 'gw-7f3a:1.2_x' });
     expect(fastPath ? s.handler.stats.fastPath - before.fastPath : s.handler.stats.yoga - before.yoga).toBe(
       1,
     );
     expect(res.requestId).toBe('gw-7f3a:1.2_x');
-    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', requestId: 'gw-7f3a:1.2_x' });
+    expect(res.body.errors?.[0]?.extensions.code).toBe('NOT_FOUND');
+    expect(res.body.extensions?.requestId).toBe('gw-7f3a:1.2_x');
     const about = logLines(s.h).filter((line) => line.level !== 20);
     // CarrierX's 404 (info) and the access line.
     expect(about.map((line) => line.msg)).toEqual(['CarrierX answered 404', 'operation']);
     for (const line of about) expect(line.requestId).toBe('gw-7f3a:1.2_x');
   });
 
+  it("ties each failed attempt's warning and the give-up warning of a failing CarrierX call to the request", async () => {
+    s.h.simulator.faults.add({ match: { drSid: SAMPLE_DR_SID }, fault: { kind: 'status', status: 503 } });
+    try {
+      const res = await post(s.port, ONE, { drSid: SAMPLE_DR_SID }, { 'x-request-id': 'flaky-1' });
+      expect(res.body.errors?.[0]?.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(res.body.extensions?.requestId).toBe('flaky-1');
+    } finally {
+      s.h.simulator.faults.clear();
+    }
+    const warnings = logLines(s.h).filter((line) => line.level === 40);
+    expect(warnings.map((line) => line.msg)).toEqual([
+      'CarrierX answered an error',
+      'CarrierX answered an error',
+      'CarrierX answered an error',
+      'CarrierX call failed: giving up after 3 attempts',
+    ]);
+    for (const line of warnings) expect(line.requestId).toBe('flaky-1');
+  });
+
   it('replaces an X-Request-Id that is too long or has other characters with a generated one', async () => {
     for (const bad of ['a'.repeat(129), 'id with spaces', 'x"}{']) {
       const res = await post(s.port, ONE, { drSid: MISSING }, { 'x-request-id': bad });
       expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(res.body.errors?.[0]?.extensions.requestId).toBe(res.requestId);
+      expect(res.body.extensions?.requestId).toBe(res.requestId);
     }
     expect(s.h.logs.join('\n')).not.toContain('id with spaces');
   });
@@ -111,6 +134,7 @@ describe.each([
     const res = await post(s.port, ONE, { drSid: SAMPLE_DR_SID });
     expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.body.errors).toBeUndefined();
+    expect(res.body.extensions).toBeUndefined();
   });
 
   it('logs one summary line per operation, with its name, type, upstream calls and error codes, and no token or variables', async () => {

@@ -399,7 +399,14 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       const result = policies.execute(
         (remainingMs, attemptNumber) =>
           attempt(drSid, path, authorization, callOptions, remainingMs, attemptNumber),
-        { signal, deadlineAt, logger: callOptions.logger },
+        {
+          signal,
+          deadlineAt,
+          // A getter, so the request's child logger is made only if the policies log.
+          get logger() {
+            return callOptions.logger;
+          },
+        },
       );
       return result.catch((error: unknown) => {
         // Refused before any attempt: counted here, since no attempt was made to count.

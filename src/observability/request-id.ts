@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 
 /** The header a request id travels in, both ways. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -33,25 +33,10 @@ export function requestIdOf(request: { readonly headers: { get(name: string): st
 }
 
 /**
- * The result with `extensions.requestId` on each error, so that a user's bug report leads to the log lines.
- * GraphQLErrors stay GraphQLErrors: Yoga's result processor reads their `extensions.http` for the status.
+ * The result of a request that failed, with `extensions.requestId`: a user's bug report leads to the log lines.
+ * On the response, not on each error, so errors stay as the error table and graphql-js shape them.
  */
 export function withRequestId<T extends ExecutionResult>(result: T, requestId: string): T {
-  if (!result.errors?.length) return result;
-  const errors = result.errors.map((error) => {
-    if (error.extensions?.requestId === requestId) return error;
-    if (!(error instanceof GraphQLError)) {
-      const plain = error as { extensions?: Record<string, unknown> };
-      return { ...plain, extensions: { ...plain.extensions, requestId } } as unknown as GraphQLError;
-    }
-    return new GraphQLError(error.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      originalError: error.originalError,
-      extensions: { ...error.extensions, requestId },
-    });
-  });
-  return { ...result, errors };
+  if (!result.errors?.length || result.extensions?.requestId === requestId) return result;
+  return { ...result, extensions: { ...result.extensions, requestId } };
 }

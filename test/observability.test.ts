@@ -231,7 +231,7 @@ describe.each([
     const moved = await delta(['carrierx_response_bytes_total'], async () => {
       await post(s.port, ONE, { drSid: SAMPLE_DR_SID });
     });
-    expect(moved['carrierx_response_bytes_total']).toBe(s.h.simulator.stats.bytesSent - before);
+    expect(moved.carrierx_response_bytes_total).toBe(s.h.simulator.stats.bytesSent - before);
   });
 
   it('reports the circuit as open, and counts the calls it refuses', async () => {

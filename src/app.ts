@@ -12,6 +12,7 @@ import { useCanonicalResults } from './plugins/use-canonical-results.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
+import { useObservability } from './plugins/use-observability.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
@@ -164,6 +165,7 @@ export function createApp(deps: AppDeps): App {
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
     plugins: [
+      useObservability({ logger, accessLog: config.accessLog }),
       ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       useQueryLimits({

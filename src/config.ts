@@ -54,6 +54,8 @@ const urlHostname = (host: string) => new URL(`http://${host}/`).hostname;
 const envSchema = z
   .object({
     PORT: optional(integer(0, 65535)).default(4000),
+    // Prometheus metrics at GET /metrics on their own listener (on HOST); 0 turns the listener off.
+    METRICS_PORT: optional(integer(0, 65535)).default(9464),
     HOST: optional(z.string()).default('0.0.0.0'),
     CARRIERX_BASE_URL: optional(httpUrl),
     CARRIERX_TOKEN: optional(
@@ -162,6 +164,8 @@ const envSchema = z
     HTTP_FAST_PATH: optional(flag),
     // Execute through graphql-jit (compiled documents); off = graphql-js for every document.
     GRAPHQL_JIT: optional(flag),
+    // One info line per GraphQL operation (name, type, duration, upstream calls, error codes, request id).
+    ACCESS_LOG: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -196,8 +200,11 @@ export type Env = z.infer<typeof envSchema>;
 export interface Config {
   port: number;
   host: string;
+  /** 0: no metrics listener. */
+  metricsPort: number;
   production: boolean;
   logLevel: Env['LOG_LEVEL'];
+  accessLog: boolean;
   carrierx: {
     /** Undefined means: run the embedded simulator and use it. */
     baseUrl: string | undefined;
@@ -299,8 +306,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     production,
     logLevel: e.LOG_LEVEL,
+    accessLog: e.ACCESS_LOG ?? true,
     carrierx: {
       baseUrl: e.CARRIERX_BASE_URL,
       token: e.CARRIERX_TOKEN,

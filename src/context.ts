@@ -3,10 +3,41 @@ import type { CarrierXClient } from './carrierx/client.ts';
 import { CarrierXError, CREDENTIALS } from './errors.ts';
 import { type CdrLoader, createCdrLoader } from './loaders/cdr-loader.ts';
 import type { Logger } from './logger.ts';
+import { requestIdOf } from './observability/request-id.ts';
+
+/** What one HTTP request did upstream, for its access-log line and metrics. */
+export interface Tally {
+  upstreamCalls: number;
+  records: number;
+}
+
+/**
+ * One operation as the logs and metrics see it. A class, so an operation that logs nothing allocates no
+ * child logger and no closures.
+ */
+export class Observation {
+  readonly startedAt = performance.now();
+  private child: Logger | undefined;
+  /** Set when the request's loader is built; the loader is per HTTP request, so a batch shares one. */
+  tally: Tally = NO_CALLS;
+
+  constructor(
+    readonly requestId: string,
+    private readonly base: Logger,
+  ) {}
+
+  /** The logger for lines about this request: each carries its request id. */
+  get logger(): Logger {
+    this.child ??= this.base.child({ requestId: this.requestId });
+    return this.child;
+  }
+}
+
+const NO_CALLS: Tally = Object.freeze({ upstreamCalls: 0, records: 0 });
 
 export interface Context {
   readonly loaders: { readonly cdr: CdrLoader };
-  readonly logger: Logger;
+  readonly observed: Observation;
 }
 
 export interface ContextDeps {
@@ -53,17 +84,24 @@ export function resolveCredentials(
  * view per HTTP request), so the loader is kept per Request: one budget per HTTP request.
  */
 export function createContextFactory(deps: ContextDeps) {
-  const loadersByRequest = new WeakMap<object, CdrLoader>();
+  const loadersByRequest = new WeakMap<object, { cdr: CdrLoader; tally: Tally }>();
   return ({ request }: YogaInitialContext): Context => {
-    const deadlineAt = performance.now() + deps.requestDeadlineMs;
+    const observed = new Observation(requestIdOf(request), deps.logger);
+    const deadlineAt = observed.startedAt + deps.requestDeadlineMs;
     let cdr: CdrLoader | undefined;
     return {
-      logger: deps.logger,
+      observed,
       loaders: {
         // Built on first use: operations that touch no record (introspection, __typename) pay nothing.
         get cdr() {
-          cdr ??= loadersByRequest.get(request);
-          if (!cdr) {
+          if (cdr) return cdr;
+          const existing = loadersByRequest.get(request);
+          if (existing) {
+            observed.tally = existing.tally;
+            cdr = existing.cdr;
+          } else {
+            const tally: Tally = { upstreamCalls: 0, records: 0 };
+            observed.tally = tally;
             cdr = createCdrLoader({
               client: deps.client,
               credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
@@ -72,8 +110,9 @@ export function createContextFactory(deps: ContextDeps) {
               maxFields: deps.maxFieldsPerRequest,
               signal: request.signal,
               deadlineAt,
+              observed,
             });
-            loadersByRequest.set(request, cdr);
+            loadersByRequest.set(request, { cdr, tally });
           }
           return cdr;
         },

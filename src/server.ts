@@ -5,6 +5,7 @@ import { createCarrierXClient } from './carrierx/client.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startMetricsServer } from './observability/metrics.ts';
 
 // The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM. With WEB_CONCURRENCY above 1
 // this process is a cluster primary: it runs the embedded simulator if there is one, forks the workers (each a
@@ -77,7 +78,8 @@ function banner(config: Config, port: number, upstream: Upstream): string {
     config.graphiql
       ? `  GraphiQL:  open ${url} in a browser`
       : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
-    `  Health:    http://${shownHost}:${port}/health`,
+    `  Health:    http://${shownHost}:${port}/health (readiness: /ready)`,
+    ...(config.metricsPort === 0 ? [] : [`  Metrics:   http://${shownHost}:${config.metricsPort}/metrics`]),
     upstream.demoToken
       ? `  Upstream:  the embedded CarrierX simulator at ${upstream.baseUrl} (CARRIERX_BASE_URL is not set)`
       : `  Upstream:  ${upstream.baseUrl}`,
@@ -157,7 +159,17 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     logger,
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
-  const { server, drain } = createHttpServer(app, config);
+  const { server, drain, markReady } = createHttpServer(app, config);
+  // A worker's metrics are served by its primary, summed over all workers.
+  const metrics =
+    config.metricsPort === 0
+      ? undefined
+      : startMetricsServer({
+          port: config.metricsPort,
+          host: config.host,
+          cluster: cluster.isPrimary ? 'single' : 'worker',
+          logger,
+        });
   let stopping = false;
   server.on('error', (error: NodeJS.ErrnoException) => {
     // The commonest way a newcomer's start fails (a second `npm start`): say what to do, not a stack.
@@ -172,6 +184,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    markReady();
     // A worker's primary prints the banner (or the production `listening` line) once for all of them.
     if (config.production && cluster.isPrimary) {
       logger.info(listeningFields(config, port, upstream), 'listening');
@@ -202,6 +215,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
       .then(async () => {
         await client.close();
         await upstream.close();
+        metrics?.close();
         logger.info('stopped');
         process.exit(0);
       })
@@ -238,6 +252,9 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       .finally(() => process.exit(exitCode));
 
   const fork = () => startedAt.set(cluster.fork(workerEnv), Date.now());
+  if (config.metricsPort !== 0) {
+    startMetricsServer({ port: config.metricsPort, host: config.host, cluster: 'primary', logger });
+  }
   cluster.on('listening', (_worker, address) => {
     listening += 1;
     if (listening === config.workers) {

@@ -750,6 +750,8 @@ for (const mode of ['development', 'production'] as const) {
               'content-type': 'application/json',
               accept: 'application/json',
               authorization: `Bearer ${DEMO_TOKEN}`,
+              // One id for all four: error answers carry it, and a generated one would differ.
+              'x-request-id': 'same-bytes',
               ...c.headers,
             };
             if (headers['content-type'] === '') delete headers['content-type'];

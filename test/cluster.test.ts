@@ -53,6 +53,7 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         SIMULATOR_PORT: '0',
+        METRICS_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

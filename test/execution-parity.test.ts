@@ -208,6 +208,8 @@ interface Answer {
 function send(port: number, exchange: Exchange): Promise<Answer> {
   const headers = {
     ...JSON_HEADERS,
+    // One id for every executor: error answers carry it, and a generated one would differ.
+    'x-request-id': 'parity',
     ...exchange.headers,
     'content-length': String(Buffer.byteLength(exchange.body)),
   };

@@ -137,9 +137,11 @@ beforeEach(() => h.simulator.resetLog());
 describe('the HTTP fast path', () => {
   it.each(CASES)('answers %s exactly as Yoga does', async (_label, { method, headers, body }) => {
     const path = method === 'GET' ? `/graphql?query=${encodeURIComponent('{ __typename }')}` : '/graphql';
-    const viaFastPath = await send(fastPort, method, path, headers, body);
+    // One request id for both: a generated one would differ, and error answers carry it.
+    const withId = { 'x-request-id': 'parity-1', ...headers };
+    const viaFastPath = await send(fastPort, method, path, withId, body);
     const calls = h.simulator.requests.length;
-    const viaYoga = await send(yogaPort, method, path, headers, body);
+    const viaYoga = await send(yogaPort, method, path, withId, body);
     expect(viaFastPath).toEqual(viaYoga);
     expect(viaFastPath.status).toBeLessThan(500);
     // Both made the same upstream calls.
@@ -220,10 +222,17 @@ describe('the HTTP fast path', () => {
     const port = await listen(createRequestHandler(app, { fastPath: true, maxBodyBytes: 256 * 1024 }));
     const logged = h.logs.length;
     const body = q(`{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`);
-    const res = await send(port, 'POST', '/graphql', post(body).headers, body);
+    const res = await send(
+      port,
+      'POST',
+      '/graphql',
+      { ...post(body).headers, 'x-request-id': 'r-500' },
+      body,
+    );
     expect(res.status).toBe(500);
     expect(JSON.parse(res.body)).toEqual({
       errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      extensions: { requestId: 'r-500' },
     });
     expect(h.simulator.requests).toHaveLength(1);
     expect(h.logs.slice(logged).filter((line) => line.includes('failed after execution'))).toHaveLength(1);

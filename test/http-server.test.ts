@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createHttpListener } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
@@ -335,11 +336,40 @@ describe('slow clients and the connection cap', () => {
   });
 });
 
+describe('readiness (GET /ready)', () => {
+  it('answers 503 until the server listens, 200 while it serves, and 503 from the moment it drains', async () => {
+    const h = await createHarness();
+    const http = createHttpServer(h.app, h.config);
+    // The handler on a listener of its own, so that it still answers after the server's own listener closes.
+    const probe = createHttpListener(http.handler);
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    const ready = () => request(port, { target: '/ready', host: '10.1.2.3' });
+    try {
+      expect((await ready()).status).toBe(503);
+      http.markReady();
+      const serving = await ready();
+      expect(serving.status).toBe(200);
+      expect(serving.text).toContain('{"status":"ready"}');
+      const drained = http.drain();
+      expect((await ready()).status).toBe(503);
+      // Liveness is another question: a draining process is still alive.
+      expect((await request(port, { target: '/health', host: 'localhost' })).status).toBe(200);
+      await drained;
+      expect(h.simulator.requests).toHaveLength(0);
+    } finally {
+      probe.close();
+      await h.close();
+    }
+  });
+});
+
 describe('the server process (npm start)', () => {
   /** Starts src/server.ts as `npm start` does; resolves once it listens (or has exited). */
   async function start(env: Record<string, string>) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SIMULATOR_PORT: '0', ...env },
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SIMULATOR_PORT: '0', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -372,6 +402,7 @@ describe('the server process (npm start)', () => {
     );
     // Another request answered after it was written: the server has read the stalled request's head by now.
     expect((await request(server.port, { target: '/health', host: 'localhost' })).status).toBe(200);
+    expect((await request(server.port, { target: '/ready', host: 'localhost' })).status).toBe(200);
     server.child.kill('SIGTERM');
     const [code] = await server.exited;
     expect(code).toBe(0);

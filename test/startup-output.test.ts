@@ -9,7 +9,7 @@ import { startServerProcess } from './helpers/server-process.ts';
 /** Runs src/server.ts until it exits (it must: these starts fail), keeping stdout and stderr apart. */
 async function runToExit(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, HOST: '127.0.0.1', SIMULATOR_PORT: '0', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', SIMULATOR_PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,6 +1,13 @@
 import { type Dispatcher, errors, Pool } from 'undici';
 import { CarrierXError, classifyStatus, UNAVAILABLE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import {
+  observeUpstream,
+  recordFieldsRequested,
+  recordUpstreamAttempt,
+  recordUpstreamRefusal,
+  type UpstreamOutcome,
+} from '../observability/metrics.ts';
 import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,
@@ -32,6 +39,10 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** A `performance.now()` value; no attempt or retry wait goes past it. Unset: one timeout from now. */
   deadlineAt?: number | undefined;
+  /** The request's logger (it carries the request id); read only when there is something to log. */
+  readonly logger?: Logger | undefined;
+  /** The request's tally, for its access-log line: each attempt and each record received adds one. */
+  readonly tally?: { upstreamCalls: number; records: number } | undefined;
 }
 
 export interface CarrierXClient {
@@ -102,10 +113,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** Why the call was cancelled before undici started the request: it ends when undici starts or fails it. */
   private pendingCancel: { reason: unknown } | undefined;
   private settled = false;
-  private status = 0;
+  /** The answer's status; 0 while none has arrived. */
+  status = 0;
   private retryAfter: string | string[] | undefined;
   private chunks: Buffer[] = [];
-  private size = 0;
+  /** Body bytes received. */
+  size = 0;
 
   constructor(
     private readonly maxBodyBytes: number,
@@ -242,6 +255,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
 
   /** Maps what an attempt threw to the caller's error, wrapped for the policies when they may act on it. */
   function toFailure(
+    logger: Logger,
     error: unknown,
     timedOut: boolean,
     budgetMs: number,
@@ -287,12 +301,15 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     drSid: string,
     path: string,
     authorization: string,
-    signal: AbortSignal | undefined,
+    callOptions: CallOptions,
     remainingMs: number,
     attemptNumber: number,
   ): Promise<CdrRecord> {
+    const { signal, tally } = callOptions;
     const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
     const started = performance.now();
+    let outcome: UpstreamOutcome = 'ok';
+    if (tally) tally.upstreamCalls += 1;
     const exchange = new Exchange(maxBodyBytes, signal);
     // The whole call, connecting and reading included, ends at budgetMs: a native timer cancels it. undici's own
     // headersTimeout/bodyTimeout tick at ~0.5-1 s granularity above 1 s, only time the wait for headers and
@@ -314,10 +331,12 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
         const retryAfterSeconds = parseRetryAfter(retryAfter);
         const { error, kind } = classifyStatus(status, retryAfterSeconds);
         const answer = { drSid, status, attempt: attemptNumber, ms: Math.round(performance.now() - started) };
+        outcome = statusOutcome(status);
+        const log = callOptions.logger ?? logger;
         // 5xx and 429 are CarrierX failing us: worth an operator's attention. 401/403/404 are the caller's token
         // or SID: routine. A refusal of our own request (400, 409...) is logged once, as a bad response, below.
-        if (kind !== undefined) logger.warn(answer, 'CarrierX answered an error');
-        else if (error.code !== 'UPSTREAM_BAD_RESPONSE') logger.info(answer, `CarrierX answered ${status}`);
+        if (kind !== undefined) log.warn(answer, 'CarrierX answered an error');
+        else if (error.code !== 'UPSTREAM_BAD_RESPONSE') log.info(answer, `CarrierX answered ${status}`);
         throw kind === undefined
           ? error
           : new UpstreamFailure(
@@ -326,19 +345,37 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
               retryAfterSeconds === undefined ? undefined : retryAfterSeconds * 1000,
             );
       }
-      return decodeCdr(text, drSid, (api, kind, got) =>
-        logger.warn({ drSid, field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
+      const record = decodeCdr(text, drSid, (api, kind, got) =>
+        (callOptions.logger ?? logger).warn(
+          { drSid, field: api, expected: kind, got },
+          'CarrierX sent an unexpected field value',
+        ),
       );
+      if (tally) tally.records += 1;
+      return record;
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
+      if (signal?.aborted) {
+        outcome = 'cancelled';
+        throw signal.reason;
+      }
+      const log = callOptions.logger ?? logger;
       if (error instanceof ExchangeFailure) {
         const timedOut = error.timedOut || isTimeout(error.cause);
-        throw toFailure(error.cause, timedOut, budgetMs, error.readingBody, drSid, attemptNumber);
+        outcome = timedOut ? 'timeout' : error.readingBody ? 'bad_response' : 'connection_error';
+        throw toFailure(log, error.cause, timedOut, budgetMs, error.readingBody, drSid, attemptNumber);
       }
-      throw toFailure(error, false, budgetMs, false, drSid, attemptNumber);
+      if (outcome === 'ok') outcome = 'bad_response';
+      throw toFailure(log, error, false, budgetMs, false, drSid, attemptNumber);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', exchange);
+      recordUpstreamAttempt(
+        outcome,
+        exchange.status,
+        (performance.now() - started) / 1000,
+        exchange.size,
+        attemptNumber > 1,
+      );
     }
   }
 
@@ -346,6 +383,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   const { includeFieldsParam } = options;
   const filter = (fields: readonly string[]) =>
     includeFieldsParam === undefined ? '' : `?${includeFieldsParam}=${commaList(fields)}`;
+  observeUpstream(() => policies.state());
 
   return {
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
@@ -355,18 +393,31 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
         );
       }
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}${filter(fields)}`;
+      if (includeFieldsParam !== undefined) recordFieldsRequested(fields.length);
       const { signal } = callOptions;
       const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
       const result = policies.execute(
         (remainingMs, attemptNumber) =>
-          attempt(drSid, path, authorization, signal, remainingMs, attemptNumber),
-        { signal, deadlineAt },
+          attempt(drSid, path, authorization, callOptions, remainingMs, attemptNumber),
+        {
+          signal,
+          deadlineAt,
+          // A getter, so the request's child logger is made only if the policies log.
+          get logger() {
+            return callOptions.logger;
+          },
+        },
       );
-      if (!signal) return result;
       return result.catch((error: unknown) => {
-        if (!signal.aborted || error !== signal.reason) throw error;
+        // Refused before any attempt: counted here, since no attempt was made to count.
+        if (error instanceof CarrierXError && error.message === UNAVAILABLE.CIRCUIT_OPEN) {
+          recordUpstreamRefusal('circuit_open');
+        } else if (error instanceof CarrierXError && error.message === UNAVAILABLE.OVERLOADED) {
+          recordUpstreamRefusal('bulkhead_full');
+        }
+        if (!signal?.aborted || error !== signal.reason) throw error;
         // The caller went away: nobody reads this answer, and it is no server fault worth an error log.
-        logger.debug({ drSid }, 'CarrierX call cancelled: the client disconnected');
+        (callOptions.logger ?? logger).debug({ drSid }, 'CarrierX call cancelled: the client disconnected');
         throw new CarrierXError(
           'UPSTREAM_UNAVAILABLE',
           'The request was cancelled: the client disconnected.',
@@ -376,4 +427,14 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     state: () => policies.state(),
     close: () => pool.close(),
   };
+}
+
+/** The outcome label of a CarrierX error answer. */
+function statusOutcome(status: number): UpstreamOutcome {
+  if (status === 404) return 'not_found';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  return 'bad_response';
 }

@@ -72,6 +72,8 @@ export interface CallBudget {
   signal?: AbortSignal | undefined;
   /** `performance.now()` value past which no attempt starts and no wait ends. */
   deadlineAt: number;
+  /** The request's logger, for the line that says its call gave up. */
+  logger?: Logger | undefined;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
@@ -288,7 +290,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
                     const delay = retryDelay(error, retryIndex, deadlineAt);
                     if (delay === undefined && retryIndex > 0) {
                       // Each attempt logged its own failure; this is the one line that says the call failed.
-                      logger.warn(
+                      (budget.logger ?? logger).warn(
                         { attempts: retryIndex + 1, code: error.error.code, kind: error.kind },
                         `CarrierX call failed: giving up after ${retryIndex + 1} attempts`,
                       );

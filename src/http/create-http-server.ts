@@ -8,6 +8,11 @@ export interface HttpServer {
   server: Server;
   handler: RequestHandler;
   /**
+   * Marks the server ready: `GET /ready` answers 503 until this is called (the entry point calls it once it
+   * listens) and again from the moment `drain()` starts.
+   */
+  markReady(): void;
+  /**
    * Starts a graceful stop: no new connections; idle ones, and ones still sending a request body, are closed
    * (a stalled upload would otherwise hold the process until the request timeout); requests being answered
    * finish, each response closing its connection. Resolves when the last connection has closed.
@@ -23,7 +28,10 @@ export interface HttpServer {
  * and a thousand stalled uploads held ~230 MB.
  */
 export function createHttpServer(app: App, config: Config): HttpServer {
+  let ready = false;
+  let stopping = false;
   const handler = createRequestHandler(app, {
+    ready: () => ready && !stopping,
     fastPath: config.httpFastPath,
     maxBodyBytes: config.limits.requestBodyBytes,
     allowedHosts: config.http.allowedHosts,
@@ -33,7 +41,6 @@ export function createHttpServer(app: App, config: Config): HttpServer {
   // late by up to one interval: keep that a fraction of the shorter one.
   const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
   const requests = new Set<IncomingMessage>();
-  let stopping = false;
 
   const server = createServer(
     { requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval },
@@ -51,6 +58,9 @@ export function createHttpServer(app: App, config: Config): HttpServer {
   return {
     server,
     handler,
+    markReady() {
+      ready = true;
+    },
     drain() {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

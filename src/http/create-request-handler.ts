@@ -4,6 +4,7 @@ import type { ExecutionResult } from 'graphql';
 import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
+import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
 
 export interface RequestHandlerOptions {
@@ -16,6 +17,11 @@ export interface RequestHandlerOptions {
   healthCheckEndpoint?: string;
   /** Host names (lower case, no port) answered; others get 421. `['*']` (the default): any. */
   allowedHosts?: readonly string[];
+  /**
+   * Readiness, answered at `GET /ready` (any Host, like health): 200 while it returns true, 503 otherwise.
+   * Unset: always ready.
+   */
+  ready?: () => boolean;
 }
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -33,6 +39,9 @@ const errorBody = (code: ErrorCode, message: string = ERRORS[code]) =>
 const BAD_HOST = errorBody('BAD_REQUEST', 'The Host header is invalid.');
 const BAD_TARGET = errorBody('BAD_REQUEST', 'The request target is invalid: send a path such as /graphql.');
 const MISDIRECTED = errorBody('MISDIRECTED_REQUEST');
+const READY_ENDPOINT = '/ready';
+const READY = '{"status":"ready"}';
+const NOT_READY = '{"status":"not ready"}';
 /** A Host header: a name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
 /** The error Yoga's masking makes of an error it did not expect. */
@@ -226,10 +235,8 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       // logged twice. Answer as Yoga answers an error thrown there instead: logged once, masked, 500.
       if (!('loaders' in serverContext)) return replay(req, res, body);
       app.logger.error(error);
-      return writeResponse(
-        res,
-        await processRegularResult({ errors: [UNEXPECTED()] }, app.fetchAPI, 'application/json'),
-      );
+      const unexpected = withRequestId({ errors: [UNEXPECTED()] }, req.headers[REQUEST_ID_HEADER] as string);
+      return writeResponse(res, await processRegularResult(unexpected, app.fetchAPI, 'application/json'));
     }
     if (!result || isAsyncIterable(result)) return replay(req, res, body);
     if (!result.errors?.length && !result.extensions) {
@@ -237,7 +244,11 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       return send(res, 200, stringify(result));
     }
     // Errors: Yoga's own result processor decides the status and headers and strips internal extensions.
-    await writeResponse(res, await processRegularResult(result, app.fetchAPI, 'application/json'));
+    const requestId = req.headers[REQUEST_ID_HEADER] as string;
+    await writeResponse(
+      res,
+      await processRegularResult(withRequestId(result, requestId), app.fetchAPI, 'application/json'),
+    );
   }
 
   const healthCheckEndpoint = options.healthCheckEndpoint ?? '/health';
@@ -275,10 +286,19 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       knownGoodHost = host;
       return undefined;
     }
-    return req.url === healthCheckEndpoint ? undefined : { status: 421, body: MISDIRECTED };
+    return req.url === healthCheckEndpoint || req.url === READY_ENDPOINT
+      ? undefined
+      : { status: 421, body: MISDIRECTED };
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    // The request id, taken or made here once: written back into the request's headers, every later reader
+    // (the fast path, Yoga's adapter, a replay) sees the same sane id; set on the response, every answer
+    // carries it (writeHead merges it in).
+    const header = req.headers[REQUEST_ID_HEADER];
+    const requestId = requestIdFrom(header);
+    if (requestId !== header) req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const early = earlyAnswer(req);
     if (early) {
       stats.yoga++;
@@ -287,6 +307,13 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
         res.writeHead(204, { allow: 'GET, POST, OPTIONS' });
         res.end();
       } else send(res, early.status, early.body);
+      return;
+    }
+    if (req.url === READY_ENDPOINT && (req.method === 'GET' || req.method === 'HEAD')) {
+      stats.yoga++;
+      // Never touches CarrierX: readiness is this process's own state (listening, not draining).
+      const ready = options.ready?.() ?? true;
+      send(res, ready ? 200 : 503, ready ? READY : NOT_READY);
       return;
     }
     if (!options.fastPath || !isPlainJsonPost(req, endpoint, options.maxBodyBytes)) {

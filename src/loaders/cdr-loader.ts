@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
-import type { CarrierXClient } from '../carrierx/client.ts';
+import type { CallOptions, CarrierXClient } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
+import type { Observation } from '../context.ts';
 import { CarrierXError } from '../errors.ts';
 import { createLimiter } from '../limiter.ts';
 
@@ -36,6 +37,8 @@ export interface CdrLoaderOptions {
   signal?: AbortSignal | undefined;
   /** A `performance.now()` value: no upstream call or retry wait for this request goes past it. */
   deadlineAt?: number | undefined;
+  /** The request's logger (read only when a line is written) and tally of upstream calls. */
+  observed?: Pick<Observation, 'logger' | 'tally'> | undefined;
 }
 
 /**
@@ -47,7 +50,16 @@ export interface CdrLoaderOptions {
  */
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
-  const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt };
+  const { observed } = options;
+  const callOptions: CallOptions = {
+    signal: options.signal,
+    deadlineAt: options.deadlineAt,
+    // Getters: the child logger is made only if a call has something to log.
+    get logger() {
+      return observed?.logger;
+    },
+    tally: observed?.tally,
+  };
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
   // them covers reuses it instead of calling CarrierX again.

@@ -45,6 +45,8 @@ const TEST_ENV: Record<string, string> = {
   CARRIERX_RETRY_BASE_DELAY_MS: '5',
   CARRIERX_RETRY_MAX_DELAY_MS: '20',
   CARRIERX_BREAKER_THRESHOLD: '10000',
+  // Tests that count log lines count the ones they are about; test/observability.test.ts turns it on.
+  ACCESS_LOG: 'false',
 };
 
 /** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */

@@ -15,7 +15,16 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     // SIMULATOR_PORT=0: test files run in parallel, and the embedded simulator's default port (4010) is one
     // port for all of them; test/embedded-simulator.test.ts asks for the default itself (SIMULATOR_PORT='').
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SIMULATOR_PORT: '0', ...env },
+    // No metrics listener unless asked for: its default port would be shared by every server a test starts.
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SIMULATOR_PORT: '0',
+      METRICS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,289 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type RegistryContentType,
+  register,
+} from 'prom-client';
+import type { UpstreamState } from '../carrierx/policies.ts';
+import type { Logger } from '../logger.ts';
+
+// The process's Prometheus metrics, on prom-client's global registry: the one its cluster aggregation reads in
+// each worker. Updating them is a few additions on pre-bound children, cheap enough to stay on whether or not
+// anything scrapes (METRICS_PORT=0 only turns the listener off). Every label value is from a closed set, except
+// operation names, which clients choose: those are capped.
+
+/** How one CarrierX attempt ended, or why a call never made one. */
+export type UpstreamOutcome =
+  | 'ok'
+  | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'server_error'
+  | 'timeout'
+  | 'connection_error'
+  | 'bad_response'
+  | 'circuit_open'
+  | 'bulkhead_full'
+  | 'cancelled';
+
+export type StatusClass = '2xx' | '4xx' | '5xx' | 'none';
+
+/** What a cache lookup found: all fields fresh, some, none, only stale ones, or the cache failed. */
+export type CacheLookupResult = 'hit' | 'partial' | 'miss' | 'stale' | 'error';
+
+const upstreamRequests = new Counter({
+  name: 'carrierx_requests_total',
+  help: 'CarrierX attempts (retries included) by outcome and HTTP status class; calls the breaker or bulkhead refused count with status_class "none".',
+  labelNames: ['outcome', 'status_class'] as const,
+});
+const upstreamDuration = new Histogram({
+  name: 'carrierx_request_duration_seconds',
+  help: 'Time of each CarrierX attempt, from sending the request to the last byte of the answer (or the failure).',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+});
+const upstreamBytes = new Counter({
+  name: 'carrierx_response_bytes_total',
+  help: 'Response body bytes received from CarrierX.',
+});
+const upstreamRetries = new Counter({
+  name: 'carrierx_retries_total',
+  help: 'CarrierX attempts that were retries of a failed one.',
+});
+const fieldsRequested = new Histogram({
+  name: 'carrierx_fields_requested',
+  help: 'Fields asked of CarrierX per call (the size of include_fields; 52 is a whole record).',
+  buckets: [1, 2, 5, 10, 20, 30, 40, 52],
+});
+const cacheLookups = new Counter({
+  name: 'cdr_cache_lookups_total',
+  help: 'Record cache lookups by result: hit, partial (some fields), miss, stale, error.',
+  labelNames: ['result'] as const,
+});
+const operations = new Counter({
+  name: 'graphql_operations_total',
+  help: 'GraphQL operations executed, by type, name (the first 100 distinct, then "other") and outcome ("ok" or the first error code).',
+  labelNames: ['type', 'name', 'outcome'] as const,
+});
+const operationDuration = new Histogram({
+  name: 'graphql_operation_duration_seconds',
+  help: 'Time of each GraphQL operation, from its context being built to its result.',
+  labelNames: ['type'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+});
+const recordsResolved = new Histogram({
+  name: 'graphql_records_resolved',
+  help: 'Call detail records CarrierX returned for each GraphQL operation (a batch: its HTTP request).',
+  buckets: [0, 1, 2, 5, 10, 20, 50, 100],
+});
+
+// The upstream whose state the gauges report: the client of this process (the last one created, in tests).
+let upstreamState: (() => UpstreamState) | undefined;
+const CIRCUIT_STATES: Record<UpstreamState['breaker'], number> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+  isolated: 2,
+};
+new Gauge({
+  name: 'carrierx_circuit_state',
+  // Across cluster workers, the worst one: a sum of states would read as no state at all.
+  aggregator: 'max',
+  help: 'The CarrierX circuit breaker: 0 closed, 1 half-open, 2 open (calls fail at once).',
+  collect() {
+    if (upstreamState) this.set(CIRCUIT_STATES[upstreamState().breaker]);
+  },
+});
+new Gauge({
+  name: 'carrierx_bulkhead_in_flight',
+  help: 'CarrierX calls holding a bulkhead slot (CARRIERX_MAX_CONCURRENT_CALLS) right now.',
+  collect() {
+    if (upstreamState) this.set(upstreamState().inFlight);
+  },
+});
+new Gauge({
+  name: 'carrierx_bulkhead_queued',
+  help: 'CarrierX calls waiting for a bulkhead slot (at most CARRIERX_MAX_QUEUED_CALLS) right now.',
+  collect() {
+    if (upstreamState) this.set(upstreamState().queued);
+  },
+});
+
+/** Pre-bound children, so that counting an attempt allocates nothing. */
+const attemptChildren = new Map<string, Counter.Internal>();
+function attemptChild(outcome: UpstreamOutcome, statusClass: StatusClass): Counter.Internal {
+  const key = outcome + statusClass;
+  let child = attemptChildren.get(key);
+  if (!child) {
+    child = upstreamRequests.labels(outcome, statusClass);
+    attemptChildren.set(key, child);
+  }
+  return child;
+}
+
+/** The status class label of an HTTP status, `none` when no answer came. */
+export function statusClass(status: number): StatusClass {
+  if (status >= 200 && status < 300) return '2xx';
+  if (status >= 400 && status < 500) return '4xx';
+  if (status >= 500) return '5xx';
+  return 'none';
+}
+
+/** One CarrierX attempt ended; `seconds` from its start, `bytes` of body received. */
+export function recordUpstreamAttempt(
+  outcome: UpstreamOutcome,
+  status: number,
+  seconds: number,
+  bytes: number,
+  retry: boolean,
+): void {
+  attemptChild(outcome, statusClass(status)).inc();
+  upstreamDuration.observe(seconds);
+  if (bytes > 0) upstreamBytes.inc(bytes);
+  if (retry) upstreamRetries.inc();
+}
+
+/** A call the circuit breaker or the bulkhead refused before any attempt reached CarrierX. */
+export function recordUpstreamRefusal(outcome: 'circuit_open' | 'bulkhead_full'): void {
+  attemptChild(outcome, 'none').inc();
+}
+
+/** A call to CarrierX asking for `count` fields (whole records when field filtering is off: not recorded). */
+export function recordFieldsRequested(count: number): void {
+  fieldsRequested.observe(count);
+}
+
+const cacheChildren = {
+  hit: cacheLookups.labels('hit'),
+  partial: cacheLookups.labels('partial'),
+  miss: cacheLookups.labels('miss'),
+  stale: cacheLookups.labels('stale'),
+  error: cacheLookups.labels('error'),
+} satisfies Record<CacheLookupResult, Counter.Internal>;
+
+/** One record cache lookup: the cache calls this once per record it looks up. */
+export function recordCacheLookup(result: CacheLookupResult): void {
+  cacheChildren[result].inc();
+}
+
+/** Operation names seen, up to the cap; any name after that is reported as `other`. */
+export const MAX_OPERATION_NAMES = 100;
+const operationNames = new Set<string>();
+const operationChildren = new Map<string, Map<string, Counter.Internal>>();
+const durationChildren = new Map<string, Histogram.Internal<'type'>>();
+
+/** The label for a client's operation name: itself among the first 100 distinct, else `other`. */
+export function operationNameLabel(name: string | undefined): string {
+  if (name === undefined || name === '') return 'anonymous';
+  if (operationNames.has(name)) return name;
+  if (operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+  operationNames.add(name);
+  return name;
+}
+
+/** One GraphQL operation finished. */
+export function recordOperation(
+  type: string,
+  name: string | undefined,
+  outcome: string,
+  seconds: number,
+  records: number,
+): void {
+  const nameLabel = operationNameLabel(name);
+  const key = `${type} ${nameLabel}`;
+  let byOutcome = operationChildren.get(key);
+  if (!byOutcome) {
+    byOutcome = new Map();
+    operationChildren.set(key, byOutcome);
+  }
+  let child = byOutcome.get(outcome);
+  if (!child) {
+    child = operations.labels(type, nameLabel, outcome);
+    byOutcome.set(outcome, child);
+  }
+  child.inc();
+  let duration: Histogram.Internal<'type'> | undefined = durationChildren.get(type);
+  if (!duration) {
+    duration = operationDuration.labels(type);
+    durationChildren.set(type, duration);
+  }
+  duration.observe(seconds);
+  recordsResolved.observe(records);
+}
+
+/** Makes the circuit and bulkhead gauges report this upstream's state. */
+export function observeUpstream(state: () => UpstreamState): void {
+  upstreamState = state;
+}
+
+let defaultMetrics = false;
+/** Adds Node's process metrics (heap, RSS, GC, event-loop delay): only where something will scrape them. */
+export function collectProcessMetrics(): void {
+  if (defaultMetrics) return;
+  defaultMetrics = true;
+  collectDefaultMetrics({ register });
+  // Gauges named like counters, which promtool's lint refuses; `nodejs_active_handles` and
+  // `nodejs_active_requests` (by type) carry the same counts.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    register.removeSingleMetric(name);
+  }
+}
+
+export { register as metricsRegistry };
+
+/**
+ * The `/metrics` listener (METRICS_PORT on HOST), apart from the API's so that it need not be public.
+ * `cluster: 'primary'` answers the sum over the workers, `'worker'` only answers its primary's requests.
+ */
+export function startMetricsServer(options: {
+  port: number;
+  host: string;
+  cluster: 'single' | 'primary' | 'worker';
+  logger: Logger;
+}): Server | undefined {
+  collectProcessMetrics();
+  // A worker serves nothing itself; this registers its answer to the primary's requests.
+  if (options.cluster !== 'single') aggregator ??= new AggregatorRegistry();
+  if (options.cluster === 'worker') return undefined;
+  const source = options.cluster === 'primary' ? aggregator : undefined;
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found: metrics are at GET /metrics\n');
+      return;
+    }
+    (source ? source.clusterMetrics() : register.metrics()).then(
+      (text) => {
+        res.writeHead(200, { 'content-type': register.contentType });
+        res.end(text);
+      },
+      (error: unknown) => {
+        options.logger.error({ err: error }, 'collecting metrics failed');
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('collecting metrics failed\n');
+      },
+    );
+  });
+  // Metrics are not worth refusing to serve for: a taken port is logged, and the API runs on without them.
+  server.on('error', (error) =>
+    options.logger.error(
+      { err: error, metricsPort: options.port },
+      'the metrics listener failed (METRICS_PORT); serving without /metrics',
+    ),
+  );
+  server.listen(options.port, options.host, () =>
+    options.logger.info({ metricsPort: (server.address() as AddressInfo).port }, 'metrics listening'),
+  );
+  return server;
+}
+
+let aggregator: AggregatorRegistry<RegistryContentType> | undefined;

@@ -1,0 +1,88 @@
+import { type DocumentNode, type ExecutionResult, Kind, type OperationDefinitionNode } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { Context } from '../context.ts';
+import { ERRORS } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { recordOperation } from '../observability/metrics.ts';
+import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../observability/request-id.ts';
+
+export interface ObservabilityOptions {
+  logger: Logger;
+  /** One `info` line per operation (ACCESS_LOG). */
+  accessLog: boolean;
+}
+
+// Error codes are the outcome label: ours (the error table) and the few graphql-js and Yoga raise at execution.
+// Anything else is `error`, so a label value never comes from outside.
+const KNOWN_CODES = new Set<string>([...Object.keys(ERRORS), 'BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR']);
+
+function operationOf(
+  document: DocumentNode,
+  name: string | null | undefined,
+): OperationDefinitionNode | undefined {
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    if (!name || definition.name?.value === name) return definition;
+  }
+  return undefined;
+}
+
+function errorCodes(result: ExecutionResult): string[] {
+  if (!result.errors?.length) return [];
+  const codes = new Set<string>();
+  for (const error of result.errors) {
+    const code = error.extensions?.code;
+    codes.add(typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'error');
+  }
+  return [...codes];
+}
+
+/**
+ * Per operation, on both HTTP paths (it hooks execution, which the fast path shares with Yoga): the GraphQL
+ * metrics and the access-log line. On Yoga's own path it also echoes the request id and puts it on each error;
+ * the fast path does both itself (src/http/create-request-handler.ts), as it skips Yoga's result hooks.
+ */
+export function useObservability(options: ObservabilityOptions): Plugin<Context> {
+  const { logger, accessLog } = options;
+  return {
+    onExecute({ args }) {
+      const context = args.contextValue as Context;
+      return {
+        onExecuteDone({ result }) {
+          if (isAsyncIterable(result)) return;
+          const { observed } = context;
+          const operation = operationOf(args.document, args.operationName);
+          const type = operation?.operation ?? 'unknown';
+          const name = operation?.name?.value;
+          const codes = errorCodes(result);
+          const ms = performance.now() - observed.startedAt;
+          const { tally } = observed;
+          recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
+          if (accessLog) {
+            // No variables and no token: the name, the shape of the work and how it ended.
+            logger.info(
+              {
+                requestId: observed.requestId,
+                operation: name ?? null,
+                type,
+                ms: Math.round(ms * 10) / 10,
+                upstreamCalls: tally.upstreamCalls,
+                records: tally.records,
+                errors: codes,
+              },
+              'operation',
+            );
+          }
+        },
+      };
+    },
+    onResultProcess({ request, result, setResult }) {
+      const requestId = requestIdOf(request);
+      if (Array.isArray(result)) setResult(result.map((one) => withRequestId(one, requestId)));
+      else if (!isAsyncIterable(result)) setResult(withRequestId(result, requestId));
+    },
+    onResponse({ request, response }) {
+      response.headers.set(REQUEST_ID_HEADER, requestIdOf(request));
+    },
+  };
+}

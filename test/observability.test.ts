@@ -1,0 +1,346 @@
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
+import { metricsRegistry } from '../src/observability/metrics.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { startServerProcess } from './helpers/server-process.ts';
+
+const MISSING = '00000000-0000-4000-8000-000000000000';
+const TWO = `query Two($a: UUID!, $b: UUID!) { a: callDetailRecord(drSid: $a) { drSid price } b: callDetailRecord(drSid: $b) { drSid } }`;
+const ONE = `query One($drSid: UUID!) { callDetailRecord(drSid: $drSid) { drSid price } }`;
+
+interface Served {
+  h: Harness;
+  handler: RequestHandler;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The app behind the Node handler on a loopback port: the fast path on, or Yoga for every request. */
+async function serve(fastPath: boolean, env: Record<string, string> = {}): Promise<Served> {
+  const h = await createHarness({ ACCESS_LOG: 'true', ...env });
+  const handler = createRequestHandler(h.app, { fastPath, maxBodyBytes: 256 * 1024 });
+  const server: Server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    h,
+    handler,
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await h.close();
+    },
+  };
+}
+
+async function post(port: number, query: string, variables: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}`, ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as {
+    errors?: { extensions: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
+  };
+  return { status: response.status, requestId: response.headers.get('x-request-id'), body };
+}
+
+/** Every sample of the registry, keyed `name{label="value",...}` as the exposition writes it. */
+async function samples(): Promise<Map<string, number>> {
+  const text = await metricsRegistry.metrics();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** How much each listed sample moved while `run` ran. */
+async function delta(keys: string[], run: () => Promise<void>): Promise<Record<string, number>> {
+  const before = await samples();
+  await run();
+  const after = await samples();
+  return Object.fromEntries(keys.map((k) => [k, (after.get(k) ?? 0) - (before.get(k) ?? 0)]));
+}
+
+const logLines = (h: Harness) => h.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe.each([
+  ['the fast path', true],
+  ["Yoga's own handler", false],
+])('request ids and the access log through %s', (_label, fastPath) => {
+  let s: Served;
+  beforeAll(async () => {
+    s = await serve(fastPath);
+  });
+  afterAll(() => s.close());
+  beforeEach(() => {
+    s.h.logs.length = 0;
+  });
+
+  it('echoes a sane X-Request-Id and puts it in the extensions of an error answer and every log line about the request', async () => {
+    const before = { ...s.handler.stats };
+    const res = await post(s.port, ONE, { drSid: MISSING }, { 'x-request-id': 'gw-7f3a:1.2_x' });
+    expect(fastPath ? s.handler.stats.fastPath - before.fastPath : s.handler.stats.yoga - before.yoga).toBe(
+      1,
+    );
+    expect(res.requestId).toBe('gw-7f3a:1.2_x');
+    expect(res.body.errors?.[0]?.extensions.code).toBe('NOT_FOUND');
+    expect(res.body.extensions?.requestId).toBe('gw-7f3a:1.2_x');
+    const about = logLines(s.h).filter((line) => line.level !== 20);
+    // CarrierX's 404 (info) and the access line.
+    expect(about.map((line) => line.msg)).toEqual(['CarrierX answered 404', 'operation']);
+    for (const line of about) expect(line.requestId).toBe('gw-7f3a:1.2_x');
+  });
+
+  it("ties each failed attempt's warning and the give-up warning of a failing CarrierX call to the request", async () => {
+    s.h.simulator.faults.add({ match: { drSid: SAMPLE_DR_SID }, fault: { kind: 'status', status: 503 } });
+    try {
+      const res = await post(s.port, ONE, { drSid: SAMPLE_DR_SID }, { 'x-request-id': 'flaky-1' });
+      expect(res.body.errors?.[0]?.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(res.body.extensions?.requestId).toBe('flaky-1');
+    } finally {
+      s.h.simulator.faults.clear();
+    }
+    const warnings = logLines(s.h).filter((line) => line.level === 40);
+    expect(warnings.map((line) => line.msg)).toEqual([
+      'CarrierX answered an error',
+      'CarrierX answered an error',
+      'CarrierX answered an error',
+      'CarrierX call failed: giving up after 3 attempts',
+    ]);
+    for (const line of warnings) expect(line.requestId).toBe('flaky-1');
+  });
+
+  it('replaces an X-Request-Id that is too long or has other characters with a generated one', async () => {
+    for (const bad of ['a'.repeat(129), 'id with spaces', 'x"}{']) {
+      const res = await post(s.port, ONE, { drSid: MISSING }, { 'x-request-id': bad });
+      expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.body.extensions?.requestId).toBe(res.requestId);
+    }
+    expect(s.h.logs.join('\n')).not.toContain('id with spaces');
+  });
+
+  it('generates a request id when none is sent, and answers with it even without errors', async () => {
+    const res = await post(s.port, ONE, { drSid: SAMPLE_DR_SID });
+    expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.extensions).toBeUndefined();
+  });
+
+  it('logs one summary line per operation, with its name, type, upstream calls and error codes, and no token or variables', async () => {
+    const res = await post(s.port, TWO, { a: SAMPLE_DR_SID, b: MISSING }, { 'x-request-id': 'r-1' });
+    expect(res.status).toBe(200);
+    const access = logLines(s.h).filter((line) => line.msg === 'operation');
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({
+      level: 30,
+      requestId: 'r-1',
+      operation: 'Two',
+      type: 'query',
+      upstreamCalls: 2,
+      records: 1,
+      errors: ['NOT_FOUND'],
+    });
+    expect(typeof access[0]?.ms).toBe('number');
+    const text = s.h.logs.join('\n');
+    expect(text).not.toContain(DEMO_TOKEN);
+    expect(text).not.toContain(SAMPLE_DR_SID);
+  });
+});
+
+describe('ACCESS_LOG=false', () => {
+  it('writes no summary line', async () => {
+    const s = await serve(true, { ACCESS_LOG: 'false' });
+    try {
+      await post(s.port, ONE, { drSid: SAMPLE_DR_SID });
+      expect(logLines(s.h).filter((line) => line.msg === 'operation')).toHaveLength(0);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe.each([
+  ['the fast path', true],
+  ["Yoga's own handler", false],
+])('metrics count exactly through %s', (_label, fastPath) => {
+  let s: Served;
+  beforeAll(async () => {
+    s = await serve(fastPath);
+    // Connecting and warming up happen before any counting.
+    await post(s.port, ONE, { drSid: SAMPLE_DR_SID });
+  });
+  afterAll(() => s.close());
+  beforeEach(() => {
+    s.h.simulator.faults.clear();
+  });
+
+  it('counts each CarrierX attempt by outcome, retries included, and each operation by name and outcome', async () => {
+    const keys = [
+      'carrierx_requests_total{outcome="ok",status_class="2xx"}',
+      'carrierx_requests_total{outcome="not_found",status_class="4xx"}',
+      'carrierx_requests_total{outcome="server_error",status_class="5xx"}',
+      'carrierx_retries_total',
+      'carrierx_request_duration_seconds_count',
+      'carrierx_fields_requested_count',
+      'graphql_operations_total{type="query",name="Two",outcome="NOT_FOUND"}',
+      'graphql_operations_total{type="query",name="One",outcome="ok"}',
+      'graphql_operation_duration_seconds_count{type="query"}',
+      'graphql_records_resolved_sum',
+    ];
+    const moved = await delta(keys, async () => {
+      // Two 503s, then the record: three attempts, two of them retries.
+      s.h.simulator.faults.add({
+        match: { drSid: SAMPLE_DR_SID },
+        times: 2,
+        fault: { kind: 'status', status: 503 },
+      });
+      for (let i = 0; i < 3; i++) {
+        await post(s.port, TWO, { a: SAMPLE_DR_SID, b: MISSING });
+        s.h.simulator.faults.clear();
+      }
+      await post(s.port, ONE, { drSid: UNANSWERED_DR_SID });
+    });
+    expect(moved).toEqual({
+      'carrierx_requests_total{outcome="ok",status_class="2xx"}': 4,
+      'carrierx_requests_total{outcome="not_found",status_class="4xx"}': 3,
+      'carrierx_requests_total{outcome="server_error",status_class="5xx"}': 2,
+      carrierx_retries_total: 2,
+      carrierx_request_duration_seconds_count: 9,
+      carrierx_fields_requested_count: 7,
+      'graphql_operations_total{type="query",name="Two",outcome="NOT_FOUND"}': 3,
+      'graphql_operations_total{type="query",name="One",outcome="ok"}': 1,
+      'graphql_operation_duration_seconds_count{type="query"}': 4,
+      graphql_records_resolved_sum: 4,
+    });
+  });
+
+  it('counts response bytes as CarrierX sent them', async () => {
+    s.h.simulator.resetLog();
+    const before = s.h.simulator.stats.bytesSent;
+    const moved = await delta(['carrierx_response_bytes_total'], async () => {
+      await post(s.port, ONE, { drSid: SAMPLE_DR_SID });
+    });
+    expect(moved.carrierx_response_bytes_total).toBe(s.h.simulator.stats.bytesSent - before);
+  });
+
+  it('reports the circuit as open, and counts the calls it refuses', async () => {
+    const t = await serve(fastPath, {
+      CARRIERX_BREAKER_THRESHOLD: '1',
+      CARRIERX_BREAKER_COOLDOWN_MS: '60000',
+    });
+    try {
+      t.h.simulator.faults.add({ fault: { kind: 'status', status: 500 } });
+      const moved = await delta(
+        ['carrierx_requests_total{outcome="circuit_open",status_class="none"}'],
+        async () => {
+          await post(t.port, ONE, { drSid: SAMPLE_DR_SID });
+          await post(t.port, ONE, { drSid: SAMPLE_DR_SID });
+        },
+      );
+      expect(moved).toEqual({ 'carrierx_requests_total{outcome="circuit_open",status_class="none"}': 1 });
+      expect((await samples()).get('carrierx_circuit_state')).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('operation name labels', () => {
+  it('keeps the first 100 distinct operation names and reports the rest as "other"', async () => {
+    const s = await serve(true);
+    try {
+      const names = Array.from({ length: 105 }, (_, i) => `Op${i}`);
+      for (const name of names) await post(s.port, `query ${name} { __typename }`, {});
+      const all = await samples();
+      const labelled = [...all.keys()].filter((k) => k.startsWith('graphql_operations_total{'));
+      // Names other files' operations took count towards the cap too; the 100 is across the process.
+      expect(new Set(labelled.map((k) => /name="([^"]*)"/.exec(k)?.[1])).size).toBeLessThanOrEqual(102);
+      expect(
+        all.get('graphql_operations_total{type="query",name="other",outcome="ok"}'),
+      ).toBeGreaterThanOrEqual(5);
+      expect(all.has('graphql_operations_total{type="query",name="Op104",outcome="ok"}')).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+/** A port free right now (the kernel's pick, released for the server to take). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Runs `promtool check metrics` on an exposition; it must be installed (.ci/run installs it). */
+function promtool(text: string): Promise<{ code: number | string; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) =>
+      resolve({
+        code: error ? ((error as { code?: number | string }).code ?? 1) : 0,
+        output: `${stdout}${stderr}`,
+      }),
+    );
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(text);
+  });
+}
+
+describe('npm start with WEB_CONCURRENCY=2', () => {
+  it('serves on METRICS_PORT the sum over its workers, which promtool accepts', async () => {
+    const metricsPort = await freePort();
+    const server = await startServerProcess({ WEB_CONCURRENCY: '2', METRICS_PORT: String(metricsPort) });
+    try {
+      expect(server.output).toContain(`/metrics`);
+      // Fresh connections, so the primary hands them to both workers.
+      for (let i = 0; i < 6; i++) {
+        const response = await fetch(server.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${DEMO_TOKEN}`,
+            connection: 'close',
+          },
+          body: JSON.stringify({ query: ONE, variables: { drSid: SAMPLE_DR_SID } }),
+        });
+        expect(response.status).toBe(200);
+      }
+      const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(scrape.status).toBe(200);
+      const text = await scrape.text();
+      expect(text).toMatch(/^graphql_operations_total\{type="query",name="One",outcome="ok"\} 6$/m);
+      expect(text).toMatch(/^carrierx_requests_total\{outcome="ok",status_class="2xx"\} 6$/m);
+      expect(text).toContain('nodejs_eventloop_lag_seconds');
+      expect(text).toMatch(/^carrierx_circuit_state 0$/m);
+      const checked = await promtool(text);
+      expect(checked.output).toBe('');
+      expect(checked.code).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
+
+describe('the exposition', () => {
+  it("passes Prometheus's own parser (promtool check metrics)", async () => {
+    const text = await metricsRegistry.metrics();
+    // Not skipped when promtool is missing: .ci/run installs it, and a missing parser must fail loudly.
+    const result = await promtool(text);
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+});

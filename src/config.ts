@@ -162,6 +162,18 @@ const envSchema = z
     HTTP_FAST_PATH: optional(flag),
     // Execute through graphql-jit (compiled documents); off = graphql-js for every document.
     GRAPHQL_JIT: optional(flag),
+    // The CDR cache (src/cache/, docs/cache.md). CACHE_TTL_MS=0 turns it off.
+    CACHE_TTL_MS: optional(integer(0, 86_400_000)).default(60_000),
+    CACHE_NOT_FOUND_TTL_MS: optional(integer(0, 86_400_000)).default(5_000),
+    CACHE_STALE_IF_ERROR_MS: optional(integer(0, 86_400_000)).default(300_000),
+    CACHE_MAX_BYTES: optional(integer(1024, 64 * 1024 * 1024 * 1024)).default(64 * 1024 * 1024),
+    // At least 32 characters: it keys the fingerprints of every caller's credentials.
+    CACHE_KEY_SECRET: optional(z.string().min(32, { error: 'must be at least 32 characters' })),
+    CACHE_ADMIN_TOKEN: optional(
+      z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, {
+        error: 'must be a token of at least 16 characters (letters, digits, -._~+/)',
+      }),
+    ),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -223,6 +235,17 @@ export interface Config {
     requestBodyLimitStrategy: Env['REQUEST_BODY_LIMIT_STRATEGY'];
     /** Operations in one batched HTTP request; 0 turns batching off. */
     batch: number;
+  };
+  cache: {
+    /** 0: no cache. */
+    ttlMs: number;
+    notFoundTtlMs: number;
+    staleIfErrorMs: number;
+    maxBytes: number;
+    /** Undefined: a random one per process. */
+    keySecret: string | undefined;
+    /** Undefined: no POST /cache/invalidate. */
+    adminToken: string | undefined;
   };
   graphiql: boolean;
   introspection: boolean;
@@ -317,6 +340,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
       requestBodyLimitStrategy: e.REQUEST_BODY_LIMIT_STRATEGY,
       batch: e.GRAPHQL_BATCH_LIMIT,
+    },
+    cache: {
+      ttlMs: e.CACHE_TTL_MS,
+      notFoundTtlMs: e.CACHE_NOT_FOUND_TTL_MS,
+      staleIfErrorMs: e.CACHE_STALE_IF_ERROR_MS,
+      maxBytes: e.CACHE_MAX_BYTES,
+      keySecret: e.CACHE_KEY_SECRET,
+      adminToken: e.CACHE_ADMIN_TOKEN,
     },
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { CarrierXClient } from '../carrierx/client.ts';
+import type { CachedCallOptions } from '../cache/cdr-cache.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
@@ -19,8 +19,18 @@ export function canonicalSid(drSid: string): string {
   return (drSid.startsWith('{') || drSid.endsWith('}') ? drSid.replace(/^\{|\}$/g, '') : drSid).toLowerCase();
 }
 
+/** Where records come from: the CarrierX client, or the cache in front of it (src/cache/). */
+export interface CdrSource {
+  getCallDetailRecord(
+    drSid: string,
+    fields: readonly string[],
+    authorization: string,
+    options?: CachedCallOptions,
+  ): Promise<CdrRecord>;
+}
+
 export interface CdrLoaderOptions {
-  client: CarrierXClient;
+  client: CdrSource;
   /** The Authorization header to send, or the error to report instead of calling CarrierX. */
   credentials: { authorization: string } | { error: CarrierXError };
   /** Distinct records fetched at once for one operation. */
@@ -36,6 +46,8 @@ export interface CdrLoaderOptions {
   signal?: AbortSignal | undefined;
   /** A `performance.now()` value: no upstream call or retry wait for this request goes past it. */
   deadlineAt?: number | undefined;
+  /** `Cache-Control: no-cache`: the cache is not read, only updated. */
+  refresh?: boolean | undefined;
 }
 
 /**
@@ -47,7 +59,7 @@ export interface CdrLoaderOptions {
  */
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
-  const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt };
+  const callOptions = { signal: options.signal, deadlineAt: options.deadlineAt, refresh: options.refresh };
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
   // them covers reuses it instead of calling CarrierX again.

@@ -289,3 +289,66 @@ describe('the CDR cache configuration', () => {
     }
   });
 });
+
+describe('POST /cache/invalidate', () => {
+  const ADMIN = 'cache-admin-token-0123456789';
+  let h: Harness;
+  beforeEach(async () => {
+    ({ h } = await cachedHarness({ CACHE_ADMIN_TOKEN: ADMIN }));
+  });
+  afterEach(() => h.close());
+
+  const invalidate = (body: unknown, authorization = `Bearer ${ADMIN}`) =>
+    h.app.fetch('http://localhost/cache/invalidate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify(body),
+    });
+
+  it('drops the listed records for every token, so the next query calls CarrierX', async () => {
+    await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
+    await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID }, { token: DESCENDANT_TOKEN });
+    const response = await invalidate({ drSids: [SAMPLE_DR_SID.toUpperCase()] });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ invalidated: 1 });
+    await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
+    await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID }, { token: DESCENDANT_TOKEN });
+    expect(cdrCalls(h)).toHaveLength(4);
+  });
+
+  it('refuses a caller without the admin token, and drops nothing', async () => {
+    await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
+    for (const authorization of ['', 'Bearer carrierx-demo-token', `Basic ${ADMIN}`]) {
+      const response = await invalidate({ drSids: [SAMPLE_DR_SID] }, authorization);
+      expect(response.status).toBe(401);
+      expect((await response.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
+    await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
+    expect(cdrCalls(h)).toHaveLength(1);
+  });
+
+  it.each([
+    ['no list', {}],
+    ['a SID that is not a UUID', { drSids: ['../../x'] }],
+    ['a number', { drSids: [1] }],
+    ['too many SIDs', { drSids: Array.from({ length: 1001 }, () => SAMPLE_DR_SID) }],
+  ])('answers 400 BAD_USER_INPUT to %s', async (_label, body) => {
+    const response = await invalidate(body);
+    expect(response.status).toBe(400);
+    expect((await response.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('does not exist without CACHE_ADMIN_TOKEN', async () => {
+    const { h: plain } = await cachedHarness();
+    try {
+      const response = await plain.app.fetch('http://localhost/cache/invalidate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+        body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
+      });
+      expect(response.status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+});

@@ -63,7 +63,18 @@ export function useCacheInvalidation(cache: CdrCache, adminToken: string, logger
         );
       }
       const canonical = [...new Set(drSids.map((sid: string) => sid.toLowerCase()))];
-      await cache.invalidate(canonical);
+      try {
+        await cache.invalidate(canonical);
+      } catch (error) {
+        logger.warn({ err: { message: (error as Error).message } }, 'cache invalidation failed');
+        return endResponse(
+          refuse(
+            503,
+            'UPSTREAM_UNAVAILABLE',
+            'The cache could not be reached; nothing may have been dropped.',
+          ),
+        );
+      }
       logger.info({ count: canonical.length }, 'cache entries invalidated');
       return endResponse(answer(200, { invalidated: canonical.length }));
     },

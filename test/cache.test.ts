@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LookupResult } from '../src/cache/cdr-cache.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -276,6 +276,38 @@ describe('the CDR cache configuration', () => {
     expect(config.cache.notFoundTtlMs).toBe(5_000);
     expect(config.cache.staleIfErrorMs).toBe(300_000);
     expect(config.cache.maxBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it('requires CACHE_KEY_SECRET in production with REDIS_URL, and never echoes it or the Redis password', () => {
+    const production = {
+      NODE_ENV: 'production',
+      CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2',
+      REDIS_URL: 'rediss://:hunter2-password@redis.internal:6380',
+    };
+    expect(() => loadConfig(production)).toThrow(/CACHE_KEY_SECRET: is required/);
+    let message = '';
+    try {
+      loadConfig({ ...production, CACHE_KEY_SECRET: 'short-secret', REDIS_TIMEOUT_MS: '0' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/CACHE_KEY_SECRET: must be at least 32 characters/);
+    expect(message).toMatch(/REDIS_TIMEOUT_MS/);
+    expect(message).not.toContain('short-secret');
+    expect(message).not.toContain('hunter2');
+    const config = loadConfig({ ...production, CACHE_KEY_SECRET: 'x'.repeat(32) });
+    expect(config.cache.redisUrl).toBe(production.REDIS_URL);
+  });
+
+  it.each([
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['CACHE_KEY_PREFIX', 'cdr*'],
+    ['CACHE_TTL_MS', '-1'],
+    ['CACHE_MAX_BYTES', '1e6'],
+    ['CACHE_ADMIN_TOKEN', 'short'],
+  ])('refuses %s=%s at startup', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
   });
 
   it('is off with CACHE_TTL_MS=0: every query calls CarrierX', async () => {

@@ -94,18 +94,10 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   const onLookup = options.onLookup ?? (() => {});
   const warn = throttledWarn(logger, 30_000);
   const calls = new Map<string, Call>();
-  // Fingerprints of the last few credentials: an HMAC per lookup would cost more than a hit.
-  const fingerprints = new Map<string, string>();
-
-  function fingerprint(authorization: string): string {
-    let print = fingerprints.get(authorization);
-    if (print === undefined) {
-      print = createHmac('sha256', secret).update(authorization).digest('base64url');
-      if (fingerprints.size >= 1024) fingerprints.clear();
-      fingerprints.set(authorization, print);
-    }
-    return print;
-  }
+  // Computed per lookup (a few microseconds) rather than remembered: a table of recent credentials would keep
+  // callers' tokens in this process for as long as it lives.
+  const fingerprint = (authorization: string) =>
+    createHmac('sha256', secret).update(authorization).digest('base64url');
 
   async function read(key: string): Promise<CacheEntry | undefined> {
     try {

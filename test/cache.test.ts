@@ -118,6 +118,18 @@ describe('the CDR cache', () => {
     expect(h.includeFieldsSeen()).toEqual([['direction', 'dr_sid', 'number_src', 'price']]);
   });
 
+  it('does not share a call between concurrent requests with different tokens', async () => {
+    await Promise.all([
+      h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID }),
+      h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID }, { token: DESCENDANT_TOKEN }),
+    ]);
+    expect(
+      cdrCalls(h)
+        .map((r) => r.authorization)
+        .sort(),
+    ).toEqual(['Bearer carrierx-demo-token', `Bearer ${DESCENDANT_TOKEN}`]);
+  });
+
   it('remembers a missing record for CACHE_NOT_FOUND_TTL_MS, then asks CarrierX again', async () => {
     const first = await h.execute<Cdr, unknown>(PRICE, { drSid: MISSING_SID });
     const second = await h.execute<Cdr, unknown>(PRICE, { drSid: MISSING_SID });

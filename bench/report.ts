@@ -177,6 +177,16 @@ export function evaluateTargets(
         pass: added <= 0.25,
       };
     }),
+    // Issue 10: a hit from the in-process cache calls CarrierX not at all; the reference layer calls it every time.
+    judged('cache hit (8a)/(3r) throughput', '≥ 2', ['3r', '8a'], ([ref, hit]) => {
+      const ratio =
+        (hit as ScenarioResult).load.requestsPerSecond / (ref as ScenarioResult).load.requestsPerSecond;
+      const calls = (hit as ScenarioResult).upstream.callsPerOp;
+      return {
+        value: `${fixed(ratio, 3)} (upstream calls/op under load ${fixed(calls, 4)})`,
+        pass: ratio >= 2,
+      };
+    }),
     judged('(3)/(2) throughput', '≥ 0.6', ['2', '3'], ([two, three]) => {
       const ratio =
         (three as ScenarioResult).load.requestsPerSecond / (two as ScenarioResult).load.requestsPerSecond;

@@ -42,10 +42,13 @@ interface Stack {
   floor: ManagedProcess;
   reference: ManagedProcess;
   server: ManagedProcess;
+  /** The same server with the CDR cache on (the default of npm start): scenarios 8a and 8b. */
+  cached: ManagedProcess;
   upstreamOrigin: string;
   floorOrigin: string;
   referenceOrigin: string;
   serverOrigin: string;
+  cachedOrigin: string;
   cores: { upstream: number; server: number; runner: number } | undefined;
 }
 
@@ -123,7 +126,8 @@ async function main(
     pinProcess(process.pid, cores.runner);
   }
 
-  const [upstreamPort, floorPort, referencePort, serverPort] = [
+  const [upstreamPort, floorPort, referencePort, serverPort, cachedPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -147,6 +151,10 @@ async function main(
     ...baseEnv,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
+    // The scenarios measure the GraphQL layer over CarrierX: with the CDR cache on (its default), every
+    // repeat of one request would be a cache hit and the upstream targets meaningless. `--server-env
+    // CACHE_TTL_MS=60000` measures the cache instead (see bench/README.md).
+    CACHE_TTL_MS: '0',
     ...options.serverEnv,
     PORT: String(serverPort),
     HOST: '127.0.0.1',
@@ -188,15 +196,27 @@ async function main(
     cwd: source.dir,
     ...(cores && !clustered ? { cpu: cores.server } : {}),
   });
+  // The cached server: the same files and options, the cache at its default (on, in-process), on the server's
+  // core and loaded only while the others there idle, like the floor and the reference layer.
+  const { CACHE_TTL_MS: _off, ...cachedEnv } = serverEnv;
+  const cached = group.start({
+    name: 'cached server',
+    args: ['--import', 'tsx', 'src/./server.ts'],
+    env: { ...cachedEnv, PORT: String(cachedPort) },
+    cwd: source.dir,
+    ...(cores && !clustered ? { cpu: cores.server } : {}),
+  });
   const stack: Stack = {
     upstream,
     floor,
     reference,
     server,
+    cached,
     upstreamOrigin: `http://127.0.0.1:${upstreamPort}`,
     floorOrigin: `http://127.0.0.1:${floorPort}`,
     referenceOrigin: `http://127.0.0.1:${referencePort}`,
     serverOrigin: `http://127.0.0.1:${serverPort}`,
+    cachedOrigin: `http://127.0.0.1:${cachedPort}`,
     cores,
   };
   const serverLog = watchServerLog(server);
@@ -204,6 +224,7 @@ async function main(
     waitForHttp(`${stack.upstreamOrigin}/_simulator/stats`, upstream, signal),
     waitForHttp(`${stack.floorOrigin}/_simulator/stats`, floor, signal),
     waitForHttp(`${stack.serverOrigin}/health`, server, signal),
+    waitForHttp(`${stack.cachedOrigin}/health`, cached, signal),
     waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal),
   ]);
 
@@ -281,17 +302,20 @@ async function main(
       { pid: floor.pid, core: cores?.server },
       { pid: reference.pid, core: cores?.server },
       { pid: server.pid, core: clustered ? undefined : cores?.server },
+      { pid: cached.pid, core: clustered ? undefined : cores?.server },
     ],
     cores?.runner,
   );
   const foreign = createForeignProcessTracker(
-    () => new Set([process.pid, process.ppid, upstream.pid, floor.pid, reference.pid, server.pid]),
+    () =>
+      new Set([process.pid, process.ppid, upstream.pid, floor.pid, reference.pid, server.pid, cached.pid]),
   );
 
   const originOf = {
     floor: stack.floorOrigin,
     reference: stack.referenceOrigin,
     server: stack.serverOrigin,
+    cached: stack.cachedOrigin,
   } as const;
   const requestFor = (scenario: Scenario): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -357,7 +381,7 @@ async function main(
   const measureAll = async () => {
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
-      const measured = { floor, reference, server }[scenario.target];
+      const measured = { floor, reference, server, cached }[scenario.target];
       const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
       const problems: string[] = [];
       const warningsBefore = serverLog.count();

@@ -8,7 +8,7 @@ export const AUTHORIZATION = 'Bearer carrierx-demo-token';
 /** The three fields of scenario 4, also selected by each alias of scenarios 5 and 6. */
 const THREE_FIELDS = ['drSid', 'numberSrc', 'numberDst'] as const;
 
-export type ScenarioTarget = 'floor' | 'server' | 'reference';
+export type ScenarioTarget = 'floor' | 'server' | 'reference' | 'cached';
 
 /** One measured workload: what to send, to which process, and how to tell a right answer from a wrong one. */
 export interface Scenario {
@@ -179,6 +179,27 @@ export function createScenarios(connections: number, sids: readonly string[]): S
     rest('7a', 'direct REST GET, 1 connection', 1),
     full('7b', `callDetailRecord, all ${allFields.length} fields, 1 connection`, 1),
     reference('7r', 'reference layer, 1 connection', 1),
+    // The same requests as 3 and 4, to the server with the CDR cache on: after the first, each is a hit.
+    {
+      ...full(
+        '8a',
+        `callDetailRecord, all ${allFields.length} fields, from the in-process cache`,
+        connections,
+      ),
+      target: 'cached',
+    },
+    {
+      ...graphqlScenario(
+        '8b',
+        'callDetailRecord, 3 fields, from the in-process cache',
+        connections,
+        threeQuery,
+        { drSid: SAMPLE_DR_SID },
+        SAMPLE_DR_SID,
+        (data) => checkRecord(data.callDetailRecord, THREE_FIELDS, SAMPLE_DR_SID, 'callDetailRecord'),
+      ),
+      target: 'cached',
+    },
   ];
 }
 

@@ -1,6 +1,9 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { type CdrCache, createCdrCache, type LookupResult } from './cache/cdr-cache.ts';
+import type { CacheStore } from './cache/entry.ts';
+import { createMemoryStore } from './cache/memory-store.ts';
 import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory } from './context.ts';
@@ -8,6 +11,8 @@ import { maskErrorForProduction } from './errors.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
+import { recordCacheLookup } from './observability/metrics.ts';
+import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { useCanonicalResults } from './plugins/use-canonical-results.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
@@ -16,6 +21,7 @@ import { useObservability } from './plugins/use-observability.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
+import { useStaleReport } from './plugins/use-stale-report.ts';
 import { useVariableCoercion } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
 
@@ -25,6 +31,12 @@ export interface AppDeps {
   logger: Logger;
   /** A token GraphiQL pre-fills in its headers, for the embedded simulator's demo. */
   demoToken?: string;
+  /** Where the CDR cache keeps entries (a shared Redis store); unset: in this process. */
+  cacheStore?: CacheStore;
+  /** Hears each cache lookup; unset: the Prometheus counter cdr_cache_lookups_total. */
+  onCacheLookup?: (result: LookupResult) => void;
+  /** The cache's clock (ms since the epoch); tests move it instead of waiting for entries to expire. */
+  cacheClock?: () => number;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -138,9 +150,27 @@ function useVaryOrigin(): Plugin {
   };
 }
 
+/** The CDR cache the configuration asks for, or undefined when CACHE_TTL_MS is 0. */
+export function createConfiguredCache(deps: AppDeps): CdrCache | undefined {
+  const { config } = deps;
+  if (config.cache.ttlMs === 0) return undefined;
+  return createCdrCache({
+    client: deps.client,
+    store: deps.cacheStore ?? createMemoryStore(config.cache.maxBytes, deps.cacheClock),
+    logger: deps.logger,
+    ttlMs: config.cache.ttlMs,
+    notFoundTtlMs: config.cache.notFoundTtlMs,
+    staleIfErrorMs: config.cache.staleIfErrorMs,
+    keySecret: config.cache.keySecret,
+    onLookup: deps.onCacheLookup ?? recordCacheLookup,
+    ...(deps.cacheClock ? { now: deps.cacheClock } : {}),
+  });
+}
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
+  const cache = createConfiguredCache(deps);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -151,7 +181,8 @@ export function createApp(deps: AppDeps): App {
     // are let in only while developing on the embedded simulator).
     cors: corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger }),
     context: createContextFactory({
-      client,
+      client: cache ?? client,
+      cached: cache !== undefined,
       logger,
       fallbackToken: config.carrierx.token,
       maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
@@ -167,6 +198,9 @@ export function createApp(deps: AppDeps): App {
     plugins: [
       useObservability({ logger, accessLog: config.accessLog }),
       ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
+      ...(cache && config.cache.adminToken
+        ? [useCacheInvalidation(cache, config.cache.adminToken, logger)]
+        : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       useQueryLimits({
         length: config.limits.queryLength,
@@ -184,6 +218,7 @@ export function createApp(deps: AppDeps): App {
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
       useVariableCoercion(logger),
+      ...(cache ? [useStaleReport()] : []),
       useCanonicalResults(),
       ...(config.jit ? [useJit(logger)] : []),
       useUnsupportedMediaType(),

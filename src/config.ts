@@ -166,6 +166,31 @@ const envSchema = z
     GRAPHQL_JIT: optional(flag),
     // One info line per GraphQL operation (name, type, duration, upstream calls, error codes, request id).
     ACCESS_LOG: optional(flag),
+    // The CDR cache (src/cache/, docs/cache.md). CACHE_TTL_MS=0 turns it off.
+    CACHE_TTL_MS: optional(integer(0, 86_400_000)).default(60_000),
+    CACHE_NOT_FOUND_TTL_MS: optional(integer(0, 86_400_000)).default(5_000),
+    CACHE_STALE_IF_ERROR_MS: optional(integer(0, 86_400_000)).default(300_000),
+    CACHE_MAX_BYTES: optional(integer(1024, 64 * 1024 * 1024 * 1024)).default(64 * 1024 * 1024),
+    // At least 32 characters: it keys the fingerprints of every caller's credentials.
+    CACHE_KEY_SECRET: optional(z.string().min(32, { error: 'must be at least 32 characters' })),
+    // Shared cache for every replica; unset: in-process only. Its password is never echoed (see loadConfig).
+    REDIS_URL: optional(
+      z
+        .string()
+        .refine((value) => URL.canParse(value) && ['redis:', 'rediss:'].includes(new URL(value).protocol), {
+          error: 'must be a redis:// or rediss:// URL',
+        }),
+    ),
+    REDIS_TIMEOUT_MS: optional(integer(1, 60_000)).default(250),
+    // No glob characters: invalidation finds a record's keys with SCAN MATCH.
+    CACHE_KEY_PREFIX: optional(
+      z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, { error: 'must be up to 64 of A-Z a-z 0-9 : _ . -' }),
+    ).default('carrierx:'),
+    CACHE_ADMIN_TOKEN: optional(
+      z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, {
+        error: 'must be a token of at least 16 characters (letters, digits, -._~+/)',
+      }),
+    ),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -178,6 +203,14 @@ const envSchema = z
     path: ['CARRIERX_BASE_URL'],
     error: 'is required when NODE_ENV=production (the embedded simulator is for development and tests)',
   })
+  // Replicas sharing Redis must fingerprint credentials alike, or none would find another's entries.
+  .refine(
+    (e) => e.NODE_ENV !== 'production' || e.REDIS_URL === undefined || e.CACHE_KEY_SECRET !== undefined,
+    {
+      path: ['CACHE_KEY_SECRET'],
+      error: 'is required when NODE_ENV=production and REDIS_URL is set (every replica must share it)',
+    },
+  )
   // More calls in flight than connections would queue inside undici, out of reach of the per-call timer.
   .refine(
     (e) =>
@@ -230,6 +263,21 @@ export interface Config {
     requestBodyLimitStrategy: Env['REQUEST_BODY_LIMIT_STRATEGY'];
     /** Operations in one batched HTTP request; 0 turns batching off. */
     batch: number;
+  };
+  cache: {
+    /** 0: no cache. */
+    ttlMs: number;
+    notFoundTtlMs: number;
+    staleIfErrorMs: number;
+    maxBytes: number;
+    /** Undefined: a random one per process. */
+    keySecret: string | undefined;
+    /** Undefined: no POST /cache/invalidate. */
+    adminToken: string | undefined;
+    /** Undefined: in-process only. */
+    redisUrl: string | undefined;
+    redisTimeoutMs: number;
+    keyPrefix: string;
   };
   graphiql: boolean;
   introspection: boolean;
@@ -295,7 +343,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const name = String(issue.path[0] ?? '(environment)');
       const raw = env[name];
       // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
-      const secret = name.includes('TOKEN') || (name.endsWith('_URL') && raw?.includes('@'));
+      const secret =
+        name.includes('TOKEN') || name.includes('SECRET') || (name.endsWith('_URL') && raw?.includes('@'));
       const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
       return { variable: name, problem: `${issue.message}${shown}` };
     });
@@ -341,6 +390,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
       requestBodyLimitStrategy: e.REQUEST_BODY_LIMIT_STRATEGY,
       batch: e.GRAPHQL_BATCH_LIMIT,
+    },
+    cache: {
+      ttlMs: e.CACHE_TTL_MS,
+      notFoundTtlMs: e.CACHE_NOT_FOUND_TTL_MS,
+      staleIfErrorMs: e.CACHE_STALE_IF_ERROR_MS,
+      maxBytes: e.CACHE_MAX_BYTES,
+      keySecret: e.CACHE_KEY_SECRET,
+      adminToken: e.CACHE_ADMIN_TOKEN,
+      redisUrl: e.REDIS_URL,
+      redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+      keyPrefix: e.CACHE_KEY_PREFIX,
     },
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,

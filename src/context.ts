@@ -1,7 +1,6 @@
 import type { YogaInitialContext } from 'graphql-yoga';
-import type { CarrierXClient } from './carrierx/client.ts';
 import { CarrierXError, CREDENTIALS } from './errors.ts';
-import { type CdrLoader, createCdrLoader } from './loaders/cdr-loader.ts';
+import { type CdrLoader, type CdrSource, createCdrLoader } from './loaders/cdr-loader.ts';
 import type { Logger } from './logger.ts';
 import { requestIdOf } from './observability/request-id.ts';
 
@@ -35,13 +34,24 @@ export class Observation {
 
 const NO_CALLS: Tally = Object.freeze({ upstreamCalls: 0, records: 0 });
 
+/** A record served from the cache while CarrierX fails: where it is in the response, and how old. */
+export interface StaleRecord {
+  path: (string | number)[];
+  ageSeconds: number;
+}
+
 export interface Context {
   readonly loaders: { readonly cdr: CdrLoader };
   readonly observed: Observation;
+  /** With a cache: the stale records this operation served, reported in `extensions.stale`. */
+  readonly stale: StaleRecord[] | undefined;
 }
 
 export interface ContextDeps {
-  client: CarrierXClient;
+  /** The CarrierX client, or the cache in front of it. */
+  client: CdrSource;
+  /** Whether `client` is a cache: only then may a record be stale, or `Cache-Control: no-cache` mean anything. */
+  cached?: boolean;
   logger: Logger;
   /** Used only when a request carries no Authorization header. */
   fallbackToken: string | undefined;
@@ -56,6 +66,9 @@ export interface ContextDeps {
 // The schemes CarrierX accepts, with an RFC 7235 token68: nothing else may travel upstream in the header.
 const AUTHORIZATION = /^(?:Bearer|Basic) [A-Za-z0-9\-._~+/]+=*$/i;
 const MAX_AUTHORIZATION_LENGTH = 4096;
+
+// RFC 9111: a request's no-cache directive asks for an answer validated with the origin.
+const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:,|$)/i;
 
 /** What to send upstream as Authorization, or why no call may be made. */
 export function resolveCredentials(
@@ -91,6 +104,7 @@ export function createContextFactory(deps: ContextDeps) {
     let cdr: CdrLoader | undefined;
     return {
       observed,
+      stale: deps.cached ? [] : undefined,
       loaders: {
         // Built on first use: operations that touch no record (introspection, __typename) pay nothing.
         get cdr() {
@@ -111,6 +125,7 @@ export function createContextFactory(deps: ContextDeps) {
               signal: request.signal,
               deadlineAt,
               observed,
+              refresh: deps.cached && NO_CACHE.test(request.headers.get('cache-control') ?? ''),
             });
             loadersByRequest.set(request, { cdr, tally });
           }

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
+import { createRedisStore } from './cache/redis-store.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHttpServer } from './http/create-http-server.ts';
@@ -153,10 +154,29 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     policies: config.carrierx.policies,
     logger,
   });
+  // With REDIS_URL, every replica and worker shares one store; without, createApp keeps one in this process.
+  const cacheStore =
+    config.cache.redisUrl && config.cache.ttlMs > 0
+      ? createRedisStore({
+          url: config.cache.redisUrl,
+          timeoutMs: config.cache.redisTimeoutMs,
+          keyPrefix: config.cache.keyPrefix,
+          logger,
+        })
+      : undefined;
+  // A moment for the first connection, so the first requests already share entries; never longer than a
+  // Redis command may take, and without Redis the server starts all the same.
+  if (cacheStore) {
+    await Promise.race([
+      cacheStore.connected,
+      new Promise((resolve) => setTimeout(resolve, config.cache.redisTimeoutMs).unref()),
+    ]);
+  }
   const app = createApp({
     config,
     client,
     logger,
+    ...(cacheStore ? { cacheStore } : {}),
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
   const { server, drain, markReady } = createHttpServer(app, config);
@@ -214,6 +234,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     void drain()
       .then(async () => {
         await client.close();
+        await cacheStore?.close?.();
         await upstream.close();
         metrics?.close();
         logger.info('stopped');

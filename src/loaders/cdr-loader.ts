@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { CallOptions, CarrierXClient } from '../carrierx/client.ts';
+import type { CachedCallOptions } from '../cache/cdr-cache.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import type { Observation } from '../context.ts';
@@ -20,8 +20,18 @@ export function canonicalSid(drSid: string): string {
   return (drSid.startsWith('{') || drSid.endsWith('}') ? drSid.replace(/^\{|\}$/g, '') : drSid).toLowerCase();
 }
 
+/** Where records come from: the CarrierX client, or the cache in front of it (src/cache/). */
+export interface CdrSource {
+  getCallDetailRecord(
+    drSid: string,
+    fields: readonly string[],
+    authorization: string,
+    options?: CachedCallOptions,
+  ): Promise<CdrRecord>;
+}
+
 export interface CdrLoaderOptions {
-  client: CarrierXClient;
+  client: CdrSource;
   /** The Authorization header to send, or the error to report instead of calling CarrierX. */
   credentials: { authorization: string } | { error: CarrierXError };
   /** Distinct records fetched at once for one operation. */
@@ -39,6 +49,8 @@ export interface CdrLoaderOptions {
   deadlineAt?: number | undefined;
   /** The request's logger (read only when a line is written) and tally of upstream calls. */
   observed?: Pick<Observation, 'logger' | 'tally'> | undefined;
+  /** `Cache-Control: no-cache`: the cache is not read, only updated. */
+  refresh?: boolean | undefined;
 }
 
 /**
@@ -51,7 +63,7 @@ export interface CdrLoaderOptions {
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
   const { observed } = options;
-  const callOptions: CallOptions = {
+  const callOptions: CachedCallOptions = {
     signal: options.signal,
     deadlineAt: options.deadlineAt,
     // Getters: the child logger is made only if a call has something to log.
@@ -59,6 +71,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       return observed?.logger;
     },
     tally: observed?.tally,
+    refresh: options.refresh,
   };
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of

@@ -1,5 +1,6 @@
-import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
+import { type GraphQLObjectType, type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 import { UUIDResolver } from 'graphql-scalars';
+import { staleAgeOf } from '../cache/cdr-cache.ts';
 import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from '../carrierx/fields.ts';
 import { type CdrRecord, readField } from '../carrierx/record.ts';
 import type { Context } from '../context.ts';
@@ -84,7 +85,18 @@ export function loadCallDetailRecord(
 ): Promise<CdrRecord> {
   const type = info.schema.getType('CallDetailRecord') as GraphQLObjectType;
   // UUIDs are case-insensitive: one spelling per record keeps the loader's de-duplication exact.
-  return context.loaders.cdr.load({ drSid: canonicalSid(drSid), fields: selectedApiFields(info, type) });
+  const record = context.loaders.cdr.load({
+    drSid: canonicalSid(drSid),
+    fields: selectedApiFields(info, type),
+  });
+  // Only with a cache can a record be stale; without one, no promise is added per load.
+  if (!context.stale) return record;
+  const { stale } = context;
+  return record.then((loaded) => {
+    const ageSeconds = staleAgeOf(loaded);
+    if (ageSeconds !== undefined) stale.push({ path: responsePathAsArray(info.path), ageSeconds });
+    return loaded;
+  });
 }
 
 builder.queryField('callDetailRecord', (t) =>

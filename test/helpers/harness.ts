@@ -1,4 +1,4 @@
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -10,6 +10,7 @@ export interface GraphQLResponse<TData> {
   body: {
     data?: TData | null;
     errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
   };
   text: string;
 }
@@ -29,7 +30,7 @@ export interface Harness {
   execute<TResult, TVariables>(
     document: TypedDocumentString<TResult, TVariables> | string,
     variables?: TVariables,
-    options?: { token?: string | null; authorization?: string },
+    options?: { token?: string | null; authorization?: string; headers?: Record<string, string> },
   ): Promise<GraphQLResponse<TResult>>;
   /** The include_fields of each CDR GET the simulator received since the last reset, as sorted lists. */
   includeFieldsSeen(): string[][];
@@ -47,12 +48,14 @@ const TEST_ENV: Record<string, string> = {
   CARRIERX_BREAKER_THRESHOLD: '10000',
   // Tests that count log lines count the ones they are about; test/observability.test.ts turns it on.
   ACCESS_LOG: 'false',
+  // Most tests count CarrierX calls per query; the cache's own tests (test/cache.test.ts) turn it on.
+  CACHE_TTL_MS: '0',
 };
 
 /** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */
 export async function createHarness(
   env: Record<string, string> = {},
-  appOptions: { demoToken?: string } = {},
+  appOptions: Pick<AppDeps, 'demoToken' | 'cacheStore' | 'onCacheLookup' | 'cacheClock'> = {},
 ): Promise<Harness> {
   const simulator = createSimulator();
   const baseUrl = await simulator.listen(0, '127.0.0.1');
@@ -81,6 +84,7 @@ export async function createHarness(
         'content-type': 'application/json',
         accept: 'application/json',
       };
+      Object.assign(headers, options.headers);
       const token = options.token === undefined ? DEMO_TOKEN : options.token;
       if (options.authorization !== undefined) headers.authorization = options.authorization;
       else if (token !== null) headers.authorization = `Bearer ${token}`;

@@ -1,0 +1,276 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { CallOptions, CarrierXClient } from '../carrierx/client.ts';
+import type { CdrRecord } from '../carrierx/record.ts';
+import { CarrierXError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
+
+/** How one lookup was answered, for metrics (`onLookup`). */
+export type LookupResult = 'hit' | 'partial' | 'miss' | 'stale' | 'error';
+
+export interface CdrCacheOptions {
+  client: Pick<CarrierXClient, 'getCallDetailRecord'>;
+  store: CacheStore;
+  logger: Logger;
+  /** How long a fetched field is served as fresh. */
+  ttlMs: number;
+  /** How long a 404 is answered without asking CarrierX again. */
+  notFoundTtlMs: number;
+  /** How long after a field expires it may still be served, marked stale, while CarrierX is failing. */
+  staleIfErrorMs: number;
+  /** Keys the credential fingerprints; replicas sharing a store must share it. Unset: random per process. */
+  keySecret?: string | undefined;
+  /** Called once per lookup with how it was answered. */
+  onLookup?: ((result: LookupResult) => void) | undefined;
+  now?: () => number;
+}
+
+/** Per call, on top of the client's options. */
+export interface CachedCallOptions extends CallOptions {
+  /** `Cache-Control: no-cache`: do not answer from the cache, fetch and update it. */
+  refresh?: boolean | undefined;
+}
+
+/** A source of records with the client's shape: the loader calls it as it would call the client. */
+export interface CdrCache {
+  getCallDetailRecord(
+    drSid: string,
+    fields: readonly string[],
+    authorization: string,
+    options?: CachedCallOptions,
+  ): Promise<CdrRecord>;
+  /** Drops these records for every credential. */
+  invalidate(drSids: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const staleAges = new WeakMap<CdrRecord, number>();
+
+/** Seconds since the oldest field of `record` was fetched, when it was served stale (CarrierX failing). */
+export function staleAgeOf(record: CdrRecord): number | undefined {
+  return staleAges.get(record);
+}
+
+/**
+ * Errors that say CarrierX (or our protection of it) failed, not that the answer is no: a stale record may be
+ * served for them. 401/403/404 are answers (a revoked token, a deleted record) and never are.
+ */
+function mayServeStale(error: unknown): boolean {
+  return (
+    error instanceof CarrierXError && (error.code === 'UPSTREAM_UNAVAILABLE' || error.code === 'RATE_LIMITED')
+  );
+}
+
+/** One CarrierX call for a (credential, record), shared by every lookup that needs what it asks for. */
+interface Call {
+  /** The API fields it asks for; may still grow until it starts. */
+  readonly fields: Set<string>;
+  started: boolean;
+  readonly result: Promise<CacheEntry>;
+}
+
+/** A rate-limited warning: at most one per `intervalMs` per message. */
+function throttledWarn(logger: Logger, intervalMs: number) {
+  const last = new Map<string, number>();
+  return (message: string, fields: Record<string, unknown>) => {
+    const at = Date.now();
+    if ((last.get(message) ?? Number.NEGATIVE_INFINITY) + intervalMs > at) return;
+    last.set(message, at);
+    logger.warn(fields, message);
+  };
+}
+
+/**
+ * The CDR cache below the per-request loader: entries per (credential fingerprint, dr_sid) that know which API
+ * fields they hold and when each was fetched. A lookup whose fields are all fresh costs no call; one that needs
+ * more asks CarrierX only for the missing fields (and dr_sid) and merges them in. Concurrent lookups for one
+ * (credential, record), from any request, share one call: a call waits one turn of the event loop before it
+ * starts, and lookups arriving meanwhile add their fields to it. 404s are kept `notFoundTtlMs`; errors never.
+ */
+export function createCdrCache(options: CdrCacheOptions): CdrCache {
+  const { client, store, logger, ttlMs, notFoundTtlMs, staleIfErrorMs } = options;
+  const now = options.now ?? Date.now;
+  const secret = options.keySecret ?? randomBytes(32).toString('hex');
+  const onLookup = options.onLookup ?? (() => {});
+  const warn = throttledWarn(logger, 30_000);
+  const calls = new Map<string, Call>();
+  // Computed per lookup (a few microseconds) rather than remembered: a table of recent credentials would keep
+  // callers' tokens in this process for as long as it lives.
+  const fingerprint = (authorization: string) =>
+    createHmac('sha256', secret).update(authorization).digest('base64url');
+
+  async function read(key: string): Promise<CacheEntry | undefined> {
+    try {
+      return await store.get(key);
+    } catch (error) {
+      warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } });
+      return undefined;
+    }
+  }
+
+  async function write(key: string, entry: CacheEntry, keepMs: number): Promise<void> {
+    try {
+      await store.set(key, entry, keepMs);
+    } catch (error) {
+      warn('cache write failed', { err: { message: (error as Error).message } });
+    }
+  }
+
+  async function remove(key: string): Promise<void> {
+    try {
+      await store.delete(key);
+    } catch (error) {
+      warn('cache write failed', { err: { message: (error as Error).message } });
+    }
+  }
+
+  /** How long a store keeps an entry: until its newest field is past serving even stale. */
+  function keepMs(entry: CacheEntry, at: number): number {
+    let newest = 0;
+    for (const api in entry.fetchedAt) newest = Math.max(newest, entry.fetchedAt[api] as number);
+    return Math.max(1, newest + ttlMs + staleIfErrorMs - at);
+  }
+
+  /** Starts (next turn) or joins the call for `key`, updating the store with its answer. */
+  function fetchShared(
+    key: string,
+    drSid: string,
+    fields: readonly string[],
+    authorization: string,
+    callOptions: CallOptions,
+    shareable: boolean,
+  ): Promise<CacheEntry> {
+    const running = shareable ? calls.get(key) : undefined;
+    if (running) {
+      if (!running.started) {
+        for (const api of fields) running.fields.add(api);
+        return running.result;
+      }
+      if (fields.every((api) => running.fields.has(api))) return running.result;
+    }
+    const fieldSet = new Set(fields);
+    fieldSet.add('dr_sid');
+    const call: Call = {
+      fields: fieldSet,
+      started: false,
+      result: new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          call.started = true;
+          const asked = [...call.fields].sort();
+          // No caller's abort signal: other lookups may be waiting on this call; its deadline still bounds it.
+          // Its log lines and its count in the access log go to the request that started it.
+          return client
+            .getCallDetailRecord(drSid, asked, authorization, {
+              deadlineAt: callOptions.deadlineAt,
+              get logger() {
+                return callOptions.logger;
+              },
+              tally: callOptions.tally,
+            })
+            .then((record) => entryFromRecord(record, asked, now()));
+        })
+        .then(
+          async (fetched) => {
+            const merged = mergeEntries(await read(key), fetched);
+            await write(key, merged, keepMs(merged, now()));
+            return merged;
+          },
+          async (error: unknown) => {
+            if (error instanceof CarrierXError) {
+              if (error.code === 'NOT_FOUND' && notFoundTtlMs > 0) {
+                const at = now();
+                await write(
+                  key,
+                  { drSid, values: {}, invalid: undefined, fetchedAt: {}, notFoundAt: at },
+                  notFoundTtlMs,
+                );
+              } else if (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN') {
+                // The credential lost access: what it read before is not served to it again.
+                await remove(key);
+              }
+            }
+            throw error;
+          },
+        )
+        .finally(() => {
+          if (calls.get(key) === call) calls.delete(key);
+        }),
+    };
+    if (shareable) calls.set(key, call);
+    return call.result;
+  }
+
+  /** `promise`, or the client-disconnected error as soon as `signal` aborts (the shared call goes on). */
+  function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (!signal) return promise;
+    if (signal.aborted) return Promise.reject(disconnected());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(disconnected());
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  return {
+    async getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
+      const key = `${fingerprint(authorization)}:${drSid}`;
+      const entry = await read(key);
+      const at = now();
+      if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
+        onLookup('hit');
+        throw new CarrierXError('NOT_FOUND');
+      }
+      const held = entry?.notFoundAt === undefined ? entry : undefined;
+      const missing = callOptions.refresh
+        ? fields
+        : fields.filter((api) => !(at - (held?.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs));
+      if (missing.length === 0 && held) {
+        onLookup('hit');
+        return recordOf(held);
+      }
+      try {
+        const fetched = await untilAborted(
+          fetchShared(key, drSid, missing, authorization, callOptions, !callOptions.refresh),
+          callOptions.signal,
+        );
+        onLookup(held && missing.length < fields.length ? 'partial' : 'miss');
+        // The shared call may have asked for fewer than this lookup's fields when it joined late: what it
+        // held already fills the rest.
+        const merged = fields.every((api) => api in fetched.fetchedAt)
+          ? fetched
+          : mergeEntries(held, fetched);
+        return recordOf(merged);
+      } catch (error) {
+        const stale = held && mayServeStale(error) ? staleRecord(held, fields, now()) : undefined;
+        onLookup(stale ? 'stale' : 'error');
+        if (!stale) throw error;
+        logger.info({ drSid, ageSeconds: staleAges.get(stale) }, 'CarrierX failing: served a stale record');
+        return stale;
+      }
+    },
+    async invalidate(drSids) {
+      for (const drSid of drSids) await store.deleteRecord(drSid);
+    },
+    async close() {
+      await store.close?.();
+    },
+  };
+
+  /** The held fields as a stale record, if every one asked for expired less than staleIfErrorMs ago. */
+  function staleRecord(held: CacheEntry, fields: readonly string[], at: number): CdrRecord | undefined {
+    let oldest = at;
+    for (const api of fields) {
+      const fetchedAt = held.fetchedAt[api];
+      if (fetchedAt === undefined || at - fetchedAt >= ttlMs + staleIfErrorMs) return undefined;
+      oldest = Math.min(oldest, fetchedAt);
+    }
+    // A new object: the WeakMap marks this answer stale, not the entry a later fresh hit would return.
+    const record: CdrRecord = { drSid: held.drSid, values: held.values, invalid: held.invalid };
+    staleAges.set(record, Math.floor((at - oldest) / 1000));
+    return record;
+  }
+}
+
+function disconnected(): CarrierXError {
+  return new CarrierXError('UPSTREAM_UNAVAILABLE', 'The request was cancelled: the client disconnected.');
+}

@@ -1,0 +1,65 @@
+import type { CdrRecord } from '../carrierx/record.ts';
+
+/**
+ * What the cache holds for one (credential, record): the API fields fetched so far with their decoded values,
+ * and when each field was fetched (ms since the epoch), so that each one expires on its own. `notFoundAt` set:
+ * CarrierX answered 404 then, and `values` is empty.
+ */
+export interface CacheEntry {
+  readonly drSid: string;
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly invalid: Readonly<Record<string, string>> | undefined;
+  readonly fetchedAt: Readonly<Record<string, number>>;
+  readonly notFoundAt?: number | undefined;
+}
+
+/**
+ * Where entries live: in this process, or shared (Redis). Keys are `<credential fingerprint>:<dr_sid>`. Any
+ * method may throw or reject: the cache treats that as a miss and goes to CarrierX.
+ */
+export interface CacheStore {
+  get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined>;
+  /** Stores the entry for `ttlMs` (every key expires). */
+  set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+  /** Drops the record for every credential. */
+  deleteRecord(drSid: string): void | Promise<void>;
+  close?(): Promise<void>;
+}
+
+const records = new WeakMap<CacheEntry, CdrRecord>();
+
+/** The entry as the resolvers read a record; made once per entry, as entries are never changed. */
+export function recordOf(entry: CacheEntry): CdrRecord {
+  let record = records.get(entry);
+  if (!record) {
+    record = { drSid: entry.drSid, values: entry.values, invalid: entry.invalid };
+    records.set(entry, record);
+  }
+  return record;
+}
+
+/** `fetched` (the fields just fetched, at `at`) laid over `base`: the fields `fetched` holds are replaced. */
+export function mergeEntries(base: CacheEntry | undefined, fetched: CacheEntry): CacheEntry {
+  if (!base || base.notFoundAt !== undefined) return fetched;
+  const values: Record<string, unknown> = { ...base.values };
+  const fetchedAt: Record<string, number> = { ...base.fetchedAt };
+  let invalid: Record<string, string> | undefined = base.invalid ? { ...base.invalid } : undefined;
+  for (const api of Object.keys(fetched.fetchedAt)) {
+    // A field CarrierX left out (null) must not keep an older value.
+    if (api in fetched.values) values[api] = fetched.values[api];
+    else delete values[api];
+    if (invalid) delete invalid[api];
+    fetchedAt[api] = fetched.fetchedAt[api] as number;
+  }
+  if (fetched.invalid) invalid = { ...invalid, ...fetched.invalid };
+  if (invalid && Object.keys(invalid).length === 0) invalid = undefined;
+  return { drSid: fetched.drSid, values, invalid, fetchedAt };
+}
+
+/** An entry of the `fields` a call asked for, as CarrierX answered them at `at`. */
+export function entryFromRecord(record: CdrRecord, fields: readonly string[], at: number): CacheEntry {
+  const fetchedAt: Record<string, number> = {};
+  for (const api of fields) fetchedAt[api] = at;
+  return { drSid: record.drSid, values: record.values, invalid: record.invalid, fetchedAt };
+}

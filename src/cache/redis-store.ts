@@ -1,0 +1,95 @@
+import { createClient } from 'redis';
+import { CDR_FIELDS } from '../carrierx/fields.ts';
+import type { Logger } from '../logger.ts';
+import type { CacheEntry, CacheStore } from './entry.ts';
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// (TLS), with a password if the server wants one. Never logged. */
+  url: string;
+  /** The most one command may take; past it the cache treats the lookup as a miss. */
+  timeoutMs: number;
+  /** Put before every key, so several services can share one Redis. */
+  keyPrefix: string;
+  logger: Logger;
+}
+
+const DATETIME_FIELDS = CDR_FIELDS.filter((f) => f.kind === 'datetime').map((f) => f.api);
+
+/** An entry read back from JSON: datetimes are Dates again, as the boundary decoder makes them. */
+function revive(text: string): CacheEntry {
+  const entry = JSON.parse(text) as CacheEntry;
+  const values = entry.values as Record<string, unknown>;
+  for (const api of DATETIME_FIELDS) {
+    const value = values[api];
+    if (typeof value === 'string') values[api] = new Date(value);
+  }
+  return entry;
+}
+
+/**
+ * The shared store: one Redis, for every replica and worker. Entries are JSON under
+ * `<prefix>cdr:<credential fingerprint>:<dr_sid>`, each with a TTL. Commands fail at once while Redis is away
+ * (no offline queue) and after `timeoutMs` when it is slow; the client reconnects by itself. Failures reach the
+ * cache, which answers from CarrierX and logs a rate-limited warning; this store logs the client's own
+ * connection errors the same way.
+ */
+export function createRedisStore(options: RedisStoreOptions): CacheStore & {
+  /** Settles once the first connection is made (never rejects); lookups before that go to CarrierX. */
+  readonly connected: Promise<void>;
+} {
+  const { keyPrefix, logger } = options;
+  let lastWarning = Number.NEGATIVE_INFINITY;
+  const client = createClient({
+    url: options.url,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.timeoutMs },
+    socket: {
+      connectTimeout: Math.max(options.timeoutMs, 1_000),
+      // Forever, at most every 2 s: Redis coming back is noticed without a restart.
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000),
+    },
+  });
+  client.on('error', (error: Error) => {
+    if (Date.now() - lastWarning < 30_000) return;
+    lastWarning = Date.now();
+    // The message only: the error may carry the URL, and with it a password.
+    logger.warn(
+      { err: { name: error.name, message: error.message } },
+      'Redis unavailable; the cache is bypassed',
+    );
+  });
+  client.on('ready', () => {
+    if (lastWarning !== Number.NEGATIVE_INFINITY) logger.info('Redis is back; the cache is in use again');
+    lastWarning = Number.NEGATIVE_INFINITY;
+  });
+  // Not awaited: the server starts and answers from CarrierX while Redis is unreachable.
+  const connected = client.connect().then(
+    () => {},
+    () => {},
+  );
+  const keyOf = (key: string) => `${keyPrefix}cdr:${key}`;
+
+  return {
+    connected,
+    async get(key) {
+      const text = await client.get(keyOf(key));
+      return text === null ? undefined : revive(text);
+    },
+    async set(key, entry, ttlMs) {
+      await client.set(keyOf(key), JSON.stringify(entry), { expiration: { type: 'PX', value: ttlMs } });
+    },
+    async delete(key) {
+      await client.del(keyOf(key));
+    },
+    async deleteRecord(drSid) {
+      // Every credential's entry for the record: the prefix is checked to hold no glob characters.
+      for await (const keys of client.scanIterator({ MATCH: `${keyPrefix}cdr:*:${drSid}`, COUNT: 1000 })) {
+        if (keys.length > 0) await client.del(keys);
+      }
+    },
+    async close() {
+      if (client.isOpen) await client.close();
+      else client.destroy();
+    },
+  };
+}

@@ -31,14 +31,18 @@ export interface CachedCallOptions extends CallOptions {
   refresh?: boolean | undefined;
 }
 
-/** A source of records with the client's shape: the loader calls it as it would call the client. */
-export interface CdrCache {
+/** Where the loader gets records: the CarrierX client, or the cache in front of it; called alike. */
+export interface CdrSource {
   getCallDetailRecord(
     drSid: string,
     fields: readonly string[],
     authorization: string,
     options?: CachedCallOptions,
   ): Promise<CdrRecord>;
+}
+
+/** The cache: a source of records with the client's shape, plus invalidation. */
+export interface CdrCache extends CdrSource {
   /** Drops these records for every credential. */
   invalidate(drSids: readonly string[]): Promise<void>;
   close(): Promise<void>;

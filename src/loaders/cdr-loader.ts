@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { CachedCallOptions } from '../cache/cdr-cache.ts';
+import type { CachedCallOptions, CdrSource } from '../cache/cdr-cache.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import type { Observation } from '../context.ts';
@@ -20,15 +20,7 @@ export function canonicalSid(drSid: string): string {
   return (drSid.startsWith('{') || drSid.endsWith('}') ? drSid.replace(/^\{|\}$/g, '') : drSid).toLowerCase();
 }
 
-/** Where records come from: the CarrierX client, or the cache in front of it (src/cache/). */
-export interface CdrSource {
-  getCallDetailRecord(
-    drSid: string,
-    fields: readonly string[],
-    authorization: string,
-    options?: CachedCallOptions,
-  ): Promise<CdrRecord>;
-}
+export type { CdrSource };
 
 export interface CdrLoaderOptions {
   client: CdrSource;

@@ -27,6 +27,9 @@ function controlledClient() {
         });
       });
     },
+    listCallDetailRecords: () => {
+      throw new Error('not used');
+    },
     state: () => {
       throw new Error('not used');
     },

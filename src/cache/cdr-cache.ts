@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { CallOptions, CarrierXClient } from '../carrierx/client.ts';
-import type { CdrRecord } from '../carrierx/record.ts';
+import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
+import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
@@ -9,7 +9,7 @@ import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, record
 export type LookupResult = 'hit' | 'partial' | 'miss' | 'stale' | 'error';
 
 export interface CdrCacheOptions {
-  client: Pick<CarrierXClient, 'getCallDetailRecord'>;
+  client: Pick<CarrierXClient, 'getCallDetailRecord' | 'listCallDetailRecords'>;
   store: CacheStore;
   logger: Logger;
   /** How long a fetched field is served as fresh. */
@@ -39,6 +39,13 @@ export interface CdrSource {
     authorization: string,
     options?: CachedCallOptions,
   ): Promise<CdrRecord>;
+  /** One page of the list endpoint; through the cache, never answered from it, but its records are stored. */
+  listCallDetailRecords(
+    page: ListPage,
+    fields: readonly string[],
+    authorization: string,
+    options?: CachedCallOptions,
+  ): Promise<CdrPage>;
 }
 
 /** The cache: a source of records with the client's shape, plus invalidation. */
@@ -251,6 +258,21 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         logger.info({ drSid, ageSeconds: staleAges.get(stale) }, 'CarrierX failing: served a stale record');
         return stale;
       }
+    },
+    async listCallDetailRecords(page, fields, authorization, callOptions = {}) {
+      // A list is always asked of CarrierX (which records match changes as calls are made); the records it
+      // returns are stored, so that a later lookup of one of them for these fields is a hit.
+      const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
+      const prefix = `${fingerprint(authorization)}:`;
+      const at = now();
+      await Promise.all(
+        listed.records.map(async (record) => {
+          const key = prefix + record.drSid.toLowerCase();
+          const merged = mergeEntries(await read(key), entryFromRecord(record, fields, at));
+          await write(key, merged, keepMs(merged, at));
+        }),
+      );
+      return listed;
     },
     async invalidate(drSids) {
       for (const drSid of drSids) await store.deleteRecord(drSid);

@@ -16,7 +16,7 @@ import {
   type UpstreamPolicyOptions,
   type UpstreamState,
 } from './policies.ts';
-import { type CdrRecord, decodeCdr } from './record.ts';
+import { type CdrPage, type CdrRecord, decodeCdr, decodeCdrPage } from './record.ts';
 
 export interface CarrierXClientOptions {
   /** e.g. https://api.carrierx.com/core/v2 (no trailing slash). */
@@ -56,10 +56,35 @@ export interface CarrierXClient {
     authorization: string,
     options?: CallOptions,
   ): Promise<CdrRecord>;
+  /**
+   * GET /calls/call_drs: one page of the records the token may see, asking only for `fields`. `page.filter`
+   * and `page.order` must already be CarrierX syntax built from validated input (see list-query.ts).
+   */
+  listCallDetailRecords(
+    page: ListPage,
+    fields: readonly string[],
+    authorization: string,
+    options?: CallOptions,
+  ): Promise<CdrPage>;
   /** The circuit breaker's state and the bulkhead's load, for health checks and metrics. */
   state(): UpstreamState;
   close(): Promise<void>;
 }
+
+/** One page of CarrierX's list endpoint: `limit` records after or before a dr_sid, filtered and ordered. */
+export interface ListPage {
+  limit: number;
+  after?: string | undefined;
+  before?: string | undefined;
+  filter?: string | undefined;
+  order?: string | undefined;
+}
+
+/** CarrierX's documented maximum for `limit`. */
+export const MAX_LIST_LIMIT = 1000;
+
+/** What a log line says a call was about: one record, or the list. */
+type Subject = { drSid: string } | { list: string };
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
@@ -260,23 +285,23 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     timedOut: boolean,
     budgetMs: number,
     readingBody: boolean,
-    drSid: string,
+    subject: Subject,
     attempt: number,
   ): CarrierXError | UpstreamFailure {
     if (error instanceof CarrierXError || error instanceof UpstreamFailure) {
       if (error instanceof CarrierXError && error.code === 'UPSTREAM_BAD_RESPONSE')
-        logger.warn({ drSid, attempt, reason: error.message }, 'CarrierX sent a bad response');
+        logger.warn({ ...subject, attempt, reason: error.message }, 'CarrierX sent a bad response');
       return error;
     }
     if (timedOut && budgetMs < timeoutMs) {
       // Cut short by the request's own deadline, not by CARRIERX_TIMEOUT_MS: this request ran out of time, and
       // CarrierX may be answering every call well within its timeout. Not an UpstreamFailure, so the shared
       // breaker does not count it: one request with a short deadline must not open the circuit for everyone.
-      logger.info({ drSid, attempt, budgetMs }, "CarrierX call cut short by the request's deadline");
+      logger.info({ ...subject, attempt, budgetMs }, "CarrierX call cut short by the request's deadline");
       return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
     }
     if (timedOut) {
-      logger.warn({ drSid, attempt, timeoutMs: budgetMs }, 'CarrierX call timed out');
+      logger.warn({ ...subject, attempt, timeoutMs: budgetMs }, 'CarrierX call timed out');
       // A slow CarrierX is not helped by a second request: final, but counted by the breaker.
       return new UpstreamFailure(
         new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
@@ -286,31 +311,37 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     const code = (error as { code?: string }).code;
     if (readingBody) {
       // The status line and headers arrived, then the body broke off: a response we cannot read.
-      logger.warn({ drSid, attempt, err: { code } }, 'CarrierX response body broke off');
+      logger.warn({ ...subject, attempt, err: { code } }, 'CarrierX response body broke off');
       return new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a truncated response.');
     }
-    logger.warn({ drSid, attempt, err: { code, name: (error as Error).name } }, 'CarrierX call failed');
+    logger.warn({ ...subject, attempt, err: { code, name: (error as Error).name } }, 'CarrierX call failed');
     return new UpstreamFailure(
       new CarrierXError('UPSTREAM_UNAVAILABLE', 'CarrierX could not be reached.'),
       'transient',
     );
   }
 
-  /** One GET, with at most `budgetMs` to answer (the per-call timeout, or less if the deadline is nearer). */
-  async function attempt(
-    drSid: string,
+  /**
+   * One GET, with at most `budgetMs` to answer (the per-call timeout, or less if the deadline is nearer);
+   * `decode` validates a 200's body, and `records` says how many records it held, for the request's tally.
+   */
+  async function attempt<T>(
+    subject: Subject,
     path: string,
     authorization: string,
     callOptions: CallOptions,
     remainingMs: number,
     attemptNumber: number,
-  ): Promise<CdrRecord> {
+    decode: (text: string, log: Logger) => T,
+    records: (result: T) => number,
+    bodyLimit: number,
+  ): Promise<T> {
     const { signal, tally } = callOptions;
     const budgetMs = Math.max(1, Math.min(timeoutMs, Math.floor(remainingMs)));
     const started = performance.now();
     let outcome: UpstreamOutcome = 'ok';
     if (tally) tally.upstreamCalls += 1;
-    const exchange = new Exchange(maxBodyBytes, signal);
+    const exchange = new Exchange(bodyLimit, signal);
     // The whole call, connecting and reading included, ends at budgetMs: a native timer cancels it. undici's own
     // headersTimeout/bodyTimeout tick at ~0.5-1 s granularity above 1 s, only time the wait for headers and
     // each gap in the body, and let a deadline slip by up to a second, so they remain only a pool-wide backstop.
@@ -330,7 +361,12 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       if (status !== 200) {
         const retryAfterSeconds = parseRetryAfter(retryAfter);
         const { error, kind } = classifyStatus(status, retryAfterSeconds);
-        const answer = { drSid, status, attempt: attemptNumber, ms: Math.round(performance.now() - started) };
+        const answer = {
+          ...subject,
+          status,
+          attempt: attemptNumber,
+          ms: Math.round(performance.now() - started),
+        };
         outcome = statusOutcome(status);
         const log = callOptions.logger ?? logger;
         // 5xx and 429 are CarrierX failing us: worth an operator's attention. 401/403/404 are the caller's token
@@ -345,14 +381,9 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
               retryAfterSeconds === undefined ? undefined : retryAfterSeconds * 1000,
             );
       }
-      const record = decodeCdr(text, drSid, (api, kind, got) =>
-        (callOptions.logger ?? logger).warn(
-          { drSid, field: api, expected: kind, got },
-          'CarrierX sent an unexpected field value',
-        ),
-      );
-      if (tally) tally.records += 1;
-      return record;
+      const result = decode(text, callOptions.logger ?? logger);
+      if (tally) tally.records += records(result);
+      return result;
     } catch (error) {
       if (signal?.aborted) {
         outcome = 'cancelled';
@@ -362,10 +393,10 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       if (error instanceof ExchangeFailure) {
         const timedOut = error.timedOut || isTimeout(error.cause);
         outcome = timedOut ? 'timeout' : error.readingBody ? 'bad_response' : 'connection_error';
-        throw toFailure(log, error.cause, timedOut, budgetMs, error.readingBody, drSid, attemptNumber);
+        throw toFailure(log, error.cause, timedOut, budgetMs, error.readingBody, subject, attemptNumber);
       }
       if (outcome === 'ok') outcome = 'bad_response';
-      throw toFailure(log, error, false, budgetMs, false, drSid, attemptNumber);
+      throw toFailure(log, error, false, budgetMs, false, subject, attemptNumber);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', exchange);
@@ -385,6 +416,44 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     includeFieldsParam === undefined ? '' : `?${includeFieldsParam}=${commaList(fields)}`;
   observeUpstream(() => policies.state());
 
+  /** One call through the policies (retries, breaker, bulkhead), whatever it fetches. */
+  function run<T>(
+    subject: Subject,
+    path: string,
+    authorization: string,
+    callOptions: CallOptions,
+    decode: (text: string, log: Logger) => T,
+    records: (result: T) => number,
+    bodyLimit = maxBodyBytes,
+  ): Promise<T> {
+    const { signal } = callOptions;
+    const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
+    const result = policies.execute(
+      (remainingMs, attemptNumber) =>
+        attempt(subject, path, authorization, callOptions, remainingMs, attemptNumber, decode, records, bodyLimit),
+      {
+        signal,
+        deadlineAt,
+        // A getter, so the request's child logger is made only if the policies log.
+        get logger() {
+          return callOptions.logger;
+        },
+      },
+    );
+    return result.catch((error: unknown) => {
+      // Refused before any attempt: counted here, since no attempt was made to count.
+      if (error instanceof CarrierXError && error.message === UNAVAILABLE.CIRCUIT_OPEN) {
+        recordUpstreamRefusal('circuit_open');
+      } else if (error instanceof CarrierXError && error.message === UNAVAILABLE.OVERLOADED) {
+        recordUpstreamRefusal('bulkhead_full');
+      }
+      if (!signal?.aborted || error !== signal.reason) throw error;
+      // The caller went away: nobody reads this answer, and it is no server fault worth an error log.
+      (callOptions.logger ?? logger).debug(subject, 'CarrierX call cancelled: the client disconnected');
+      throw new CarrierXError('UPSTREAM_UNAVAILABLE', 'The request was cancelled: the client disconnected.');
+    });
+  }
+
   return {
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       if (!DR_SID.test(drSid)) {
@@ -394,35 +463,53 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       }
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}${filter(fields)}`;
       if (includeFieldsParam !== undefined) recordFieldsRequested(fields.length);
-      const { signal } = callOptions;
-      const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
-      const result = policies.execute(
-        (remainingMs, attemptNumber) =>
-          attempt(drSid, path, authorization, callOptions, remainingMs, attemptNumber),
-        {
-          signal,
-          deadlineAt,
-          // A getter, so the request's child logger is made only if the policies log.
-          get logger() {
-            return callOptions.logger;
-          },
-        },
+      return run(
+        { drSid },
+        path,
+        authorization,
+        callOptions,
+        (text, log) =>
+          decodeCdr(text, drSid, (api, kind, got) =>
+            log.warn({ drSid, field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
+          ),
+        () => 1,
       );
-      return result.catch((error: unknown) => {
-        // Refused before any attempt: counted here, since no attempt was made to count.
-        if (error instanceof CarrierXError && error.message === UNAVAILABLE.CIRCUIT_OPEN) {
-          recordUpstreamRefusal('circuit_open');
-        } else if (error instanceof CarrierXError && error.message === UNAVAILABLE.OVERLOADED) {
-          recordUpstreamRefusal('bulkhead_full');
-        }
-        if (!signal?.aborted || error !== signal.reason) throw error;
-        // The caller went away: nobody reads this answer, and it is no server fault worth an error log.
-        (callOptions.logger ?? logger).debug({ drSid }, 'CarrierX call cancelled: the client disconnected');
-        throw new CarrierXError(
-          'UPSTREAM_UNAVAILABLE',
-          'The request was cancelled: the client disconnected.',
-        );
-      });
+    },
+    listCallDetailRecords(page, fields, authorization, callOptions = {}) {
+      const cursor = page.after ?? page.before;
+      if (
+        !Number.isInteger(page.limit) ||
+        page.limit < 1 ||
+        page.limit > MAX_LIST_LIMIT ||
+        (page.after !== undefined && page.before !== undefined) ||
+        (cursor !== undefined && !DR_SID.test(cursor))
+      ) {
+        return Promise.reject(new CarrierXError('BAD_USER_INPUT', 'This page cannot be asked of CarrierX.'));
+      }
+      // URLSearchParams percent-encodes every value: the filter's quotes and spaces cannot end a parameter.
+      const query = new URLSearchParams({ limit: String(page.limit) });
+      if (page.after !== undefined) query.set('after', page.after);
+      if (page.before !== undefined) query.set('before', page.before);
+      if (page.order !== undefined) query.set('order', page.order);
+      if (page.filter !== undefined) query.set('filter', page.filter);
+      if (includeFieldsParam !== undefined) {
+        query.set(includeFieldsParam, commaList(fields));
+        recordFieldsRequested(fields.length);
+      }
+      return run(
+        { list: 'call_drs' },
+        `${basePath}/calls/call_drs?${query.toString()}`,
+        authorization,
+        callOptions,
+        (text, log) =>
+          decodeCdrPage(text, (api, kind, got) =>
+            log.warn({ list: 'call_drs', field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
+          ),
+        (result) => result.records.length,
+        // A page holds up to 1000 records: the bound on one body scales with the page, at 16 KiB a record
+        // (a full record is about 2.5 KiB).
+        Math.max(maxBodyBytes, page.limit * 16 * 1024),
+      );
     },
     state: () => policies.state(),
     close: () => pool.close(),

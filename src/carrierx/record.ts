@@ -265,6 +265,60 @@ export function decodeCdr(
       'CarrierX sent a call detail record without the requested dr_sid.',
     );
   }
+  return decodeFields(body, drSid, () => topLevelNumberLiterals(text), onInvalid);
+}
+
+/** One page of CarrierX's list endpoint, validated: the records in list order, and its envelope. */
+export interface CdrPage {
+  readonly records: readonly CdrRecord[];
+  readonly hasMore: boolean;
+  /** CarrierX's `total`: null when it sends none (as when paging with after/before). */
+  readonly total: number | null;
+}
+
+const LIST_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Parses and validates a list response (`{ items, has_more, total, ... }`) at the boundary, each item as
+ * `decodeCdr` does one record. Every item needs a UUID dr_sid: it becomes our cursor and the loader's key.
+ * A decimal sent as a JSON number inside an item cannot be recovered as exact text here (its literal is not
+ * top-level), so it is that field's error, as any unreadable value is.
+ */
+export function decodeCdrPage(
+  text: string,
+  onInvalid?: (api: string, kind: WireKind, got: string) => void,
+): CdrPage {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
+  }
+  const bad = () => new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a list this service cannot read.');
+  if (!isPlainObject(body) || !Array.isArray(body.items)) throw bad();
+  const { total } = body;
+  if (total !== undefined && total !== null && !(Number.isSafeInteger(total) && (total as number) >= 0)) {
+    throw bad();
+  }
+  const noLiterals = () => new Map<string, string>();
+  const records = body.items.map((item: unknown) => {
+    if (!isPlainObject(item) || typeof item.dr_sid !== 'string' || !LIST_SID.test(item.dr_sid)) throw bad();
+    return decodeFields(item, item.dr_sid, noLiterals, onInvalid);
+  });
+  return {
+    records,
+    // Absent or not a boolean: CarrierX says nothing of more, so no next page is offered.
+    hasMore: body.has_more === true,
+    total: typeof total === 'number' ? total : null,
+  };
+}
+
+function decodeFields(
+  body: Record<string, unknown>,
+  drSid: string,
+  literalsOf: () => Map<string, string>,
+  onInvalid: ((api: string, kind: WireKind, got: string) => void) | undefined,
+): CdrRecord {
   const values: Record<string, unknown> = { ...NO_VALUES };
   let invalid: Record<string, string> | undefined;
   let literals: Map<string, string> | undefined;
@@ -279,7 +333,7 @@ export function decodeCdr(
     // A decimal sent as a JSON number: its exact text is in the body, not in the float JSON.parse made of it.
     // Only such a body pays for the second look.
     if (value === INVALID && f.kind === 'decimal' && typeof raw === 'number') {
-      literals ??= topLevelNumberLiterals(text);
+      literals ??= literalsOf();
       value = decimalFromLiteral(literals.get(f.api));
     }
     if (value === INVALID) {

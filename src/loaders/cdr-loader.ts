@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import type { CachedCallOptions, CdrSource } from '../cache/cdr-cache.ts';
+import type { ListPage } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
-import type { CdrRecord } from '../carrierx/record.ts';
+import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import type { Observation } from '../context.ts';
 import { CarrierXError } from '../errors.ts';
 import { createLimiter } from '../limiter.ts';
@@ -13,7 +14,7 @@ export interface CdrRequest {
   readonly fields: readonly string[];
 }
 
-export type CdrLoader = DataLoader<CdrRequest, CdrRecord, string>;
+export type CdrLoader = BoundedCdrLoader;
 
 /** One spelling per record: the UUID scalar also admits `{braced}` and upper-case forms, CarrierX's path the bare one. */
 export function canonicalSid(drSid: string): string {
@@ -69,6 +70,10 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
   // them covers reuses it instead of calling CarrierX again.
   const fetched = new Map<string, { fields: readonly string[]; record: Promise<CdrRecord> }[]>();
+  // Records counted against maxRecords: each distinct SID fetched, and each record a list page may return.
+  let counted = 0;
+  // Lists still running: a load made meanwhile waits for them, since one may bring its record.
+  const pendingLists = new Set<Promise<unknown>>();
 
   /** `fields` sorted and deduplicated. */
   function fetchRecord(drSid: string, fields: readonly string[]): Promise<CdrRecord> {
@@ -76,9 +81,10 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     const covering = earlier?.find((fetch) => covers(fetch.fields, fields));
     if (covering) return covering.record;
     if ('error' in credentials) return Promise.reject(credentials.error);
-    if (!earlier && fetched.size >= maxRecords) {
+    if (!earlier && counted >= maxRecords) {
       return Promise.reject(new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
     }
+    if (!earlier) counted += 1;
     const record = limit.run(() =>
       client.getCallDetailRecord(drSid, fields, credentials.authorization, callOptions),
     );
@@ -87,9 +93,38 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     return record;
   }
 
+  /** One list page: counted as `page.limit` records, and each record it returns primes this loader. */
+  async function listPage(page: ListPage, fields: readonly string[]): Promise<CdrPage> {
+    if ('error' in credentials) throw credentials.error;
+    if (counted + page.limit > maxRecords) {
+      throw new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords });
+    }
+    counted += page.limit;
+    const call = limit.run(() =>
+      client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
+    );
+    pendingLists.add(call);
+    try {
+      const result = await call;
+      for (const record of result.records) {
+        const entry = { fields, record: Promise.resolve(record) };
+        const drSid = canonicalSid(record.drSid);
+        const earlier = fetched.get(drSid);
+        if (earlier) earlier.push(entry);
+        else fetched.set(drSid, [entry]);
+      }
+      return result;
+    } finally {
+      pendingLists.delete(call);
+    }
+  }
+
   return new BoundedCdrLoader(
     options.maxFields ?? Number.POSITIVE_INFINITY,
+    listPage,
     async (requests) => {
+      // A record asked for beside a list (callDetailRecord next to callDetailRecords) may be on its page.
+      if (pendingLists.size > 0) await Promise.allSettled([...pendingLists]);
       // Usually one request per SID, whose fields go as they are; several for one SID ask for the union.
       const fieldsBySid = new Map<string, readonly string[]>();
       for (const { drSid, fields } of requests) {
@@ -114,9 +149,23 @@ class BoundedCdrLoader extends DataLoader<CdrRequest, CdrRecord, string> {
 
   constructor(
     private readonly maxFields: number,
+    private readonly listPage: (page: ListPage, fields: readonly string[]) => Promise<CdrPage>,
     ...args: ConstructorParameters<typeof DataLoader<CdrRequest, CdrRecord, string>>
   ) {
     super(...args);
+  }
+
+  /**
+   * One page of the list endpoint asking for `fields`, counted as `page.limit` records of those fields against
+   * the request's limits; the records it returns prime this loader, so loading one of them for fields the page
+   * covered costs no further call.
+   */
+  list(page: ListPage, fields: readonly string[]): Promise<CdrPage> {
+    this.fieldsLoaded += page.limit * Math.max(1, fields.length);
+    if (this.fieldsLoaded > this.maxFields) {
+      return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: this.maxFields }));
+    }
+    return this.listPage(page, fields);
   }
 
   override load(request: CdrRequest): Promise<CdrRecord> {

@@ -10,6 +10,7 @@ import {
 import { CarrierXError } from '../errors.ts';
 import { builder } from './builder.ts';
 import './call-detail-record.ts';
+import './call-detail-records.ts';
 import './references.ts';
 
 // The Federation version the subgraph declares: the newest that @apollo/subgraph and composition 2.14 accept.
@@ -78,7 +79,7 @@ function checkRepresentations(schema: GraphQLSchema): void {
 }
 
 function createSchema(): GraphQLSchema {
-  const schema = builder.toSubGraphSchema({ linkUrl: FEDERATION_LINK, federationDirectives: ['@key'] });
+  const schema = builder.toSubGraphSchema({ linkUrl: FEDERATION_LINK, federationDirectives: ['@key', '@shareable'] });
   checkRepresentations(schema);
   settleListItems(schema);
   return schema;

@@ -40,9 +40,9 @@ function fieldMapOf(type: GraphQLObjectType): ReadonlyMap<string, readonly strin
 const caches = new WeakMap<GraphQLObjectType, WeakMap<FieldNode, readonly string[]>>();
 
 interface Walk {
-  readonly type: GraphQLObjectType;
+  type: GraphQLObjectType;
   readonly schema: GraphQLSchema;
-  readonly map: ReadonlyMap<string, readonly string[]>;
+  map: ReadonlyMap<string, readonly string[]>;
   readonly fragments: Record<string, FragmentDefinitionNode>;
   readonly variables: Record<string, unknown>;
   readonly out: Set<string>;
@@ -75,26 +75,47 @@ function appliesTo(typeCondition: { name: { value: string } } | undefined, walk:
   return condition !== undefined && isAbstractType(condition) && walk.schema.isSubType(condition, walk.type);
 }
 
-function collect(selectionSet: SelectionSetNode | undefined, walk: Walk): void {
+/** Calls `visit` for each field selected on `walk.type`, through fragments that apply and @skip/@include. */
+function eachField(
+  selectionSet: SelectionSetNode | undefined,
+  walk: Walk,
+  visit: (field: FieldNode) => void,
+): void {
   if (!selectionSet) return;
   for (const selection of selectionSet.selections) {
     if (!isIncluded(selection, walk)) continue;
     if (selection.kind === Kind.FIELD) {
-      const apiFields = walk.map.get(selection.name.value);
-      if (apiFields) for (const f of apiFields) walk.out.add(f);
+      visit(selection);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      if (appliesTo(selection.typeCondition, walk)) collect(selection.selectionSet, walk);
+      if (appliesTo(selection.typeCondition, walk)) eachField(selection.selectionSet, walk, visit);
     } else {
       const name = selection.name.value;
       const fragment = walk.fragments[name];
       // Validation rejects fragment cycles; the guard keeps a bad document from looping here anyway.
       if (fragment && !walk.seenFragments.has(name) && appliesTo(fragment.typeCondition, walk)) {
         walk.seenFragments.add(name);
-        collect(fragment.selectionSet, walk);
+        eachField(fragment.selectionSet, walk, visit);
         walk.seenFragments.delete(name);
       }
     }
   }
+}
+
+function collect(selectionSet: SelectionSetNode | undefined, walk: Walk): void {
+  eachField(selectionSet, walk, (field) => {
+    const apiFields = walk.map.get(field.name.value);
+    if (apiFields) for (const f of apiFields) walk.out.add(f);
+  });
+}
+
+/** Walks `selectionSet` as a selection on `type`, then puts the walk back on the type it was on. */
+function within(type: GraphQLObjectType, walk: Walk, run: () => void): void {
+  const outer = { type: walk.type, map: walk.map };
+  walk.type = type;
+  walk.map = fieldMapOf(type);
+  run();
+  walk.type = outer.type;
+  walk.map = outer.map;
 }
 
 /**
@@ -103,6 +124,53 @@ function collect(selectionSet: SelectionSetNode | undefined, walk: Walk): void {
  * the dependencies fields declare with `needs(...)`.
  */
 export function selectedApiFields(info: GraphQLResolveInfo, type: GraphQLObjectType): readonly string[] {
+  return walkSelection(info, type, caches, (walk) => {
+    for (const node of info.fieldNodes) collect(node.selectionSet, walk);
+  });
+}
+
+// Connection walks are cached apart: the connection field's node is no record field's node, but one cache per
+// kind of walk keeps that from mattering.
+const connectionCaches = new WeakMap<GraphQLObjectType, WeakMap<FieldNode, readonly string[]>>();
+
+/**
+ * The CarrierX API fields (sorted, with `dr_sid`) that a Relay connection field's selection asks for on its
+ * records, `type`: under `nodes` and under `edges { node }`, walked exactly as `selectedApiFields` walks one
+ * record (aliases, fragments on the connection and edge types too, @skip/@include, `needs(...)`). `dr_sid` is
+ * always there, and every cursor needs it.
+ */
+export function selectedConnectionApiFields(
+  info: GraphQLResolveInfo,
+  connection: GraphQLObjectType,
+  edge: GraphQLObjectType,
+  type: GraphQLObjectType,
+): readonly string[] {
+  return walkSelection(info, type, connectionCaches, (walk) => {
+    within(connection, walk, () => {
+      for (const node of info.fieldNodes) {
+        eachField(node.selectionSet, walk, (field) => {
+          if (field.name.value === 'nodes') within(type, walk, () => collect(field.selectionSet, walk));
+          else if (field.name.value === 'edges') {
+            within(edge, walk, () =>
+              eachField(field.selectionSet, walk, (edgeField) => {
+                if (edgeField.name.value === 'node') {
+                  within(type, walk, () => collect(edgeField.selectionSet, walk));
+                }
+              }),
+            );
+          }
+        });
+      }
+    });
+  });
+}
+
+function walkSelection(
+  info: GraphQLResolveInfo,
+  type: GraphQLObjectType,
+  caches: WeakMap<GraphQLObjectType, WeakMap<FieldNode, readonly string[]>>,
+  run: (walk: Walk) => void,
+): readonly string[] {
   const first = info.fieldNodes[0];
   const cacheable = info.fieldNodes.length === 1 && first !== undefined;
   let cache = caches.get(type);
@@ -124,7 +192,7 @@ export function selectedApiFields(info: GraphQLResolveInfo, type: GraphQLObjectT
     seenFragments: new Set(),
     dependsOnVariables: false,
   };
-  for (const node of info.fieldNodes) collect(node.selectionSet, walk);
+  run(walk);
   const fields = [...walk.out].sort();
   if (cacheable && !walk.dependsOnVariables) cache.set(first, fields);
   return fields;

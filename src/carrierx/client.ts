@@ -430,7 +430,17 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
     const result = policies.execute(
       (remainingMs, attemptNumber) =>
-        attempt(subject, path, authorization, callOptions, remainingMs, attemptNumber, decode, records, bodyLimit),
+        attempt(
+          subject,
+          path,
+          authorization,
+          callOptions,
+          remainingMs,
+          attemptNumber,
+          decode,
+          records,
+          bodyLimit,
+        ),
       {
         signal,
         deadlineAt,
@@ -503,7 +513,10 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
         callOptions,
         (text, log) =>
           decodeCdrPage(text, (api, kind, got) =>
-            log.warn({ list: 'call_drs', field: api, expected: kind, got }, 'CarrierX sent an unexpected field value'),
+            log.warn(
+              { list: 'call_drs', field: api, expected: kind, got },
+              'CarrierX sent an unexpected field value',
+            ),
           ),
         (result) => result.records.length,
         // A page holds up to 1000 records: the bound on one body scales with the page, at 16 KiB a record

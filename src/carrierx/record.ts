@@ -294,7 +294,8 @@ export function decodeCdrPage(
   } catch {
     throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
   }
-  const bad = () => new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a list this service cannot read.');
+  const bad = () =>
+    new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a list this service cannot read.');
   if (!isPlainObject(body) || !Array.isArray(body.items)) throw bad();
   const { total } = body;
   if (total !== undefined && total !== null && !(Number.isSafeInteger(total) && (total as number) >= 0)) {

@@ -79,7 +79,10 @@ function checkRepresentations(schema: GraphQLSchema): void {
 }
 
 function createSchema(): GraphQLSchema {
-  const schema = builder.toSubGraphSchema({ linkUrl: FEDERATION_LINK, federationDirectives: ['@key', '@shareable'] });
+  const schema = builder.toSubGraphSchema({
+    linkUrl: FEDERATION_LINK,
+    federationDirectives: ['@key', '@shareable'],
+  });
   checkRepresentations(schema);
   settleListItems(schema);
   return schema;

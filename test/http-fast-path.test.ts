@@ -58,6 +58,19 @@ const CASES: [string, { method: string; headers: Record<string, string>; body?: 
     ),
   ],
   [
+    'a filtered page of callDetailRecords with edges and page info',
+    post(
+      q(
+        'query($f: CallDetailRecordFilter) { callDetailRecords(first: 3, filter: $f, orderBy: { field: PRICE, direction: DESC }) { totalCount edges { cursor node { drSid price numberSrc } } pageInfo { hasNextPage endCursor } } }',
+        { f: { direction: 'INBOUND', numberSrc: { like: '+1%' } } },
+      ),
+    ),
+  ],
+  [
+    'a callDetailRecords cursor that is not one (BAD_USER_INPUT)',
+    post(q('{ callDetailRecords(after: "nope") { nodes { drSid } } }')),
+  ],
+  [
     'a missing record (NOT_FOUND)',
     post(q('{ callDetailRecord(drSid: "00000000-0000-4000-8000-000000000000") { price } }')),
   ],

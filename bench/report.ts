@@ -217,6 +217,10 @@ export function evaluateTargets(
       exactCalls(five as ScenarioResult, 10),
     ),
     judged('(6) upstream calls per op', 'exactly 1', ['6'], ([six]) => exactCalls(six as ScenarioResult, 1)),
+    // Issue 12: a page of 20 records is one CarrierX list call, not 20 GETs.
+    judged('(10) upstream calls per op', 'exactly 1', ['10'], ([ten]) =>
+      exactCalls(ten as ScenarioResult, 1),
+    ),
   ];
 
   if (!soak) {

@@ -200,7 +200,36 @@ export function createScenarios(connections: number, sids: readonly string[]): S
       ),
       target: 'cached',
     },
+    // Issue 12: one page of the Relay connection, one CarrierX list call asking for the 5 fields.
+    graphqlScenario(
+      '10',
+      `callDetailRecords, a page of ${PAGE_SIZE} records with ${PAGE_FIELDS.length} fields`,
+      connections,
+      `query Page { callDetailRecords(first: ${PAGE_SIZE}) { nodes { ${PAGE_FIELDS.join(' ')} } } }`,
+      undefined,
+      '"callDetailRecords"',
+      checkPage,
+    ),
   ];
+}
+
+/** Scenario 10's page: its size and the fields selected on each record. */
+const PAGE_SIZE = 20;
+const PAGE_FIELDS = ['drSid', 'dateStart', 'numberSrc', 'numberDst', 'price'] as const;
+
+function checkPage(data: Json): string | undefined {
+  const connection = data.callDetailRecords;
+  if (!isObject(connection) || !Array.isArray(connection.nodes)) return 'callDetailRecords has no nodes';
+  if (connection.nodes.length !== PAGE_SIZE) {
+    return `callDetailRecords has ${connection.nodes.length} nodes, expected ${PAGE_SIZE}`;
+  }
+  for (const [i, node] of connection.nodes.entries()) {
+    const drSid = isObject(node) && typeof node.drSid === 'string' ? node.drSid : '';
+    const problem = checkRecord(node, PAGE_FIELDS, drSid, `nodes[${i}]`);
+    if (problem) return problem;
+    if (!drSid) return `nodes[${i}] has no drSid`;
+  }
+  return undefined;
 }
 
 /** The soak: scenario 3 for a long time, to compare the server's RSS after it with RSS after warm-up. */

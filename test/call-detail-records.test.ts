@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CHILD_PARTNER_SID,
@@ -581,5 +582,22 @@ describe('callDetailRecords when CarrierX fails', () => {
     expect(noScope.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const missing = await h.execute(PAGE, {}, { token: null });
     expect(missing.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('the example operations a frontend starts from', () => {
+  it('runs examples/operations/call-detail-records-page.graphql and call-durations-page.graphql', async () => {
+    for (const name of ['call-detail-records-page', 'call-durations-page']) {
+      const document = readFileSync(
+        new URL(`../examples/operations/${name}.graphql`, import.meta.url),
+        'utf8',
+      );
+      const response = await h.execute<PageData, never>(document);
+      expect(response.body.errors, name).toBeUndefined();
+      const connection = response.body.data?.callDetailRecords as PageData['callDetailRecords'];
+      const records = connection.nodes ?? connection.edges?.map((edge) => edge.node) ?? [];
+      expect(records.length, name).toBe(20);
+      expect(connection.pageInfo.hasNextPage, name).toBe(true);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { decodeCdrPage } from '../src/carrierx/record.ts';
 import {
   CHILD_PARTNER_SID,
   DESCENDANT_TOKEN,
@@ -598,6 +599,36 @@ describe('the example operations a frontend starts from', () => {
       const records = connection.nodes ?? connection.edges?.map((edge) => edge.node) ?? [];
       expect(records.length, name).toBe(20);
       expect(connection.pageInfo.hasNextPage, name).toBe(true);
+    }
+  });
+});
+
+describe('a list answer from CarrierX, checked at the boundary', () => {
+  const item = (drSid: string) => ({ dr_sid: drSid, price: '0.01' });
+  const sid = '87d79018-822c-4001-a1e9-81f094f086f2';
+
+  it('reads the items in order, has_more and total (null when CarrierX sends none)', () => {
+    const page = decodeCdrPage(JSON.stringify({ count: 1, has_more: true, items: [item(sid)], total: 7 }));
+    expect(page.records.map((record) => record.values.price)).toEqual(['0.01']);
+    expect(page).toMatchObject({ hasMore: true, total: 7 });
+    expect(decodeCdrPage(JSON.stringify({ items: [], total: null })).total).toBeNull();
+    expect(decodeCdrPage(JSON.stringify({ items: [] })).hasMore).toBe(false);
+  });
+
+  it('refuses an envelope or item it cannot read with UPSTREAM_BAD_RESPONSE', () => {
+    for (const body of [
+      'not json',
+      '[]',
+      '{"items":{}}',
+      '{"items":[{"price":"1"}]}',
+      '{"items":[{"dr_sid":"../../x"}]}',
+      '{"items":[null]}',
+      '{"items":[],"total":-1}',
+      '{"items":[],"total":"7"}',
+    ]) {
+      expect(() => decodeCdrPage(body), body).toThrow(
+        expect.objectContaining({ extensions: { code: 'UPSTREAM_BAD_RESPONSE' } }),
+      );
     }
   });
 });

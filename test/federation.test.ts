@@ -58,7 +58,11 @@ function compose(
 describe('subgraph SDL', () => {
   it('answers _service { sdl } with CallDetailRecord as an entity keyed by drSid and the key-only stubs', async () => {
     const sdl = await ourSubgraphSdl();
-    expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])');
+    expect(sdl).toContain(
+      '@link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])',
+    );
+    // Relay's PageInfo is defined by many graphs: shareable, it composes beside theirs.
+    expect(sdl).toMatch(/type PageInfo\s+@shareable/);
     expect(sdl).toMatch(/type CallDetailRecord\s+@key\(fields: "drSid"\)/);
     for (const [type, key] of [
       ['Partner', 'partnerSid'],

@@ -78,6 +78,23 @@ const EXCHANGES: Exchange[] = [
     { s: SAMPLE_DR_SID },
   ),
 
+  q(
+    'a filtered callDetailRecords page with edges, nodes and page info',
+    `query($f: CallDetailRecordFilter, $n: Int) {
+      callDetailRecords(first: $n, filter: $f, orderBy: { field: PRICE, direction: ASC }) {
+        totalCount edges { cursor node { drSid price ringDuration } } nodes { drSid }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    }`,
+    { f: { direction: 'INBOUND', numberSrc: { like: '+1%' } }, n: 5 },
+  ),
+  q(
+    'a callDetailRecords filter literal holding a variable',
+    'query($like: String) { callDetailRecords(first: 3, filter: { numberSrc: { like: $like } }) { nodes { drSid } } }',
+    { like: '%5' },
+  ),
+  q('a callDetailRecords cursor that is not one', '{ callDetailRecords(after: "x") { totalCount } }'),
+
   ...(
     [
       ['at the start', [MISSING, SAMPLE_DR_SID, UNANSWERED_DR_SID]],

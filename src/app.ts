@@ -18,6 +18,7 @@ import { useDisableIntrospection } from './plugins/use-disable-introspection.ts'
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { useObservability } from './plugins/use-observability.ts';
+import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
@@ -202,6 +203,11 @@ export function createApp(deps: AppDeps): App {
         ? [useCacheInvalidation(cache, config.cache.adminToken, logger)]
         : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
+      // Before the query limits: they judge the document a persisted id stands for.
+      usePersistedDocuments({
+        ...config.persistedDocuments,
+        maxAgeSeconds: cache ? Math.floor(config.cache.ttlMs / 1000) : 0,
+      }),
       useQueryLimits({
         length: config.limits.queryLength,
         depth: config.limits.queryDepth,

@@ -3,7 +3,9 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { executeCodegen } from '@graphql-codegen/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import repoCodegen from '../codegen.ts';
 import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
@@ -264,6 +266,19 @@ describe('the production allowlist (PERSISTED_DOCUMENTS_ONLY=true)', () => {
     const byGet = await get(h, { documentId: DOCUMENT_ID, variables: JSON.stringify(variables) });
     expect(byGet.body.data?.callDetailRecord?.drSid).toBe(SAMPLE_DR_SID);
   });
+});
+
+describe('the committed example manifest', () => {
+  it('is what npm run codegen generates from examples/operations (an operation added without codegen fails here)', async () => {
+    const output = 'examples/operations/gql/';
+    const { result, error } = await executeCodegen({
+      ...repoCodegen,
+      generates: { [output]: repoCodegen.generates[output] as never },
+    });
+    if (error) throw error;
+    const generated = result.find((file) => file.filename.endsWith('persisted-documents.json'));
+    expect(JSON.parse(generated?.content ?? 'null')).toEqual(JSON.parse(readFileSync(MANIFEST, 'utf8')));
+  }, 30_000);
 });
 
 describe('PERSISTED_DOCUMENTS at startup', () => {

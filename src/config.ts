@@ -204,7 +204,7 @@ const envSchema = z
         )
         .transform((paths, ctx) => {
           try {
-            return { paths, documents: readPersistedDocuments(paths) };
+            return readPersistedDocuments(paths);
           } catch (error) {
             ctx.addIssue({ code: 'custom', message: (error as Error).message });
             return z.NEVER;
@@ -246,7 +246,7 @@ const envSchema = z
     error: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
   })
   // An allowlist with nothing on it would refuse every operation: surely a missing variable, not a wish.
-  .refine((e) => !e.PERSISTED_DOCUMENTS_ONLY || (e.PERSISTED_DOCUMENTS?.documents.size ?? 0) > 0, {
+  .refine((e) => !e.PERSISTED_DOCUMENTS_ONLY || (e.PERSISTED_DOCUMENTS?.size ?? 0) > 0, {
     path: ['PERSISTED_DOCUMENTS_ONLY'],
     error: 'needs PERSISTED_DOCUMENTS to list at least one manifest with a document in it',
   })
@@ -436,7 +436,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keyPrefix: e.CACHE_KEY_PREFIX,
     },
     persistedDocuments: {
-      documents: e.PERSISTED_DOCUMENTS?.documents ?? new Map(),
+      documents: e.PERSISTED_DOCUMENTS ?? new Map(),
       only: e.PERSISTED_DOCUMENTS_ONLY ?? false,
     },
     // Developer conveniences are on while developing and off in production unless asked for.

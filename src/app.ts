@@ -18,6 +18,7 @@ import { useDisableIntrospection } from './plugins/use-disable-introspection.ts'
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { useObservability } from './plugins/use-observability.ts';
+import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
@@ -65,6 +66,32 @@ query CallDetailRecord($drSid: UUID! = "${drSid}") {
 }
 `;
 }
+
+/** GraphiQL's second tab: a filtered page of calls (the `callDetailRecords` connection). */
+export const EXAMPLE_PAGE_QUERY = `# A page of calls, filtered and ordered; pass pageInfo.endCursor as $after for the next page.
+query CallDetailRecords($first: Int = 20, $after: String) {
+  callDetailRecords(
+    first: $first
+    after: $after
+    filter: { direction: INBOUND }
+    orderBy: { field: DATE_START, direction: DESC }
+  ) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      drSid
+      dateStart
+      numberSrc
+      numberDst
+      talkDuration
+      price
+    }
+  }
+}
+`;
 
 /** http(s)://localhost, 127.0.0.1 or [::1], with any port: a page served from this machine. */
 const LOOPBACK_ORIGIN = /^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
@@ -167,6 +194,25 @@ export function createConfiguredCache(deps: AppDeps): CdrCache | undefined {
   });
 }
 
+/**
+ * GraphiQL's page: two example tabs (one record, a filtered page), the demo token in the headers. The Explorer
+ * (build a query by ticking fields) is in the sidebar: @graphql-yoga/graphiql's bundle includes
+ * @graphiql/plugin-explorer and always adds it, so passing `plugins` here would remove it, not add to it.
+ */
+function graphiqlOptions(demoToken: string | undefined) {
+  const headers = JSON.stringify(demoToken ? { Authorization: `Bearer ${demoToken}` } : {}, null, 2);
+  const query = exampleQuery(EXAMPLE_DR_SID);
+  return {
+    title: 'CarrierX Call Detail Records',
+    defaultQuery: query,
+    headers,
+    defaultTabs: [
+      { query, headers },
+      { query: EXAMPLE_PAGE_QUERY, headers },
+    ],
+  };
+}
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
@@ -202,6 +248,11 @@ export function createApp(deps: AppDeps): App {
         ? [useCacheInvalidation(cache, config.cache.adminToken, logger)]
         : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
+      // Before the query limits: they judge the document a persisted id stands for.
+      usePersistedDocuments({
+        ...config.persistedDocuments,
+        maxAgeSeconds: cache ? Math.floor(config.cache.ttlMs / 1000) : 0,
+      }),
       useQueryLimits({
         length: config.limits.queryLength,
         depth: config.limits.queryDepth,
@@ -229,10 +280,6 @@ export function createApp(deps: AppDeps): App {
     // No field takes a file upload: multipart bodies would only be more parser for hostile input to reach.
     multipart: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
-    graphiql: config.graphiql && {
-      title: 'CarrierX Call Detail Records',
-      defaultQuery: exampleQuery(EXAMPLE_DR_SID),
-      headers: JSON.stringify(deps.demoToken ? { Authorization: `Bearer ${deps.demoToken}` } : {}, null, 2),
-    },
+    graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
 }

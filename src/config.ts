@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { UpstreamPolicyOptions } from './carrierx/policies.ts';
+import { type PersistedDocuments, readPersistedDocuments } from './persisted-documents.ts';
 
 /** Empty strings count as unset, so `FOO= npm start` behaves like leaving FOO out. */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -191,6 +192,27 @@ const envSchema = z
         error: 'must be a token of at least 16 characters (letters, digits, -._~+/)',
       }),
     ),
+    // Persisted-documents manifests (comma-separated paths), read and checked at startup (docs/frontend.md).
+    PERSISTED_DOCUMENTS: optional(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((file) => file.trim())
+            .filter(Boolean),
+        )
+        .transform((paths, ctx) => {
+          try {
+            return readPersistedDocuments(paths);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: (error as Error).message });
+            return z.NEVER;
+          }
+        }),
+    ),
+    // The production allowlist: only documents from PERSISTED_DOCUMENTS run.
+    PERSISTED_DOCUMENTS_ONLY: optional(flag),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -222,6 +244,11 @@ const envSchema = z
   .refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
     path: ['HTTP_HEADERS_TIMEOUT_MS'],
     error: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
+  })
+  // An allowlist with nothing on it would refuse every operation: surely a missing variable, not a wish.
+  .refine((e) => !e.PERSISTED_DOCUMENTS_ONLY || (e.PERSISTED_DOCUMENTS?.size ?? 0) > 0, {
+    path: ['PERSISTED_DOCUMENTS_ONLY'],
+    error: 'needs PERSISTED_DOCUMENTS to list at least one manifest with a document in it',
   })
   .refine((e) => e.CARRIERX_RETRY_MAX_DELAY_MS >= e.CARRIERX_RETRY_BASE_DELAY_MS, {
     path: ['CARRIERX_RETRY_MAX_DELAY_MS'],
@@ -278,6 +305,12 @@ export interface Config {
     redisUrl: string | undefined;
     redisTimeoutMs: number;
     keyPrefix: string;
+  };
+  persistedDocuments: {
+    /** The manifests' documents by hex sha256; empty: a request by hash is answered PERSISTED_QUERY_NOT_SUPPORTED. */
+    documents: PersistedDocuments;
+    /** Refuse every document that is not in `documents` (PERSISTED_DOCUMENTS_ONLY). */
+    only: boolean;
   };
   graphiql: boolean;
   introspection: boolean;
@@ -401,6 +434,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       redisUrl: e.REDIS_URL,
       redisTimeoutMs: e.REDIS_TIMEOUT_MS,
       keyPrefix: e.CACHE_KEY_PREFIX,
+    },
+    persistedDocuments: {
+      documents: e.PERSISTED_DOCUMENTS ?? new Map(),
+      only: e.PERSISTED_DOCUMENTS_ONLY ?? false,
     },
     // Developer conveniences are on while developing and off in production unless asked for.
     graphiql: e.GRAPHIQL_ENABLED ?? !production,

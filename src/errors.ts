@@ -35,6 +35,18 @@ export const ERRORS = {
     'This service does not read a POST body of this Content-Type. Send "Content-Type: application/json" (application/graphql+json, application/graphql and application/x-www-form-urlencoded are read too; multipart is not), or a GET with the query in the URL (?query=...).',
   // HTTP 421 for a Host name not in ALLOWED_HOSTS (what a DNS-rebinding page would send).
   MISDIRECTED_REQUEST: 'This service does not answer for this host name (see ALLOWED_HOSTS).',
+  // Persisted documents (docs/frontend.md), with the codes Apollo's clients and router use for the same cases:
+  // an Apollo client that sent a hash alone reacts to NOT_FOUND by sending the document with it, and to
+  // NOT_SUPPORTED by no longer sending hashes.
+  PERSISTED_QUERY_NOT_FOUND:
+    'No persisted document has this id: send a documentId from the manifest this service was deployed with.',
+  PERSISTED_QUERY_NOT_SUPPORTED:
+    'This service has no persisted documents (PERSISTED_DOCUMENTS is unset): send the document as "query".',
+  // PERSISTED_DOCUMENTS_ONLY: the production allowlist.
+  PERSISTED_QUERY_NOT_IN_LIST:
+    'This service runs only its persisted documents: send the documentId of an operation from its manifest.',
+  // A document sent with a hash that is not its sha256.
+  PERSISTED_QUERY_HASH_MISMATCH: 'The document id is not the sha256 hash of the document sent with it.',
 } as const;
 
 /**

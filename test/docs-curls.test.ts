@@ -68,8 +68,14 @@ describe('every curl in the documentation, run against npm start on the simulato
   const origins = new Map<string, string>();
 
   beforeAll(async () => {
-    // As docs/simulator.md starts it: its fault example needs every query to reach the simulator.
-    server = await startServerProcess({ SIMULATOR_CONTROL: 'true', SIMULATOR_PORT: '0', CACHE_TTL_MS: '0' });
+    // As docs/simulator.md starts it: its fault example needs every query to reach the simulator. With the
+    // example manifest, as docs/frontend.md starts it for its persisted-document curls.
+    server = await startServerProcess({
+      SIMULATOR_CONTROL: 'true',
+      SIMULATOR_PORT: '0',
+      CACHE_TTL_MS: '0',
+      PERSISTED_DOCUMENTS: 'examples/operations/gql/persisted-documents.json',
+    });
     const simulator = /simulator at (http:\/\/[^/\s]+)\//.exec(server.output)?.[1];
     if (!simulator) throw new Error(`no simulator URL in the banner:\n${server.output}`);
     const partnersListening = await listen(createPartnersSubgraph());

@@ -133,6 +133,53 @@ describe('GraphiQL in a browser with no internet', () => {
     await context.close();
   }, 90_000);
 
+  it('builds a query by ticking a field in the Explorer, runs it, and opens a second tab with a page of calls', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const offHost: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (!isOffHost(url)) return route.continue();
+      offHost.push(url);
+      return route.abort('internetdisconnected');
+    });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    await page.goto(`${origin}/graphql`);
+    const editor = page.locator('.graphiql-query-editor .monaco-editor');
+    await editor.waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => monacoText(editor), { timeout: 10_000 })
+      .toContain('callDetailRecord(drSid: $drSid)');
+
+    // The two example tabs: one record, and a filtered page of the callDetailRecords connection.
+    await expect.poll(() => page.locator('.graphiql-tab').count()).toBe(2);
+    expect(await page.locator('.graphiql-tab').nth(1).textContent()).toContain('CallDetailRecords');
+
+    // The Explorer lists the record's fields under the example query's callDetailRecord; sipcause is not in it.
+    expect(await monacoText(editor)).not.toContain('sipcause');
+    await page.locator('.graphiql-sidebar button[aria-label="Show GraphiQL Explorer"]').click();
+    const field = page.locator('.graphiql-explorer-callDetailRecord [data-field-name="sipcause"]');
+    await field.waitFor({ timeout: 10_000 });
+    await field.click();
+    await expect.poll(() => monacoText(editor), { timeout: 10_000 }).toContain('sipcause');
+
+    h.simulator.resetLog();
+    await page.locator('button.graphiql-execute-button').click();
+    const result = page.locator('.graphiql-response .monaco-editor');
+    await expect.poll(() => monacoText(result), { timeout: 15_000 }).toContain('"sipcause"');
+    const answer = JSON.parse(await monacoText(result));
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.callDetailRecord).toMatchObject({ drSid: SAMPLE_DR_SID, sipcause: '200' });
+    // The ticked field travelled to CarrierX as part of include_fields.
+    expect(h.includeFieldsSeen().at(-1)).toContain('sipcause');
+    await page.screenshot({ path: '/tmp/graphiql-explorer.png' });
+
+    expect(offHost).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 90_000);
+
   it('answers 404 to unnormalised traversal paths on the wire', async () => {
     const prefix = `/graphiql-assets/${GRAPHIQL_VERSION}`;
     for (const path of [

@@ -1,6 +1,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -37,6 +38,9 @@ const post = (body: string, headers: Record<string, string> = json) => ({
   body,
 });
 const q = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
+/** The example operations' manifest (npm run codegen), and the id of the one-record operation in it. */
+const PERSISTED_MANIFEST = 'examples/operations/gql/persisted-documents.json';
+const PERSISTED_ID = (CallDetailRecordDocument as unknown as { __meta__: { hash: string } }).__meta__.hash;
 
 /** Requests of every shape: the fast path must answer each byte-for-byte as Yoga does. */
 const CASES: [string, { method: string; headers: Record<string, string>; body?: string }][] = [
@@ -94,6 +98,18 @@ const CASES: [string, { method: string; headers: Record<string, string>; body?: 
   ['a batch', post(`[${q('{ __typename }')}]`)],
   ['a mutation', post(q('mutation { x }'))],
   [
+    'a persisted document by documentId',
+    post(JSON.stringify({ documentId: PERSISTED_ID, variables: { drSid: SAMPLE_DR_SID } })),
+  ],
+  [
+    'a documentId in no manifest (PERSISTED_QUERY_NOT_FOUND)',
+    post(`{"documentId":"sha256:${'0'.repeat(64)}"}`),
+  ],
+  [
+    'a document with a hash that is not its own (PERSISTED_QUERY_HASH_MISMATCH)',
+    post(JSON.stringify({ query: '{ __typename }', documentId: PERSISTED_ID })),
+  ],
+  [
     'an operation name that is not in the document',
     { ...post(JSON.stringify({ query: 'query A { __typename }', operationName: 'B' })) },
   ],
@@ -132,7 +148,7 @@ async function listen(handler: RequestHandler): Promise<number> {
 }
 
 beforeAll(async () => {
-  h = await createHarness();
+  h = await createHarness({ PERSISTED_DOCUMENTS: PERSISTED_MANIFEST });
   const maxBodyBytes = 256 * 1024; // the app's default MAX_REQUEST_BODY_BYTES
   fast = createRequestHandler(h.app, { fastPath: true, maxBodyBytes });
   fastPort = await listen(fast);

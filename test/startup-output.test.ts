@@ -94,4 +94,12 @@ describe('starting the server', () => {
     expect(entry.msg).toContain('PORT');
     expect(run.stderr).not.toContain('secret token');
   }, 30_000);
+
+  it('stops before listening when a PERSISTED_DOCUMENTS manifest is missing, naming the variable and the file', async () => {
+    const run = await runToExit({ CARRIERX_BASE_URL: baseUrl, PERSISTED_DOCUMENTS: 'ops/missing-manifest.json' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain('listening');
+    expect(run.stderr).toContain('PERSISTED_DOCUMENTS: ops/missing-manifest.json: no such file');
+    expect(run.stderr).not.toMatch(STACK);
+  }, 30_000);
 });

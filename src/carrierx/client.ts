@@ -8,6 +8,7 @@ import {
   recordUpstreamRefusal,
   type UpstreamOutcome,
 } from '../observability/metrics.ts';
+import { type Span, tracer } from '../observability/tracing.ts';
 import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,
@@ -41,8 +42,12 @@ export interface CallOptions {
   deadlineAt?: number | undefined;
   /** The request's logger (it carries the request id); read only when there is something to log. */
   readonly logger?: Logger | undefined;
-  /** The request's tally, for its access-log line: each attempt and each record received adds one. */
-  readonly tally?: { upstreamCalls: number; records: number } | undefined;
+  /**
+   * The request's tally, for its access-log line: each attempt and each record received adds one. With tracing
+   * on it also carries the span the attempts' spans go under: it travels with the tally through the cache's
+   * shared calls, whose log lines and counts already go to the request that started them.
+   */
+  readonly tally?: { upstreamCalls: number; records: number; readonly span?: Span | undefined } | undefined;
 }
 
 export interface CarrierXClient {
@@ -299,6 +304,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   /** One GET, with at most `budgetMs` to answer (the per-call timeout, or less if the deadline is nearer). */
   async function attempt(
     drSid: string,
+    /** The API fields in `path`'s include_fields; undefined when filtering is off. */
+    fields: readonly string[] | undefined,
     path: string,
     authorization: string,
     callOptions: CallOptions,
@@ -316,12 +323,15 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     // each gap in the body, and let a deadline slip by up to a second, so they remain only a pool-wide backstop.
     const timer = setTimeout(cancelForTimeout, budgetMs, exchange);
     signal?.addEventListener('abort', exchange, { once: true });
+    const headers: Record<string, string> = { authorization, accept: 'application/json' };
+    const span = tracer?.startUpstream(
+      tally?.span,
+      { url: `${base.origin}${path}`, drSid, includeFields: fields, attempt: attemptNumber },
+      headers,
+    );
     try {
       try {
-        pool.dispatch(
-          { method: 'GET', path, headers: { authorization, accept: 'application/json' } },
-          exchange,
-        );
+        pool.dispatch({ method: 'GET', path, headers }, exchange);
       } catch (error) {
         // undici reports a failed dispatch through the handler; should it ever throw instead, the same way.
         exchange.onResponseError(undefined, error as Error);
@@ -369,6 +379,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', exchange);
+      if (span) tracer?.endUpstream(span, exchange.status, outcome);
       recordUpstreamAttempt(
         outcome,
         exchange.status,
@@ -394,11 +405,12 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       }
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}${filter(fields)}`;
       if (includeFieldsParam !== undefined) recordFieldsRequested(fields.length);
+      const asked = includeFieldsParam === undefined ? undefined : fields;
       const { signal } = callOptions;
       const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
       const result = policies.execute(
         (remainingMs, attemptNumber) =>
-          attempt(drSid, path, authorization, callOptions, remainingMs, attemptNumber),
+          attempt(drSid, asked, path, authorization, callOptions, remainingMs, attemptNumber),
         {
           signal,
           deadlineAt,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, type ExecutionResult, Kind, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
@@ -5,6 +6,7 @@ import { ERRORS } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { recordOperation } from '../observability/metrics.ts';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../observability/request-id.ts';
+import { type Span, type Tracing, tracer } from '../observability/tracing.ts';
 
 export interface ObservabilityOptions {
   logger: Logger;
@@ -27,6 +29,29 @@ function operationOf(
   return undefined;
 }
 
+/** What Yoga's context holds besides ours: the Node request (both HTTP paths) and the request's parameters. */
+type TracedContext = Context & { req?: IncomingMessage; params?: { query?: unknown }; request: Request };
+
+/** The operation's span, on the context's Observation so its log lines and CarrierX calls find it. */
+function startOperationSpan(
+  tracing: Tracing,
+  context: TracedContext,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): Span {
+  const operation = operationOf(document, operationName);
+  const query = context.params?.query;
+  const span = tracing.startOperation(
+    context.req,
+    context.request.headers,
+    operation?.operation ?? 'unknown',
+    operation?.name?.value,
+    typeof query === 'string' ? query : undefined,
+  );
+  context.observed.span = span;
+  return span;
+}
+
 function errorCodes(result: ExecutionResult): string[] {
   if (!result.errors?.length) return [];
   const codes = new Set<string>();
@@ -46,10 +71,17 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
   const { logger, accessLog } = options;
   return {
     onExecute({ args }) {
-      const context = args.contextValue as Context;
+      const context = args.contextValue as TracedContext;
+      // Before execution, so the loader built during it puts the CarrierX calls' spans under this one.
+      const span = tracer
+        ? startOperationSpan(tracer, context, args.document, args.operationName)
+        : undefined;
       return {
         onExecuteDone({ result }) {
-          if (isAsyncIterable(result)) return;
+          if (isAsyncIterable(result)) {
+            if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
+            return;
+          }
           const { observed } = context;
           const operation = operationOf(args.document, args.operationName);
           const type = operation?.operation ?? 'unknown';
@@ -58,6 +90,13 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
           const ms = performance.now() - observed.startedAt;
           const { tally } = observed;
           recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
+          if (span) {
+            tracer?.endOperation(span, {
+              errorCodes: codes,
+              upstreamCalls: tally.upstreamCalls,
+              records: tally.records,
+            });
+          }
           if (accessLog) {
             // No variables and no token: the name, the shape of the work and how it ended.
             logger.info(
@@ -69,6 +108,7 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
                 upstreamCalls: tally.upstreamCalls,
                 records: tally.records,
                 errors: codes,
+                ...(span ? { traceId: observed.traceId } : {}),
               },
               'operation',
             );

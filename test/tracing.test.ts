@@ -40,14 +40,14 @@ interface Span {
 
 const KINDS = { 1: 'internal', 2: 'server', 3: 'client' } as const;
 
-function valueOf(value: OtlpValue): unknown {
-  if (value.arrayValue) return value.arrayValue.values.map(valueOf);
+function decodeValue(value: OtlpValue): unknown {
+  if (value.arrayValue) return value.arrayValue.values.map(decodeValue);
   if (value.intValue !== undefined) return Number(value.intValue);
   return value.stringValue ?? value.boolValue;
 }
 
 const attributesOf = (list: { key: string; value: OtlpValue }[]) =>
-  Object.fromEntries(list.map(({ key, value }) => [key, valueOf(value)]));
+  Object.fromEntries(list.map(({ key, value }) => [key, decodeValue(value)]));
 
 /** A tiny OTLP/HTTP receiver: each export request's spans, flattened, and the headers it came with. */
 async function startReceiver() {

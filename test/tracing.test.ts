@@ -285,6 +285,40 @@ describe('OpenTelemetry traces from npm start', () => {
   });
 });
 
+describe('OpenTelemetry traces with WEB_CONCURRENCY workers', () => {
+  it('exports each worker’s spans, flushed when the primary stops them', async () => {
+    const receiver = await startReceiver();
+    try {
+      const server = await startServerProcess({
+        WEB_CONCURRENCY: '2',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        CACHE_TTL_MS: '0',
+      });
+      const traces = [traceparent(), traceparent(), traceparent(), traceparent()];
+      try {
+        for (const trace of traces) {
+          const response = await fetch(server.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...AUTH, traceparent: trace.header },
+            body: JSON.stringify({ query: ONE, variables: { drSid: SAMPLE_DR_SID } }),
+          });
+          expect(await response.json()).toHaveProperty('data');
+        }
+      } finally {
+        await server.stop();
+      }
+      for (const { traceId, spanId } of traces) {
+        const spans = receiver.spans.filter((span) => span.traceId === traceId);
+        expect(spans.map((span) => span.kind).sort()).toEqual(['client', 'internal', 'server']);
+        expect(spans.find((span) => span.kind === 'server')?.parentSpanId).toBe(spanId);
+      }
+    } finally {
+      await receiver.close();
+    }
+  }, 120_000);
+});
+
 describe('tracing configuration', () => {
   it('is off, with nothing to load, when no OTLP endpoint is set', () => {
     expect(loadConfig({}).tracing).toBeUndefined();

@@ -1,4 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
@@ -49,6 +51,12 @@ interface Stack {
   referenceOrigin: string;
   serverOrigin: string;
   cachedOrigin: string;
+  /** The server with tracing on, exporting every span to the span sink: scenario 9a. */
+  traced: ManagedProcess;
+  tracedOrigin: string;
+  /** The server with METRICS_PORT=0: scenario 9b. */
+  unmetered: ManagedProcess;
+  unmeteredOrigin: string;
   cores: { upstream: number; server: number; runner: number } | undefined;
 }
 
@@ -79,6 +87,36 @@ function watchServerLog(server: ManagedProcess) {
       kinds.set(key, { level, message, count: 1, example: line.slice(0, 500) });
   };
   return { kinds: () => [...kinds.values()], count: () => count };
+}
+
+/**
+ * Scenario 9a's OTLP/HTTP receiver: answers every export with an empty success (a valid protobuf
+ * ExportTraceServiceResponse) and counts requests and bytes, so the traced server pays for encoding and sending
+ * its spans but not for a collector's slowness.
+ */
+async function startSpanSink() {
+  const counts = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => {
+      counts.bytes += chunk.length;
+    });
+    req.on('end', () => {
+      counts.requests += 1;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return counts.requests;
+    },
+    get bytes() {
+      return counts.bytes;
+    },
+  };
 }
 
 /** Problems a load run shows: anything but 200s with the expected body. */
@@ -206,6 +244,36 @@ async function main(
     cwd: source.dir,
     ...(cores && !clustered ? { cpu: cores.server } : {}),
   });
+  // Scenario 9a's server: tracing on (OTLP over HTTP/protobuf, the default protocol), every trace sampled,
+  // exporting to a sink in this process that only counts what arrives; the rest as the server.
+  const sink = await startSpanSink();
+  const [tracedPort, tracedMetricsPort, unmeteredPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const traced = group.start({
+    name: 'traced server',
+    args: ['--import', 'tsx', 'src/./server.ts'],
+    env: {
+      ...serverEnv,
+      PORT: String(tracedPort),
+      // Its own metrics listener, so that only tracing differs from the server (which may hold 9464).
+      METRICS_PORT: String(tracedMetricsPort),
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_TRACES_SAMPLER: 'always_on',
+    },
+    cwd: source.dir,
+    ...(cores && !clustered ? { cpu: cores.server } : {}),
+  });
+  // Scenario 9b's server: metrics off, the rest as the server.
+  const unmetered = group.start({
+    name: 'server without metrics',
+    args: ['--import', 'tsx', 'src/./server.ts'],
+    env: { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' },
+    cwd: source.dir,
+    ...(cores && !clustered ? { cpu: cores.server } : {}),
+  });
   const stack: Stack = {
     upstream,
     floor,
@@ -217,6 +285,10 @@ async function main(
     referenceOrigin: `http://127.0.0.1:${referencePort}`,
     serverOrigin: `http://127.0.0.1:${serverPort}`,
     cachedOrigin: `http://127.0.0.1:${cachedPort}`,
+    traced,
+    tracedOrigin: `http://127.0.0.1:${tracedPort}`,
+    unmetered,
+    unmeteredOrigin: `http://127.0.0.1:${unmeteredPort}`,
     cores,
   };
   const serverLog = watchServerLog(server);
@@ -225,6 +297,8 @@ async function main(
     waitForHttp(`${stack.floorOrigin}/_simulator/stats`, floor, signal),
     waitForHttp(`${stack.serverOrigin}/health`, server, signal),
     waitForHttp(`${stack.cachedOrigin}/health`, cached, signal),
+    waitForHttp(`${stack.tracedOrigin}/health`, traced, signal),
+    waitForHttp(`${stack.unmeteredOrigin}/health`, unmetered, signal),
     waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal),
   ]);
 
@@ -303,12 +377,24 @@ async function main(
       { pid: reference.pid, core: cores?.server },
       { pid: server.pid, core: clustered ? undefined : cores?.server },
       { pid: cached.pid, core: clustered ? undefined : cores?.server },
+      { pid: traced.pid, core: clustered ? undefined : cores?.server },
+      { pid: unmetered.pid, core: clustered ? undefined : cores?.server },
     ],
     cores?.runner,
   );
   const foreign = createForeignProcessTracker(
     () =>
-      new Set([process.pid, process.ppid, upstream.pid, floor.pid, reference.pid, server.pid, cached.pid]),
+      new Set([
+        process.pid,
+        process.ppid,
+        upstream.pid,
+        floor.pid,
+        reference.pid,
+        server.pid,
+        cached.pid,
+        traced.pid,
+        unmetered.pid,
+      ]),
   );
 
   const originOf = {
@@ -316,6 +402,8 @@ async function main(
     reference: stack.referenceOrigin,
     server: stack.serverOrigin,
     cached: stack.cachedOrigin,
+    traced: stack.tracedOrigin,
+    unmetered: stack.unmeteredOrigin,
   } as const;
   const requestFor = (scenario: Scenario): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -381,7 +469,8 @@ async function main(
   const measureAll = async () => {
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
-      const measured = { floor, reference, server, cached }[scenario.target];
+      const measured = { floor, reference, server, cached, traced, unmetered }[scenario.target];
+      const exportsBefore = sink.requests;
       const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
       const problems: string[] = [];
       const warningsBefore = serverLog.count();
@@ -423,6 +512,10 @@ async function main(
       const rssAfter = readRssBytes(measured.pid);
       const upstreamStats = await settledStats(upstreamOrigin);
       problems.push(...loadProblems(load, 'under load'));
+      // Tracing that exported nothing would make 9a measure a server without its cost.
+      if (scenario.target === 'traced' && sink.requests === exportsBefore) {
+        problems.push('the span sink received no export during the run');
+      }
       try {
         await sample(scenario);
       } catch (error) {

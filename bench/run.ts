@@ -51,12 +51,6 @@ interface Stack {
   referenceOrigin: string;
   serverOrigin: string;
   cachedOrigin: string;
-  /** The server with tracing on, exporting every span to the span sink: scenario 9a. */
-  traced: ManagedProcess;
-  tracedOrigin: string;
-  /** The server with METRICS_PORT=0: scenario 9b. */
-  unmetered: ManagedProcess;
-  unmeteredOrigin: string;
   cores: { upstream: number; server: number; runner: number } | undefined;
 }
 
@@ -244,36 +238,6 @@ async function main(
     cwd: source.dir,
     ...(cores && !clustered ? { cpu: cores.server } : {}),
   });
-  // Scenario 9a's server: tracing on (OTLP over HTTP/protobuf, the default protocol), every trace sampled,
-  // exporting to a sink in this process that only counts what arrives; the rest as the server.
-  const sink = await startSpanSink();
-  const [tracedPort, tracedMetricsPort, unmeteredPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const traced = group.start({
-    name: 'traced server',
-    args: ['--import', 'tsx', 'src/./server.ts'],
-    env: {
-      ...serverEnv,
-      PORT: String(tracedPort),
-      // Its own metrics listener, so that only tracing differs from the server (which may hold 9464).
-      METRICS_PORT: String(tracedMetricsPort),
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_TRACES_SAMPLER: 'always_on',
-    },
-    cwd: source.dir,
-    ...(cores && !clustered ? { cpu: cores.server } : {}),
-  });
-  // Scenario 9b's server: metrics off, the rest as the server.
-  const unmetered = group.start({
-    name: 'server without metrics',
-    args: ['--import', 'tsx', 'src/./server.ts'],
-    env: { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' },
-    cwd: source.dir,
-    ...(cores && !clustered ? { cpu: cores.server } : {}),
-  });
   const stack: Stack = {
     upstream,
     floor,
@@ -285,10 +249,6 @@ async function main(
     referenceOrigin: `http://127.0.0.1:${referencePort}`,
     serverOrigin: `http://127.0.0.1:${serverPort}`,
     cachedOrigin: `http://127.0.0.1:${cachedPort}`,
-    traced,
-    tracedOrigin: `http://127.0.0.1:${tracedPort}`,
-    unmetered,
-    unmeteredOrigin: `http://127.0.0.1:${unmeteredPort}`,
     cores,
   };
   const serverLog = watchServerLog(server);
@@ -297,9 +257,50 @@ async function main(
     waitForHttp(`${stack.floorOrigin}/_simulator/stats`, floor, signal),
     waitForHttp(`${stack.serverOrigin}/health`, server, signal),
     waitForHttp(`${stack.cachedOrigin}/health`, cached, signal),
-    waitForHttp(`${stack.tracedOrigin}/health`, traced, signal),
-    waitForHttp(`${stack.unmeteredOrigin}/health`, unmetered, signal),
     waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal),
+  ]);
+  // Scenarios 9a and 9b's servers, started once the others are up (two more servers starting at once on the
+  // server's core took longer than a start may), and only when their scenarios run.
+  const wanted = (key: string) => !options.only || options.only.includes(key);
+  // Scenario 9a's server: tracing on (OTLP over HTTP/protobuf, the default protocol), every trace sampled,
+  // exporting to a sink in this process that only counts what arrives; the rest as the server.
+  const sink = await startSpanSink();
+  const [tracedPort, tracedMetricsPort, unmeteredPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const traced = !wanted('9a')
+    ? undefined
+    : group.start({
+        name: 'traced server',
+        args: ['--import', 'tsx', 'src/./server.ts'],
+        env: {
+          ...serverEnv,
+          PORT: String(tracedPort),
+          // Its own metrics listener, so that only tracing differs from the server (which may hold 9464).
+          METRICS_PORT: String(tracedMetricsPort),
+          OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+          OTEL_TRACES_SAMPLER: 'always_on',
+        },
+        cwd: source.dir,
+        ...(cores && !clustered ? { cpu: cores.server } : {}),
+      });
+  // Scenario 9b's server: metrics off, the rest as the server.
+  const unmetered = !wanted('9b')
+    ? undefined
+    : group.start({
+        name: 'server without metrics',
+        args: ['--import', 'tsx', 'src/./server.ts'],
+        env: { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' },
+        cwd: source.dir,
+        ...(cores && !clustered ? { cpu: cores.server } : {}),
+      });
+  const tracedOrigin = `http://127.0.0.1:${tracedPort}`;
+  const unmeteredOrigin = `http://127.0.0.1:${unmeteredPort}`;
+  await Promise.all([
+    traced && waitForHttp(`${tracedOrigin}/health`, traced, signal),
+    unmetered && waitForHttp(`${unmeteredOrigin}/health`, unmetered, signal),
   ]);
 
   if (cores) {
@@ -377,8 +378,9 @@ async function main(
       { pid: reference.pid, core: cores?.server },
       { pid: server.pid, core: clustered ? undefined : cores?.server },
       { pid: cached.pid, core: clustered ? undefined : cores?.server },
-      { pid: traced.pid, core: clustered ? undefined : cores?.server },
-      { pid: unmetered.pid, core: clustered ? undefined : cores?.server },
+      ...[traced, unmetered]
+        .filter((one) => one !== undefined)
+        .map((one) => ({ pid: one.pid, core: clustered ? undefined : cores?.server })),
     ],
     cores?.runner,
   );
@@ -392,8 +394,8 @@ async function main(
         reference.pid,
         server.pid,
         cached.pid,
-        traced.pid,
-        unmetered.pid,
+        ...(traced ? [traced.pid] : []),
+        ...(unmetered ? [unmetered.pid] : []),
       ]),
   );
 
@@ -402,8 +404,8 @@ async function main(
     reference: stack.referenceOrigin,
     server: stack.serverOrigin,
     cached: stack.cachedOrigin,
-    traced: stack.tracedOrigin,
-    unmetered: stack.unmeteredOrigin,
+    traced: tracedOrigin,
+    unmetered: unmeteredOrigin,
   } as const;
   const requestFor = (scenario: Scenario): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -470,6 +472,7 @@ async function main(
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
       const measured = { floor, reference, server, cached, traced, unmetered }[scenario.target];
+      if (!measured) throw new Error(`scenario ${scenario.key}: its server was not started`);
       const exportsBefore = sink.requests;
       const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
       const problems: string[] = [];

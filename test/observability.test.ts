@@ -254,6 +254,30 @@ describe.each([
       await t.close();
     }
   });
+
+  it('counts a call the bulkhead refuses as bulkhead_full, with no attempt made', async () => {
+    // One call in flight at a time and no queue: of two records fetched at once, the second is refused.
+    const t = await serve(fastPath, { CARRIERX_MAX_CONCURRENT_CALLS: '1', CARRIERX_MAX_QUEUED_CALLS: '0' });
+    try {
+      t.h.simulator.faults.add({ match: { drSid: SAMPLE_DR_SID }, times: 1, latencyMs: 100 });
+      const keys = [
+        'carrierx_requests_total{outcome="bulkhead_full",status_class="none"}',
+        'carrierx_request_duration_seconds_count',
+      ];
+      let answer: Awaited<ReturnType<typeof post>> | undefined;
+      const moved = await delta(keys, async () => {
+        answer = await post(t.port, TWO, { a: SAMPLE_DR_SID, b: MISSING });
+      });
+      expect(moved).toEqual({
+        'carrierx_requests_total{outcome="bulkhead_full",status_class="none"}': 1,
+        carrierx_request_duration_seconds_count: 1,
+      });
+      expect(answer?.body.errors?.map((e) => e.extensions.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(t.h.simulator.requests.map((r) => r.drSid)).toEqual([SAMPLE_DR_SID]);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('operation name labels', () => {

@@ -121,6 +121,30 @@ describe.each([
     for (const line of warnings) expect(line.requestId).toBe('flaky-1');
   });
 
+  it.each([
+    ['parse', 'GRAPHQL_PARSE_FAILED', JSON.stringify({ query: '{ callDetailRecord(' })],
+    ['validation', 'GRAPHQL_VALIDATION_FAILED', JSON.stringify({ query: '{ noSuchField }' })],
+    ['request', 'BAD_REQUEST', '{"query": '],
+  ])(
+    'counts a request refused before execution (%s) and writes one access line for it',
+    async (reason, code, body) => {
+      const key = `graphql_requests_refused_total{reason="${reason}"}`;
+      const moved = await delta([key, 'graphql_operation_duration_seconds_count{type="query"}'], async () => {
+        const res = await fetch(`http://127.0.0.1:${s.port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': `refused-${reason}` },
+          body,
+        });
+        expect(((await res.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+      });
+      expect(moved).toEqual({ [key]: 1, 'graphql_operation_duration_seconds_count{type="query"}': 0 });
+      const access = logLines(s.h).filter((line) => line.msg === 'refused');
+      expect(access).toEqual([
+        expect.objectContaining({ requestId: `refused-${reason}`, refused: reason, errors: [code] }),
+      ]);
+    },
+  );
+
   it('replaces an X-Request-Id that is too long or has other characters with a generated one', async () => {
     for (const bad of ['a'.repeat(129), 'id with spaces', 'x"}{']) {
       const res = await post(s.port, ONE, { drSid: MISSING }, { 'x-request-id': bad });

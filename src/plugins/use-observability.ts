@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { type DocumentNode, type ExecutionResult, Kind, type OperationDefinitionNode } from 'graphql';
+import { type DocumentNode, Kind, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import { ERRORS } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { recordOperation } from '../observability/metrics.ts';
+import { type RefusalReason, recordOperation, recordRefusal } from '../observability/metrics.ts';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../observability/request-id.ts';
 import { type Span, type Tracing, tracer } from '../observability/tracing.ts';
 
@@ -16,7 +16,13 @@ export interface ObservabilityOptions {
 
 // Error codes are the outcome label: ours (the error table) and the few graphql-js and Yoga raise at execution.
 // Anything else is `error`, so a label value never comes from outside.
-const KNOWN_CODES = new Set<string>([...Object.keys(ERRORS), 'BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR']);
+const KNOWN_CODES = new Set<string>([
+  ...Object.keys(ERRORS),
+  'BAD_USER_INPUT',
+  'INTERNAL_SERVER_ERROR',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+]);
 
 function operationOf(
   document: DocumentNode,
@@ -52,10 +58,10 @@ function startOperationSpan(
   return span;
 }
 
-function errorCodes(result: ExecutionResult): string[] {
+function errorCodes(result: { readonly errors?: readonly unknown[] | undefined }): string[] {
   if (!result.errors?.length) return [];
   const codes = new Set<string>();
-  for (const error of result.errors) {
+  for (const error of result.errors as { extensions?: { code?: unknown } }[]) {
     const code = error.extensions?.code;
     codes.add(typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'error');
   }
@@ -69,9 +75,41 @@ function errorCodes(result: ExecutionResult): string[] {
  */
 export function useObservability(options: ObservabilityOptions): Plugin<Context> {
   const { logger, accessLog } = options;
+  // Requests already accounted for: one of their operations executed, or parse or validation refused them.
+  // What Yoga answers with errors and is in neither was refused as an HTTP request (Yoga's path only: the fast
+  // path hands such requests to Yoga).
+  const accounted = new WeakSet<object>();
+
+  /** A request refused before execution: counted, and one access-log line (no variables, no token). */
+  function refuse(request: Request, reason: RefusalReason, codes: string[]): void {
+    accounted.add(request);
+    recordRefusal(reason);
+    if (accessLog)
+      logger.info({ requestId: requestIdOf(request), refused: reason, errors: codes }, 'refused');
+  }
+
   return {
+    onParse({ context }) {
+      return ({ result }) => {
+        if (result instanceof Error) {
+          refuse((context as TracedContext).request, 'parse', ['GRAPHQL_PARSE_FAILED']);
+        }
+      };
+    },
+    onValidate({ context }) {
+      return ({ valid, result }) => {
+        // Yoga sets GRAPHQL_VALIDATION_FAILED on these errors only later; a query limit's own code is kept.
+        if (!valid) {
+          const codes = errorCodes({ errors: result }).map((code) =>
+            code === 'error' ? 'GRAPHQL_VALIDATION_FAILED' : code,
+          );
+          refuse((context as TracedContext).request, 'validation', [...new Set(codes)]);
+        }
+      };
+    },
     onExecute({ args }) {
       const context = args.contextValue as TracedContext;
+      accounted.add(context.request);
       // Before execution, so the loader built during it puts the CarrierX calls' spans under this one.
       const span = tracer
         ? startOperationSpan(tracer, context, args.document, args.operationName)
@@ -117,6 +155,10 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
       };
     },
     onResultProcess({ request, result, setResult }) {
+      if (!accounted.has(request) && !isAsyncIterable(result)) {
+        const codes = Array.isArray(result) ? [] : errorCodes(result);
+        if (codes.length > 0) refuse(request, 'request', codes);
+      }
       const requestId = requestIdOf(request);
       if (Array.isArray(result)) setResult(result.map((one) => withRequestId(one, requestId)));
       else if (!isAsyncIterable(result)) setResult(withRequestId(result, requestId));

@@ -248,6 +248,23 @@ export function evaluateTargets(
       pass: Math.abs(change) <= 0.1,
     });
   }
+  // Issue 11: what tracing (9a: on, every span exported) and metrics (on in 3, off in 9b) cost, against 3 in the
+  // same run. Reported, not judged: the issue asks for the figures.
+  const cost = (base: ScenarioResult, other: ScenarioResult) => {
+    const change = (a: number, b: number) => `${b >= a ? '+' : ''}${fixed(((b - a) / a) * 100, 1)}%`;
+    return {
+      value: `req/s ${change(base.load.requestsPerSecond, other.load.requestsPerSecond)} (${fixed(other.load.requestsPerSecond, 0)} vs ${fixed(base.load.requestsPerSecond, 0)}), per core ${change(perCoreThroughput(base), perCoreThroughput(other))}, p50 ${fixed(other.load.latency.p50 - base.load.latency.p50, 3)} ms, p99 ${fixed(other.load.latency.p99 - base.load.latency.p99, 3)} ms`,
+      pass: undefined,
+    };
+  };
+  checks.push(
+    judged('tracing on: (9a) vs (3)', 'reported', ['3', '9a'], ([three, traced]) =>
+      cost(three as ScenarioResult, traced as ScenarioResult),
+    ),
+    judged('metrics off: (9b) vs (3)', 'reported', ['3', '9b'], ([three, unmetered]) =>
+      cost(three as ScenarioResult, unmetered as ScenarioResult),
+    ),
+  );
   return checks;
 }
 

@@ -1,4 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
@@ -79,6 +81,36 @@ function watchServerLog(server: ManagedProcess) {
       kinds.set(key, { level, message, count: 1, example: line.slice(0, 500) });
   };
   return { kinds: () => [...kinds.values()], count: () => count };
+}
+
+/**
+ * Scenario 9a's OTLP/HTTP receiver: answers every export with an empty success (a valid protobuf
+ * ExportTraceServiceResponse) and counts requests and bytes, so the traced server pays for encoding and sending
+ * its spans but not for a collector's slowness.
+ */
+async function startSpanSink() {
+  const counts = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => {
+      counts.bytes += chunk.length;
+    });
+    req.on('end', () => {
+      counts.requests += 1;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return counts.requests;
+    },
+    get bytes() {
+      return counts.bytes;
+    },
+  };
 }
 
 /** Problems a load run shows: anything but 200s with the expected body. */
@@ -227,6 +259,49 @@ async function main(
     waitForHttp(`${stack.cachedOrigin}/health`, cached, signal),
     waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal),
   ]);
+  // Scenarios 9a and 9b's servers, started once the others are up (two more servers starting at once on the
+  // server's core took longer than a start may), and only when their scenarios run.
+  const wanted = (key: string) => !options.only || options.only.includes(key);
+  // Scenario 9a's server: tracing on (OTLP over HTTP/protobuf, the default protocol), every trace sampled,
+  // exporting to a sink in this process that only counts what arrives; the rest as the server.
+  const sink = await startSpanSink();
+  const [tracedPort, tracedMetricsPort, unmeteredPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const traced = !wanted('9a')
+    ? undefined
+    : group.start({
+        name: 'traced server',
+        args: ['--import', 'tsx', 'src/./server.ts'],
+        env: {
+          ...serverEnv,
+          PORT: String(tracedPort),
+          // Its own metrics listener, so that only tracing differs from the server (which may hold 9464).
+          METRICS_PORT: String(tracedMetricsPort),
+          OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+          OTEL_TRACES_SAMPLER: 'always_on',
+        },
+        cwd: source.dir,
+        ...(cores && !clustered ? { cpu: cores.server } : {}),
+      });
+  // Scenario 9b's server: metrics off, the rest as the server.
+  const unmetered = !wanted('9b')
+    ? undefined
+    : group.start({
+        name: 'server without metrics',
+        args: ['--import', 'tsx', 'src/./server.ts'],
+        env: { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' },
+        cwd: source.dir,
+        ...(cores && !clustered ? { cpu: cores.server } : {}),
+      });
+  const tracedOrigin = `http://127.0.0.1:${tracedPort}`;
+  const unmeteredOrigin = `http://127.0.0.1:${unmeteredPort}`;
+  await Promise.all([
+    traced && waitForHttp(`${tracedOrigin}/health`, traced, signal),
+    unmetered && waitForHttp(`${unmeteredOrigin}/health`, unmetered, signal),
+  ]);
 
   if (cores) {
     layout.push(
@@ -303,12 +378,25 @@ async function main(
       { pid: reference.pid, core: cores?.server },
       { pid: server.pid, core: clustered ? undefined : cores?.server },
       { pid: cached.pid, core: clustered ? undefined : cores?.server },
+      ...[traced, unmetered]
+        .filter((one) => one !== undefined)
+        .map((one) => ({ pid: one.pid, core: clustered ? undefined : cores?.server })),
     ],
     cores?.runner,
   );
   const foreign = createForeignProcessTracker(
     () =>
-      new Set([process.pid, process.ppid, upstream.pid, floor.pid, reference.pid, server.pid, cached.pid]),
+      new Set([
+        process.pid,
+        process.ppid,
+        upstream.pid,
+        floor.pid,
+        reference.pid,
+        server.pid,
+        cached.pid,
+        ...(traced ? [traced.pid] : []),
+        ...(unmetered ? [unmetered.pid] : []),
+      ]),
   );
 
   const originOf = {
@@ -316,6 +404,8 @@ async function main(
     reference: stack.referenceOrigin,
     server: stack.serverOrigin,
     cached: stack.cachedOrigin,
+    traced: tracedOrigin,
+    unmetered: unmeteredOrigin,
   } as const;
   const requestFor = (scenario: Scenario): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -381,7 +471,9 @@ async function main(
   const measureAll = async () => {
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
-      const measured = { floor, reference, server, cached }[scenario.target];
+      const measured = { floor, reference, server, cached, traced, unmetered }[scenario.target];
+      if (!measured) throw new Error(`scenario ${scenario.key}: its server was not started`);
+      const exportsBefore = sink.requests;
       const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
       const problems: string[] = [];
       const warningsBefore = serverLog.count();
@@ -423,6 +515,10 @@ async function main(
       const rssAfter = readRssBytes(measured.pid);
       const upstreamStats = await settledStats(upstreamOrigin);
       problems.push(...loadProblems(load, 'under load'));
+      // Tracing that exported nothing would make 9a measure a server without its cost.
+      if (scenario.target === 'traced' && sink.requests === exportsBefore) {
+        problems.push('the span sink received no export during the run');
+      }
       try {
         await sample(scenario);
       } catch (error) {

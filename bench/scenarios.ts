@@ -8,7 +8,7 @@ export const AUTHORIZATION = 'Bearer carrierx-demo-token';
 /** The three fields of scenario 4, also selected by each alias of scenarios 5 and 6. */
 const THREE_FIELDS = ['drSid', 'numberSrc', 'numberDst'] as const;
 
-export type ScenarioTarget = 'floor' | 'server' | 'reference' | 'cached';
+export type ScenarioTarget = 'floor' | 'server' | 'reference' | 'cached' | 'traced' | 'unmetered';
 
 /** One measured workload: what to send, to which process, and how to tell a right answer from a wrong one. */
 export interface Scenario {
@@ -210,6 +210,24 @@ export function createScenarios(connections: number, sids: readonly string[]): S
       '"callDetailRecords"',
       checkPage,
     ),
+    // Scenario 3's request to the server with tracing on (every span exported), and with metrics off: the cost
+    // of each, against 3 in the same run.
+    {
+      ...full(
+        '9a',
+        `callDetailRecord, all ${allFields.length} fields, tracing on (always_on, exported)`,
+        connections,
+      ),
+      target: 'traced',
+    },
+    {
+      ...full(
+        '9b',
+        `callDetailRecord, all ${allFields.length} fields, metrics off (METRICS_PORT=0)`,
+        connections,
+      ),
+      target: 'unmetered',
+    },
   ];
 }
 

@@ -16,26 +16,72 @@ const integer = (min: number, max: number) => {
     .pipe(z.number().int({ error }).min(min, { error }).max(max, { error }));
 };
 
-const httpUrl = z
-  .string()
-  // Credentials in the URL would be printed in the banner and in errors, and undici would not send them.
-  .refine((value) => !URL.canParse(value) || !/^[^/]*\/\/[^/?#]*@/.test(value), {
-    error:
-      'must not contain credentials (user:password@); set CARRIERX_TOKEN, or send Authorization per request',
-    abort: true,
-  })
-  .refine(
-    (value) => {
+/** An http(s) URL with no credentials (`instead` says where they go), query or fragment; no trailing slash. */
+const httpUrlOf = (instead: string, example: string) =>
+  z
+    .string()
+    // Credentials in the URL would be printed in the banner and in errors, and undici would not send them.
+    .refine((value) => !URL.canParse(value) || !/^[^/]*\/\/[^/?#]*@/.test(value), {
+      error: `must not contain credentials (user:password@); ${instead}`,
+      abort: true,
+    })
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+        } catch {
+          return false;
+        }
+      },
+      { error: `must be an http(s) URL without query or fragment, e.g. ${example}` },
+    )
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const httpUrl = httpUrlOf(
+  'set CARRIERX_TOKEN, or send Authorization per request',
+  'https://api.carrierx.com/core/v2',
+);
+const otlpUrl = httpUrlOf('set OTEL_EXPORTER_OTLP_HEADERS', 'http://otel-collector:4318');
+
+/**
+ * The W3C Baggage-style lists of OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS: `key=value` pairs
+ * separated by commas, values percent-encoded. A malformed list is refused rather than half read.
+ */
+const keyValueList = (what: string) =>
+  z.string().transform((value, ctx) => {
+    const out: Record<string, string> = {};
+    for (const item of value.split(',')) {
+      if (item.trim() === '') continue;
+      const at = item.indexOf('=');
+      const key = at < 0 ? '' : item.slice(0, at).trim();
+      let decoded: string | undefined;
       try {
-        const url = new URL(value);
-        return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+        decoded = at < 0 ? undefined : decodeURIComponent(item.slice(at + 1).trim());
       } catch {
-        return false;
+        decoded = undefined;
       }
-    },
-    { error: 'must be an http(s) URL without query or fragment, e.g. https://api.carrierx.com/core/v2' },
-  )
-  .transform((value) => value.replace(/\/+$/, ''));
+      if (!/^[A-Za-z0-9._/-]+$/.test(key) || decoded === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${what}=value pairs` });
+        return z.NEVER;
+      }
+      out[key] = decoded;
+    }
+    return out;
+  });
+
+const OTLP_PROTOCOL = z.enum(['http/protobuf', 'http/json'], {
+  error:
+    "must be http/protobuf or http/json (OTLP over gRPC is not supported: use the collector's port 4318)",
+});
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 /** `true`/`false` (also 1/0, yes/no, on/off); unset means the mode's default. */
 const flag = z
@@ -213,6 +259,29 @@ const envSchema = z
     ),
     // The production allowlist: only documents from PERSISTED_DOCUMENTS run.
     PERSISTED_DOCUMENTS_ONLY: optional(flag),
+    // OpenTelemetry traces (src/observability/tracing.ts, docs/operating.md): the standard OTEL_* variables.
+    // Off, and the SDK never loaded, unless an OTLP endpoint is set.
+    OTEL_SDK_DISABLED: optional(flag),
+    OTEL_TRACES_EXPORTER: optional(
+      z.enum(['otlp', 'none'], { error: 'must be otlp or none (the only exporters this service has)' }),
+    ),
+    OTEL_EXPORTER_OTLP_ENDPOINT: optional(otlpUrl),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(otlpUrl),
+    OTEL_EXPORTER_OTLP_PROTOCOL: optional(OTLP_PROTOCOL),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(OTLP_PROTOCOL),
+    OTEL_EXPORTER_OTLP_HEADERS: optional(keyValueList('header')),
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: optional(keyValueList('header')),
+    OTEL_EXPORTER_OTLP_TIMEOUT: optional(integer(1, 600_000)),
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optional(integer(1, 600_000)),
+    OTEL_SERVICE_NAME: optional(z.string().max(256, { error: 'must be at most 256 characters' })),
+    OTEL_RESOURCE_ATTRIBUTES: optional(keyValueList('key')),
+    OTEL_TRACES_SAMPLER: optional(z.enum(SAMPLERS, { error: `must be one of ${SAMPLERS.join(', ')}` })),
+    OTEL_TRACES_SAMPLER_ARG: optional(
+      z
+        .string()
+        .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: 'must be a ratio from 0 to 1, e.g. 0.1' })
+        .transform(Number),
+    ),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
@@ -318,6 +387,8 @@ export interface Config {
   httpFastPath: boolean;
   /** Execute compiled documents through graphql-jit; false runs graphql-js for all. */
   jit: boolean;
+  /** OpenTelemetry traces; undefined: off (no OTLP endpoint, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none). */
+  tracing: TracingConfig | undefined;
   /** Processes serving HTTP; above 1 this process is a cluster primary that forks them. */
   workers: number;
   /** A cluster worker whose CARRIERX_BASE_URL is the primary's embedded simulator. */
@@ -339,6 +410,45 @@ export interface Config {
     headersTimeoutMs: number;
     keepAliveTimeoutMs: number;
     maxConnections: number;
+  };
+}
+
+export interface TracingConfig {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  url: string;
+  protocol: 'http/protobuf' | 'http/json';
+  /** Sent with each export (e.g. an API key): never logged. */
+  headers: Record<string, string>;
+  timeoutMs: number;
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES, service.name set from serviceName. */
+  resource: Record<string, string>;
+  sampler: (typeof SAMPLERS)[number];
+  /** For the ratio samplers: the fraction of new traces kept. */
+  ratio: number;
+}
+
+/** The service.name spans carry when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES names one. */
+export const DEFAULT_SERVICE_NAME = 'carrierx-cdr-graphql';
+
+/** Tracing as the OTEL_* variables ask, by the OpenTelemetry spec's precedence (signal-specific first). */
+function tracingConfig(e: Env): TracingConfig | undefined {
+  const url =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${e.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`);
+  if (url === undefined || e.OTEL_SDK_DISABLED === true || e.OTEL_TRACES_EXPORTER === 'none')
+    return undefined;
+  const resource = { ...e.OTEL_RESOURCE_ATTRIBUTES };
+  const serviceName = e.OTEL_SERVICE_NAME ?? resource['service.name'] ?? DEFAULT_SERVICE_NAME;
+  return {
+    url,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+    serviceName,
+    resource: { ...resource, 'service.name': serviceName },
+    sampler: e.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+    ratio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
   };
 }
 
@@ -377,7 +487,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const raw = env[name];
       // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
       const secret =
-        name.includes('TOKEN') || name.includes('SECRET') || (name.endsWith('_URL') && raw?.includes('@'));
+        name.includes('TOKEN') ||
+        name.includes('SECRET') ||
+        name.includes('HEADERS') ||
+        ((name.endsWith('_URL') || name.endsWith('_ENDPOINT')) && raw?.includes('@'));
       const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
       return { variable: name, problem: `${issue.message}${shown}` };
     });
@@ -443,6 +556,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRAPHIQL_ENABLED ?? !production,
     httpFastPath: e.HTTP_FAST_PATH ?? true,
     jit: e.GRAPHQL_JIT ?? true,
+    tracing: tracingConfig(e),
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,
     corsOrigins: e.CORS_ORIGINS ?? [],

@@ -3,11 +3,14 @@ import { CarrierXError, CREDENTIALS } from './errors.ts';
 import { type CdrLoader, type CdrSource, createCdrLoader } from './loaders/cdr-loader.ts';
 import type { Logger } from './logger.ts';
 import { requestIdOf } from './observability/request-id.ts';
+import { type Span, traceIdOf } from './observability/tracing.ts';
 
 /** What one HTTP request did upstream, for its access-log line and metrics. */
 export interface Tally {
   upstreamCalls: number;
   records: number;
+  /** With tracing on: the span its CarrierX calls' spans go under (the operation that built the loader). */
+  span?: Span | undefined;
 }
 
 /**
@@ -19,15 +22,25 @@ export class Observation {
   private child: Logger | undefined;
   /** Set when the request's loader is built; the loader is per HTTP request, so a batch shares one. */
   tally: Tally = NO_CALLS;
+  /** With tracing on: the operation's span, set as it starts executing. */
+  span: Span | undefined;
 
   constructor(
     readonly requestId: string,
     private readonly base: Logger,
   ) {}
 
-  /** The logger for lines about this request: each carries its request id. */
+  /** The trace this operation is part of, with tracing on. */
+  get traceId(): string | undefined {
+    return traceIdOf(this.span);
+  }
+
+  /** The logger for lines about this request: each carries its request id, and its trace id with tracing on. */
   get logger(): Logger {
-    this.child ??= this.base.child({ requestId: this.requestId });
+    const { traceId } = this;
+    this.child ??= this.base.child(
+      traceId ? { requestId: this.requestId, traceId } : { requestId: this.requestId },
+    );
     return this.child;
   }
 }
@@ -114,7 +127,7 @@ export function createContextFactory(deps: ContextDeps) {
             observed.tally = existing.tally;
             cdr = existing.cdr;
           } else {
-            const tally: Tally = { upstreamCalls: 0, records: 0 };
+            const tally: Tally = { upstreamCalls: 0, records: 0, span: observed.span };
             observed.tally = tally;
             cdr = createCdrLoader({
               client: deps.client,

@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startMetricsServer } from './observability/metrics.ts';
+import { startTracing } from './observability/tracing.ts';
 
 // The only file that listens. Everything it starts, it stops on SIGINT/SIGTERM. With WEB_CONCURRENCY above 1
 // this process is a cluster primary: it runs the embedded simulator if there is one, forks the workers (each a
@@ -146,6 +147,8 @@ function listeningFields(config: Config, port: number, upstream: Upstream) {
 /** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
 async function runServer(config: Config, logger: Logger): Promise<void> {
   const upstream = await startUpstream(config);
+  // Each process that serves requests exports its own spans (a cluster primary serves none).
+  const tracing = await startTracing(config.tracing, logger);
   const client = createCarrierXClient({
     baseUrl: upstream.baseUrl,
     timeoutMs: config.carrierx.timeoutMs,
@@ -237,6 +240,8 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
         await cacheStore?.close?.();
         await upstream.close();
         metrics?.close();
+        // The spans of the last requests are still in the batch: sent before the process goes.
+        await tracing?.shutdown();
         logger.info('stopped');
         process.exit(0);
       })

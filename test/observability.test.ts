@@ -121,6 +121,30 @@ describe.each([
     for (const line of warnings) expect(line.requestId).toBe('flaky-1');
   });
 
+  it.each([
+    ['parse', 'GRAPHQL_PARSE_FAILED', JSON.stringify({ query: '{ callDetailRecord(' })],
+    ['validation', 'GRAPHQL_VALIDATION_FAILED', JSON.stringify({ query: '{ noSuchField }' })],
+    ['request', 'BAD_REQUEST', '{"query": '],
+  ])(
+    'counts a request refused before execution (%s) and writes one access line for it',
+    async (reason, code, body) => {
+      const key = `graphql_requests_refused_total{reason="${reason}"}`;
+      const moved = await delta([key, 'graphql_operation_duration_seconds_count{type="query"}'], async () => {
+        const res = await fetch(`http://127.0.0.1:${s.port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': `refused-${reason}` },
+          body,
+        });
+        expect(((await res.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+      });
+      expect(moved).toEqual({ [key]: 1, 'graphql_operation_duration_seconds_count{type="query"}': 0 });
+      const access = logLines(s.h).filter((line) => line.msg === 'refused');
+      expect(access).toEqual([
+        expect.objectContaining({ requestId: `refused-${reason}`, refused: reason, errors: [code] }),
+      ]);
+    },
+  );
+
   it('replaces an X-Request-Id that is too long or has other characters with a generated one', async () => {
     for (const bad of ['a'.repeat(129), 'id with spaces', 'x"}{']) {
       const res = await post(s.port, ONE, { drSid: MISSING }, { 'x-request-id': bad });
@@ -250,6 +274,30 @@ describe.each([
       );
       expect(moved).toEqual({ 'carrierx_requests_total{outcome="circuit_open",status_class="none"}': 1 });
       expect((await samples()).get('carrierx_circuit_state')).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('counts a call the bulkhead refuses as bulkhead_full, with no attempt made', async () => {
+    // One call in flight at a time and no queue: of two records fetched at once, the second is refused.
+    const t = await serve(fastPath, { CARRIERX_MAX_CONCURRENT_CALLS: '1', CARRIERX_MAX_QUEUED_CALLS: '0' });
+    try {
+      t.h.simulator.faults.add({ match: { drSid: SAMPLE_DR_SID }, times: 1, latencyMs: 100 });
+      const keys = [
+        'carrierx_requests_total{outcome="bulkhead_full",status_class="none"}',
+        'carrierx_request_duration_seconds_count',
+      ];
+      let answer: Awaited<ReturnType<typeof post>> | undefined;
+      const moved = await delta(keys, async () => {
+        answer = await post(t.port, TWO, { a: SAMPLE_DR_SID, b: MISSING });
+      });
+      expect(moved).toEqual({
+        'carrierx_requests_total{outcome="bulkhead_full",status_class="none"}': 1,
+        carrierx_request_duration_seconds_count: 1,
+      });
+      expect(answer?.body.errors?.map((e) => e.extensions.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(t.h.simulator.requests.map((r) => r.drSid)).toEqual([SAMPLE_DR_SID]);
     } finally {
       await t.close();
     }

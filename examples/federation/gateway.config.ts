@@ -5,7 +5,14 @@ import type { GatewayConfigSupergraph } from '@graphql-hive/gateway-runtime';
 
 export const gatewayConfig = {
   // The CDR graph calls CarrierX with the caller's own token, so the gateway must pass Authorization on.
+  // `traceparent` too, so that the subgraph's traces (and CarrierX's) continue the caller's.
   propagateHeaders: {
-    fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') ?? '' }),
+    fromClientToSubgraphs: ({ request }) => {
+      const traceparent = request.headers.get('traceparent');
+      return {
+        authorization: request.headers.get('authorization') ?? '',
+        ...(traceparent === null ? {} : { traceparent }),
+      };
+    },
   },
 } satisfies Partial<GatewayConfigSupergraph>;

@@ -1,6 +1,7 @@
 import { type Dispatcher, errors, Pool } from 'undici';
 import { CarrierXError, classifyStatus, UNAVAILABLE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { type Span, tracer } from '../observability/tracing.ts';
 import {
   observeUpstream,
   recordFieldsRequested,
@@ -41,8 +42,12 @@ export interface CallOptions {
   deadlineAt?: number | undefined;
   /** The request's logger (it carries the request id); read only when there is something to log. */
   readonly logger?: Logger | undefined;
-  /** The request's tally, for its access-log line: each attempt and each record received adds one. */
-  readonly tally?: { upstreamCalls: number; records: number } | undefined;
+  /**
+   * The request's tally, for its access-log line: each attempt and each record received adds one. With tracing
+   * on it also carries the span the attempts' spans go under: it travels with the tally through the cache's
+   * shared calls, whose log lines and counts already go to the request that started them.
+   */
+  readonly tally?: { upstreamCalls: number; records: number; readonly span?: Span | undefined } | undefined;
 }
 
 export interface CarrierXClient {
@@ -327,6 +332,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
    */
   async function attempt<T>(
     subject: Subject,
+    /** The API fields in `path`'s include_fields; undefined when filtering is off. */
+    fields: readonly string[] | undefined,
     path: string,
     authorization: string,
     callOptions: CallOptions,
@@ -342,6 +349,12 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     let outcome: UpstreamOutcome = 'ok';
     if (tally) tally.upstreamCalls += 1;
     const exchange = new Exchange(bodyLimit, signal);
+    const headers: Record<string, string> = { authorization, accept: 'application/json' };
+    const span = tracer?.startUpstream(
+      tally?.span,
+      { url: `${base.origin}${path}`, ...subject, includeFields: fields, attempt: attemptNumber },
+      headers,
+    );
     // The whole call, connecting and reading included, ends at budgetMs: a native timer cancels it. undici's own
     // headersTimeout/bodyTimeout tick at ~0.5-1 s granularity above 1 s, only time the wait for headers and
     // each gap in the body, and let a deadline slip by up to a second, so they remain only a pool-wide backstop.
@@ -349,10 +362,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     signal?.addEventListener('abort', exchange, { once: true });
     try {
       try {
-        pool.dispatch(
-          { method: 'GET', path, headers: { authorization, accept: 'application/json' } },
-          exchange,
-        );
+        pool.dispatch({ method: 'GET', path, headers }, exchange);
       } catch (error) {
         // undici reports a failed dispatch through the handler; should it ever throw instead, the same way.
         exchange.onResponseError(undefined, error as Error);
@@ -400,6 +410,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', exchange);
+      if (span) tracer?.endUpstream(span, exchange.status, outcome);
       recordUpstreamAttempt(
         outcome,
         exchange.status,
@@ -419,6 +430,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   /** One call through the policies (retries, breaker, bulkhead), whatever it fetches. */
   function run<T>(
     subject: Subject,
+    /** The API fields asked for, for the attempts' spans. */
+    fields: readonly string[],
     path: string,
     authorization: string,
     callOptions: CallOptions,
@@ -432,6 +445,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       (remainingMs, attemptNumber) =>
         attempt(
           subject,
+          includeFieldsParam === undefined ? undefined : fields,
           path,
           authorization,
           callOptions,
@@ -475,6 +489,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       if (includeFieldsParam !== undefined) recordFieldsRequested(fields.length);
       return run(
         { drSid },
+        fields,
         path,
         authorization,
         callOptions,
@@ -508,6 +523,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       }
       return run(
         { list: 'call_drs' },
+        fields,
         `${basePath}/calls/call_drs?${query.toString()}`,
         authorization,
         callOptions,

@@ -5,6 +5,7 @@ import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegular
 import type { App } from '../app.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
 import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
+import { tracer } from '../observability/tracing.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
 
 export interface RequestHandlerOptions {
@@ -299,6 +300,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     const requestId = requestIdFrom(header);
     if (requestId !== header) req.headers[REQUEST_ID_HEADER] = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    tracer?.startRequest(req, res, requestId);
     const early = earlyAnswer(req);
     if (early) {
       stats.yoga++;

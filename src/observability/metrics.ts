@@ -82,6 +82,12 @@ const recordsResolved = new Histogram({
   buckets: [0, 1, 2, 5, 10, 20, 50, 100],
 });
 
+const refusals = new Counter({
+  name: 'graphql_requests_refused_total',
+  help: 'GraphQL requests refused before any operation executed, by reason: parse (not GraphQL), validation (invalid against the schema, or over a query limit), request (the HTTP request itself: body too large, malformed JSON or parameters, media type).',
+  labelNames: ['reason'] as const,
+});
+
 // The upstream whose state the gauges report: the client of this process (the last one created, in tests).
 let upstreamState: (() => UpstreamState) | undefined;
 const CIRCUIT_STATES: Record<UpstreamState['breaker'], number> = {
@@ -151,6 +157,20 @@ export function recordUpstreamAttempt(
 /** A call the circuit breaker or the bulkhead refused before any attempt reached CarrierX. */
 export function recordUpstreamRefusal(outcome: 'circuit_open' | 'bulkhead_full'): void {
   attemptChild(outcome, 'none').inc();
+}
+
+/** Why a GraphQL request was refused before any of its operations executed. */
+export type RefusalReason = 'parse' | 'validation' | 'request';
+
+const refusalChildren = {
+  parse: refusals.labels('parse'),
+  validation: refusals.labels('validation'),
+  request: refusals.labels('request'),
+} satisfies Record<RefusalReason, Counter.Internal>;
+
+/** A GraphQL request refused before execution. */
+export function recordRefusal(reason: RefusalReason): void {
+  refusalChildren[reason].inc();
 }
 
 /** A call to CarrierX asking for `count` fields (whole records when field filtering is off: not recorded). */

@@ -1,10 +1,12 @@
-import { type DocumentNode, type ExecutionResult, Kind, type OperationDefinitionNode } from 'graphql';
+import type { IncomingMessage } from 'node:http';
+import { type DocumentNode, Kind, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import { ERRORS } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { recordOperation } from '../observability/metrics.ts';
+import { type RefusalReason, recordOperation, recordRefusal } from '../observability/metrics.ts';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../observability/request-id.ts';
+import { type Span, type Tracing, tracer } from '../observability/tracing.ts';
 
 export interface ObservabilityOptions {
   logger: Logger;
@@ -14,7 +16,13 @@ export interface ObservabilityOptions {
 
 // Error codes are the outcome label: ours (the error table) and the few graphql-js and Yoga raise at execution.
 // Anything else is `error`, so a label value never comes from outside.
-const KNOWN_CODES = new Set<string>([...Object.keys(ERRORS), 'BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR']);
+const KNOWN_CODES = new Set<string>([
+  ...Object.keys(ERRORS),
+  'BAD_USER_INPUT',
+  'INTERNAL_SERVER_ERROR',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+]);
 
 function operationOf(
   document: DocumentNode,
@@ -27,10 +35,33 @@ function operationOf(
   return undefined;
 }
 
-function errorCodes(result: ExecutionResult): string[] {
+/** What Yoga's context holds besides ours: the Node request (both HTTP paths) and the request's parameters. */
+type TracedContext = Context & { req?: IncomingMessage; params?: { query?: unknown }; request: Request };
+
+/** The operation's span, on the context's Observation so its log lines and CarrierX calls find it. */
+function startOperationSpan(
+  tracing: Tracing,
+  context: TracedContext,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): Span {
+  const operation = operationOf(document, operationName);
+  const query = context.params?.query;
+  const span = tracing.startOperation(
+    context.req,
+    context.request.headers,
+    operation?.operation ?? 'unknown',
+    operation?.name?.value,
+    typeof query === 'string' ? query : undefined,
+  );
+  context.observed.span = span;
+  return span;
+}
+
+function errorCodes(result: { readonly errors?: readonly unknown[] | undefined }): string[] {
   if (!result.errors?.length) return [];
   const codes = new Set<string>();
-  for (const error of result.errors) {
+  for (const error of result.errors as { extensions?: { code?: unknown } }[]) {
     const code = error.extensions?.code;
     codes.add(typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'error');
   }
@@ -44,12 +75,51 @@ function errorCodes(result: ExecutionResult): string[] {
  */
 export function useObservability(options: ObservabilityOptions): Plugin<Context> {
   const { logger, accessLog } = options;
+  // Requests already accounted for: one of their operations executed, or parse or validation refused them.
+  // What Yoga answers with errors and is in neither was refused as an HTTP request (Yoga's path only: the fast
+  // path hands such requests to Yoga).
+  const accounted = new WeakSet<object>();
+
+  /** A request refused before execution: counted, and one access-log line (no variables, no token). */
+  function refuse(request: Request, reason: RefusalReason, codes: string[]): void {
+    accounted.add(request);
+    recordRefusal(reason);
+    if (accessLog)
+      logger.info({ requestId: requestIdOf(request), refused: reason, errors: codes }, 'refused');
+  }
+
   return {
+    onParse({ context }) {
+      return ({ result }) => {
+        if (result instanceof Error) {
+          refuse((context as TracedContext).request, 'parse', ['GRAPHQL_PARSE_FAILED']);
+        }
+      };
+    },
+    onValidate({ context }) {
+      return ({ valid, result }) => {
+        // Yoga sets GRAPHQL_VALIDATION_FAILED on these errors only later; a query limit's own code is kept.
+        if (!valid) {
+          const codes = errorCodes({ errors: result }).map((code) =>
+            code === 'error' ? 'GRAPHQL_VALIDATION_FAILED' : code,
+          );
+          refuse((context as TracedContext).request, 'validation', [...new Set(codes)]);
+        }
+      };
+    },
     onExecute({ args }) {
-      const context = args.contextValue as Context;
+      const context = args.contextValue as TracedContext;
+      accounted.add(context.request);
+      // Before execution, so the loader built during it puts the CarrierX calls' spans under this one.
+      const span = tracer
+        ? startOperationSpan(tracer, context, args.document, args.operationName)
+        : undefined;
       return {
         onExecuteDone({ result }) {
-          if (isAsyncIterable(result)) return;
+          if (isAsyncIterable(result)) {
+            if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
+            return;
+          }
           const { observed } = context;
           const operation = operationOf(args.document, args.operationName);
           const type = operation?.operation ?? 'unknown';
@@ -58,6 +128,13 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
           const ms = performance.now() - observed.startedAt;
           const { tally } = observed;
           recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
+          if (span) {
+            tracer?.endOperation(span, {
+              errorCodes: codes,
+              upstreamCalls: tally.upstreamCalls,
+              records: tally.records,
+            });
+          }
           if (accessLog) {
             // No variables and no token: the name, the shape of the work and how it ended.
             logger.info(
@@ -69,6 +146,7 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
                 upstreamCalls: tally.upstreamCalls,
                 records: tally.records,
                 errors: codes,
+                ...(span ? { traceId: observed.traceId } : {}),
               },
               'operation',
             );
@@ -77,6 +155,10 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
       };
     },
     onResultProcess({ request, result, setResult }) {
+      if (!accounted.has(request) && !isAsyncIterable(result)) {
+        const codes = Array.isArray(result) ? [] : errorCodes(result);
+        if (codes.length > 0) refuse(request, 'request', codes);
+      }
       const requestId = requestIdOf(request);
       if (Array.isArray(result)) setResult(result.map((one) => withRequestId(one, requestId)));
       else if (!isAsyncIterable(result)) setResult(withRequestId(result, requestId));

@@ -5,6 +5,8 @@ export interface RecordedRequest {
   drSid?: string;
   query: Record<string, string>;
   authorization?: string;
+  /** The W3C trace context the caller sent, if any: shows a trace reaching CarrierX. */
+  traceparent?: string;
   status: number;
   bytes: number;
 }

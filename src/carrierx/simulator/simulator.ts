@@ -190,6 +190,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       path,
       query: EMPTY_QUERY,
       authorization: req.headers.authorization,
+      ...(typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent } : {}),
       status: 0,
       bytes: 0,
     };

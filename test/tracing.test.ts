@@ -1,0 +1,382 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeSupergraph } from '../examples/federation/compose.ts';
+import { createGateway } from '../examples/federation/gateway.ts';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { loadConfig } from '../src/config.ts';
+import { startServerProcess } from './helpers/server-process.ts';
+
+// Traces from `npm start` to a real OTLP/HTTP receiver started here, over the JSON protocol
+// (OTEL_EXPORTER_OTLP_PROTOCOL=http/json): what arrives is OpenTelemetry's own encoding, read as it is sent.
+
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: number | string;
+  boolValue?: boolean;
+  arrayValue?: { values: OtlpValue[] };
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  status: { code?: number };
+  attributes: { key: string; value: OtlpValue }[];
+}
+interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: 'internal' | 'server' | 'client';
+  error: boolean;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+}
+
+const KINDS = { 1: 'internal', 2: 'server', 3: 'client' } as const;
+
+function decodeValue(value: OtlpValue): unknown {
+  if (value.arrayValue) return value.arrayValue.values.map(decodeValue);
+  if (value.intValue !== undefined) return Number(value.intValue);
+  return value.stringValue ?? value.boolValue;
+}
+
+const attributesOf = (list: { key: string; value: OtlpValue }[]) =>
+  Object.fromEntries(list.map(({ key, value }) => [key, decodeValue(value)]));
+
+/** A tiny OTLP/HTTP receiver: each export request's spans, flattened, and the headers it came with. */
+async function startReceiver() {
+  const spans: Span[] = [];
+  const headers: IncomingHttpHeaders[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      headers.push(req.headers);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans: {
+          resource: { attributes: { key: string; value: OtlpValue }[] };
+          scopeSpans: { spans: OtlpSpan[] }[];
+        }[];
+      };
+      for (const { resource, scopeSpans } of body.resourceSpans) {
+        for (const scope of scopeSpans) {
+          for (const span of scope.spans) {
+            spans.push({
+              traceId: span.traceId,
+              spanId: span.spanId,
+              parentSpanId: span.parentSpanId || undefined,
+              name: span.name,
+              kind: KINDS[span.kind as 1 | 2 | 3],
+              error: span.status.code === 2,
+              attributes: attributesOf(span.attributes),
+              resource: attributesOf(resource.attributes),
+            });
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    headers,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** A W3C traceparent as a gateway would send it: a fresh trace id and parent span id, sampled. */
+function traceparent(): { header: string; traceId: string; spanId: string } {
+  const traceId = createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 32);
+  const spanId = traceId.slice(0, 16);
+  return { header: `00-${traceId}-${spanId}-01`, traceId, spanId };
+}
+
+const ONE = 'query One($drSid: UUID!) { callDetailRecord(drSid: $drSid) { drSid price } }';
+const AUTH = { authorization: `Bearer ${DEMO_TOKEN}` };
+
+interface Recorded {
+  drSid?: string;
+  status: number;
+  traceparent?: string;
+  query: Record<string, string>;
+}
+
+describe('OpenTelemetry traces from npm start', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let output = '';
+  /** What CarrierX (the simulator) received, read before the server stopped. */
+  let upstream: Recorded[] = [];
+  const fast = traceparent();
+  const yoga = traceparent();
+  const retried = traceparent();
+  const gatewayTrace = traceparent();
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    const server = await startServerProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=s3cret%20key',
+      OTEL_SERVICE_NAME: 'cdr-under-test',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,service.name=overridden',
+      SIMULATOR_CONTROL: 'true',
+      CACHE_TTL_MS: '0',
+      CARRIERX_RETRY_BASE_DELAY_MS: '1',
+      CARRIERX_RETRY_MAX_DELAY_MS: '1',
+      LOG_LEVEL: 'info',
+      ACCESS_LOG: 'true',
+    });
+    const simulator = /control API at (http:\/\/\S+)\/_simulator\//.exec(server.output)?.[1] as string;
+    const post = (tp: string, headers: Record<string, string> = {}) =>
+      fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...AUTH, traceparent: tp, ...headers },
+        body: JSON.stringify({ query: ONE, variables: { drSid: SAMPLE_DR_SID } }),
+      }).then((r) => r.json());
+    try {
+      // The fast path (a plain JSON POST), then Yoga's own handler (a GET), each continuing a caller's trace.
+      expect(await post(fast.header, { 'x-request-id': 'traced-fast' })).toHaveProperty('data');
+      const get = new URL(server.url);
+      get.searchParams.set('query', ONE);
+      get.searchParams.set('variables', JSON.stringify({ drSid: SAMPLE_DR_SID }));
+      const viaYoga = await fetch(get, { headers: { ...AUTH, traceparent: yoga.header } });
+      expect(await viaYoga.json()).toHaveProperty('data');
+      // One 503, then the retry answers.
+      await fetch(`${simulator}/_simulator/faults`, {
+        method: 'POST',
+        body: JSON.stringify({
+          match: { drSid: SAMPLE_DR_SID },
+          times: 1,
+          fault: { kind: 'status', status: 503 },
+        }),
+      });
+      expect(await post(retried.header)).toHaveProperty('data');
+      // Through Hive Gateway's runtime: its example configuration passes the caller's traceparent on.
+      const gateway = createGateway(composeSupergraph({ cdr: server.url }));
+      try {
+        const response = await gateway.fetch('http://gateway.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...AUTH, traceparent: gatewayTrace.header },
+          body: JSON.stringify({ query: `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }` }),
+        });
+        expect(await response.json()).toHaveProperty('data.callDetailRecord.price');
+      } finally {
+        await gateway.dispose();
+      }
+      upstream = (await (await fetch(`${simulator}/_simulator/requests`)).json()) as Recorded[];
+    } finally {
+      // SIGTERM: the spans still batched must be exported before the process exits.
+      await server.stop();
+      output = server.output;
+    }
+  }, 120_000);
+  afterAll(() => receiver?.close());
+
+  const traceOf = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
+  const one = (spans: Span[], kind: Span['kind']) => {
+    const found = spans.filter((span) => span.kind === kind);
+    expect(found).toHaveLength(1);
+    return found[0] as Span;
+  };
+
+  it.each([
+    ['the fast path', () => fast, 'POST /graphql'],
+    ["Yoga's own handler", () => yoga, 'GET /graphql'],
+  ])('continues the caller’s trace through %s: request, operation, CarrierX call', (_path, trace, name) => {
+    const { traceId, spanId } = trace();
+    const spans = traceOf(traceId);
+    expect(spans).toHaveLength(3);
+    const server = one(spans, 'server');
+    const operation = one(spans, 'internal');
+    const client = one(spans, 'client');
+    expect(server).toMatchObject({ name, parentSpanId: spanId });
+    expect(server.attributes).toMatchObject({ 'http.route': '/graphql', 'http.response.status_code': 200 });
+    expect(operation).toMatchObject({ name: 'query One', parentSpanId: server.spanId, error: false });
+    expect(operation.attributes).toEqual({
+      'graphql.operation.type': 'query',
+      'graphql.operation.name': 'One',
+      'graphql.document.hash': `sha256:${createHash('sha256').update(ONE).digest('hex')}`,
+      'carrierx.upstream_calls': 1,
+      'graphql.records_resolved': 1,
+    });
+    expect(client).toMatchObject({ parentSpanId: operation.spanId, error: false });
+    expect(client.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+      'carrierx.attempt': 1,
+      'carrierx.outcome': 'ok',
+      'carrierx.include_fields': ['dr_sid', 'price'],
+      'carrierx.dr_sid': SAMPLE_DR_SID,
+    });
+    expect(client.attributes['url.full']).toMatch(
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:\\d+/core/v2/calls/call_drs/${SAMPLE_DR_SID}\\?include_fields=dr_sid,price$`,
+      ),
+    );
+    // CarrierX received the client span's context: its trace id, the client span as parent.
+    expect(upstream.filter((r) => r.traceparent?.includes(traceId)).map((r) => r.traceparent)).toEqual([
+      `00-${traceId}-${client.spanId}-01`,
+    ]);
+  });
+
+  it('makes one client span per CarrierX attempt, the retry numbered and the failed one marked', () => {
+    const spans = traceOf(retried.traceId).filter((span) => span.kind === 'client');
+    expect(spans.map((span) => span.attributes['carrierx.attempt'])).toEqual([1, 2]);
+    const [first, retry] = spans as [Span, Span];
+    expect(first.error).toBe(true);
+    expect(first.attributes).toMatchObject({
+      'http.response.status_code': 503,
+      'carrierx.outcome': 'server_error',
+    });
+    expect(retry.error).toBe(false);
+    expect(retry.attributes).toMatchObject({ 'http.request.resend_count': 1, 'carrierx.outcome': 'ok' });
+    const received = upstream.filter((r) => r.traceparent?.includes(retried.traceId));
+    expect(received.map((r) => [r.status, r.traceparent])).toEqual([
+      [503, `00-${retried.traceId}-${first.spanId}-01`],
+      [200, `00-${retried.traceId}-${retry.spanId}-01`],
+    ]);
+  });
+
+  it('keeps one trace from a Hive Gateway request to the CarrierX call', () => {
+    const spans = traceOf(gatewayTrace.traceId);
+    const server = one(spans, 'server');
+    const client = one(spans, 'client');
+    expect(server.parentSpanId).toBe(gatewayTrace.spanId);
+    expect(upstream.some((r) => r.traceparent === `00-${gatewayTrace.traceId}-${client.spanId}-01`)).toBe(
+      true,
+    );
+  });
+
+  it('names the service and its resource attributes, and sends the exporter headers', () => {
+    expect(receiver.spans.length).toBeGreaterThan(0);
+    for (const span of receiver.spans) {
+      expect(span.resource).toMatchObject({
+        'service.name': 'cdr-under-test',
+        'deployment.environment.name': 'test',
+      });
+    }
+    expect(receiver.headers.every((h) => h['x-collector-key'] === 's3cret key')).toBe(true);
+  });
+
+  it('puts no variable value on the request or operation spans', () => {
+    for (const span of receiver.spans.filter((s) => s.kind !== 'client')) {
+      expect(JSON.stringify(span.attributes)).not.toContain(SAMPLE_DR_SID);
+    }
+  });
+
+  it('writes the trace id beside the request id in the access log, and never the exporter headers', () => {
+    const line = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'operation' && l.requestId === 'traced-fast');
+    expect(line).toMatchObject({ traceId: fast.traceId });
+    expect(output).not.toContain('s3cret');
+  });
+});
+
+describe('OpenTelemetry traces with WEB_CONCURRENCY workers', () => {
+  it('exports each worker’s spans, flushed when the primary stops them', async () => {
+    const receiver = await startReceiver();
+    try {
+      const server = await startServerProcess({
+        WEB_CONCURRENCY: '2',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        CACHE_TTL_MS: '0',
+      });
+      const traces = [traceparent(), traceparent(), traceparent(), traceparent()];
+      try {
+        for (const trace of traces) {
+          const response = await fetch(server.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...AUTH, traceparent: trace.header },
+            body: JSON.stringify({ query: ONE, variables: { drSid: SAMPLE_DR_SID } }),
+          });
+          expect(await response.json()).toHaveProperty('data');
+        }
+      } finally {
+        await server.stop();
+      }
+      for (const { traceId, spanId } of traces) {
+        const spans = receiver.spans.filter((span) => span.traceId === traceId);
+        expect(spans.map((span) => span.kind).sort()).toEqual(['client', 'internal', 'server']);
+        expect(spans.find((span) => span.kind === 'server')?.parentSpanId).toBe(spanId);
+      }
+    } finally {
+      await receiver.close();
+    }
+  }, 120_000);
+});
+
+describe('tracing configuration', () => {
+  it('is off, with nothing to load, when no OTLP endpoint is set', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x', OTEL_TRACES_SAMPLER: 'always_on' }).tracing).toBeUndefined();
+  });
+
+  it('reads the standard variables, the traces-specific ones first', () => {
+    const tracing = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'b=3',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    }).tracing;
+    expect(tracing).toMatchObject({
+      url: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      headers: { a: '1', b: '3' },
+      serviceName: 'carrierx-cdr-graphql',
+      sampler: 'parentbased_traceidratio',
+      ratio: 0.25,
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/custom',
+      }).tracing?.url,
+    ).toBe('http://traces:9999/custom');
+  });
+
+  it('stays off when OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none says so', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+    expect(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', /OTLP over gRPC is not supported/],
+    ['OTEL_TRACES_SAMPLER', 'sometimes', /must be one of always_on/],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', /ratio from 0 to 1/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /http\(s\) URL/],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'no-equals-sign', /key=value pairs/],
+  ])('refuses %s=%s, naming the variable', (variable, value, problem) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(variable);
+    expect(() => loadConfig({ [variable]: value })).toThrow(problem);
+  });
+
+  it('never echoes the exporter headers or an endpoint’s credentials in a configuration error', () => {
+    for (const env of [
+      { OTEL_EXPORTER_OTLP_HEADERS: 'api-key=%zz-secret-value' },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:secret-value@collector:4318' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow();
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect((error as Error).message).not.toContain('secret-value');
+      }
+    }
+  });
+});

@@ -26,6 +26,8 @@ export interface CarrierXClientOptions {
   includeFieldsParam: string | undefined;
   /** Keep-alive connections in the pool. */
   connections: number;
+  /** HTTP/2 where CarrierX offers it (undici's allowH2, negotiated by ALPN over TLS); off unless set. */
+  http2?: boolean;
   logger: Logger;
   /** Upper bound on a response body; a bigger one is a bad response, not a memory problem. */
   maxBodyBytes?: number;
@@ -244,6 +246,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   const policies = createUpstreamPolicies({ ...DEFAULT_POLICY_OPTIONS, ...options.policies }, logger);
   const pool = new Pool(base.origin, {
     connections: options.connections,
+    allowH2: options.http2 ?? false,
     keepAliveTimeout: 30_000,
     // undici's own phase timeouts stay as a backstop; the per-call deadline below is the real limit.
     headersTimeout: timeoutMs,

@@ -2,7 +2,7 @@
 export type CallSignal =
   /** CarrierX answered (200, 404, 401...): its round-trip time is a latency sample. */
   | 'answered'
-  /** CarrierX pushed back: a 429, or no answer within CARRIERX_TIMEOUT_MS. */
+  /** CarrierX pushed back: a 429 or 503, or no answer within CARRIERX_TIMEOUT_MS. */
   | 'overloaded'
   /** Says nothing about CarrierX: the caller went away, or the request's own deadline cut the call short. */
   | 'ignored';
@@ -46,7 +46,7 @@ export const ADAPTIVE_DEFAULTS = { tolerance: 2, slackMs: 10, backoff: 0.9, wind
  * windowed minimum round trip of its Vegas and Gradient limits):
  *
  * - a call that came back about as fast as the baseline, while at least half the limit was in use, adds one;
- * - a 429, a timeout, or a call slower than `tolerance` × baseline + `slackMs` multiplies the limit by
+ * - a 429, a 503, a timeout, or a call slower than `tolerance` × baseline + `slackMs` multiplies the limit by
  *   `backoff`, at most once per round trip: only a call that started after the last decrease can cause
  *   another, so the burst of 429s already in flight when CarrierX pushed back costs one step, not hundreds.
  *

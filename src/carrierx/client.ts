@@ -284,6 +284,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       return new UpstreamFailure(
         new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
         'unavailable',
+        undefined,
+        true,
       );
     }
     const code = (error as { code?: string }).code;
@@ -346,6 +348,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
               error,
               kind,
               retryAfterSeconds === undefined ? undefined : retryAfterSeconds * 1000,
+              // 429 and 503 are how an HTTP service says it has too much to do.
+              status === 429 || status === 503,
             );
       }
       const record = decodeCdr(text, drSid, (api, kind, got) =>

@@ -56,6 +56,11 @@ export class UpstreamFailure extends Error {
     readonly kind: FailureKind,
     /** From a 429's Retry-After header. */
     readonly retryAfterMs?: number,
+    /**
+     * CarrierX telling us to send less: a 429 or 503, or no answer within CARRIERX_TIMEOUT_MS. The adaptive
+     * limit shrinks on it; other failures (a 500, a reset connection) are the breaker's business.
+     */
+    readonly pushback: boolean = kind === 'rate-limited',
   ) {
     super(error.message);
   }
@@ -64,12 +69,7 @@ export class UpstreamFailure extends Error {
 /** What an attempt's failure says about CarrierX's load (see AdaptiveLimit). */
 function callSignal(error: unknown, signal: AbortSignal | undefined): CallSignal {
   if (signal?.aborted) return 'ignored';
-  if (error instanceof UpstreamFailure) {
-    // A 429, or no answer within CARRIERX_TIMEOUT_MS: CarrierX is telling us to send less.
-    if (error.kind === 'rate-limited' || error.kind === 'unavailable') return 'overloaded';
-    // A 5xx or a broken connection: the breaker's business; its round trip says nothing about load.
-    return 'ignored';
-  }
+  if (error instanceof UpstreamFailure) return error.pushback ? 'overloaded' : 'ignored';
   // Cut short by the request's own deadline, or never sent: no measure of CarrierX.
   if (error instanceof CarrierXError && error.message === UNAVAILABLE.DEADLINE) return 'ignored';
   if (!(error instanceof CarrierXError)) return 'ignored';
@@ -172,7 +172,8 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
 
   // The bulkhead is our limiter rather than cockatiel's: cockatiel's keeps a cancelled waiter queued until its
   // turn and then hands the freed slot to no one, so the next waiter sat out its deadline beside a free slot.
-  const concurrency = options.adaptiveConcurrency
+  const adaptive = options.adaptiveConcurrency;
+  const concurrency = adaptive
     ? createAdaptiveLimit({
         initial: INITIAL_CONCURRENT_CALLS,
         min: Math.min(options.minConcurrentCalls, options.maxConcurrentCalls),
@@ -259,7 +260,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
    * went to CarrierX with a 1 ms budget.
    */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    return bulkhead.run(() => measured(run, budget.signal), {
+    return bulkhead.run(adaptive ? () => measured(run, budget.signal) : run, {
       signal: budget.signal,
       until: budget.deadlineAt - MIN_ATTEMPT_MS,
       expired: deadlineError,

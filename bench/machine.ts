@@ -167,3 +167,11 @@ export function describeMachine(): MachineInfo {
     loadAverage: [one, five, fifteen],
   };
 }
+
+/** A process's peak resident set size in bytes since it started (VmHWM; its children's added), or undefined. */
+export function readPeakRssBytes(pid: number): number | undefined {
+  return sumOverTree(pid, (one) => {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${one}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  });
+}

@@ -27,6 +27,8 @@ export interface ScenarioResult {
   serverWarnings: number;
   /** Why this scenario's numbers cannot be trusted; empty when every check passed. */
   problems: string[];
+  /** The measured process's peak RSS since it started (VmHWM), read after the run; scenarios 11 and 11b. */
+  peakRss?: number | undefined;
 }
 
 export interface SoakResult {
@@ -222,6 +224,50 @@ export function evaluateTargets(
       exactCalls(ten as ScenarioResult, 1),
     ),
   ];
+
+  // Issue 13, under realistic upstream latency: scenario 3 against a CarrierX 50 ms away (11, 256 connections;
+  // 11b, 1,024 connections for memory), beside scenario 3 of the same run.
+  const failures = (r: ScenarioResult) => r.load.non2xx + r.load.errors + r.load.timeouts + r.load.mismatches;
+  checks.push(
+    judged('(11)/(3) throughput, upstream 50 ms away, 256 connections', '≥ 0.75', ['3', '11'], (found) => {
+      const [three, eleven] = found as [ScenarioResult, ScenarioResult];
+      const ratio = eleven.load.requestsPerSecond / three.load.requestsPerSecond;
+      return {
+        value: `${fixed(ratio, 3)} (${fixed(eleven.load.requestsPerSecond, 0)} vs ${fixed(three.load.requestsPerSecond, 0)} req/s)`,
+        pass: ratio >= 0.75,
+      };
+    }),
+    judged('p99/p50 of (11)', '≤ 1.5', ['11'], ([eleven]) => {
+      const { p50, p99 } = (eleven as ScenarioResult).load.latency;
+      const ratio = ratioOf(p99, p50);
+      return {
+        value: `${fixed(ratio, 2)} (p50 ${fixed(p50, 1)} ms, p99 ${fixed(p99, 1)} ms)`,
+        pass: ratio <= 1.5,
+      };
+    }),
+    judged(
+      'peak RSS of the server at 1,024 connections, upstream 50 ms away (11b)',
+      '≤ 200 MB',
+      ['11b'],
+      ([b]) => {
+        const peak = (b as ScenarioResult).peakRss;
+        return { value: `${mb(peak)} MB`, pass: peak === undefined ? undefined : peak <= 200 * 1024 * 1024 };
+      },
+    ),
+  );
+  // Not through `judged`: errors are what this target counts, so a run with errors fails it rather than n/a.
+  const latencyRuns = ['11', '11b'].flatMap((key) => byKey.get(key) ?? []);
+  checks.push({
+    name: 'errors in (11) and (11b)',
+    target: '0',
+    value: latencyRuns.length
+      ? latencyRuns.map((r) => `${r.key}: ${failures(r)} of ${r.load.sent}`).join(', ')
+      : 'n/a',
+    pass: latencyRuns.length
+      ? latencyRuns.every((r) => failures(r) === 0 && r.problems.length === 0)
+      : undefined,
+    ...(latencyRuns.length ? {} : { note: 'scenarios 11 and 11b not run' }),
+  });
 
   if (!soak) {
     checks.push({

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
 import { type LoadResult, type RequestSpec, runLoad } from './load.ts';
-import { describeMachine, pinProcess, readAllowedCpus, readRssBytes } from './machine.ts';
+import { describeMachine, pinProcess, readAllowedCpus, readPeakRssBytes, readRssBytes } from './machine.ts';
 import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.ts';
 import { createProcessGroup, freePort, type ManagedProcess, waitForHttp } from './processes.ts';
 import {
@@ -18,7 +18,13 @@ import {
   type ServerLogKind,
   type SoakResult,
 } from './report.ts';
-import { AUTHORIZATION, createScenarios, type Scenario, soakScenario } from './scenarios.ts';
+import {
+  AUTHORIZATION,
+  createScenarios,
+  SCENARIO_11_LATENCY_MS,
+  type Scenario,
+  soakScenario,
+} from './scenarios.ts';
 import { prepareSource, type Source } from './source.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -302,6 +308,45 @@ async function main(
     traced && waitForHttp(`${tracedOrigin}/health`, traced, signal),
     unmetered && waitForHttp(`${unmeteredOrigin}/health`, unmetered, signal),
   ]);
+  // Scenarios 11 and 11b: a second upstream simulator answering after SCENARIO_11_LATENCY_MS, and a second server
+  // (the same files and settings) calling it, so that scenario 3 and 11 come from one run. Pinned like their
+  // twins; started only when an 11 runs. HTTP_MAX_CONNECTIONS leaves room for 11b's 1,024 connections plus the
+  // sampled requests' keep-alive connection. Started once the others are up: on a busy machine, five processes
+  // starting at once on the server's core took longer than the readiness wait.
+  const latencyWanted = !options.only || options.only.some((key) => key.startsWith('11'));
+  const latencyUpstreamPort = latencyWanted ? await freePort() : 0;
+  const latencyPort = latencyWanted ? await freePort() : 0;
+  const latencyUpstream = latencyWanted
+    ? group.start({
+        name: 'latency upstream simulator',
+        args: simulatorArgs,
+        env: simulatorEnv(latencyUpstreamPort),
+        cwd: source.dir,
+        ...(cores ? { cpu: cores.upstream } : {}),
+      })
+    : undefined;
+  const latencyServer = latencyWanted
+    ? group.start({
+        name: 'latency server',
+        args: ['--import', 'tsx', 'src/./server.ts'],
+        env: {
+          ...serverEnv,
+          HTTP_MAX_CONNECTIONS: '2048',
+          PORT: String(latencyPort),
+          CARRIERX_BASE_URL: `http://127.0.0.1:${latencyUpstreamPort}/core/v2`,
+        },
+        cwd: source.dir,
+        ...(cores && !clustered ? { cpu: cores.server } : {}),
+      })
+    : undefined;
+  const latencyUpstreamOrigin = `http://127.0.0.1:${latencyUpstreamPort}`;
+  const latencyOrigin = `http://127.0.0.1:${latencyPort}`;
+  if (latencyUpstream && latencyServer) {
+    await Promise.all([
+      waitForHttp(`${latencyUpstreamOrigin}/_simulator/stats`, latencyUpstream, signal),
+      waitForHttp(`${latencyOrigin}/health`, latencyServer, signal),
+    ]);
+  }
 
   if (cores) {
     layout.push(
@@ -355,6 +400,15 @@ async function main(
     );
   }
 
+  if (latencyUpstream && latencyServer) {
+    await control(latencyUpstreamOrigin, 'faults', 'POST', {
+      latencyMs: SCENARIO_11_LATENCY_MS + options.upstreamLatencyMs,
+    });
+    layout.push(
+      `Scenarios 11 and 11b: a second server (pid ${latencyServer.pid}, the same command and settings plus HTTP_MAX_CONNECTIONS=2048) on the server's core, over a second upstream simulator (pid ${latencyUpstream.pid}) on the upstream's core that delays every response by ${SCENARIO_11_LATENCY_MS + options.upstreamLatencyMs} ms; both idle while the other scenarios run.`,
+    );
+  }
+
   const list = await exchange(`${stack.upstreamOrigin}/core/v2/calls/call_drs?limit=10`, signal, {
     headers: { authorization: AUTHORIZATION },
   });
@@ -381,6 +435,8 @@ async function main(
       ...[traced, unmetered]
         .filter((one) => one !== undefined)
         .map((one) => ({ pid: one.pid, core: clustered ? undefined : cores?.server })),
+      ...(latencyUpstream ? [{ pid: latencyUpstream.pid, core: cores?.upstream }] : []),
+      ...(latencyServer ? [{ pid: latencyServer.pid, core: clustered ? undefined : cores?.server }] : []),
     ],
     cores?.runner,
   );
@@ -396,6 +452,8 @@ async function main(
         cached.pid,
         ...(traced ? [traced.pid] : []),
         ...(unmetered ? [unmetered.pid] : []),
+        ...(latencyUpstream ? [latencyUpstream.pid] : []),
+        ...(latencyServer ? [latencyServer.pid] : []),
       ]),
   );
 
@@ -406,6 +464,7 @@ async function main(
     cached: stack.cachedOrigin,
     traced: tracedOrigin,
     unmetered: unmeteredOrigin,
+    latency: latencyOrigin,
   } as const;
   const requestFor = (scenario: Scenario): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -471,10 +530,23 @@ async function main(
   const measureAll = async () => {
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
-      const measured = { floor, reference, server, cached, traced, unmetered }[scenario.target];
+      const measured = {
+        floor,
+        reference,
+        server,
+        cached,
+        traced,
+        unmetered,
+        latency: latencyServer ?? server,
+      }[scenario.target];
       if (!measured) throw new Error(`scenario ${scenario.key}: its server was not started`);
       const exportsBefore = sink.requests;
-      const upstreamOrigin = scenario.target === 'floor' ? stack.floorOrigin : stack.upstreamOrigin;
+      const upstreamOrigin =
+        scenario.target === 'floor'
+          ? stack.floorOrigin
+          : scenario.target === 'latency'
+            ? latencyUpstreamOrigin
+            : stack.upstreamOrigin;
       const problems: string[] = [];
       const warningsBefore = serverLog.count();
       say(`\n[${scenario.key}] ${scenario.title}, ${scenario.connections} connection(s)`);
@@ -545,6 +617,7 @@ async function main(
         otherProcesses: others,
         serverWarnings: serverLog.count() - warningsBefore,
         problems,
+        ...(scenario.target === 'latency' ? { peakRss: readPeakRssBytes(measured.pid) } : {}),
       };
       if (result.serverWarnings) {
         notes.push(

@@ -8,7 +8,10 @@ export const AUTHORIZATION = 'Bearer carrierx-demo-token';
 /** The three fields of scenario 4, also selected by each alias of scenarios 5 and 6. */
 const THREE_FIELDS = ['drSid', 'numberSrc', 'numberDst'] as const;
 
-export type ScenarioTarget = 'floor' | 'server' | 'reference' | 'cached' | 'traced' | 'unmetered';
+export type ScenarioTarget = 'floor' | 'server' | 'reference' | 'cached' | 'traced' | 'unmetered' | 'latency';
+
+/** Scenario 11's upstream round trip: CarrierX is remote, and its answers take tens of milliseconds. */
+export const SCENARIO_11_LATENCY_MS = 50;
 
 /** One measured workload: what to send, to which process, and how to tell a right answer from a wrong one. */
 export interface Scenario {
@@ -227,6 +230,24 @@ export function createScenarios(connections: number, sids: readonly string[]): S
         connections,
       ),
       target: 'unmetered',
+    },
+    // Scenario 3's request to a second server whose upstream answers after SCENARIO_11_LATENCY_MS: how many
+    // calls this server keeps in flight to a remote CarrierX, not how fast it is, sets its throughput there.
+    {
+      ...full(
+        '11',
+        `callDetailRecord, all ${allFields.length} fields, upstream ${SCENARIO_11_LATENCY_MS} ms away`,
+        256,
+      ),
+      target: 'latency',
+    },
+    {
+      ...full(
+        '11b',
+        `callDetailRecord, all ${allFields.length} fields, upstream ${SCENARIO_11_LATENCY_MS} ms away (peak RSS)`,
+        1024,
+      ),
+      target: 'latency',
     },
   ];
 }

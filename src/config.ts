@@ -98,6 +98,31 @@ const flag = z
 /** A host as the request handler compares it: spelled as URL.hostname spells it ([::1], 127.0.0.1). */
 const urlHostname = (host: string) => new URL(`http://${host}/`).hostname;
 
+/**
+ * Calls in flight to CarrierX when nothing is set: enough for 50 ms round trips at ~5,000 calls/s (one
+ * process's ceiling on this request), so the limit, not the pool, decides what CarrierX receives.
+ */
+const DEFAULT_MAX_CONCURRENT_CALLS = 256;
+const DEFAULT_MIN_CONCURRENT_CALLS = 8;
+/** Concurrent streams undici opens on one HTTP/2 connection (its maxConcurrentStreams default). */
+export const H2_STREAMS_PER_CONNECTION = 100;
+
+interface LimitEnv {
+  CARRIERX_MAX_CONCURRENT_CALLS?: number | undefined;
+  CARRIERX_CONNECTIONS?: number | undefined;
+  CARRIERX_HTTP2?: boolean | undefined;
+}
+function maxConcurrentCalls(e: LimitEnv): number {
+  return e.CARRIERX_MAX_CONCURRENT_CALLS ?? e.CARRIERX_CONNECTIONS ?? DEFAULT_MAX_CONCURRENT_CALLS;
+}
+function streamsPerConnection(e: LimitEnv): number {
+  return e.CARRIERX_HTTP2 === true ? H2_STREAMS_PER_CONNECTION : 1;
+}
+/** The pool, sized from the limit: every call it admits has a connection (or an HTTP/2 stream) to go out on. */
+function connections(e: LimitEnv): number {
+  return e.CARRIERX_CONNECTIONS ?? Math.ceil(maxConcurrentCalls(e) / streamsPerConnection(e));
+}
+
 const envSchema = z
   .object({
     PORT: optional(integer(0, 65535)).default(4000),
@@ -118,7 +143,11 @@ const envSchema = z
           z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a query parameter name, or off' }),
         ),
     ).default('include_fields'),
-    CARRIERX_CONNECTIONS: optional(integer(1, 1024)).default(64),
+    // Unset: one per call CARRIERX_MAX_CONCURRENT_CALLS allows (HTTP/1.1 carries one call per connection at a
+    // time); undici opens them only as calls need them.
+    CARRIERX_CONNECTIONS: optional(integer(1, 10_000)),
+    // HTTP/2 to CarrierX (undici's allowH2, negotiated by ALPN over TLS): off until CarrierX confirms it offers it.
+    CARRIERX_HTTP2: optional(flag),
     CARRIERX_MAX_PARALLEL_PER_REQUEST: optional(integer(1, 100)).default(10),
     REQUEST_DEADLINE_MS: optional(integer(1, 600_000)).default(15_000),
     CARRIERX_RETRIES: optional(integer(0, 10)).default(2),
@@ -128,8 +157,12 @@ const envSchema = z
     // seconds (scripts/load-with-faults.ts); 10 in a row takes a real outage or most calls failing.
     CARRIERX_BREAKER_THRESHOLD: optional(integer(1, 10_000)).default(10),
     CARRIERX_BREAKER_COOLDOWN_MS: optional(integer(1, 600_000)).default(10_000),
-    // Unset: as many as CARRIERX_CONNECTIONS, so every admitted call has a connection.
+    // The protection CarrierX gets: calls in flight to it, across all requests. Unset: CARRIERX_CONNECTIONS when
+    // that is set (what it meant before), else DEFAULT_MAX_CONCURRENT_CALLS.
     CARRIERX_MAX_CONCURRENT_CALLS: optional(integer(1, 10_000)),
+    // The adaptive limit's floor (unset: 8, or the ceiling if lower) and whether it adapts at all.
+    CARRIERX_MIN_CONCURRENT_CALLS: optional(integer(1, 10_000)),
+    CARRIERX_ADAPTIVE_CONCURRENCY: optional(flag),
     CARRIERX_MAX_QUEUED_CALLS: optional(integer(0, 100_000)).default(1_000),
     MAX_RECORDS_PER_OPERATION: optional(integer(1, 10_000)).default(100),
     // Records x selected fields one HTTP request may be answered with: 100 records of all 52 fields is 5,200;
@@ -302,13 +335,16 @@ const envSchema = z
       error: 'is required when NODE_ENV=production and REDIS_URL is set (every replica must share it)',
     },
   )
-  // More calls in flight than connections would queue inside undici, out of reach of the per-call timer.
-  .refine(
-    (e) =>
-      e.CARRIERX_MAX_CONCURRENT_CALLS === undefined ||
-      e.CARRIERX_MAX_CONCURRENT_CALLS <= e.CARRIERX_CONNECTIONS,
-    { path: ['CARRIERX_MAX_CONCURRENT_CALLS'], error: 'must not exceed CARRIERX_CONNECTIONS' },
-  )
+  // More calls in flight than connections can carry would queue inside undici, out of reach of the per-call
+  // timer.
+  .refine((e) => maxConcurrentCalls(e) <= connections(e) * streamsPerConnection(e), {
+    path: ['CARRIERX_MAX_CONCURRENT_CALLS'],
+    error: `must not exceed CARRIERX_CONNECTIONS (× ${H2_STREAMS_PER_CONNECTION} streams with CARRIERX_HTTP2)`,
+  })
+  .refine((e) => (e.CARRIERX_MIN_CONCURRENT_CALLS ?? 0) <= maxConcurrentCalls(e), {
+    path: ['CARRIERX_MIN_CONCURRENT_CALLS'],
+    error: 'must not exceed CARRIERX_MAX_CONCURRENT_CALLS',
+  })
   // Node refuses a headers timeout longer than the whole request's.
   .refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
     path: ['HTTP_HEADERS_TIMEOUT_MS'],
@@ -342,6 +378,8 @@ export interface Config {
     /** Undefined: field filtering off, whole records are fetched. */
     includeFieldsParam: string | undefined;
     connections: number;
+    /** undici's allowH2: HTTP/2 where CarrierX offers it. */
+    http2: boolean;
     maxParallelPerRequest: number;
     policies: UpstreamPolicyOptions;
   };
@@ -511,7 +549,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.CARRIERX_TIMEOUT_MS,
       includeFieldsParam:
         e.CARRIERX_INCLUDE_FIELDS_PARAM === 'off' ? undefined : e.CARRIERX_INCLUDE_FIELDS_PARAM,
-      connections: e.CARRIERX_CONNECTIONS,
+      connections: connections(e),
+      http2: e.CARRIERX_HTTP2 ?? false,
       maxParallelPerRequest: e.CARRIERX_MAX_PARALLEL_PER_REQUEST,
       policies: {
         retries: e.CARRIERX_RETRIES,
@@ -519,7 +558,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         retryMaxDelayMs: e.CARRIERX_RETRY_MAX_DELAY_MS,
         breakerThreshold: e.CARRIERX_BREAKER_THRESHOLD,
         breakerCooldownMs: e.CARRIERX_BREAKER_COOLDOWN_MS,
-        maxConcurrentCalls: e.CARRIERX_MAX_CONCURRENT_CALLS ?? e.CARRIERX_CONNECTIONS,
+        maxConcurrentCalls: maxConcurrentCalls(e),
+        minConcurrentCalls:
+          e.CARRIERX_MIN_CONCURRENT_CALLS ?? Math.min(DEFAULT_MIN_CONCURRENT_CALLS, maxConcurrentCalls(e)),
+        adaptiveConcurrency: e.CARRIERX_ADAPTIVE_CONCURRENCY ?? true,
         maxQueuedCalls: e.CARRIERX_MAX_QUEUED_CALLS,
       },
     },

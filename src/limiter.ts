@@ -40,6 +40,11 @@ export interface Limiter {
   readonly active: number;
   /** Tasks waiting for a slot. */
   readonly queued: number;
+  /**
+   * How many tasks may run at once. Raising it starts waiters at once; lowering it stops no running task, it
+   * only holds new ones back until enough have finished.
+   */
+  max: number;
 }
 
 interface Waiter {
@@ -52,14 +57,16 @@ interface Waiter {
  * task through ~6 promises and 4 microtask hops; cockatiel's bulkhead (used before upstream-wide) keeps a
  * cancelled waiter queued until its turn and then passes the freed slot to no one.
  */
-export function createLimiter(max: number, options: LimiterOptions = {}): Limiter {
+export function createLimiter(initialMax: number, options: LimiterOptions = {}): Limiter {
   const { maxQueued = Number.POSITIVE_INFINITY, onFull } = options;
+  let max = initialMax;
   let active = 0;
   const waiting: Waiter[] = [];
 
   const release = () => {
     active -= 1;
-    waiting.shift()?.start();
+    // After the limit was lowered, more may still run than it allows: a finished task then frees no slot.
+    if (active < max) waiting.shift()?.start();
   };
 
   function start<T>(task: () => Promise<T>): Promise<T> {
@@ -120,6 +127,13 @@ export function createLimiter(max: number, options: LimiterOptions = {}): Limite
     },
     get queued() {
       return waiting.length;
+    },
+    get max() {
+      return max;
+    },
+    set max(value) {
+      max = value;
+      while (active < max && waiting.length > 0) waiting.shift()?.start();
     },
   };
 }

@@ -154,6 +154,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     timeoutMs: config.carrierx.timeoutMs,
     includeFieldsParam: config.carrierx.includeFieldsParam,
     connections: config.carrierx.connections,
+    http2: config.carrierx.http2,
     policies: config.carrierx.policies,
     logger,
   });

@@ -84,6 +84,39 @@ describe('configuration', () => {
     );
   });
 
+  it('sizes the CarrierX pool from the limit on calls in flight, not the other way round', () => {
+    const defaults = loadConfig({}).carrierx;
+    expect([defaults.connections, defaults.policies.maxConcurrentCalls, defaults.http2]).toEqual([
+      256,
+      256,
+      false,
+    ]);
+    expect(defaults.policies).toMatchObject({ minConcurrentCalls: 8, adaptiveConcurrency: true });
+    expect(loadConfig({ CARRIERX_MAX_CONCURRENT_CALLS: '500' }).carrierx.connections).toBe(500);
+    // Set alone, CARRIERX_CONNECTIONS still caps calls in flight, as it did before the limit was its own setting.
+    expect(loadConfig({ CARRIERX_CONNECTIONS: '32' }).carrierx.policies.maxConcurrentCalls).toBe(32);
+    // HTTP/2 carries many calls on one connection.
+    const h2 = loadConfig({ CARRIERX_HTTP2: 'on', CARRIERX_MAX_CONCURRENT_CALLS: '500' }).carrierx;
+    expect([h2.http2, h2.connections]).toEqual([true, 5]);
+    expect(() =>
+      loadConfig({ CARRIERX_HTTP2: 'on', CARRIERX_CONNECTIONS: '1', CARRIERX_MAX_CONCURRENT_CALLS: '150' }),
+    ).toThrow(/CARRIERX_MAX_CONCURRENT_CALLS: must not exceed CARRIERX_CONNECTIONS/);
+  });
+
+  it('keeps the adaptive floor under its ceiling, and lets the limit be fixed', () => {
+    expect(() => loadConfig({ CARRIERX_MIN_CONCURRENT_CALLS: '300' })).toThrow(
+      /CARRIERX_MIN_CONCURRENT_CALLS: must not exceed CARRIERX_MAX_CONCURRENT_CALLS/,
+    );
+    // A ceiling below the default floor brings the floor down with it.
+    expect(loadConfig({ CARRIERX_MAX_CONCURRENT_CALLS: '2' }).carrierx.policies.minConcurrentCalls).toBe(2);
+    expect(loadConfig({ CARRIERX_ADAPTIVE_CONCURRENCY: 'off' }).carrierx.policies.adaptiveConcurrency).toBe(
+      false,
+    );
+    expect(() => loadConfig({ CARRIERX_ADAPTIVE_CONCURRENCY: 'maybe' })).toThrow(
+      /CARRIERX_ADAPTIVE_CONCURRENCY: must be true or false/,
+    );
+  });
+
   it.each(['0x100C', '1e3', '80.0', ' 80', '+80', '0b1'])(
     'refuses PORT=%s: ports are decimal integers',
     (port) => {

@@ -91,4 +91,30 @@ describe('the limiter', () => {
     await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
     expect(limiter.active).toBe(0);
   });
+
+  it('starts waiters at once when its limit is raised, and holds new tasks back when it is lowered', async () => {
+    const limiter = createLimiter(1);
+    const gates = [0, 1, 2, 3].map(() => gate());
+    const started: number[] = [];
+    const runs = gates.map((g, i) =>
+      limiter.run(() => {
+        started.push(i);
+        return g.task();
+      }),
+    );
+    expect(started).toEqual([0]);
+    limiter.max = 3;
+    expect(started).toEqual([0, 1, 2]);
+    limiter.max = 1;
+    // Three run under a limit of one: the first two to finish free no slot.
+    gates[0]?.open();
+    gates[1]?.open();
+    await tick();
+    expect([limiter.active, limiter.queued, started.length]).toEqual([1, 1, 3]);
+    gates[2]?.open();
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3]);
+    gates[3]?.open();
+    await Promise.all(runs);
+  });
 });

@@ -176,6 +176,8 @@ describe('configuration of the limits and switches', () => {
       breakerThreshold: 10,
       breakerCooldownMs: 10_000,
       maxConcurrentCalls: 32,
+      minConcurrentCalls: 8,
+      adaptiveConcurrency: true,
       maxQueuedCalls: 1_000,
     });
   });

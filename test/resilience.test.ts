@@ -438,6 +438,8 @@ describe('client disconnects', () => {
     req.on('error', () => {});
     req.end(body);
     await vi.waitFor(() => expect(h.client.state().inFlight).toBe(2));
+    // Both calls on the wire, not only holding their slots (one may still be connecting).
+    await vi.waitFor(() => expect(h.simulator.requests).toHaveLength(2));
     req.destroy();
     await vi.waitFor(() => expect(h.client.state().inFlight).toBe(0));
     expect(h.simulator.requests).toHaveLength(2);

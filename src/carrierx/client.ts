@@ -27,6 +27,8 @@ export interface CarrierXClientOptions {
   includeFieldsParam: string | undefined;
   /** Keep-alive connections in the pool. */
   connections: number;
+  /** HTTP/2 where CarrierX offers it (undici's allowH2, negotiated by ALPN over TLS); off unless set. */
+  http2?: boolean;
   logger: Logger;
   /** Upper bound on a response body; a bigger one is a bad response, not a memory problem. */
   maxBodyBytes?: number;
@@ -274,6 +276,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
   const policies = createUpstreamPolicies({ ...DEFAULT_POLICY_OPTIONS, ...options.policies }, logger);
   const pool = new Pool(base.origin, {
     connections: options.connections,
+    allowH2: options.http2 ?? false,
     keepAliveTimeout: 30_000,
     // undici's own phase timeouts stay as a backstop; the per-call deadline below is the real limit.
     headersTimeout: timeoutMs,
@@ -311,6 +314,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       return new UpstreamFailure(
         new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
         'unavailable',
+        undefined,
+        true,
       );
     }
     const code = (error as { code?: string }).code;
@@ -389,6 +394,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
               error,
               kind,
               retryAfterSeconds === undefined ? undefined : retryAfterSeconds * 1000,
+              // 429 and 503 are how an HTTP service says it has too much to do.
+              status === 429 || status === 503,
             );
       }
       const result = decode(text, callOptions.logger ?? logger);

@@ -11,6 +11,7 @@ import {
 import { CarrierXError, type FailureKind, UNAVAILABLE } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../logger.ts';
+import { type CallSignal, createAdaptiveLimit, createFixedLimit } from './adaptive-limit.ts';
 
 /** How hard to try and how much to let through; see docs/configuration.md. */
 export interface UpstreamPolicyOptions {
@@ -22,8 +23,12 @@ export interface UpstreamPolicyOptions {
   breakerThreshold: number;
   /** How long the circuit stays open before one probe call may pass. */
   breakerCooldownMs: number;
-  /** Upstream calls in flight at once, across all requests. */
+  /** Upstream calls in flight at once, across all requests: the ceiling of the adaptive limit. */
   maxConcurrentCalls: number;
+  /** The floor of the adaptive limit. */
+  minConcurrentCalls: number;
+  /** Move the limit between floor and ceiling with CarrierX's latency and 429s; off: the ceiling, fixed. */
+  adaptiveConcurrency: boolean;
   /** Calls that may wait for a slot; beyond this a call fails at once as overloaded. */
   maxQueuedCalls: number;
 }
@@ -34,9 +39,15 @@ export const DEFAULT_POLICY_OPTIONS: UpstreamPolicyOptions = {
   retryMaxDelayMs: 2_000,
   breakerThreshold: 10,
   breakerCooldownMs: 10_000,
-  maxConcurrentCalls: 64,
+  maxConcurrentCalls: 256,
+  minConcurrentCalls: 8,
+  adaptiveConcurrency: true,
   maxQueuedCalls: 1_000,
 };
+
+// Where the adaptive limit starts: the fixed limit this server had before it adapted, so that a fresh process
+// sends CarrierX no more at once than it used to until CarrierX has shown it answers as fast at more.
+const INITIAL_CONCURRENT_CALLS = 64;
 
 /** An attempt's failure the policies act on; they hand the caller its `error`, never this wrapper. */
 export class UpstreamFailure extends Error {
@@ -45,9 +56,25 @@ export class UpstreamFailure extends Error {
     readonly kind: FailureKind,
     /** From a 429's Retry-After header. */
     readonly retryAfterMs?: number,
+    /**
+     * CarrierX telling us to send less: a 429 or 503, or no answer within CARRIERX_TIMEOUT_MS. The adaptive
+     * limit shrinks on it; other failures (a 500, a reset connection) are the breaker's business.
+     */
+    readonly pushback: boolean = kind === 'rate-limited',
   ) {
     super(error.message);
   }
+}
+
+/** What an attempt's failure says about CarrierX's load (see AdaptiveLimit). */
+function callSignal(error: unknown, signal: AbortSignal | undefined): CallSignal {
+  if (signal?.aborted) return 'ignored';
+  if (error instanceof UpstreamFailure) return error.pushback ? 'overloaded' : 'ignored';
+  // Cut short by the request's own deadline, or never sent: no measure of CarrierX.
+  if (error instanceof CarrierXError && error.message === UNAVAILABLE.DEADLINE) return 'ignored';
+  if (!(error instanceof CarrierXError)) return 'ignored';
+  // A 404, 401, 403 or a bad body: CarrierX answered, and how fast is a latency sample like any other.
+  return 'answered';
 }
 
 /** A half-open probe that ended without telling whether CarrierX is healthy; the caller gets `outcome`. */
@@ -81,6 +108,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 /** A snapshot for health checks and metrics. */
 export interface UpstreamState {
   breaker: BreakerState;
+  /** Calls to CarrierX allowed in flight right now (the adaptive limit, or the fixed one). */
+  limit: number;
   /** Calls holding a bulkhead slot right now. */
   inFlight: number;
   /** Calls waiting for a slot. */
@@ -143,7 +172,15 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
 
   // The bulkhead is our limiter rather than cockatiel's: cockatiel's keeps a cancelled waiter queued until its
   // turn and then hands the freed slot to no one, so the next waiter sat out its deadline beside a free slot.
-  const bulkhead = createLimiter(options.maxConcurrentCalls, {
+  const adaptive = options.adaptiveConcurrency;
+  const concurrency = adaptive
+    ? createAdaptiveLimit({
+        initial: INITIAL_CONCURRENT_CALLS,
+        min: Math.min(options.minConcurrentCalls, options.maxConcurrentCalls),
+        max: options.maxConcurrentCalls,
+      })
+    : createFixedLimit(options.maxConcurrentCalls);
+  const bulkhead = createLimiter(concurrency.limit, {
     maxQueued: options.maxQueuedCalls,
     onFull: noteRejection,
   });
@@ -188,6 +225,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     logger.warn(
       {
         rejected: rejectedSinceLog,
+        limit: bulkhead.max,
         maxConcurrentCalls: options.maxConcurrentCalls,
         maxQueuedCalls: options.maxQueuedCalls,
       },
@@ -222,11 +260,27 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
    * went to CarrierX with a 1 ms budget.
    */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    return bulkhead.run(run, {
+    return bulkhead.run(adaptive ? () => measured(run, budget.signal) : run, {
       signal: budget.signal,
       until: budget.deadlineAt - MIN_ATTEMPT_MS,
       expired: deadlineError,
     });
+  }
+
+  /** Runs one attempt inside its slot and tells the limit what it says about CarrierX's load. */
+  async function measured<T>(run: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const startedAt = concurrency.start();
+    let said: CallSignal = 'answered';
+    try {
+      return await run();
+    } catch (error) {
+      said = callSignal(error, signal);
+      throw error;
+    } finally {
+      // Read before the slot is released: this call still counts among those in flight.
+      concurrency.complete(startedAt, bulkhead.active, said);
+      if (concurrency.limit !== bulkhead.max) bulkhead.max = concurrency.limit;
+    }
   }
 
   /**
@@ -309,6 +363,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     state() {
       return {
         breaker: STATE_NAMES[breaker.state],
+        limit: bulkhead.max,
         inFlight: bulkhead.active,
         queued: bulkhead.queued,
         retries: retryCount,

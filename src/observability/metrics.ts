@@ -106,8 +106,15 @@ new Gauge({
   },
 });
 new Gauge({
+  name: 'carrierx_concurrency_limit',
+  help: 'CarrierX calls allowed in flight right now: the adaptive limit (between CARRIERX_MIN_CONCURRENT_CALLS and CARRIERX_MAX_CONCURRENT_CALLS), or the fixed one.',
+  collect() {
+    if (upstreamState) this.set(upstreamState().limit);
+  },
+});
+new Gauge({
   name: 'carrierx_bulkhead_in_flight',
-  help: 'CarrierX calls holding a bulkhead slot (CARRIERX_MAX_CONCURRENT_CALLS) right now.',
+  help: 'CarrierX calls holding a bulkhead slot (at most carrierx_concurrency_limit) right now.',
   collect() {
     if (upstreamState) this.set(upstreamState().inFlight);
   },

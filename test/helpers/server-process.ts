@@ -17,8 +17,17 @@ export interface ServerProcess {
 }
 
 /** Starts the compiled server on a free port with `env` added, and resolves once its banner (or JSON line) names its URL. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, SERVER_ARGS, {
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  /** Another command than the compiled server of this checkout (an installed copy's, an image's CMD). */
+  command: { file: string; args: string[]; cwd: string } = {
+    file: process.execPath,
+    args: SERVER_ARGS,
+    cwd: '.',
+  },
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(command.file, command.args, {
+    cwd: command.cwd,
     // SIMULATOR_PORT=0: test files run in parallel, and the embedded simulator's default port (4010) is one
     // port for all of them; test/embedded-simulator.test.ts asks for the default itself (SIMULATOR_PORT='').
     // No metrics listener unless asked for: its default port would be shared by every server a test starts.

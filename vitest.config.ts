@@ -11,6 +11,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/build-dist.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -3,6 +3,7 @@ import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { BenchOptions } from './options.ts';
 import type { ScenarioTarget } from './scenarios.ts';
+import type { StartupResult } from './startup.ts';
 
 /** Everything measured for one scenario. */
 export interface ScenarioResult {
@@ -87,6 +88,8 @@ export interface BenchReport {
   notes: string[];
   /** Why the run stopped early; only the scenarios measured before are in it. */
   aborted?: string;
+  /** The compiled server's start to /ready and idle RSS (bench/startup.ts), measured before the scenarios. */
+  startup?: StartupResult;
 }
 
 const fixed = (value: number | undefined, digits: number) =>
@@ -479,4 +482,31 @@ export function renderSummary(report: BenchReport): string {
       lines.push(`  ${row.name}: reference ${row.reference}; server ${row.server}`);
   }
   return lines.join('\n');
+}
+
+/** Issue 13's start-up targets: from process start to /ready ≤ 0.5 s, and idle RSS ≤ 80 MB (CARRIERX_BASE_URL set). */
+export function startupTargets(startup: StartupResult | undefined): TargetCheck[] {
+  const name = { start: 'Start: process start to /ready', rss: 'Idle RSS after start' };
+  if (!startup || startup.runs === 0) {
+    const note = startup?.problems.join('; ') || 'not measured';
+    return [
+      { name: name.start, target: '≤ 0.5 s', value: 'n/a', pass: undefined, note },
+      { name: name.rss, target: '≤ 80 MB', value: 'n/a', pass: undefined, note },
+    ];
+  }
+  const of = `median of ${startup.runs} starts of \`${startup.command}\``;
+  return [
+    {
+      name: name.start,
+      target: '≤ 0.5 s',
+      value: `${fixed(startup.medianStartMs / 1000, 3)} s (${of})`,
+      pass: startup.medianStartMs <= 500,
+    },
+    {
+      name: name.rss,
+      target: '≤ 80 MB',
+      value: `${mb(startup.medianIdleRssBytes)} MB (${of})`,
+      pass: startup.medianIdleRssBytes <= 80 * 1024 * 1024,
+    },
+  ];
 }

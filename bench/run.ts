@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import {
   type ScenarioResult,
   type ServerLogKind,
   type SoakResult,
+  startupTargets,
 } from './report.ts';
 import {
   AUTHORIZATION,
@@ -26,6 +28,7 @@ import {
   soakScenario,
 } from './scenarios.ts';
 import { prepareSource, type Source } from './source.ts';
+import { measureStartup } from './startup.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -198,6 +201,26 @@ async function main(
     HOST: '127.0.0.1',
     CARRIERX_BASE_URL: `http://127.0.0.1:${upstreamPort}/core/v2`,
   };
+  // The server runs compiled, as `npm start` and the image run it: built here from the code under test, and
+  // spelt `dist/./server.js` for the same reason as the simulators' path above.
+  execFileSync(process.execPath, ['scripts/build.mjs'], {
+    cwd: source.dir,
+    stdio: 'inherit',
+    timeout: 120_000,
+  });
+  const serverArgs = ['--enable-source-maps', 'dist/./server.js'];
+  // Measured first, while none of the benchmark's other processes run: start to /ready and idle memory.
+  const startup = await measureStartup({
+    args: serverArgs,
+    cwd: source.dir,
+    env: serverEnv,
+    runs: options.quick ? 3 : 5,
+    signal,
+    ...(cores ? { cpu: cores.server } : {}),
+  });
+  say(
+    `Start to /ready: ${startup.medianStartMs.toFixed(0)} ms; idle RSS ${(startup.medianIdleRssBytes / 2 ** 20).toFixed(1)} MB (median of ${startup.runs})${startup.problems.length ? `; ${startup.problems.join('; ')}` : ''}`,
+  );
   const upstream = group.start({
     name: 'upstream simulator',
     args: simulatorArgs,
@@ -229,7 +252,7 @@ async function main(
   const clustered = workers > 1;
   const server = group.start({
     name: 'server',
-    args: ['--import', 'tsx', 'src/./server.ts'],
+    args: serverArgs,
     env: serverEnv,
     cwd: source.dir,
     ...(cores && !clustered ? { cpu: cores.server } : {}),
@@ -239,7 +262,7 @@ async function main(
   const { CACHE_TTL_MS: _off, ...cachedEnv } = serverEnv;
   const cached = group.start({
     name: 'cached server',
-    args: ['--import', 'tsx', 'src/./server.ts'],
+    args: serverArgs,
     env: { ...cachedEnv, PORT: String(cachedPort) },
     cwd: source.dir,
     ...(cores && !clustered ? { cpu: cores.server } : {}),
@@ -364,7 +387,7 @@ async function main(
       : `Code under test: the working tree (${source.commit}${source.dirtyFiles ? ` + ${source.dirtyFiles} uncommitted paths` : ''}).`,
   );
   layout.push(
-    `Server: \`node --import tsx src/./server.ts\` (src/server.ts, spelt so that another session's \`pkill -f src/server.ts\` misses it) with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}${Object.entries(
+    `Server: \`node --enable-source-maps dist/./server.js\` (the compiled build of src/server.ts, \`npm run build\`; spelt so that another session's \`pkill -f dist/server.js\` misses it) with NODE_ENV=production LOG_LEVEL=warn HOST=127.0.0.1 PORT=${serverPort} CARRIERX_BASE_URL=${serverEnv.CARRIERX_BASE_URL}${Object.entries(
       options.serverEnv,
     )
       .map(([key, value]) => ` ${key}=${value}`)
@@ -710,7 +733,8 @@ async function main(
     sids,
     scenarios: results,
     soak,
-    targets: evaluateTargets(results, soak, options),
+    targets: [...evaluateTargets(results, soak, options), ...startupTargets(startup)],
+    startup,
     reference: compareWithReference(results),
     serverLog: serverLog.kinds(),
     notes,

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import PinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -23,6 +24,14 @@ const REDACT_PATHS = [
 ];
 
 /**
+ * pino-pretty, loaded when a developer's terminal first needs it: a production process (or any whose stdout is
+ * not a terminal) never loads it or the colour libraries it brings. Synchronous, so createLogger stays so.
+ */
+function loadPinoPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+}
+
+/**
  * Creates the JSON logger; `destination` lets tests capture lines. `pretty` (a developer at a terminal) prints
  * the same lines human-readable instead, synchronously so that a fatal line is out before the process exits.
  */
@@ -30,7 +39,7 @@ export function createLogger(
   options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {},
 ): Logger {
   const destination = options.pretty
-    ? PinoPretty({ sync: true, ignore: 'service,hostname', translateTime: 'SYS:HH:MM:ss.l' })
+    ? loadPinoPretty()({ sync: true, ignore: 'service,hostname', translateTime: 'SYS:HH:MM:ss.l' })
     : options.destination;
   return pino(
     {

@@ -3,11 +3,12 @@ import { once } from 'node:events';
 import { type IncomingMessage, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { SERVER_ARGS } from './helpers/server-process.ts';
 
-/** The cluster's workers: children of the primary running the server (tsx may also run an esbuild child). */
+/** The cluster's workers: children of the primary running the same compiled entry point. */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', 'src/server\\.ts'], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'dist/server\\.js'], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map(Number);
@@ -45,7 +46,7 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
   };
 
   beforeAll(async () => {
-    primary = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    primary = spawn(process.execPath, SERVER_ARGS, {
       env: {
         ...process.env,
         WEB_CONCURRENCY: '2',
@@ -64,8 +65,8 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
       output += chunk.toString();
     });
     // Waits for the banner, which the primary prints once every worker listens. Event-driven, with a bound
-    // far above a normal start (≈ 3 s): on a loaded 2-core machine, three processes compiling through tsx
-    // have been seen to take 18 s.
+    // far above a normal start: on a loaded 2-core machine, three processes compiling through tsx (as the
+    // server started before dist/) have been seen to take 18 s.
     url = await new Promise<string>((resolve, reject) => {
       const onData = () => {
         const match = /listening on (http:\/\/\S+\/graphql)/.exec(output);

@@ -7,6 +7,7 @@ import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
 import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { SERVER_ARGS } from './helpers/server-process.ts';
 
 /** The HTTP server src/server.ts runs (createHttpServer: Node's server and the request handler), on a port. */
 async function listen(h: Harness): Promise<HttpServer & { port: number; close(): Promise<void> }> {
@@ -368,7 +369,7 @@ describe('readiness (GET /ready)', () => {
 describe('the server process (npm start)', () => {
   /** Starts src/server.ts as `npm start` does; resolves once it listens (or has exited). */
   async function start(env: Record<string, string>) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, SERVER_ARGS, {
       env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SIMULATOR_PORT: '0', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

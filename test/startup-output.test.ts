@@ -4,11 +4,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../src/carrierx/simulator/index.ts';
-import { startServerProcess } from './helpers/server-process.ts';
+import { SERVER_ARGS, startServerProcess } from './helpers/server-process.ts';
 
 /** Runs src/server.ts until it exits (it must: these starts fail), keeping stdout and stderr apart. */
 async function runToExit(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     env: { ...process.env, HOST: '127.0.0.1', SIMULATOR_PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

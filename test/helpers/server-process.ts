@@ -1,6 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 
+/**
+ * Node's arguments for the server as `npm start` runs it: the compiled dist/server.js (built by the tests'
+ * globalSetup, test/setup/build-dist.ts), with source maps so that a stack names src/ lines.
+ */
+export const SERVER_ARGS = ['--enable-source-maps', 'dist/server.js'];
+
 /** `npm start` as a child process, as a newcomer runs it: the banner it printed and its GraphQL URL. */
 export interface ServerProcess {
   /** e.g. http://127.0.0.1:41234/graphql, read off the banner. */
@@ -10,9 +16,18 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts src/server.ts on a free port with `env` added, and resolves once its banner (or JSON line) names its URL. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+/** Starts the compiled server on a free port with `env` added, and resolves once its banner (or JSON line) names its URL. */
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  /** Another command than the compiled server of this checkout (an installed copy's, an image's CMD). */
+  command: { file: string; args: string[]; cwd: string } = {
+    file: process.execPath,
+    args: SERVER_ARGS,
+    cwd: '.',
+  },
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(command.file, command.args, {
+    cwd: command.cwd,
     // SIMULATOR_PORT=0: test files run in parallel, and the embedded simulator's default port (4010) is one
     // port for all of them; test/embedded-simulator.test.ts asks for the default itself (SIMULATOR_PORT='').
     // No metrics listener unless asked for: its default port would be shared by every server a test starts.

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
 import { type LoadResult, type RequestSpec, runLoad } from './load.ts';
-import { describeMachine, pinProcess, readAllowedCpus, readRssBytes } from './machine.ts';
+import { describeMachine, pinProcess, readAllowedCpus, readPeakRssBytes, readRssBytes } from './machine.ts';
 import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.ts';
 import { createProcessGroup, freePort, type ManagedProcess, waitForHttp } from './processes.ts';
 import {
@@ -527,6 +527,8 @@ async function main(
   }
 
   foreign.mark();
+  // The kernel's high-water marks (VmHWM) over the whole run, read while the processes still live.
+  const peakRss = { server: readPeakRssBytes(server.pid), reference: readPeakRssBytes(reference.pid) };
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -541,8 +543,9 @@ async function main(
     sids,
     scenarios: results,
     soak,
-    targets: evaluateTargets(results, soak, options),
+    targets: evaluateTargets(results, soak, options, peakRss),
     reference: compareWithReference(results),
+    peakRss,
     serverLog: serverLog.kinds(),
     notes,
     ...(aborted ? { aborted } : {}),

@@ -152,7 +152,7 @@ for (const scenario of scenarios) {
   const best = sorted[0];
   console.log(
     `${values.target} scenario ${scenario.key}: CPU µs/op best ${best?.usPerOp.toFixed(1)} median ${median?.usPerOp.toFixed(1)} ` +
-      `(rounds ${results.map((r) => r.usPerOp.toFixed(1)).join(', ')}); GC µs/op ${median?.gcUsPerOp.toFixed(1)}, ` +
+      `(rounds ${results.map((r) => r.usPerOp.toFixed(1)).join(', ')}); GC wall µs/op ${median?.gcUsPerOp.toFixed(1)} (wall time: inflated by other load), ` +
       `scavenges per 1k ops ${median?.scavengesPer1k.toFixed(2)}, major GCs ${results.map((r) => r.majors).join('/')}`,
   );
 }

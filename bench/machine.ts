@@ -20,6 +20,18 @@ export function readRssBytes(pid: number): number | undefined {
   });
 }
 
+/**
+ * A process's peak resident set size in bytes since it started (VmHWM, the kernel's high-water mark: exact,
+ * however briefly the peak lasted, where sampling VmRSS misses spikes between samples). Summed over a cluster's
+ * workers, whose peaks need not coincide, so for a cluster it is an upper bound.
+ */
+export function readPeakRssBytes(pid: number): number | undefined {
+  return sumOverTree(pid, (one) => {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${one}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  });
+}
+
 /** The live children of a process (a cluster's workers), from /proc; empty when there are none or no /proc. */
 function childrenOf(pid: number): number[] {
   try {
@@ -166,12 +178,4 @@ export function describeMachine(): MachineInfo {
     platform: `${os.type()} ${os.release()}`,
     loadAverage: [one, five, fifteen],
   };
-}
-
-/** A process's peak resident set size in bytes since it started (VmHWM; its children's added), or undefined. */
-export function readPeakRssBytes(pid: number): number | undefined {
-  return sumOverTree(pid, (one) => {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${one}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  });
 }

@@ -132,7 +132,8 @@ export async function waitForHttp(
   url: string,
   target: ManagedProcess,
   signal: AbortSignal,
-  timeoutMs = 30_000,
+  // Generous: five processes starting under tsx at once on a shared 2-core machine took over 30 s.
+  timeoutMs = 120_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = 'no answer yet';

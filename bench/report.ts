@@ -84,6 +84,8 @@ export interface BenchReport {
   targets: TargetCheck[];
   /** The same measures for the reference layer (3r, 7r): what any layer could reach here. */
   reference: ReferenceRow[];
+  /** Peak RSS in bytes (VmHWM) of the server and of the reference layer over the whole run (issue 13). */
+  peakRss?: PeakRss;
   serverLog: ServerLogKind[];
   notes: string[];
   /** Why the run stopped early; only the scenarios measured before are in it. */
@@ -106,11 +108,21 @@ const byCore = (values: Record<string, number>) =>
     .map(([core, percent]) => `${core} ${fixed(percent, 0)}`)
     .join(', ') || 'n/a';
 
+/** Peak RSS in bytes (VmHWM) over a run; undefined when it could not be read (no /proc). */
+export interface PeakRss {
+  server: number | undefined;
+  reference: number | undefined;
+}
+
+/** Issue 13's memory budget for the server under the full benchmark. */
+const PEAK_RSS_BUDGET_MB = 150;
+
 /** Judges the issue's targets from the scenario results. */
 export function evaluateTargets(
   results: readonly ScenarioResult[],
   soak: SoakResult | undefined,
   options: BenchOptions,
+  peakRss?: PeakRss,
 ): TargetCheck[] {
   const byKey = new Map(results.map((result) => [result.key, result]));
   const need = (...keys: string[]) => {
@@ -271,6 +283,66 @@ export function evaluateTargets(
       : undefined,
     ...(latencyRuns.length ? {} : { note: 'scenarios 11 and 11b not run' }),
   });
+  // Issue 13: the targets restated against the reference layer, in the same run.
+  const rpsRatio = (layer: ScenarioResult, ref: ScenarioResult) =>
+    layer.load.requestsPerSecond / ref.load.requestsPerSecond;
+  checks.push(
+    judged('(3)/(3r) throughput, full record', '≥ 0.85', ['3', '3r'], ([three, ref]) => {
+      const ratio = rpsRatio(three as ScenarioResult, ref as ScenarioResult);
+      return {
+        value: `${fixed(ratio, 3)} (${fixed((three as ScenarioResult).load.requestsPerSecond, 0)} vs ${fixed((ref as ScenarioResult).load.requestsPerSecond, 0)} req/s)`,
+        pass: ratio >= 0.85,
+      };
+    }),
+    judged('(4)/(3r) throughput, 3 fields', '≥ 1.1', ['4', '3r'], ([four, ref]) => {
+      const ratio = rpsRatio(four as ScenarioResult, ref as ScenarioResult);
+      return {
+        value: `${fixed(ratio, 3)} (${fixed((four as ScenarioResult).load.requestsPerSecond, 0)} vs ${fixed((ref as ScenarioResult).load.requestsPerSecond, 0)} req/s)`,
+        pass: ratio >= 1.1,
+      };
+    }),
+    judged('added latency (7b)−(7r), 1 connection', '≤ 0.05 ms (p50)', ['7b', '7r'], ([b, r]) => {
+      const layer = (b as ScenarioResult).load.latency;
+      const ref = (r as ScenarioResult).load.latency;
+      const added = layer.p50 - ref.p50;
+      return {
+        value: `${fixed(added, 3)} ms p50 (${fixed(layer.p50, 3)} vs ${fixed(ref.p50, 3)}; mean ${fixed(layer.mean - ref.mean, 3)} ms)`,
+        pass: added <= 0.05,
+      };
+    }),
+    judged(
+      `p99 of (3) / p99 of (3r), ${options.connections} connections`,
+      '≤ 1.5',
+      ['3', '3r'],
+      ([three, ref]) => {
+        const layer = (three as ScenarioResult).load.latency.p99;
+        const reference = (ref as ScenarioResult).load.latency.p99;
+        const ratio = layer / reference;
+        return {
+          value: `${fixed(ratio, 2)} (${fixed(layer, 3)} vs ${fixed(reference, 3)} ms)`,
+          pass: ratio <= 1.5,
+        };
+      },
+    ),
+  );
+  const quickOrPartial = options.quick || options.only !== undefined;
+  checks.push(
+    peakRss?.server === undefined
+      ? {
+          name: 'server peak RSS under the benchmark',
+          target: `≤ ${PEAK_RSS_BUDGET_MB} MB`,
+          value: 'n/a',
+          pass: undefined,
+          note: 'VmHWM could not be read (no /proc)',
+        }
+      : {
+          name: 'server peak RSS under the benchmark',
+          target: `≤ ${PEAK_RSS_BUDGET_MB} MB`,
+          value: `${mb(peakRss.server)} MB (reference layer ${mb(peakRss.reference)} MB)`,
+          pass: peakRss.server <= PEAK_RSS_BUDGET_MB * 2 ** 20,
+          ...(quickOrPartial ? { note: 'a quick or partial run: the budget is for the full benchmark' } : {}),
+        },
+  );
 
   if (!soak) {
     checks.push({
@@ -278,7 +350,10 @@ export function evaluateTargets(
       target: 'within 10%',
       value: 'not run',
       pass: undefined,
-      note: options.soakSeconds > 0 ? 'the run stopped before the soak' : 'run with --soak-seconds 60',
+      note:
+        options.soakSeconds > 0
+          ? 'the run stopped before the soak'
+          : 'run with --soak-seconds 600 (issue 13: flat over a 10-minute soak)',
     });
   } else if (soak.problems.length || soak.rssAfter === undefined || soak.rssAfterWarmup === undefined) {
     checks.push({

@@ -719,6 +719,8 @@ async function main(
   }
 
   foreign.mark();
+  // The kernel's high-water marks (VmHWM) over the whole run, read while the processes still live.
+  const peakRss = { server: readPeakRssBytes(server.pid), reference: readPeakRssBytes(reference.pid) };
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -733,9 +735,10 @@ async function main(
     sids,
     scenarios: results,
     soak,
-    targets: [...evaluateTargets(results, soak, options), ...startupTargets(startup)],
+    targets: [...evaluateTargets(results, soak, options, peakRss), ...startupTargets(startup)],
     startup,
     reference: compareWithReference(results),
+    peakRss,
     serverLog: serverLog.kinds(),
     notes,
     ...(aborted ? { aborted } : {}),

@@ -96,7 +96,10 @@ describe('starting the server', () => {
   }, 30_000);
 
   it('stops before listening when a PERSISTED_DOCUMENTS manifest is missing, naming the variable and the file', async () => {
-    const run = await runToExit({ CARRIERX_BASE_URL: baseUrl, PERSISTED_DOCUMENTS: 'ops/missing-manifest.json' });
+    const run = await runToExit({
+      CARRIERX_BASE_URL: baseUrl,
+      PERSISTED_DOCUMENTS: 'ops/missing-manifest.json',
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).not.toContain('listening');
     expect(run.stderr).toContain('PERSISTED_DOCUMENTS: ops/missing-manifest.json: no such file');

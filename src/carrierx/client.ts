@@ -1,7 +1,6 @@
 import { type Dispatcher, errors, Pool } from 'undici';
 import { CarrierXError, classifyStatus, UNAVAILABLE } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { type Span, tracer } from '../observability/tracing.ts';
 import {
   observeUpstream,
   recordFieldsRequested,
@@ -9,6 +8,7 @@ import {
   recordUpstreamRefusal,
   type UpstreamOutcome,
 } from '../observability/metrics.ts';
+import { type Span, tracer } from '../observability/tracing.ts';
 import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,

@@ -2,7 +2,7 @@ import { type GraphQLObjectType, type GraphQLResolveInfo, responsePathAsArray } 
 import { UUIDResolver } from 'graphql-scalars';
 import { staleAgeOf } from '../cache/cdr-cache.ts';
 import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from '../carrierx/fields.ts';
-import { type CdrRecord, readField } from '../carrierx/record.ts';
+import { type CdrView, viewOf } from '../carrierx/record.ts';
 import type { Context } from '../context.ts';
 import { CarrierXError } from '../errors.ts';
 import { canonicalSid } from '../loaders/cdr-loader.ts';
@@ -28,10 +28,15 @@ const OUTPUT_TYPES = {
   direction: DirectionEnum,
 } as const satisfies Record<WireKind, unknown>;
 
-export const CallDetailRecordRef = builder.objectRef<CdrRecord>('CallDetailRecord');
+export const CallDetailRecordRef = builder.objectRef<CdrView>('CallDetailRecord');
 
-/** Seconds between two instants as exact decimal text (CarrierX dates carry milliseconds). */
-export function secondsBetween(from: unknown, to: unknown): string | null {
+/**
+ * Seconds between two instants as exact decimal text (CarrierX dates carry milliseconds). A date CarrierX sent
+ * wrong is this field's error too (its Error value, as the record holds it).
+ */
+export function secondsBetween(from: unknown, to: unknown): string | Error | null {
+  if (from instanceof Error) return from;
+  if (to instanceof Error) return to;
   if (!(from instanceof Date) || !(to instanceof Date)) return null;
   const ms = to.getTime() - from.getTime();
   const sign = ms < 0 ? '-' : '';
@@ -49,13 +54,14 @@ CallDetailRecordRef.implement({
     ...Object.fromEntries(
       CDR_FIELDS.map((f: CdrField) => [
         f.name,
-        t.field({
+        // No resolver: a property of the view (see viewOf), a bad value's Error included.
+        t.expose(f.name as never, {
           // The map's kinds decide the types; Pothos cannot infer them through the loop.
           type: OUTPUT_TYPES[f.kind] as 'String',
-          nullable: f.kind !== 'id',
+          // Pothos types `nullable` per field; the loop decides it at run time.
+          nullable: (f.kind !== 'id') as true,
           description: f.description,
           extensions: needs(f.api),
-          resolve: (record) => readField(record, f.api) as string,
         }),
       ]),
     ),
@@ -63,13 +69,13 @@ CallDetailRecordRef.implement({
       type: 'Decimal',
       description: 'Seconds from dateStart to dateTalk (ringing time); null if the call was never answered.',
       extensions: needs('date_start', 'date_talk'),
-      resolve: (record) => secondsBetween(readField(record, 'date_start'), readField(record, 'date_talk')),
+      resolve: (record) => secondsBetween(record.dateStart, record.dateTalk) as string | null,
     }),
     talkDuration: t.field({
       type: 'Decimal',
       description: 'Seconds from dateTalk to dateStop (talk time); null if the call was never answered.',
       extensions: needs('date_talk', 'date_stop'),
-      resolve: (record) => secondsBetween(readField(record, 'date_talk'), readField(record, 'date_stop')),
+      resolve: (record) => secondsBetween(record.dateTalk, record.dateStop) as string | null,
     }),
   }),
 });
@@ -82,20 +88,20 @@ export function loadCallDetailRecord(
   context: Context,
   drSid: string,
   info: GraphQLResolveInfo,
-): Promise<CdrRecord> {
+): Promise<CdrView> {
   const type = info.schema.getType('CallDetailRecord') as GraphQLObjectType;
   // UUIDs are case-insensitive: one spelling per record keeps the loader's de-duplication exact.
   const record = context.loaders.cdr.load({
     drSid: canonicalSid(drSid),
     fields: selectedApiFields(info, type),
   });
-  // Only with a cache can a record be stale; without one, no promise is added per load.
-  if (!context.stale) return record;
   const { stale } = context;
+  // Only with a cache can a record be stale; without one, nothing else is done per load.
+  if (!stale) return record.then(viewOf);
   return record.then((loaded) => {
     const ageSeconds = staleAgeOf(loaded);
     if (ageSeconds !== undefined) stale.push({ path: responsePathAsArray(info.path), ageSeconds });
-    return loaded;
+    return viewOf(loaded);
   });
 }
 

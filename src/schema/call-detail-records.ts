@@ -11,7 +11,7 @@ import {
   ORDER_FIELDS,
   planList,
 } from '../carrierx/list-query.ts';
-import type { CdrRecord } from '../carrierx/record.ts';
+import { type CdrRecord, type CdrView, viewOf } from '../carrierx/record.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordRef, DirectionEnum } from './call-detail-record.ts';
 import { selectedConnectionApiFields } from './selection.ts';
@@ -102,7 +102,7 @@ interface Page {
 
 interface Edge {
   readonly cursor: string;
-  readonly node: CdrRecord;
+  readonly node: CdrView;
 }
 
 export const PageInfoRef = builder.objectRef<Page>('PageInfo').implement({
@@ -146,13 +146,14 @@ export const CallDetailRecordConnectionRef = builder.objectRef<Page>('CallDetail
     edges: t.field({
       type: [CallDetailRecordEdgeRef],
       nullable: { list: false, items: false },
-      resolve: (page) => page.records.map((node) => ({ cursor: encodeCursor(node.drSid, page.key), node })),
+      resolve: (page) =>
+        page.records.map((node) => ({ cursor: encodeCursor(node.drSid, page.key), node: viewOf(node) })),
     }),
     nodes: t.field({
       type: [CallDetailRecordRef],
       nullable: { list: false, items: false },
       description: 'The records of the page, without cursors.',
-      resolve: (page) => page.records,
+      resolve: (page) => page.records.map(viewOf),
     }),
     pageInfo: t.field({ type: PageInfoRef, nullable: false, resolve: (page) => page }),
     totalCount: t.exposeInt('totalCount', {

@@ -1,4 +1,4 @@
-import { readField } from '../carrierx/record.ts';
+import { toGraphQLName } from '../carrierx/fields.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordRef } from './call-detail-record.ts';
 import { needs } from './selection.ts';
@@ -87,17 +87,22 @@ const REFERENCES = [
 
 builder.objectFields(CallDetailRecordRef, (t) =>
   Object.fromEntries(
-    REFERENCES.map((r) => [
-      r.field,
-      t.field({
-        type: r.type,
-        description: `${r.leg} Null when the record has no ${r.api}. Selecting it fetches only ${r.api}.`,
-        extensions: needs(r.api),
-        resolve: (record) => {
-          const sid = readField(record, r.api);
-          return typeof sid === 'string' ? { [r.key]: sid } : null;
-        },
-      }),
-    ]),
+    REFERENCES.map((r) => {
+      const name = toGraphQLName(r.api);
+      return [
+        r.field,
+        t.field({
+          type: r.type,
+          description: `${r.leg} Null when the record has no ${r.api}. Selecting it fetches only ${r.api}.`,
+          extensions: needs(r.api),
+          resolve: (record) => {
+            const sid = record[name];
+            // A SID CarrierX sent wrong is this field's error, as it is the SID field's.
+            if (sid instanceof Error) return sid as never;
+            return typeof sid === 'string' ? { [r.key]: sid } : null;
+          },
+        }),
+      ];
+    }),
   ),
 );

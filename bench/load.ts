@@ -13,6 +13,10 @@ export interface LoadSpec extends RequestSpec {
   seconds: number;
   /** Checked against every response body; a false answer counts as a mismatch. */
   verifyBody(body: string): boolean;
+  /** This many operations instead of `seconds` (which then only bounds the run, with 30 s to spare). */
+  amount?: number;
+  /** The Authorization header of each request in turn, instead of the one in `headers`. */
+  nextAuthorization?: () => string;
 }
 
 /** Latency figures in milliseconds, from every 2xx response's own hrtime measurement. */
@@ -106,7 +110,22 @@ export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<LoadResult
         ...(spec.body === undefined ? {} : { body: spec.body }),
         connections: spec.connections,
         pipelining: 1,
-        duration: spec.seconds,
+        ...(spec.amount === undefined ? { duration: spec.seconds } : { amount: spec.amount }),
+        ...(spec.nextAuthorization
+          ? {
+              requests: [
+                {
+                  setupRequest: (request: autocannon.Request) => ({
+                    ...request,
+                    headers: {
+                      ...request.headers,
+                      authorization: (spec.nextAuthorization as () => string)(),
+                    },
+                  }),
+                },
+              ],
+            }
+          : {}),
         timeout: 10,
         verifyBody,
       },

@@ -30,6 +30,20 @@ export interface ScenarioResult {
   problems: string[];
   /** The measured process's peak RSS since it started (VmHWM), read after the run; scenarios 11 and 11b. */
   peakRss?: number | undefined;
+  /** Scenarios 8a–8e: what the cached server's cache did during the measured run. */
+  cache?: CacheMeasure;
+}
+
+/** The cache's side of a measured run of a cached server (8a–8e). */
+export interface CacheMeasure {
+  /** cdr_cache_lookups_total by result, diffed over the run (from the server's metrics listener). */
+  lookups: Record<string, number>;
+  /** Hits over all lookups of the run; undefined when there were none. */
+  hitRatio: number | undefined;
+  /** Redis commands during the run (INFO commandstats, diffed, INFO itself left out) per operation sent. */
+  redisCommandsPerOp?: number;
+  /** 8e: body bytes of one upstream GET of the missing fields (`include_fields=<missing>,dr_sid`). */
+  missingFieldsBytes?: number;
 }
 
 export interface SoakResult {
@@ -238,6 +252,31 @@ export function evaluateTargets(
     judged('(10) upstream calls per op', 'exactly 1', ['10'], ([ten]) =>
       exactCalls(ten as ScenarioResult, 1),
     ),
+    // Issue 10: a hit from Redis costs one Redis round trip instead of a CarrierX call.
+    judged('cache hit from Redis (8c)/(3r) throughput', '≥ 1', ['3r', '8c'], ([ref, hit]) => {
+      const found = hit as ScenarioResult;
+      const ratio = found.load.requestsPerSecond / (ref as ScenarioResult).load.requestsPerSecond;
+      return {
+        value: `${fixed(ratio, 3)} (upstream calls/op under load ${fixed(found.upstream.callsPerOp, 4)}, Redis commands/op ${fixed(found.cache?.redisCommandsPerOp, 2)})`,
+        pass: ratio >= 1,
+      };
+    }),
+    // Issue 10: a partial hit asks CarrierX for the missing fields only.
+    judged('partial hit (8e) upstream bytes/op', "≤ the missing fields' bytes", ['8e'], ([partial]) => {
+      const found = partial as ScenarioResult;
+      const limit = found.cache?.missingFieldsBytes;
+      const probe = mean(found.probe.bytes);
+      const underLoad = found.upstream.bytesPerOp;
+      if (limit === undefined)
+        return { value: 'n/a', pass: undefined, note: 'the missing fields were not measured' };
+      return {
+        value: `${fixed(probe, 0)} B per probe, ${fixed(underLoad, 1)} B/op under load; missing fields alone ${limit} B`,
+        pass:
+          found.probe.bytes.length > 0 &&
+          found.probe.bytes.every((b) => b > 0 && b <= limit) &&
+          underLoad <= limit,
+      };
+    }),
   ];
 
   // Issue 13, under realistic upstream latency: scenario 3 against a CarrierX 50 ms away (11, 256 connections;
@@ -483,6 +522,25 @@ export function renderMarkdown(report: BenchReport): string {
       '|---|---|---|',
     );
     for (const row of report.reference) lines.push(`| ${row.name} | ${row.reference} | ${row.server} |`);
+  }
+  const cached = report.scenarios.filter((r) => r.cache);
+  if (cached.length) {
+    lines.push(
+      '',
+      '## Cache (8a–8e)',
+      '',
+      "Lookups from the cached server's `cdr_cache_lookups_total` (its metrics listener), diffed over the measured run; Redis commands from Redis's `INFO commandstats`, diffed over the run, per operation sent (each is one round trip: the cache sends no pipelines).",
+      '',
+      '| # | lookups (hit / partial / miss / stale / error) | hit ratio | Redis round trips/op | upstream B/op (probe) | missing fields alone, B |',
+      '|---|---|--:|--:|--:|--:|',
+    );
+    for (const r of cached) {
+      const c = r.cache as CacheMeasure;
+      const count = (result: string) => c.lookups[result] ?? 0;
+      lines.push(
+        `| ${r.key} | ${['hit', 'partial', 'miss', 'stale', 'error'].map(count).join(' / ')} | ${fixed(c.hitRatio, 4)} | ${fixed(c.redisCommandsPerOp, 3)} | ${r.probe.bytes.join(', ')} | ${c.missingFieldsBytes ?? '—'} |`,
+      );
+    }
   }
   lines.push('', '## How these numbers were made', '');
   for (const line of report.layout) lines.push(`- ${line}`);

@@ -1,16 +1,20 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { type RedisServer, startRedisServer } from '../test/helpers/redis-server.ts';
 import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
-import { type LoadResult, type RequestSpec, runLoad } from './load.ts';
+import { type LoadResult, type LoadSpec, type RequestSpec, runLoad } from './load.ts';
 import { describeMachine, pinProcess, readAllowedCpus, readPeakRssBytes, readRssBytes } from './machine.ts';
 import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.ts';
 import { createProcessGroup, freePort, type ManagedProcess, waitForHttp } from './processes.ts';
 import {
   type BenchReport,
+  type CacheMeasure,
   compareWithReference,
   evaluateTargets,
   renderMarkdown,
@@ -23,8 +27,10 @@ import {
 import {
   AUTHORIZATION,
   createScenarios,
+  SAMPLE_DR_SID,
   SCENARIO_11_LATENCY_MS,
   type Scenario,
+  type ScenarioTarget,
   soakScenario,
 } from './scenarios.ts';
 import { prepareSource, type Source } from './source.ts';
@@ -33,6 +39,18 @@ import { measureStartup } from './startup.ts';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const MAX_SERVER_LOG_KINDS = 20;
+/**
+ * Scenario 8e sends a fixed number of operations, each with a credential primed beforehand: this many per
+ * second of --warmup and --duration (about what a partial hit reaches on a quiet 2-core machine).
+ */
+const PRIMED_OPS_PER_SECOND = 2000;
+/**
+ * How long each process may take to answer after it starts. Five processes compiling through tsx on one core
+ * of this shared machine (load ≈ 16) were not all ready in waitForHttp's default 30 s, twice.
+ */
+const STARTUP_TIMEOUT_MS = 120_000;
+/** The Redis server scenarios 8c and 8d read from; stopped however the benchmark ends. */
+let redisServer: RedisServer | undefined;
 
 /** A loopback HTTP exchange with a deadline; the benchmark's only fetch besides autocannon. */
 async function exchange(
@@ -53,21 +71,27 @@ interface Stack {
   floor: ManagedProcess;
   reference: ManagedProcess;
   server: ManagedProcess;
-  /** The same server with the CDR cache on (the default of npm start): scenarios 8a and 8b. */
+  /** The same server with the CDR cache on (the default of npm start): scenarios 8a, 8b and 8e. */
   cached: ManagedProcess;
+  /** The same server with the cache in Redis (REDIS_URL) and no in-process layer: scenarios 8c and 8d. */
+  redis: ManagedProcess;
   upstreamOrigin: string;
   floorOrigin: string;
   referenceOrigin: string;
   serverOrigin: string;
   cachedOrigin: string;
+  redisOrigin: string;
   cores: { upstream: number; server: number; runner: number } | undefined;
 }
 
-/** Counts the server's log lines at warn level and above (and anything on its stderr), grouped by message. */
-function watchServerLog(server: ManagedProcess) {
+/**
+ * Counts the servers' log lines at warn level and above (and anything on their stderr), grouped by message;
+ * lines of any server but the first are marked with its name.
+ */
+function watchServerLog(...servers: ManagedProcess[]) {
   const kinds = new Map<string, ServerLogKind>();
   let count = 0;
-  server.onLine = (line, stream) => {
+  const onLine = (server: ManagedProcess, line: string, stream: 'stdout' | 'stderr') => {
     if (line.trim() === '') return;
     let entry: { level?: unknown; msg?: unknown; err?: { message?: unknown; name?: unknown } };
     try {
@@ -80,15 +104,16 @@ function watchServerLog(server: ManagedProcess) {
     const level = Number(entry.level) || 0;
     if (level < 40) return;
     count += 1;
-    const message = [...new Set([entry.msg, entry.err?.message ?? entry.err?.name])]
-      .filter(Boolean)
-      .join(': ');
+    const message =
+      (server === servers[0] ? '' : `[${server.name}] `) +
+      [...new Set([entry.msg, entry.err?.message ?? entry.err?.name])].filter(Boolean).join(': ');
     const key = `${level} ${message}`;
     const kind = kinds.get(key);
     if (kind) kind.count += 1;
     else if (kinds.size < MAX_SERVER_LOG_KINDS)
       kinds.set(key, { level, message, count: 1, example: line.slice(0, 500) });
   };
+  for (const server of servers) server.onLine = (line, stream) => onLine(server, line, stream);
   return { kinds: () => [...kinds.values()], count: () => count };
 }
 
@@ -174,6 +199,13 @@ async function main(
     await freePort(),
     await freePort(),
   ];
+  // The cached servers' metrics listeners (for their cache lookups), and the Redis one's API port.
+  const [cachedMetricsPort, redisCachedPort, redisMetricsPort, serverMetricsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const baseEnv: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
     const value = process.env[name];
@@ -196,6 +228,8 @@ async function main(
     // repeat of one request would be a cache hit and the upstream targets meaningless. `--server-env
     // CACHE_TTL_MS=60000` measures the cache instead (see bench/README.md).
     CACHE_TTL_MS: '0',
+    // Not the default 9464, which another server on the machine may hold.
+    METRICS_PORT: String(serverMetricsPort),
     ...options.serverEnv,
     PORT: String(serverPort),
     HOST: '127.0.0.1',
@@ -263,7 +297,31 @@ async function main(
   const cached = group.start({
     name: 'cached server',
     args: serverArgs,
-    env: { ...cachedEnv, PORT: String(cachedPort) },
+    env: { ...cachedEnv, PORT: String(cachedPort), METRICS_PORT: String(cachedMetricsPort) },
+    cwd: source.dir,
+    ...(cores && !clustered ? { cpu: cores.server } : {}),
+  });
+  await Promise.all([
+    waitForHttp(`http://127.0.0.1:${upstreamPort}/_simulator/stats`, upstream, signal, STARTUP_TIMEOUT_MS),
+    waitForHttp(`http://127.0.0.1:${floorPort}/_simulator/stats`, floor, signal, STARTUP_TIMEOUT_MS),
+    waitForHttp(`http://127.0.0.1:${serverPort}/health`, server, signal, STARTUP_TIMEOUT_MS),
+    waitForHttp(`http://127.0.0.1:${cachedPort}/health`, cached, signal, STARTUP_TIMEOUT_MS),
+    waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal, STARTUP_TIMEOUT_MS),
+  ]);
+  // A real redis-server, persistence off, beside the upstream simulator (a backend, like it); and a third server
+  // that keeps its cache there, with no in-process layer: every lookup is a Redis round trip.
+  redisServer = await startRedisServer(cores ? { cpu: cores.upstream } : {});
+  const redis = group.start({
+    name: 'Redis-cached server',
+    args: serverArgs,
+    env: {
+      ...cachedEnv,
+      PORT: String(redisCachedPort),
+      METRICS_PORT: String(redisMetricsPort),
+      REDIS_URL: redisServer.url,
+      // Required in production with REDIS_URL.
+      CACHE_KEY_SECRET: randomBytes(32).toString('hex'),
+    },
     cwd: source.dir,
     ...(cores && !clustered ? { cpu: cores.server } : {}),
   });
@@ -273,21 +331,16 @@ async function main(
     reference,
     server,
     cached,
+    redis,
     upstreamOrigin: `http://127.0.0.1:${upstreamPort}`,
     floorOrigin: `http://127.0.0.1:${floorPort}`,
     referenceOrigin: `http://127.0.0.1:${referencePort}`,
     serverOrigin: `http://127.0.0.1:${serverPort}`,
     cachedOrigin: `http://127.0.0.1:${cachedPort}`,
+    redisOrigin: `http://127.0.0.1:${redisCachedPort}`,
     cores,
   };
-  const serverLog = watchServerLog(server);
-  await Promise.all([
-    waitForHttp(`${stack.upstreamOrigin}/_simulator/stats`, upstream, signal),
-    waitForHttp(`${stack.floorOrigin}/_simulator/stats`, floor, signal),
-    waitForHttp(`${stack.serverOrigin}/health`, server, signal),
-    waitForHttp(`${stack.cachedOrigin}/health`, cached, signal),
-    waitForHttp(`http://127.0.0.1:${referencePort}/health`, reference, signal),
-  ]);
+  const serverLog = watchServerLog(server, cached, redis);
   // Scenarios 9a and 9b's servers, started once the others are up (two more servers starting at once on the
   // server's core took longer than a start may), and only when their scenarios run.
   const wanted = (key: string) => !options.only || options.only.includes(key);
@@ -303,7 +356,7 @@ async function main(
     ? undefined
     : group.start({
         name: 'traced server',
-        args: ['--import', 'tsx', 'src/./server.ts'],
+        args: serverArgs,
         env: {
           ...serverEnv,
           PORT: String(tracedPort),
@@ -320,7 +373,7 @@ async function main(
     ? undefined
     : group.start({
         name: 'server without metrics',
-        args: ['--import', 'tsx', 'src/./server.ts'],
+        args: serverArgs,
         env: { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' },
         cwd: source.dir,
         ...(cores && !clustered ? { cpu: cores.server } : {}),
@@ -351,7 +404,7 @@ async function main(
   const latencyServer = latencyWanted
     ? group.start({
         name: 'latency server',
-        args: ['--import', 'tsx', 'src/./server.ts'],
+        args: serverArgs,
         env: {
           ...serverEnv,
           HTTP_MAX_CONNECTIONS: '2048',
@@ -370,6 +423,8 @@ async function main(
       waitForHttp(`${latencyOrigin}/health`, latencyServer, signal),
     ]);
   }
+  // Started once the others are up, so that fewer processes start at once on the server's core.
+  await waitForHttp(`${stack.redisOrigin}/health`, redis, signal, STARTUP_TIMEOUT_MS);
 
   if (cores) {
     layout.push(
@@ -396,6 +451,9 @@ async function main(
     clustered
       ? `Cluster: WEB_CONCURRENCY=${workers}. The server and its workers are not pinned (pinned, every worker would inherit one CPU): they compete with the upstream simulator and autocannon for every core, so compare its req/s, not its per-core figures, with a pinned run. Its CPU and RSS are the primary's plus its workers'.`
       : 'Cluster (WEB_CONCURRENCY): not in this run; `--server-env WEB_CONCURRENCY=2` measures it.',
+  );
+  layout.push(
+    `Cached servers (8a–8e): the same command and options with the CDR cache at its default (on): one in-process (pid ${cached.pid}, 8a, 8b, 8e), one with REDIS_URL and no in-process layer (pid ${redis.pid}, 8c, 8d), both on the server's CPU like the floor and the reference layer. Their redis-server (pid ${redisServer.pid}, no persistence) runs ${cores ? `on CPU ${cores.upstream}, beside the upstream simulator` : 'unpinned'}.`,
   );
   for (const line of layout) say(line);
 
@@ -460,6 +518,8 @@ async function main(
         .map((one) => ({ pid: one.pid, core: clustered ? undefined : cores?.server })),
       ...(latencyUpstream ? [{ pid: latencyUpstream.pid, core: cores?.upstream }] : []),
       ...(latencyServer ? [{ pid: latencyServer.pid, core: clustered ? undefined : cores?.server }] : []),
+      { pid: redis.pid, core: clustered ? undefined : cores?.server },
+      { pid: redisServer.pid, core: cores?.upstream },
     ],
     cores?.runner,
   );
@@ -477,6 +537,8 @@ async function main(
         ...(unmetered ? [unmetered.pid] : []),
         ...(latencyUpstream ? [latencyUpstream.pid] : []),
         ...(latencyServer ? [latencyServer.pid] : []),
+        redis.pid,
+        redisServer?.pid ?? 0,
       ]),
   );
 
@@ -488,12 +550,13 @@ async function main(
     traced: tracedOrigin,
     unmetered: unmeteredOrigin,
     latency: latencyOrigin,
+    redis: stack.redisOrigin,
   } as const;
-  const requestFor = (scenario: Scenario): RequestSpec => ({
+  const requestFor = (scenario: Scenario, authorization = AUTHORIZATION): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
     method: scenario.method,
     headers: {
-      authorization: AUTHORIZATION,
+      authorization,
       accept: 'application/json',
       ...(scenario.body === undefined ? {} : { 'content-type': 'application/json' }),
     },
@@ -501,8 +564,8 @@ async function main(
   });
 
   /** One request, fully checked; returns its body size or throws with what is wrong. */
-  const sample = async (scenario: Scenario): Promise<number> => {
-    const request = requestFor(scenario);
+  const sample = async (scenario: Scenario, authorization?: string): Promise<number> => {
+    const request = requestFor(scenario, authorization);
     const reply = await exchange(request.url, signal, request);
     if (reply.status !== 200) throw new Error(`status ${reply.status}: ${reply.text.slice(0, 300)}`);
     let body: unknown;
@@ -531,7 +594,12 @@ async function main(
   };
 
   /** Discarded load; returns once the operations it left in flight have finished upstream too. */
-  const warm = async (scenario: Scenario, upstreamOrigin: string, problems: string[]) => {
+  const warm = async (
+    scenario: Scenario,
+    upstreamOrigin: string,
+    problems: string[],
+    perOperation: Partial<LoadSpec> = {},
+  ) => {
     if (options.warmup <= 0) return;
     const warmup = await runLoad(
       {
@@ -539,12 +607,85 @@ async function main(
         connections: scenario.connections,
         seconds: options.warmup,
         verifyBody: scenario.verifyBody,
+        ...perOperation,
       },
       signal,
     );
     signal.throwIfAborted();
     problems.push(...loadProblems(warmup, 'warm-up'));
     await settledStats(upstreamOrigin);
+  };
+
+  // What the cached servers' caches do: their lookups by result, and the Redis commands they send.
+  const metricsOriginOf: Partial<Record<ScenarioTarget, string>> = {
+    cached: `http://127.0.0.1:${cachedMetricsPort}`,
+    redis: `http://127.0.0.1:${redisMetricsPort}`,
+  };
+  const cacheLookups = async (origin: string): Promise<Record<string, number>> => {
+    const reply = await exchange(`${origin}/metrics`, signal);
+    if (reply.status !== 200) throw new Error(`${origin}/metrics answered ${reply.status}`);
+    const counts: Record<string, number> = {};
+    for (const match of reply.text.matchAll(/^cdr_cache_lookups_total\{result="(\w+)"\} (\S+)$/gm)) {
+      counts[match[1] as string] = Number(match[2]);
+    }
+    return counts;
+  };
+  const redisClient = createClient({ url: redisServer.url });
+  await redisClient.connect();
+  /** Commands Redis has run so far, INFO (this benchmark's own) left out. */
+  const redisCommands = async () => {
+    const text = String(await redisClient.info('commandstats'));
+    let total = 0;
+    for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      if (match[1] !== 'info') total += Number(match[2]);
+    }
+    return total;
+  };
+
+  // Scenario 8e's credentials: Basic with a user name of their own and the demo token as the password, which
+  // CarrierX (and the simulator) accept whatever the user name; each is a credential, so an entry, of its own.
+  const demoToken = AUTHORIZATION.slice('Bearer '.length);
+  const runTag = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+  let credentials = 0;
+  /** `count` new credentials, each with an entry primed by `scenario.primeEach`'s request. */
+  const prime = async (scenario: Scenario, count: number): Promise<string[]> => {
+    const body = scenario.primeEach?.body;
+    if (body === undefined) throw new Error(`scenario ${scenario.key} has nothing to prime`);
+    const primed = Array.from(
+      { length: count },
+      () => `Basic ${Buffer.from(`bench-${runTag}-${credentials++}:${demoToken}`).toString('base64')}`,
+    );
+    let next = 0;
+    const primeSome = async () => {
+      while (next < primed.length) {
+        const authorization = primed[next++] as string;
+        const reply = await exchange(`${originOf[scenario.target]}${scenario.path}`, signal, {
+          method: 'POST',
+          headers: { authorization, accept: 'application/json', 'content-type': 'application/json' },
+          body,
+        });
+        if (reply.status !== 200 || !reply.text.startsWith('{"data":{"callDetailRecord":{')) {
+          throw new Error(
+            `priming scenario ${scenario.key}: status ${reply.status}: ${reply.text.slice(0, 300)}`,
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, primeSome));
+    return primed;
+  };
+  /** The load options that give each operation one of `count` primed credentials, and a check they sufficed. */
+  const primedLoad = async (scenario: Scenario, count: number) => {
+    // autocannon may build a request or two per connection that it never sends: prime a few spare.
+    const pool = await prime(scenario, count + 2 * scenario.connections);
+    let taken = 0;
+    return {
+      spec: {
+        amount: count,
+        nextAuthorization: () => pool[Math.min(taken++, pool.length - 1)] as string,
+      } satisfies Partial<LoadSpec>,
+      exhausted: () => taken > pool.length,
+    };
   };
 
   const results: ScenarioResult[] = [];
@@ -558,6 +699,7 @@ async function main(
         reference,
         server,
         cached,
+        redis,
         traced,
         unmetered,
         latency: latencyServer ?? server,
@@ -577,10 +719,23 @@ async function main(
       // Exact upstream traffic of single operations, and the first correctness check.
       const probe = { calls: [] as number[], bytes: [] as number[] };
       let clientBodyBytes = 0;
+      let missingFieldsBytes: number | undefined;
+      if (scenario.primeEach) {
+        // What CarrierX sends for the missing fields alone: the most a partial hit should cost upstream.
+        const fields = [...scenario.primeEach.missingApiFields, 'dr_sid'].join(',');
+        const reply = await exchange(
+          `${upstreamOrigin}/core/v2/calls/call_drs/${SAMPLE_DR_SID}?include_fields=${fields}`,
+          signal,
+          { headers: { authorization: AUTHORIZATION } },
+        );
+        if (reply.status === 200) missingFieldsBytes = Buffer.byteLength(reply.text);
+        else problems.push(`the missing fields' GET answered ${reply.status}`);
+      }
       for (let i = 0; i < options.probes; i++) {
+        const [primed] = scenario.primeEach ? await prime(scenario, 1) : [undefined];
         await control(upstreamOrigin, 'stats', 'DELETE');
         try {
-          clientBodyBytes = await sample(scenario);
+          clientBodyBytes = await sample(scenario, primed);
         } catch (error) {
           problems.push(`sampled response before the run: ${(error as Error).message}`);
           break;
@@ -590,7 +745,19 @@ async function main(
         probe.bytes.push(counted.bytesSent);
       }
 
-      await warm(scenario, upstreamOrigin, problems);
+      if (scenario.primeEach) {
+        const warmOps = Math.round(options.warmup * PRIMED_OPS_PER_SECOND);
+        if (warmOps > 0)
+          await warm(scenario, upstreamOrigin, problems, (await primedLoad(scenario, warmOps)).spec);
+      } else {
+        await warm(scenario, upstreamOrigin, problems);
+      }
+      const primedRun = scenario.primeEach
+        ? await primedLoad(scenario, Math.round(options.duration * PRIMED_OPS_PER_SECOND))
+        : undefined;
+      const metricsOrigin = metricsOriginOf[scenario.target];
+      const lookupsBefore = metricsOrigin ? await cacheLookups(metricsOrigin) : undefined;
+      const redisBefore = scenario.target === 'redis' ? await redisCommands() : undefined;
       const rssBefore = readRssBytes(measured.pid);
       await control(upstreamOrigin, 'stats', 'DELETE');
       foreign.mark();
@@ -601,6 +768,7 @@ async function main(
           connections: scenario.connections,
           seconds: options.duration,
           verifyBody: scenario.verifyBody,
+          ...primedRun?.spec,
         },
         signal,
       );
@@ -614,8 +782,28 @@ async function main(
       if (scenario.target === 'traced' && sink.requests === exportsBefore) {
         problems.push('the span sink received no export during the run');
       }
+      if (primedRun?.exhausted()) {
+        problems.push('under load: more operations than primed credentials (some were not partial hits)');
+      }
+      let cache: CacheMeasure | undefined;
+      if (metricsOrigin && lookupsBefore) {
+        const lookupsAfter = await cacheLookups(metricsOrigin);
+        const lookups: Record<string, number> = {};
+        for (const [result, count] of Object.entries(lookupsAfter)) {
+          lookups[result] = count - (lookupsBefore[result] ?? 0);
+        }
+        const total = Object.values(lookups).reduce((sum, count) => sum + count, 0);
+        cache = {
+          lookups,
+          hitRatio: total > 0 ? (lookups.hit ?? 0) / total : undefined,
+          ...(redisBefore === undefined
+            ? {}
+            : { redisCommandsPerOp: ((await redisCommands()) - redisBefore) / (load.sent || 1) }),
+          ...(missingFieldsBytes === undefined ? {} : { missingFieldsBytes }),
+        };
+      }
       try {
-        await sample(scenario);
+        await sample(scenario, scenario.primeEach ? (await prime(scenario, 1))[0] : undefined);
       } catch (error) {
         problems.push(`sampled response after the run: ${(error as Error).message}`);
       }
@@ -641,6 +829,7 @@ async function main(
         serverWarnings: serverLog.count() - warningsBefore,
         problems,
         ...(scenario.target === 'latency' ? { peakRss: readPeakRssBytes(measured.pid) } : {}),
+        ...(cache ? { cache } : {}),
       };
       if (result.serverWarnings) {
         notes.push(
@@ -712,12 +901,14 @@ async function main(
   try {
     await measureAll();
   } catch (error) {
+    redisClient.destroy();
     // Keep what was measured: a run stopped by Ctrl-C or a dead child still leaves a (marked) report.
     if (results.length === 0) throw error;
     const reason = signal.aborted ? signal.reason : error;
     aborted = reason instanceof Error ? reason.message : String(reason);
   }
 
+  if (redisClient.isOpen) await redisClient.close();
   foreign.mark();
   // The kernel's high-water marks (VmHWM) over the whole run, read while the processes still live.
   const peakRss = { server: readPeakRssBytes(server.pid), reference: readPeakRssBytes(reference.pid) };
@@ -802,6 +993,7 @@ const group = createProcessGroup({
 let source: Source | undefined;
 process.on('exit', () => {
   group.killAllNow();
+  redisServer?.killNow();
   source?.remove();
 });
 let signals = 0;
@@ -810,6 +1002,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     signals += 1;
     if (signals > 1) {
       group.killAllNow();
+      redisServer?.killNow();
       process.exit(130);
     }
     process.stderr.write(`\n${signal}: stopping the benchmark and its processes…\n`);
@@ -827,6 +1020,7 @@ try {
   exitCode = signals > 0 ? 130 : 1;
 } finally {
   await group.stopAll();
+  await redisServer?.stop();
   source?.remove();
 }
 process.exit(exitCode);

@@ -8,10 +8,21 @@ export const AUTHORIZATION = 'Bearer carrierx-demo-token';
 /** The three fields of scenario 4, also selected by each alias of scenarios 5 and 6. */
 const THREE_FIELDS = ['drSid', 'numberSrc', 'numberDst'] as const;
 
-export type ScenarioTarget = 'floor' | 'server' | 'reference' | 'cached' | 'traced' | 'unmetered' | 'latency';
+export type ScenarioTarget =
+  | 'floor'
+  | 'server'
+  | 'reference'
+  | 'cached'
+  | 'redis'
+  | 'traced'
+  | 'unmetered'
+  | 'latency';
 
 /** Scenario 11's upstream round trip: CarrierX is remote, and its answers take tens of milliseconds. */
 export const SCENARIO_11_LATENCY_MS = 50;
+
+/** The fields scenario 8e asks for beyond the three its entries hold: each operation fetches only these. */
+export const PARTIAL_MISSING_FIELDS = ['direction', 'duration', 'price'] as const;
 
 /** One measured workload: what to send, to which process, and how to tell a right answer from a wrong one. */
 export interface Scenario {
@@ -31,6 +42,11 @@ export interface Scenario {
   verifyBody(text: string): boolean;
   /** A full check of one parsed response body; returns what is wrong, or undefined. */
   validate(body: unknown): string | undefined;
+  /**
+   * Each operation (probes, warm-up, load, samples) sends a credential of its own, first primed with this
+   * request (scenario 8e: entries that hold some of the fields asked for, one per operation).
+   */
+  primeEach?: { body: string; missingApiFields: readonly string[] };
 }
 
 type Json = Record<string, unknown>;
@@ -107,6 +123,8 @@ export function createScenarios(connections: number, sids: readonly string[]): S
   const allFields = CDR_FIELDS.map((field) => field.name);
   const apiNames = CDR_FIELDS.map((field) => field.api);
   const fullQuery = `query FullRecord($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) {\n    ${allFields.join('\n    ')}\n  }\n}`;
+  const partialFields = [...THREE_FIELDS, ...PARTIAL_MISSING_FIELDS];
+  const partialQuery = `query PartialHit($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) { ${partialFields.join(' ')} }\n}`;
   const threeQuery = `query ThreeFields($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) { ${THREE_FIELDS.join(' ')} }\n}`;
 
   const rest = (key: string, title: string, conns: number): Scenario => ({
@@ -203,6 +221,39 @@ export function createScenarios(connections: number, sids: readonly string[]): S
       ),
       target: 'cached',
     },
+    // 8a and 8b to a third server that keeps its entries in Redis only (no in-process layer).
+    {
+      ...full('8c', `callDetailRecord, all ${allFields.length} fields, from Redis`, connections),
+      target: 'redis',
+    },
+    {
+      ...graphqlScenario(
+        '8d',
+        'callDetailRecord, 3 fields, from Redis',
+        connections,
+        threeQuery,
+        { drSid: SAMPLE_DR_SID },
+        SAMPLE_DR_SID,
+        (data) => checkRecord(data.callDetailRecord, THREE_FIELDS, SAMPLE_DR_SID, 'callDetailRecord'),
+      ),
+      target: 'redis',
+    },
+    {
+      ...graphqlScenario(
+        '8e',
+        `partial hit: 3 fields held + ${PARTIAL_MISSING_FIELDS.length} fetched, a primed credential per operation (in-process cache)`,
+        connections,
+        partialQuery,
+        { drSid: SAMPLE_DR_SID },
+        SAMPLE_DR_SID,
+        (data) => checkRecord(data.callDetailRecord, partialFields, SAMPLE_DR_SID, 'callDetailRecord'),
+      ),
+      target: 'cached',
+      primeEach: {
+        body: JSON.stringify({ query: threeQuery, variables: { drSid: SAMPLE_DR_SID } }),
+        missingApiFields: PARTIAL_MISSING_FIELDS.map((name) => apiNameOf(name)),
+      },
+    },
     // Issue 12: one page of the Relay connection, one CarrierX list call asking for the 5 fields.
     graphqlScenario(
       '10',
@@ -269,6 +320,12 @@ function checkPage(data: Json): string | undefined {
     if (!drSid) return `nodes[${i}] has no drSid`;
   }
   return undefined;
+}
+
+function apiNameOf(name: string): string {
+  const field = CDR_FIELDS.find((f) => f.name === name);
+  if (!field) throw new Error(`no CDR field ${name}`);
+  return field.api;
 }
 
 /** The soak: scenario 3 for a long time, to compare the server's RSS after it with RSS after warm-up. */

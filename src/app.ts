@@ -38,6 +38,11 @@ export interface AppDeps {
   onCacheLookup?: (result: LookupResult) => void;
   /** The cache's clock (ms since the epoch); tests move it instead of waiting for entries to expire. */
   cacheClock?: () => number;
+  /**
+   * Widens `POST /cache/invalidate` beyond this process (a cluster worker's in-process cache): given the local
+   * drop, returns the invalidation the endpoint runs. Unset: the local drop alone.
+   */
+  spreadInvalidation?: (dropLocal: CdrCache['invalidate']) => CdrCache['invalidate'];
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -245,7 +250,14 @@ export function createApp(deps: AppDeps): App {
       useObservability({ logger, accessLog: config.accessLog }),
       ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
       ...(cache && config.cache.adminToken
-        ? [useCacheInvalidation(cache, config.cache.adminToken, logger)]
+        ? [
+            useCacheInvalidation(
+              deps.spreadInvalidation?.((drSids) => cache.invalidate(drSids)) ??
+                ((drSids) => cache.invalidate(drSids)),
+              config.cache.adminToken,
+              logger,
+            ),
+          ]
         : []),
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       // Before the query limits: they judge the document a persisted id stands for.

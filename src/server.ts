@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
+import { createClusterInvalidation, relayClusterInvalidations } from './cache/cluster-invalidation.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHttpServer } from './http/create-http-server.ts';
@@ -143,6 +144,14 @@ function listeningFields(config: Config, port: number, upstream: Upstream) {
   };
 }
 
+/**
+ * Each worker keeps its own in-process cache (no REDIS_URL) and the invalidation endpoint is on: invalidations
+ * must be relayed to every worker. With Redis, every worker reads the one store an invalidation changes.
+ */
+function workerCachesNeedRelay(config: Config): boolean {
+  return config.cache.ttlMs > 0 && !config.cache.redisUrl && config.cache.adminToken !== undefined;
+}
+
 /** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
 async function runServer(config: Config, logger: Logger): Promise<void> {
   const upstream = await startUpstream(config);
@@ -181,6 +190,13 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     client,
     logger,
     ...(cacheStore ? { cacheStore } : {}),
+    // A worker's in-process cache is one of several: an invalidation goes through the primary to all of them.
+    ...(cluster.isWorker && workerCachesNeedRelay(config)
+      ? {
+          spreadInvalidation: (dropLocal: (drSids: readonly string[]) => Promise<void>) =>
+            createClusterInvalidation(process, dropLocal),
+        }
+      : {}),
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
   const { server, drain, markReady } = createHttpServer(app, config);
@@ -279,6 +295,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       .finally(() => process.exit(exitCode));
 
   const fork = () => startedAt.set(cluster.fork(workerEnv), Date.now());
+  if (workerCachesNeedRelay(config)) relayClusterInvalidations(cluster);
   if (config.metricsPort !== 0) {
     startMetricsServer({ port: config.metricsPort, host: config.host, cluster: 'primary', logger });
   }

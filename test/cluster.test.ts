@@ -17,10 +17,13 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+const ADMIN_TOKEN = 'cluster-test-admin-token';
+
 describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
   let primary: ChildProcess;
   let output = '';
   let url = '';
+  let simulator = '';
 
   /**
    * One query on a connection of its own. A pooled keep-alive connection (fetch's default) may belong to a
@@ -55,6 +58,11 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
         LOG_LEVEL: 'warn',
         SIMULATOR_PORT: '0',
         METRICS_PORT: '0',
+        // The cache at its default (on, in each worker's memory), with the invalidation endpoint and the
+        // embedded simulator's counters, to see which worker calls CarrierX.
+        CACHE_TTL_MS: '60000',
+        CACHE_ADMIN_TOKEN: ADMIN_TOKEN,
+        SIMULATOR_CONTROL: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -73,10 +81,12 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
         if (match) resolve(match[1] as string);
       };
       primary.stdout?.on('data', onData);
+      onData();
       primary.once('exit', (code) =>
         reject(new Error(`the cluster exited (${code}) before listening:\n${output}`)),
       );
     });
+    simulator = /control API at (http:\/\/\S+\/_simulator\/)/.exec(output)?.[1] ?? '';
   }, 90_000);
 
   afterAll(() => {
@@ -95,6 +105,35 @@ describe('WEB_CONCURRENCY=2 (npm start as a cluster)', () => {
       });
     }
   });
+
+  it('drops an invalidated record in every worker before it answers', async () => {
+    expect(simulator).not.toBe('');
+    const upstreamCalls = async () => {
+      const stats = (await (await fetch(`${simulator}stats`)).json()) as { requests: number };
+      return stats.requests;
+    };
+    // Both workers hold the record: new connections go to the workers in turn, and none calls CarrierX.
+    for (let i = 0; i < 4; i++) await query();
+    await fetch(`${simulator}stats`, { method: 'DELETE' });
+    for (let i = 0; i < 4; i++) expect((await query()).status).toBe(200);
+    expect(await upstreamCalls()).toBe(0);
+
+    const body = JSON.stringify({ drSids: [SAMPLE_DR_SID] });
+    const answer = await fetch(url.replace(/\/graphql$/, '/cache/invalidate'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body,
+    });
+    expect({ status: answer.status, body: await answer.json() }).toEqual({
+      status: 200,
+      body: { invalidated: 1 },
+    });
+    // Each worker fetches the record again, once: the one that received the invalidation and the other.
+    for (let i = 0; i < 20 && (await upstreamCalls()) < 2; i++) await query();
+    expect(await upstreamCalls()).toBe(2);
+    for (let i = 0; i < 4; i++) await query();
+    expect(await upstreamCalls()).toBe(2);
+  }, 60_000);
 
   it('replaces a worker that dies and keeps serving', async () => {
     const before = childrenOf(primary.pid as number);

@@ -28,7 +28,11 @@ function sameToken(given: string, expected: string): boolean {
  * `POST /cache/invalidate` with `{"drSids": [...]}` and `Authorization: Bearer <CACHE_ADMIN_TOKEN>`: drops those
  * records from the cache for every credential (answers `{"invalidated": n}`). Not added at all without a token.
  */
-export function useCacheInvalidation(cache: CdrCache, adminToken: string, logger: Logger): Plugin {
+export function useCacheInvalidation(
+  invalidate: CdrCache['invalidate'],
+  adminToken: string,
+  logger: Logger,
+): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== '/cache/invalidate') return;
@@ -64,14 +68,14 @@ export function useCacheInvalidation(cache: CdrCache, adminToken: string, logger
       }
       const canonical = [...new Set(drSids.map((sid: string) => sid.toLowerCase()))];
       try {
-        await cache.invalidate(canonical);
+        await invalidate(canonical);
       } catch (error) {
         logger.warn({ err: { message: (error as Error).message } }, 'cache invalidation failed');
         return endResponse(
           refuse(
             503,
             'UPSTREAM_UNAVAILABLE',
-            'The cache could not be reached; nothing may have been dropped.',
+            'The cache could not be reached everywhere; some records may not have been dropped.',
           ),
         );
       }

@@ -6,8 +6,12 @@ import { createServer } from 'node:net';
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** The running server's pid (0 while stopped). */
+  readonly pid: number;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL, synchronously (for a process 'exit' handler). */
+  killNow(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -18,8 +22,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts /usr/bin/redis-server (Debian's package; .ci/run installs it). Rejects, never skips, if it cannot. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts /usr/bin/redis-server (Debian's package; .ci/run installs it). Rejects, never skips, if it cannot.
+ * `cpu` pins it there with taskset (the benchmark's layout); the tests leave it unpinned.
+ */
+export async function startRedisServer(options: { cpu?: number } = {}): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
@@ -28,11 +35,14 @@ export async function startRedisServer(): Promise<RedisServer> {
   /** Starts it unless it is running. */
   async function start(): Promise<void> {
     if (running()) return;
-    const process = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    // taskset execs redis-server in place: the child's pid is the server's.
+    const process =
+      options.cpu === undefined
+        ? spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('taskset', ['-c', String(options.cpu), 'redis-server', ...args], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
     child = process;
     let output = '';
     await new Promise<void>((resolve, reject) => {
@@ -49,7 +59,13 @@ export async function startRedisServer(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return running() ? (child?.pid ?? 0) : 0;
+    },
     start,
+    killNow() {
+      if (running()) child?.kill('SIGKILL');
+    },
     async stop() {
       if (!running() || !child) return;
       const exited = once(child, 'exit');

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCarrierXClient } from '../src/carrierx/client.ts';
 import { decodeCdrPage } from '../src/carrierx/record.ts';
 import {
   CHILD_PARTNER_SID,
@@ -7,6 +10,7 @@ import {
   type RecordedRequest,
   SAMPLE_DR_SID,
 } from '../src/carrierx/simulator/index.ts';
+import { createLogger } from '../src/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 type Row = Readonly<Record<string, unknown>>;
@@ -629,6 +633,39 @@ describe('a list answer from CarrierX, checked at the boundary', () => {
       expect(() => decodeCdrPage(body), body).toThrow(
         expect.objectContaining({ extensions: { code: 'UPSTREAM_BAD_RESPONSE' } }),
       );
+    }
+  });
+});
+
+describe('the list call on the wire', () => {
+  it('percent-encodes every value (a space as %20), so no filter value can end or add a parameter', async () => {
+    const urls: string[] = [];
+    const server = createServer((req, res) => {
+      urls.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"count":0,"has_more":false,"items":[],"total":0}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = createCarrierXClient({
+      baseUrl: `http://127.0.0.1:${port}/core/v2`,
+      timeoutMs: 2000,
+      includeFieldsParam: 'include_fields',
+      connections: 1,
+      logger: createLogger({ level: 'silent', destination: { write: () => {} } }),
+    });
+    try {
+      await client.listCallDetailRecords(
+        { limit: 5, filter: 'number_src eq "a&b=c %+"', order: 'date_start desc' },
+        ['dr_sid', 'price'],
+        'Bearer t',
+      );
+      expect(urls).toEqual([
+        '/core/v2/calls/call_drs?limit=5&order=date_start%20desc&filter=number_src%20eq%20%22a%26b%3Dc%20%25%2B%22&include_fields=dr_sid,price',
+      ]);
+    } finally {
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -518,20 +518,22 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       ) {
         return Promise.reject(new CarrierXError('BAD_USER_INPUT', 'This page cannot be asked of CarrierX.'));
       }
-      // URLSearchParams percent-encodes every value: the filter's quotes and spaces cannot end a parameter.
-      const query = new URLSearchParams({ limit: String(page.limit) });
-      if (page.after !== undefined) query.set('after', page.after);
-      if (page.before !== undefined) query.set('before', page.before);
-      if (page.order !== undefined) query.set('order', page.order);
-      if (page.filter !== undefined) query.set('filter', page.filter);
+      // Every value percent-encoded (a space as %20, which every server reads as a space, where "+" is only
+      // a form convention): the filter's quotes, spaces, "&" and "%" cannot end or add a parameter.
+      let query = `limit=${page.limit}`;
+      if (page.after !== undefined) query += `&after=${encodeURIComponent(page.after)}`;
+      if (page.before !== undefined) query += `&before=${encodeURIComponent(page.before)}`;
+      if (page.order !== undefined) query += `&order=${encodeURIComponent(page.order)}`;
+      if (page.filter !== undefined) query += `&filter=${encodeURIComponent(page.filter)}`;
       if (includeFieldsParam !== undefined) {
-        query.set(includeFieldsParam, commaList(fields));
+        // API names from the field map, as on the by-SID call: nothing in them needs encoding.
+        query += `&${includeFieldsParam}=${commaList(fields)}`;
         recordFieldsRequested(fields.length);
       }
       return run(
         { list: 'call_drs' },
         fields,
-        `${basePath}/calls/call_drs?${query.toString()}`,
+        `${basePath}/calls/call_drs?${query}`,
         authorization,
         callOptions,
         (text, log) =>

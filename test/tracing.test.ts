@@ -53,11 +53,19 @@ const attributesOf = (list: { key: string; value: OtlpValue }[]) =>
 async function startReceiver() {
   const spans: Span[] = [];
   const headers: IncomingHttpHeaders[] = [];
+  /** Bodies sent as protobuf (the default protocol), kept as they came. */
+  const protobuf: Buffer[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       headers.push(req.headers);
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        protobuf.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' });
+        res.end();
+        return;
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         resourceSpans: {
           resource: { attributes: { key: string; value: OtlpValue }[] };
@@ -90,6 +98,7 @@ async function startReceiver() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
     headers,
+    protobuf,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
@@ -312,6 +321,38 @@ describe('OpenTelemetry traces with WEB_CONCURRENCY workers', () => {
         const spans = receiver.spans.filter((span) => span.traceId === traceId);
         expect(spans.map((span) => span.kind).sort()).toEqual(['client', 'internal', 'server']);
         expect(spans.find((span) => span.kind === 'server')?.parentSpanId).toBe(spanId);
+      }
+    } finally {
+      await receiver.close();
+    }
+  }, 120_000);
+});
+
+describe('OpenTelemetry traces over OTLP/HTTP protobuf, the default protocol', () => {
+  it('exports the request’s spans as protobuf', async () => {
+    const receiver = await startReceiver();
+    try {
+      const server = await startServerProcess({
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        CACHE_TTL_MS: '0',
+      });
+      const trace = traceparent();
+      try {
+        const response = await fetch(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...AUTH, traceparent: trace.header },
+          body: JSON.stringify({ query: ONE, variables: { drSid: SAMPLE_DR_SID } }),
+        });
+        expect(await response.json()).toHaveProperty('data');
+      } finally {
+        await server.stop();
+      }
+      expect(receiver.spans).toEqual([]);
+      const sent = Buffer.concat(receiver.protobuf);
+      // Protobuf carries ids as raw bytes and names as UTF-8: the trace and all three spans are in it.
+      expect(sent.includes(Buffer.from(trace.traceId, 'hex'))).toBe(true);
+      for (const name of ['POST /graphql', 'query One', 'GET /calls/call_drs/{dr_sid}']) {
+        expect(sent.includes(Buffer.from(name))).toBe(true);
       }
     } finally {
       await receiver.close();

@@ -15,6 +15,7 @@ import * as types from './graphql.js';
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query Page(\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n    $filter: CallDetailRecordFilter\n    $orderBy: CallDetailRecordOrder\n  ) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n": typeof types.PageDocument,
     "\n  query Price($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": typeof types.PriceDocument,
     "\n  query TwoRecords($a: UUID!, $b: UUID!) {\n    a: callDetailRecord(drSid: $a) {\n      drSid\n      price\n    }\n    b: callDetailRecord(drSid: $b) {\n      drSid\n      price\n    }\n  }\n": typeof types.TwoRecordsDocument,
     "query SubgraphSdl { _service { sdl } }": typeof types.SubgraphSdlDocument,
@@ -34,6 +35,7 @@ type Documents = {
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": typeof types.TwiceDocument,
 };
 const documents: Documents = {
+    "\n  query Page(\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n    $filter: CallDetailRecordFilter\n    $orderBy: CallDetailRecordOrder\n  ) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n": types.PageDocument,
     "\n  query Price($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": types.PriceDocument,
     "\n  query TwoRecords($a: UUID!, $b: UUID!) {\n    a: callDetailRecord(drSid: $a) {\n      drSid\n      price\n    }\n    b: callDetailRecord(drSid: $b) {\n      drSid\n      price\n    }\n  }\n": types.TwoRecordsDocument,
     "query SubgraphSdl { _service { sdl } }": types.SubgraphSdlDocument,
@@ -53,6 +55,10 @@ const documents: Documents = {
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": types.TwiceDocument,
 };
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Page(\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n    $filter: CallDetailRecordFilter\n    $orderBy: CallDetailRecordOrder\n  ) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n"): typeof import('./graphql.js').PageDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -4,6 +4,109 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Which records to list; every condition set must hold (CarrierX joins filter conditions only with "and"). */
+export type CallDetailRecordFilter = {
+  /** When CarrierX inserted the record (UTC). */
+  dateInsert?: DateTimeFilter | null | undefined;
+  /** When the call started (UTC). */
+  dateStart?: DateTimeFilter | null | undefined;
+  /** Direction of the call. */
+  direction?: Direction | null | undefined;
+  /** Secure ID of the destination endpoint (a System Gateway SID for external numbers). */
+  endpointSidDst?: IdFilter | null | undefined;
+  /** Secure ID of the source endpoint (a System Gateway SID for external numbers). */
+  endpointSidSrc?: IdFilter | null | undefined;
+  /** Phone number the call is billed to. */
+  numberBilling?: StringFilter | null | undefined;
+  /** Destination phone number, as CarrierX stores it (not normalised). */
+  numberDst?: StringFilter | null | undefined;
+  /** Source (calling) phone number, as CarrierX stores it (not normalised). */
+  numberSrc?: StringFilter | null | undefined;
+  /** Secure ID of the partner that owns the record. */
+  partnerSid?: IdFilter | null | undefined;
+  /** Final SIP response code of the call, e.g. "200". */
+  sipcause?: StringFilter | null | undefined;
+  /** STIR/SHAKEN attestation level: A, B or C. */
+  stirAttest?: StringFilter | null | undefined;
+  /** Secure ID of the trunk group of the destination leg. */
+  trunkGroupSidDst?: IdFilter | null | undefined;
+  /** Secure ID of the trunk group of the source leg. */
+  trunkGroupSidSrc?: IdFilter | null | undefined;
+};
+
+/** The order of a list of call detail records; dr_sid breaks ties. */
+export type CallDetailRecordOrder = {
+  direction: OrderDirection;
+  field: CallDetailRecordOrderField;
+};
+
+/** A field call detail records can be listed in the order of. */
+export type CallDetailRecordOrderField =
+  /** CarrierX's date_insert. */
+  | 'DATE_INSERT'
+  /** CarrierX's date_start. */
+  | 'DATE_START'
+  /** CarrierX's date_stop. */
+  | 'DATE_STOP'
+  /** CarrierX's duration. */
+  | 'DURATION'
+  /** CarrierX's price. */
+  | 'PRICE';
+
+/** Conditions on a date field, combined with "and" (e.g. gt and lt for a range). */
+export type DateTimeFilter = {
+  /** At or after this instant. */
+  ge?: string | null | undefined;
+  /** After this instant. */
+  gt?: string | null | undefined;
+  /** Before this instant. */
+  lt?: string | null | undefined;
+};
+
+/** Direction of a call, as CarrierX documents it. */
+export type Direction =
+  /** CarrierX "any". */
+  | 'ANY'
+  /** CarrierX "inbound". */
+  | 'INBOUND'
+  /** CarrierX "outbound". */
+  | 'OUTBOUND'
+  /** CarrierX "undirected". */
+  | 'UNDIRECTED';
+
+/** Conditions on a secure ID field. */
+export type IdFilter = {
+  /** Equal to this ID. */
+  eq?: string | null | undefined;
+};
+
+/** Ascending or descending. */
+export type OrderDirection =
+  /** Smallest (earliest) first. */
+  | 'ASC'
+  /** Largest (latest) first. */
+  | 'DESC';
+
+/** Conditions on a text field, combined with "and". Values of at most 256 characters, without control characters, backslashes or both quote kinds. */
+export type StringFilter = {
+  /** Equal to this text. */
+  eq?: string | null | undefined;
+  /** Matches this pattern: `%` matches any run of characters (e.g. "+1516%"). */
+  like?: string | null | undefined;
+};
+
+export type PageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+  filter?: CallDetailRecordFilter | null | undefined;
+  orderBy?: CallDetailRecordOrder | null | undefined;
+}>;
+
+
+export type PageQuery = { callDetailRecords: { totalCount: number | null, nodes: Array<{ drSid: string }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
+
 export type PriceQueryVariables = Exact<{
   drSid: string;
 }>;
@@ -149,6 +252,29 @@ export const BillingFragmentDoc = new TypedDocumentString(`
     fragment Codecs on CallDetailRecord {
   codecSrc
 }`, {"fragmentName":"Billing"}) as unknown as TypedDocumentString<BillingFragment, unknown>;
+export const PageDocument = new TypedDocumentString(`
+    query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
+  callDetailRecords(
+    first: $first
+    after: $after
+    last: $last
+    before: $before
+    filter: $filter
+    orderBy: $orderBy
+  ) {
+    totalCount
+    nodes {
+      drSid
+    }
+    pageInfo {
+      hasNextPage
+      hasPreviousPage
+      startCursor
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PageQuery, PageQueryVariables>;
 export const PriceDocument = new TypedDocumentString(`
     query Price($drSid: UUID!) {
   callDetailRecord(drSid: $drSid) {

@@ -421,3 +421,56 @@ describe('tracing configuration', () => {
     }
   });
 });
+
+describe('OpenTelemetry traces from npm start with the CDR cache on (its default)', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const miss = traceparent();
+  const hit = traceparent();
+  const partial = traceparent();
+  const refresh = traceparent();
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    const server = await startServerProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    });
+    const ask = (trace: { header: string }, fields: string, headers: Record<string, string> = {}) =>
+      fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...AUTH, traceparent: trace.header, ...headers },
+        body: JSON.stringify({ query: `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { ${fields} } }` }),
+      }).then((r) => r.json());
+    try {
+      // In order: nothing held, then all held, then one field more, then a refresh on demand.
+      expect(await ask(miss, 'drSid price')).toHaveProperty('data.callDetailRecord.price');
+      expect(await ask(hit, 'drSid price')).toHaveProperty('data.callDetailRecord.price');
+      expect(await ask(partial, 'drSid price duration')).toHaveProperty('data.callDetailRecord.duration');
+      expect(await ask(refresh, 'drSid price', { 'cache-control': 'no-cache' })).toHaveProperty(
+        'data.callDetailRecord.price',
+      );
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
+  afterAll(() => receiver?.close());
+
+  const callsOf = (trace: { traceId: string }) =>
+    receiver.spans.filter((span) => span.traceId === trace.traceId && span.kind === 'client');
+
+  it('says on each CarrierX span why the cache asked: a miss, a partial hit, a refresh', () => {
+    expect(callsOf(miss).map((span) => span.attributes['carrierx.cache_result'])).toEqual(['miss']);
+    const [partialCall] = callsOf(partial);
+    expect(partialCall?.attributes).toMatchObject({
+      'carrierx.cache_result': 'partial',
+      // Only the field the entry lacked (and dr_sid) went to CarrierX.
+      'carrierx.include_fields': ['dr_sid', 'duration'],
+    });
+    expect(callsOf(refresh).map((span) => span.attributes['carrierx.cache_result'])).toEqual(['refresh']);
+  });
+
+  it('makes no CarrierX span for a hit, which calls no one', () => {
+    expect(receiver.spans.filter((span) => span.traceId === hit.traceId).length).toBeGreaterThan(0);
+    expect(callsOf(hit)).toEqual([]);
+  });
+});

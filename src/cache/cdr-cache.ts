@@ -150,6 +150,8 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     authorization: string,
     callOptions: CallOptions,
     shareable: boolean,
+    /** The lookup that starts the call, for its spans (a lookup that joins it changes nothing there). */
+    cacheResult: 'miss' | 'partial' | 'refresh',
   ): Promise<CacheEntry> {
     const running = shareable ? calls.get(key) : undefined;
     if (running) {
@@ -177,6 +179,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
                 return callOptions.logger;
               },
               tally: callOptions.tally,
+              cacheResult,
             })
             .then((record) => entryFromRecord(record, asked, now()));
         })
@@ -241,7 +244,15 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       }
       try {
         const fetched = await untilAborted(
-          fetchShared(key, drSid, missing, authorization, callOptions, !callOptions.refresh),
+          fetchShared(
+            key,
+            drSid,
+            missing,
+            authorization,
+            callOptions,
+            !callOptions.refresh,
+            callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
+          ),
           callOptions.signal,
         );
         onLookup(held && missing.length < fields.length ? 'partial' : 'miss');

@@ -50,6 +50,8 @@ export interface CallOptions {
    * shared calls, whose log lines and counts already go to the request that started them.
    */
   readonly tally?: { upstreamCalls: number; records: number; readonly span?: Span | undefined } | undefined;
+  /** Why the cache in front asked (its lookup's result), for the attempts' spans; unset without a cache. */
+  readonly cacheResult?: 'miss' | 'partial' | 'refresh' | undefined;
 }
 
 export interface CarrierXClient {
@@ -357,7 +359,13 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     const headers: Record<string, string> = { authorization, accept: 'application/json' };
     const span = tracer?.startUpstream(
       tally?.span,
-      { url: `${base.origin}${path}`, ...subject, includeFields: fields, attempt: attemptNumber },
+      {
+        url: `${base.origin}${path}`,
+        ...subject,
+        includeFields: fields,
+        attempt: attemptNumber,
+        cacheResult: callOptions.cacheResult,
+      },
       headers,
     );
     // The whole call, connecting and reading included, ends at budgetMs: a native timer cancels it. undici's own

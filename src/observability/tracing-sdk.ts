@@ -183,6 +183,7 @@ export async function createTracing(config: TracingConfig, logger: Logger): Prom
         'carrierx.attempt': attempt.attempt,
       };
       if (attempt.drSid !== undefined) attributes['carrierx.dr_sid'] = attempt.drSid;
+      if (attempt.cacheResult !== undefined) attributes['carrierx.cache_result'] = attempt.cacheResult;
       if (attempt.attempt > 1) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = attempt.attempt - 1;
       if (attempt.includeFields) attributes['carrierx.include_fields'] = [...attempt.includeFields];
       const span = otel.startSpan(

@@ -18,6 +18,8 @@ export interface UpstreamAttempt {
   includeFields: readonly string[] | undefined;
   /** 1 for the first attempt, 2 for its first retry... */
   attempt: number;
+  /** The cache's lookup that led to this call (`miss`, `partial`, `refresh`); unset without a cache. */
+  cacheResult?: string | undefined;
 }
 
 /** How a GraphQL operation ended, for its span. */

@@ -255,20 +255,17 @@ async function main(
   say(
     `Start to /ready: ${startup.medianStartMs.toFixed(0)} ms; idle RSS ${(startup.medianIdleRssBytes / 2 ** 20).toFixed(1)} MB (median of ${startup.runs})${startup.problems.length ? `; ${startup.problems.join('; ')}` : ''}`,
   );
-  const upstream = group.start({
-    name: 'upstream simulator',
-    args: simulatorArgs,
-    env: simulatorEnv(upstreamPort),
-    cwd: source.dir,
-    ...(cores ? { cpu: cores.upstream } : {}),
-  });
-  const floor = group.start({
-    name: 'floor simulator',
-    args: simulatorArgs,
-    env: simulatorEnv(floorPort),
-    cwd: source.dir,
-    ...(cores ? { cpu: cores.server } : {}),
-  });
+  /** A simulator on `port`, pinned to `cpu` when there are cores to pin to. */
+  const startSimulator = (name: string, port: number, cpu: number | undefined) =>
+    group.start({
+      name,
+      args: simulatorArgs,
+      env: simulatorEnv(port),
+      cwd: source.dir,
+      ...(cpu === undefined ? {} : { cpu }),
+    });
+  const upstream = startSimulator('upstream simulator', upstreamPort, cores?.upstream);
+  const floor = startSimulator('floor simulator', floorPort, cores?.server);
   const reference = group.start({
     name: 'reference layer',
     args: ['--import', 'tsx', 'bench/reference-proxy.ts'],
@@ -284,22 +281,23 @@ async function main(
   // A cluster's workers inherit the primary's CPU: pinned, they would all share one core.
   const workers = Number(options.serverEnv.WEB_CONCURRENCY ?? 1);
   const clustered = workers > 1;
-  const server = group.start({
-    name: 'server',
-    args: serverArgs,
-    env: serverEnv,
-    cwd: source.dir,
-    ...(cores && !clustered ? { cpu: cores.server } : {}),
-  });
+  /** A server process of the compiled build with `env`, on the server's core (a cluster left unpinned). */
+  const startServer = (name: string, env: Record<string, string>) =>
+    group.start({
+      name,
+      args: serverArgs,
+      env,
+      cwd: source.dir,
+      ...(cores && !clustered ? { cpu: cores.server } : {}),
+    });
+  const server = startServer('server', serverEnv);
   // The cached server: the same files and options, the cache at its default (on, in-process), on the server's
   // core and loaded only while the others there idle, like the floor and the reference layer.
   const { CACHE_TTL_MS: _off, ...cachedEnv } = serverEnv;
-  const cached = group.start({
-    name: 'cached server',
-    args: serverArgs,
-    env: { ...cachedEnv, PORT: String(cachedPort), METRICS_PORT: String(cachedMetricsPort) },
-    cwd: source.dir,
-    ...(cores && !clustered ? { cpu: cores.server } : {}),
+  const cached = startServer('cached server', {
+    ...cachedEnv,
+    PORT: String(cachedPort),
+    METRICS_PORT: String(cachedMetricsPort),
   });
   await Promise.all([
     waitForHttp(`http://127.0.0.1:${upstreamPort}/_simulator/stats`, upstream, signal, STARTUP_TIMEOUT_MS),
@@ -311,19 +309,13 @@ async function main(
   // A real redis-server, persistence off, beside the upstream simulator (a backend, like it); and a third server
   // that keeps its cache there, with no in-process layer: every lookup is a Redis round trip.
   redisServer = await startRedisServer(cores ? { cpu: cores.upstream } : {});
-  const redis = group.start({
-    name: 'Redis-cached server',
-    args: serverArgs,
-    env: {
-      ...cachedEnv,
-      PORT: String(redisCachedPort),
-      METRICS_PORT: String(redisMetricsPort),
-      REDIS_URL: redisServer.url,
-      // Required in production with REDIS_URL.
-      CACHE_KEY_SECRET: randomBytes(32).toString('hex'),
-    },
-    cwd: source.dir,
-    ...(cores && !clustered ? { cpu: cores.server } : {}),
+  const redis = startServer('Redis-cached server', {
+    ...cachedEnv,
+    PORT: String(redisCachedPort),
+    METRICS_PORT: String(redisMetricsPort),
+    REDIS_URL: redisServer.url,
+    // Required in production with REDIS_URL.
+    CACHE_KEY_SECRET: randomBytes(32).toString('hex'),
   });
   const stack: Stack = {
     upstream,
@@ -354,30 +346,18 @@ async function main(
   ];
   const traced = !wanted('9a')
     ? undefined
-    : group.start({
-        name: 'traced server',
-        args: serverArgs,
-        env: {
-          ...serverEnv,
-          PORT: String(tracedPort),
-          // Its own metrics listener, so that only tracing differs from the server (which may hold 9464).
-          METRICS_PORT: String(tracedMetricsPort),
-          OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-          OTEL_TRACES_SAMPLER: 'always_on',
-        },
-        cwd: source.dir,
-        ...(cores && !clustered ? { cpu: cores.server } : {}),
+    : startServer('traced server', {
+        ...serverEnv,
+        PORT: String(tracedPort),
+        // Its own metrics listener (the server holds its port), so that only tracing differs from the server.
+        METRICS_PORT: String(tracedMetricsPort),
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_TRACES_SAMPLER: 'always_on',
       });
   // Scenario 9b's server: metrics off, the rest as the server.
   const unmetered = !wanted('9b')
     ? undefined
-    : group.start({
-        name: 'server without metrics',
-        args: serverArgs,
-        env: { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' },
-        cwd: source.dir,
-        ...(cores && !clustered ? { cpu: cores.server } : {}),
-      });
+    : startServer('server without metrics', { ...serverEnv, PORT: String(unmeteredPort), METRICS_PORT: '0' });
   const tracedOrigin = `http://127.0.0.1:${tracedPort}`;
   const unmeteredOrigin = `http://127.0.0.1:${unmeteredPort}`;
   await Promise.all([
@@ -393,26 +373,14 @@ async function main(
   const latencyUpstreamPort = latencyWanted ? await freePort() : 0;
   const latencyPort = latencyWanted ? await freePort() : 0;
   const latencyUpstream = latencyWanted
-    ? group.start({
-        name: 'latency upstream simulator',
-        args: simulatorArgs,
-        env: simulatorEnv(latencyUpstreamPort),
-        cwd: source.dir,
-        ...(cores ? { cpu: cores.upstream } : {}),
-      })
+    ? startSimulator('latency upstream simulator', latencyUpstreamPort, cores?.upstream)
     : undefined;
   const latencyServer = latencyWanted
-    ? group.start({
-        name: 'latency server',
-        args: serverArgs,
-        env: {
-          ...serverEnv,
-          HTTP_MAX_CONNECTIONS: '2048',
-          PORT: String(latencyPort),
-          CARRIERX_BASE_URL: `http://127.0.0.1:${latencyUpstreamPort}/core/v2`,
-        },
-        cwd: source.dir,
-        ...(cores && !clustered ? { cpu: cores.server } : {}),
+    ? startServer('latency server', {
+        ...serverEnv,
+        HTTP_MAX_CONNECTIONS: '2048',
+        PORT: String(latencyPort),
+        CARRIERX_BASE_URL: `http://127.0.0.1:${latencyUpstreamPort}/core/v2`,
       })
     : undefined;
   const latencyUpstreamOrigin = `http://127.0.0.1:${latencyUpstreamPort}`;

@@ -17,7 +17,7 @@ import {
   type UpstreamPolicyOptions,
   type UpstreamState,
 } from './policies.ts';
-import { type CdrPage, type CdrRecord, decodeCdr, decodeCdrPage } from './record.ts';
+import { type CdrPage, type CdrRecord, DR_SID, decodeCdr, decodeCdrPage } from './record.ts';
 
 export interface CarrierXClientOptions {
   /** e.g. https://api.carrierx.com/core/v2 (no trailing slash). */
@@ -96,8 +96,6 @@ export const MAX_LIST_LIMIT = 1000;
 type Subject = { drSid: string } | { list: string };
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-// CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
-const DR_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // An error answer's body is never read; past this much of it the connection is dropped rather than drained.
 const MAX_DRAINED_BYTES = 128 * 1024;
@@ -495,6 +493,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
 
   return {
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
+      // CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
       if (!DR_SID.test(drSid)) {
         return Promise.reject(
           new CarrierXError('BAD_USER_INPUT', 'A call detail record SID must be a UUID.'),

@@ -276,7 +276,8 @@ export interface CdrPage {
   readonly total: number | null;
 }
 
-const LIST_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** CarrierX's dr_sid: a UUID, any case. The one pattern for every SID that reaches or leaves CarrierX. */
+export const DR_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Parses and validates a list response (`{ items, has_more, total, ... }`) at the boundary, each item as
@@ -303,7 +304,7 @@ export function decodeCdrPage(
   }
   const noLiterals = () => new Map<string, string>();
   const records = body.items.map((item: unknown) => {
-    if (!isPlainObject(item) || typeof item.dr_sid !== 'string' || !LIST_SID.test(item.dr_sid)) throw bad();
+    if (!isPlainObject(item) || typeof item.dr_sid !== 'string' || !DR_SID.test(item.dr_sid)) throw bad();
     return decodeFields(item, item.dr_sid, noLiterals, onInvalid);
   });
   return {

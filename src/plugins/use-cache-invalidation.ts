@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { CdrCache } from '../cache/cdr-cache.ts';
+import { DR_SID } from '../carrierx/record.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SIDS = 1000;
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -56,7 +56,7 @@ export function useCacheInvalidation(
       if (
         !Array.isArray(drSids) ||
         drSids.length > MAX_SIDS ||
-        !drSids.every((sid) => typeof sid === 'string' && UUID.test(sid))
+        !drSids.every((sid) => typeof sid === 'string' && DR_SID.test(sid))
       ) {
         return endResponse(
           refuse(

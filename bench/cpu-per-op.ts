@@ -1,15 +1,17 @@
 /**
  * CPU time per operation of the server (or the reference layer), for A/B-ing one lever at a time on a shared
  * machine: `node --import tsx bench/cpu-per-op.ts [--ops 20000] [--rounds 3] [--target server|reference]
- * [--node-flag --max-semi-space-size=16] [--server-env NAME=VALUE] [--only 3,4]`.
+ * [--node-flag --max-semi-space-size=16] [--server-env NAME=VALUE] [--only 3,4] [--tsx]`.
  *
  * Wall-clock figures on a machine six people share are noise; the CPU time the server's process is charged for
  * a fixed number of operations is not (other load only stretches it by cache and frequency effects, a few %).
- * The server runs as `npm run bench` runs it (production settings, cache off) against a simulator in another
+ * The server runs as `npm run bench` runs it (compiled dist/, built first; production settings, cache off)
+ * against a simulator in another
  * process, loaded by autocannon in this one with 10 connections; its CPU seconds come from /proc before and
  * after each round. Also printed: the server's GC time per op, from its --trace-gc lines (one short line per
  * collection: next to nothing beside a collection), and its RSS and peak RSS (VmHWM) at the end.
  */
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { readCpuSeconds, readPeakRssBytes, readRssBytes } from './machine.ts';
@@ -25,8 +27,13 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10' },
     'node-flag': { type: 'string', multiple: true, default: [] },
     'server-env': { type: 'string', multiple: true, default: [] },
+    // src/ through tsx, as before the compiled build (to compare with commits that have none). tsx's transform
+    // adds a `__name` call to every named function and class it defines: several µs per operation.
+    tsx: { type: 'boolean', default: false },
   },
 });
+if (!values.tsx)
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', timeout: 120_000 });
 const ops = Number(values.ops);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -72,7 +79,13 @@ const server =
       })
     : group.start({
         name: 'server',
-        args: [...values['node-flag'], '--trace-gc', '--import', 'tsx', 'src/./server.ts'],
+        args: [
+          ...values['node-flag'],
+          '--trace-gc',
+          ...(values.tsx
+            ? ['--import', 'tsx', 'src/./server.ts']
+            : ['--enable-source-maps', 'dist/./server.js']),
+        ],
         env: {
           ...baseEnv,
           NODE_ENV: 'production',

@@ -78,7 +78,15 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
   // Requests already accounted for: one of their operations executed, or parse or validation refused them.
   // What Yoga answers with errors and is in neither was refused as an HTTP request (Yoga's path only: the fast
   // path hands such requests to Yoga).
-  const accounted = new WeakSet<object>();
+  // A mark on the Request, not a WeakSet of them (weak tables cost every young-generation GC; see context.ts).
+  const ACCOUNTED = Symbol('accounted');
+  type Marked = { [ACCOUNTED]?: true };
+  const accounted = {
+    add: (request: object) => {
+      (request as Marked)[ACCOUNTED] = true;
+    },
+    has: (request: object) => (request as Marked)[ACCOUNTED] === true,
+  };
 
   /** A request refused before execution: counted, and one access-log line (no variables, no token). */
   function refuse(request: Request, reason: RefusalReason, codes: string[]): void {

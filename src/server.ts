@@ -221,18 +221,25 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     }
     fatal(logger, 'the HTTP server failed', error);
   });
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    markReady();
-    // A worker's primary prints the banner (or the production `listening` line) once for all of them.
-    if (config.production && cluster.isPrimary) {
-      logger.info(listeningFields(config, port, upstream), 'listening');
-      return;
-    }
-    if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream));
-    logger.info({ port, host: config.host, simulator: Boolean(upstream.demoToken) }, 'listening');
-  });
+  // The kernel queues connections not yet accepted up to the backlog; past it, a connect is dropped and the
+  // client retries it 1, 3, 7 s later. Node's default of 511 is below HTTP_MAX_CONNECTIONS: a burst of 1,024
+  // clients connecting to a busy process had hundreds of connects time out (bench 11b). The kernel caps it at
+  // net.core.somaxconn.
+  server.listen(
+    { port: config.port, host: config.host, backlog: Math.max(511, config.http.maxConnections) },
+    () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      markReady();
+      // A worker's primary prints the banner (or the production `listening` line) once for all of them.
+      if (config.production && cluster.isPrimary) {
+        logger.info(listeningFields(config, port, upstream), 'listening');
+        return;
+      }
+      if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream));
+      logger.info({ port, host: config.host, simulator: Boolean(upstream.demoToken) }, 'listening');
+    },
+  );
 
   const stop = (signal: string) => {
     if (stopping) {

@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpListener } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
 import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { SERVER_ARGS } from './helpers/server-process.ts';
+import { SERVER_ARGS, startServerProcess } from './helpers/server-process.ts';
 
 /** The HTTP server src/server.ts runs (createHttpServer: Node's server and the request handler), on a port. */
 async function listen(h: Harness): Promise<HttpServer & { port: number; close(): Promise<void> }> {
@@ -317,6 +318,44 @@ describe('slow clients and the connection cap', () => {
     first.destroy();
     await server.close();
     await h.close();
+  });
+
+  it('lets a burst of clients connect while it is too busy to accept them, up to HTTP_MAX_CONNECTIONS', async () => {
+    // The process as npm start runs it: the listen backlog is set where it listens (src/server.ts).
+    const server = await startServerProcess({ CARRIERX_BASE_URL: 'http://127.0.0.1:9/core/v2' });
+    const port = Number(new URL(server.url).port);
+    const sockets: Socket[] = [];
+    const giveUp = new AbortController();
+    const burst = 700; // past Node's default backlog of 511, within the default HTTP_MAX_CONNECTIONS (1,024)
+    try {
+      // A stopped process accepts nothing: every connection of the burst waits in the kernel's accept queue,
+      // which holds as many as the listen backlog. Past it the kernel drops the connect, and the client
+      // retries 1, 3, 7 s later: a busy server's clients saw timeouts (the benchmark's 1,024 connections).
+      process.kill(server.pid, 'SIGSTOP');
+      let connected = 0;
+      const all = Promise.all(
+        Array.from({ length: burst }, () => {
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => {});
+          sockets.push(socket);
+          return once(socket, 'connect').then(() => {
+            connected++;
+          });
+        }),
+      );
+      const stuck = sleep(10_000, undefined, { signal: giveUp.signal }).then(
+        () => {
+          throw new Error(`${connected} of ${burst} connections got through while the server was busy`);
+        },
+        () => {},
+      );
+      await Promise.race([all, stuck]);
+    } finally {
+      giveUp.abort();
+      process.kill(server.pid, 'SIGCONT');
+      for (const socket of sockets) socket.destroy();
+      await server.stop();
+    }
   });
 
   it('applies the configured timeouts and connection cap to the server', async () => {

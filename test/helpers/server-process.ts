@@ -11,6 +11,8 @@ export const SERVER_ARGS = ['--enable-source-maps', 'dist/server.js'];
 export interface ServerProcess {
   /** e.g. http://127.0.0.1:41234/graphql, read off the banner. */
   url: string;
+  /** The process id (to signal it). */
+  readonly pid: number;
   /** Everything it printed so far (stdout and stderr). */
   readonly output: string;
   stop(): Promise<void>;
@@ -62,6 +64,7 @@ export async function startServerProcess(
   });
   return {
     url,
+    pid: child.pid as number,
     get output() {
       return output;
     },

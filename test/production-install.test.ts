@@ -59,6 +59,15 @@ describe('the production image (the Dockerfile, run without Docker)', () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
+    // The steps' npm cache: hard links to the user's (so npm still finds what it downloaded before), in a
+    // directory of this test's own. The image's `npm cache clean --force` then empties this one only: run on
+    // the user's own cache it wiped it, and raced any other npm running meanwhile (ENOTEMPTY under the suite).
+    const { stdout: userCache } = await promisify(execFile)('npm', ['config', 'get', 'cache']);
+    const npmCache = path.join(work, 'npm-cache');
+    if (existsSync(userCache.trim())) {
+      // Hard links need one file system; elsewhere the steps download what they need into an empty one.
+      await promisify(execFile)('cp', ['-al', userCache.trim(), npmCache]).catch(() => undefined);
+    }
     for (const [index, stage] of stages.entries()) {
       const dir = path.join(work, String(index));
       mkdirSync(dir);
@@ -95,7 +104,12 @@ describe('the production image (the Dockerfile, run without Docker)', () => {
           // Asynchronously: a minute-long install must not block the test worker's event loop.
           await promisify(execFile)('sh', ['-c', args], {
             cwd: dir,
-            env: { ...process.env, ...(last ? env : {}), npm_config_prefer_offline: 'true' },
+            env: {
+              ...process.env,
+              ...(last ? env : {}),
+              npm_config_prefer_offline: 'true',
+              npm_config_cache: npmCache,
+            },
           });
         }
       }

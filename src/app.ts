@@ -23,6 +23,7 @@ import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
 import { useStaleReport } from './plugins/use-stale-report.ts';
+import { useValidationCache } from './plugins/use-validation-cache.ts';
 import { useVariableCoercion } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
 
@@ -246,7 +247,10 @@ export function createApp(deps: AppDeps): App {
     logging: yogaLogging(logger),
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
+    // Yoga's parse cache, with validation cached per document by our own plugin (see useValidationCache).
+    parserAndValidationCache: { validationCache: false },
     plugins: [
+      useValidationCache(),
       useObservability({ logger, accessLog: config.accessLog }),
       ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
       ...(cache && config.cache.adminToken

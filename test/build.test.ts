@@ -1,12 +1,19 @@
-import { cpSync, mkdtempSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error scripts/build.mjs is plain JavaScript (it runs before anything is compiled) and has no types.
 import * as buildScript from '../scripts/build.mjs';
 
-const { build, staleReason } = buildScript as {
-  build(root: string): Promise<void>;
+interface Output {
+  inputs: string[];
+  imports: { path: string; kind: string }[];
+}
+
+const { build, checkOneGraphql, staleReason } = buildScript as {
+  build(root: string): Promise<{ outputs: Record<string, Output> }>;
+  checkOneGraphql(metafile: { inputs: Record<string, unknown> }): void;
   staleReason(root: string): string | undefined;
 };
 
@@ -43,5 +50,94 @@ describe('npm start builds dist/ only when it must', () => {
     } finally {
       rmSync(image, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the production bundle', () => {
+  // Built from a copy, like the tests above, so that a source added here never reaches the shared dist/.
+  const root = mkdtempSync(path.join(tmpdir(), 'cdr-bundle-'));
+  for (const entry of ['src', 'scripts/build.mjs', 'package.json', 'package-lock.json']) {
+    cpSync(path.join(ROOT, entry), path.join(root, entry), { recursive: true });
+  }
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let outputs: Record<string, Output>;
+
+  it('builds', async () => {
+    ({ outputs } = await build(root));
+    expect(outputs['server.js']).toBeDefined();
+  }, 60_000);
+
+  it('loads neither the simulator, the tracing SDK nor the redis client when a server starts', () => {
+    // What `node dist/server.js` loads before any `await import()`: server.js and the chunks it imports.
+    const loaded = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const imported of outputs[file]?.imports ?? [])
+        if (imported.kind === 'import-statement') visit(imported.path);
+    };
+    visit('server.js');
+    // Inputs under node_modules are named through this copy's symlink to the checkout's (../../…/node_modules).
+    const inputs = [...loaded]
+      .flatMap((file) => outputs[file]?.inputs ?? [])
+      .map((input) => input.replace(/^.*?(?=node_modules\/)/, ''));
+    expect(inputs).toContain('node_modules/graphql/index.js');
+    for (const lazy of [
+      'src/carrierx/simulator/data.ts',
+      'src/observability/tracing-sdk.ts',
+      'node_modules/@opentelemetry/sdk-trace-base/',
+      'src/cache/redis-store.ts',
+      'node_modules/@redis/client/',
+    ]) {
+      expect(
+        inputs.filter((input) => input.startsWith(lazy)),
+        lazy,
+      ).toEqual([]);
+    }
+  });
+
+  it("maps our code's stack frames to their src/ lines, and leaves the dependencies' code out of the map", () => {
+    const code = readFileSync(path.join(root, 'dist', 'server.js'), 'utf8');
+    const map = JSON.parse(readFileSync(path.join(root, 'dist', 'server.js.map'), 'utf8'));
+    expect(map.sources.filter((source: string) => source.includes('node_modules'))).toEqual([]);
+    const at = (text: string, lines: string[]) => {
+      const line = lines.findIndex((l) => l.includes(text));
+      return { line, column: (lines[line] as string).indexOf(text) };
+    };
+    // A line of createLogger's (esbuild may rename the function itself).
+    const generated = at('pid: process.pid', code.split('\n'));
+    const original = at(
+      'pid: process.pid',
+      readFileSync(path.join(root, 'src', 'logger.ts'), 'utf8').split('\n'),
+    );
+    const entry = new SourceMap(map).findEntry(generated.line, generated.column);
+    expect(entry).toMatchObject({ originalSource: '../src/logger.ts', originalLine: original.line });
+    // A frame in graphql's code keeps its dist/ position rather than a wrong src/ one.
+    const inGraphql = at('GraphQLError(`Syntax Error: ', code.split('\n'));
+    expect(new SourceMap(map).findEntry(inGraphql.line, inGraphql.column)).not.toHaveProperty(
+      'originalSource',
+    );
+  });
+
+  it('leaves a devDependency imported at run time as an import, which a production install fails on', async () => {
+    appendFileSync(path.join(root, 'src', 'logger.ts'), "\nimport 'semver';\n");
+    await build(root);
+    expect(readFileSync(path.join(root, 'dist', 'server.js'), 'utf8')).toMatch(/^import "semver";$/m);
+  }, 60_000);
+
+  it('fails the build when the bundle would hold two graphql (two GraphQLError classes)', () => {
+    const bundle = (...files: string[]) => ({ inputs: Object.fromEntries(files.map((file) => [file, {}])) });
+    expect(() =>
+      checkOneGraphql(bundle('node_modules/graphql/index.js', 'node_modules/graphql/error/GraphQLError.js')),
+    ).not.toThrow();
+    expect(() =>
+      checkOneGraphql(bundle('node_modules/graphql/index.js', 'node_modules/graphql/index.mjs')),
+    ).toThrow(/more than one graphql/);
+    expect(() =>
+      checkOneGraphql(
+        bundle('node_modules/graphql/index.js', 'node_modules/@x/y/node_modules/graphql/index.js'),
+      ),
+    ).toThrow(/more than one graphql/);
   });
 });

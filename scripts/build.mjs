@@ -214,6 +214,8 @@ export async function build(root = ROOT) {
       splitting: true,
       sourcemap: true,
       sourcesContent: false,
+      minifyWhitespace: true,
+      minifySyntax: true,
       metafile: true,
       logLevel: 'warning',
     });

@@ -1,14 +1,16 @@
 // `npm run build`: the server and the simulator as JavaScript in dist/, with source maps. Plain JavaScript
 // (not TypeScript) because `npm start` runs it before anything is compiled, and a production install has no tsx.
 //
-// esbuild, not tsc: it bundles our ~60 modules into a few files (node_modules stay external, installed beside
-// dist/ as `npm ci --omit=dev` puts them) in about 0.1 s where `tsc` takes 7 s even without type checking, so
-// `npm start` can rebuild a stale dist/ without making anyone wait. Types are checked by `npm run typecheck`.
+// esbuild, not tsc: it bundles our ~60 modules and the dependencies they import into a few files in under a
+// second where `tsc` takes 7 s even without type checking, so `npm start` can rebuild a stale dist/ without
+// making anyone wait. Types are checked by `npm run typecheck`. node_modules is still installed beside dist/
+// (`npm ci --omit=dev`): pino-pretty and GraphiQL's assets are read from it at run time.
 import {
   chmodSync,
   copyFileSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -31,6 +33,130 @@ const INPUTS = ['src', 'package.json', 'package-lock.json', 'scripts/build.mjs']
 const ASSETS = [
   { source: 'src/carrierx/simulator/sample-cdr.json', readBy: 'src/carrierx/simulator/data.ts' },
 ];
+
+/**
+ * What the bundle leaves to node_modules: pino-pretty (loaded by file name, only at a developer's terminal) and
+ * every devDependency, so that a runtime import of one stays an import and fails where only the dependencies
+ * are installed (the production-install test), as it would fail unbundled.
+ */
+function external(root) {
+  const { devDependencies = {} } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  return ['pino-pretty', ...Object.keys(devDependencies)];
+}
+
+/**
+ * graphql ships a CommonJS build (index.js) and an ES module one (index.mjs), and its classes are compared with
+ * instanceof: a bundle holding both, or two installed copies, would have two GraphQLError classes, and Yoga
+ * would mask our errors as "Unexpected error.". esbuild's defaults for Node (mainFields `main,module`, no
+ * `.mjs` among the extensions it tries) give `import` and `require` alike the CommonJS files, as Node does;
+ * this check fails the build if an option or a dependency ever changes that.
+ */
+export function checkOneGraphql(metafile) {
+  const files = Object.keys(metafile.inputs).filter((input) => /(^|\/)node_modules\/graphql\//.test(input));
+  const copies = new Set(files.map((file) => file.slice(0, file.lastIndexOf('node_modules/graphql/'))));
+  const esm = files.filter((file) => file.endsWith('.mjs'));
+  if (copies.size > 1 || esm.length > 0) {
+    throw new Error(
+      `the bundle holds more than one graphql (${[...copies].map((c) => `${c}node_modules/graphql`).join(', ')}${esm.length ? `; ES module files: ${esm.slice(0, 3).join(', ')}` : ''}): its classes would not be one`,
+    );
+  }
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** The numbers of one source-map segment (base64 VLQ). */
+function decodeSegment(text) {
+  const values = [];
+  let value = 0;
+  let shift = 0;
+  for (const char of text) {
+    const digit = BASE64.indexOf(char);
+    value += (digit & 31) << shift;
+    if (digit & 32) shift += 5;
+    else {
+      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return values;
+}
+
+function encodeSegment(values) {
+  let text = '';
+  for (const number of values) {
+    let value = number < 0 ? (-number << 1) | 1 : number << 1;
+    do {
+      const digit = value & 31;
+      value >>>= 5;
+      text += BASE64[value ? digit | 32 : digit];
+    } while (value);
+  }
+  return text;
+}
+
+/**
+ * The map without the dependencies' code: a stack frame in a dependency keeps its dist/ position, a frame in
+ * our code still names its src/ line. Node (--enable-source-maps) parses the whole map at start and keeps every
+ * segment: the dependencies' 4 MB of code made that 2.4 MB of map, +8 MB of idle RSS and tens of ms of start.
+ */
+export function withoutDependencies(map) {
+  const keep = map.sources.map((source) => !/(^|\/)node_modules\//.test(source));
+  const newIndex = [];
+  const sources = [];
+  map.sources.forEach((source, index) => {
+    if (!keep[index]) return;
+    newIndex[index] = sources.length;
+    sources.push(source);
+  });
+  const names = [];
+  const nameIndex = new Map();
+  // Fields 2-5 are relative to the previous segment of the whole map, the column to the previous one on the line.
+  const read = { source: 0, line: 0, column: 0, name: 0 };
+  const written = { source: 0, line: 0, column: 0, name: 0 };
+  const lines = map.mappings.split(';').map((line) => {
+    let column = 0;
+    let writtenColumn = 0;
+    let mapped = false; // whether the last segment written on this line maps somewhere
+    const out = [];
+    for (const segment of line ? line.split(',') : []) {
+      const values = decodeSegment(segment);
+      column += values[0];
+      if (values.length >= 4) {
+        read.source += values[1];
+        read.line += values[2];
+        read.column += values[3];
+        if (values.length === 5) read.name += values[4];
+      }
+      if (values.length >= 4 && keep[read.source]) {
+        const fields = [
+          column - writtenColumn,
+          newIndex[read.source] - written.source,
+          read.line - written.line,
+          read.column - written.column,
+        ];
+        written.source = newIndex[read.source];
+        written.line = read.line;
+        written.column = read.column;
+        if (values.length === 5) {
+          const name = map.names[read.name];
+          if (!nameIndex.has(name)) nameIndex.set(name, names.push(name) - 1);
+          fields.push(nameIndex.get(name) - written.name);
+          written.name = nameIndex.get(name);
+        }
+        out.push(encodeSegment(fields));
+        mapped = true;
+      } else if (mapped) {
+        // An unmapped segment ends the previous mapping here (minified code shares lines).
+        out.push(encodeSegment([column - writtenColumn]));
+        mapped = false;
+      } else continue;
+      writtenColumn = column;
+    }
+    return out.join(',');
+  });
+  return { ...map, sources, names, mappings: lines.join(';'), sourcesContent: undefined };
+}
 
 /** The newest mtime (ms) of a file or of any file under a directory. */
 function newestMtime(file) {
@@ -57,7 +183,7 @@ export function staleReason(root = ROOT) {
 /**
  * Builds into a fresh directory, then swaps it in for dist/ with renames: a process that starts meanwhile
  * never sees half a build, and of two builds racing (test files, `npm start`s) one wins and the other is
- * dropped, both being built from the same sources.
+ * dropped, both being built from the same sources. Returns each output file's inputs and the files it imports.
  */
 export async function build(root = ROOT) {
   const { build: esbuild } = await import('esbuild');
@@ -72,20 +198,32 @@ export async function build(root = ROOT) {
       outbase: 'src',
       outdir: temp,
       bundle: true,
-      // Dependencies are loaded from node_modules as they are: graphql must stay one copy (its classes are
-      // compared with instanceof), pino starts its transports by file name, GraphiQL's assets are found there.
-      packages: 'external',
+      // The dependencies are bundled too: loading ~1,500 files from node_modules (ESM resolution, stat,
+      // realpath, one compile each) was almost all of a 2 s start. What stays outside is listed in external().
+      external: external(root),
       platform: 'node',
       format: 'esm',
-      // The oldest Node in package.json's engines; it keeps `with { type: 'json' }` on external JSON imports.
+      // The oldest Node in package.json's engines.
       target: 'node20.18',
-      // The simulator and other modules behind `await import()` stay in chunks of their own: not loaded
-      // (nor parsed) by a server with CARRIERX_BASE_URL set.
+      // Bundled CommonJS packages call require() (Node's built-ins, optional peers): an ESM file has none.
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+      // The simulator and other modules behind `await import()` (the tracing SDK, the redis client) stay in
+      // chunks of their own: not loaded (nor parsed) by a server that does not use them.
       splitting: true,
       sourcemap: true,
+      sourcesContent: false,
+      minifyWhitespace: true,
+      minifySyntax: true,
       metafile: true,
       logLevel: 'warning',
     });
+    checkOneGraphql(metafile);
+    for (const output of Object.keys(metafile.outputs).filter((file) => file.endsWith('.map'))) {
+      const file = path.resolve(root, output);
+      writeFileSync(file, JSON.stringify(withoutDependencies(JSON.parse(readFileSync(file, 'utf8')))));
+    }
     for (const asset of ASSETS) {
       // Beside whichever output file now holds the module that reads it.
       const output = Object.entries(metafile.outputs).find(([, meta]) => asset.readBy in meta.inputs);
@@ -108,6 +246,21 @@ export async function build(root = ROOT) {
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
     }
     rmSync(old, { recursive: true, force: true });
+    // What went where, named relative to dist/: for the tests, which check what a start loads.
+    const inDist = (file) => path.relative(temp, path.resolve(root, file));
+    return {
+      outputs: Object.fromEntries(
+        Object.entries(metafile.outputs).map(([file, meta]) => [
+          inDist(file),
+          {
+            inputs: Object.keys(meta.inputs),
+            imports: meta.imports
+              .filter((imported) => !imported.external)
+              .map((imported) => ({ path: inDist(imported.path), kind: imported.kind })),
+          },
+        ]),
+      ),
+    };
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }

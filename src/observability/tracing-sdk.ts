@@ -76,10 +76,10 @@ async function exporterOf(config: TracingConfig): Promise<SpanExporter> {
   const options = { url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs };
   // Only the one asked for is loaded.
   if (config.protocol === 'http/json') {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    const { OTLPTraceExporter } = await import('./otlp-http-exporter.ts');
     return new OTLPTraceExporter(options);
   }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+  const { OTLPTraceExporter } = await import('./otlp-proto-exporter.ts');
   return new OTLPTraceExporter(options);
 }
 

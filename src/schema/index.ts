@@ -12,6 +12,7 @@ import { builder } from './builder.ts';
 import './call-detail-record.ts';
 import './call-detail-records.ts';
 import './references.ts';
+import { toSubgraphSchema } from './subgraph.ts';
 
 // The Federation version the subgraph declares: the newest that @apollo/subgraph and composition 2.14 accept.
 const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
@@ -79,7 +80,7 @@ function checkRepresentations(schema: GraphQLSchema): void {
 }
 
 function createSchema(): GraphQLSchema {
-  const schema = builder.toSubGraphSchema({
+  const schema = toSubgraphSchema(builder, {
     linkUrl: FEDERATION_LINK,
     federationDirectives: ['@key', '@shareable'],
   });

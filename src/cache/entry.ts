@@ -19,6 +19,8 @@ export interface CacheEntry {
  */
 export interface CacheStore {
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined>;
+  /** Several entries in one round trip (Redis: one MGET); unset: `get` for each. */
+  getMany?(keys: readonly string[]): Promise<(CacheEntry | undefined)[]>;
   /** Stores the entry for `ttlMs` (every key expires). */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void>;
   delete(key: string): void | Promise<void>;

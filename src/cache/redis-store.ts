@@ -75,6 +75,10 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
       const text = await client.get(keyOf(key));
       return text === null ? undefined : revive(text);
     },
+    async getMany(keys) {
+      const texts = await client.mGet(keys.map(keyOf));
+      return texts.map((text) => (text === null ? undefined : revive(text)));
+    },
     async set(key, entry, ttlMs) {
       await client.set(keyOf(key), JSON.stringify(entry), { expiration: { type: 'PX', value: ttlMs } });
     },

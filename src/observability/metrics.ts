@@ -65,6 +65,11 @@ const cacheLookups = new Counter({
   help: 'Record cache lookups by result: hit, partial (some fields), miss, stale, error.',
   labelNames: ['result'] as const,
 });
+const answerLookups = new Counter({
+  name: 'graphql_answer_cache_lookups_total',
+  help: 'Fast-path requests looked up in the answer cache: hit (answered without running GraphQL), miss.',
+  labelNames: ['result'] as const,
+});
 const operations = new Counter({
   name: 'graphql_operations_total',
   help: 'GraphQL operations executed, by type, name (the first 100 distinct, then "other") and outcome ("ok" or the first error code).',
@@ -192,6 +197,13 @@ const cacheChildren = {
   stale: cacheLookups.labels('stale'),
   error: cacheLookups.labels('error'),
 } satisfies Record<CacheLookupResult, Counter.Internal>;
+
+const answerChildren = { hit: answerLookups.labels('hit'), miss: answerLookups.labels('miss') };
+
+/** One answer cache lookup (src/cache/answers.ts). */
+export function recordAnswerLookup(result: 'hit' | 'miss'): void {
+  answerChildren[result].inc();
+}
 
 /** One record cache lookup: the cache calls this once per record it looks up. */
 export function recordCacheLookup(result: CacheLookupResult): void {

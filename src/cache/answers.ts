@@ -48,7 +48,10 @@ export class AnswerRecorder {
 
 /** A kept answer: the exact bytes sent, and what makes it current. */
 export interface Answer {
-  readonly body: Buffer;
+  /** The exact text sent (kept as the string it was computed as: no copy into a Buffer per answer kept). */
+  readonly body: string;
+  /** Its length in bytes (Content-Length), computed once. */
+  readonly bytes: number;
   readonly dependencies: readonly Dependency[];
   /** The earliest (fetchedAt + TTL) over the dependencies' fields, on the cache's clock. */
   readonly freshUntil: number;
@@ -189,7 +192,8 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       lru.set(
         lookup.key,
         {
-          body: Buffer.from(text),
+          body: text,
+          bytes: Buffer.byteLength(text),
           dependencies: recorder.dependencies,
           freshUntil,
           type: operation.type,
@@ -208,7 +212,7 @@ function headerText(value: string | string[] | undefined): string | null {
 
 /** Roughly what an answer keeps alive: its key (one byte a character), body, and its dependencies. */
 function sizeOf(key: string, answer: Answer): number {
-  let size = key.length + answer.body.length + 256;
+  let size = key.length + answer.bytes + 256;
   for (const dependency of answer.dependencies) {
     size += 2 * dependency.key.length + 64 * Object.keys(dependency.fetchedAt).length + 64;
   }

@@ -224,7 +224,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       const answer = found instanceof Promise ? await found : found;
       if (answer) {
         stats.answered++;
-        res.writeHead(200, { 'content-type': RESPONSE_CONTENT_TYPE, 'content-length': answer.body.length });
+        res.writeHead(200, { 'content-type': RESPONSE_CONTENT_TYPE, 'content-length': answer.bytes });
         res.end(answer.body);
         answers?.served(lookup, answer, req.headers[REQUEST_ID_HEADER] as string);
         return;

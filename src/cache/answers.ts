@@ -139,6 +139,13 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     return pending ? Promise.all(pending).then((all) => all.every(Boolean)) : true;
   }
 
+  function settle(key: string, answer: Answer, current: boolean): Answer | undefined {
+    onLookup(current ? 'hit' : 'miss');
+    if (current) return answer;
+    lru.delete(key);
+    return undefined;
+  }
+
   return {
     get size() {
       return lru.size;
@@ -160,18 +167,10 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         onLookup('miss');
         return undefined;
       }
-      const settle = (current: boolean) => {
-        if (current) {
-          onLookup('hit');
-          return answer;
-        }
-        lru.delete(lookup.key);
-        onLookup('miss');
-        return undefined;
-      };
-      if (now() >= answer.freshUntil) return settle(false);
-      const current = allCurrent(answer.dependencies);
-      return typeof current === 'boolean' ? settle(current) : current.then(settle);
+      const current = now() < answer.freshUntil && allCurrent(answer.dependencies);
+      // No closure on the usual path (the in-process store answers at once): this runs on every request.
+      if (typeof current === 'boolean') return settle(lookup.key, answer, current);
+      return current.then((yes) => settle(lookup.key, answer, yes));
     },
     served(lookup, answer, requestId) {
       onServed(answer, performance.now() - lookup.startedAt, requestId);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
@@ -106,7 +106,8 @@ function throttledWarn(logger: Logger, intervalMs: number) {
 export function createCdrCache(options: CdrCacheOptions): CdrCache {
   const { client, store, logger, ttlMs, notFoundTtlMs, staleIfErrorMs } = options;
   const now = options.now ?? Date.now;
-  const secret = options.keySecret ?? randomBytes(32).toString('hex');
+  // A KeyObject made once: given the secret as a string, createHmac prepares a key from it on every call.
+  const secret = createSecretKey(Buffer.from(options.keySecret ?? randomBytes(32).toString('hex')));
   const onLookup = options.onLookup ?? (() => {});
   const warn = throttledWarn(logger, 30_000);
   const calls = new Map<string, Call>();

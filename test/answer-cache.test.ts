@@ -63,6 +63,11 @@ function post(port: number, body: string, headers: Record<string, string> = {}):
 const cdrCalls = (simulator: Simulator) =>
   simulator.requests.filter((r) => r.path.includes('/calls/call_drs')).length;
 
+async function answerLookups(result: 'hit' | 'miss'): Promise<number> {
+  const metric = await metricsRegistry.getSingleMetric('graphql_answer_cache_lookups_total')?.get();
+  return metric?.values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
 async function operationsCounted(name: string): Promise<number> {
   const metric = await metricsRegistry.getSingleMetric('graphql_operations_total')?.get();
   return (metric?.values ?? [])
@@ -104,6 +109,7 @@ describe('the answer cache', () => {
   it('answers a repeated query with the same bytes and headers, without CarrierX or running GraphQL again', async () => {
     const first = await post(port, priceBody(), { 'x-request-id': 'first' });
     const countedBefore = await operationsCounted('Price');
+    const [hitsBefore, missesBefore] = [await answerLookups('hit'), await answerLookups('miss')];
     const second = await post(port, priceBody(), { 'x-request-id': 'second' });
     expect(second.status).toBe(200);
     expect(second.text).toBe(first.text);
@@ -128,6 +134,8 @@ describe('the answer cache', () => {
     });
     expect(lines[0]).not.toHaveProperty('answerCache');
     expect(await operationsCounted('Price')).toBe(countedBefore + 1);
+    expect(await answerLookups('hit')).toBe(hitsBefore + 1);
+    expect(await answerLookups('miss')).toBe(missesBefore);
     expect(lookups).toEqual(['miss', 'hit']);
   });
 

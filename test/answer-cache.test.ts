@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LookupResult } from '../src/cache/cdr-cache.ts';
+import { createRedisStore } from '../src/cache/redis-store.ts';
 import {
   createSimulator,
   DEMO_TOKEN,
@@ -10,7 +11,9 @@ import {
   SAMPLE_DR_SID,
   type Simulator,
 } from '../src/carrierx/simulator/index.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
+import { createLogger } from '../src/logger.ts';
 import { metricsRegistry } from '../src/observability/metrics.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
@@ -239,6 +242,65 @@ describe('the answer cache', () => {
     await post(port, priceBody());
     expect(handler.stats.answered).toBe(0);
     expect(cdrCalls(h.simulator)).toBe(1);
+  });
+});
+
+describe('the answer cache over a Redis record store', () => {
+  let redis: RedisServer;
+  let h: Harness;
+  let store: ReturnType<typeof createRedisStore>;
+  let handler: RequestHandler;
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    await redis.start();
+    store = createRedisStore({
+      url: redis.url,
+      timeoutMs: 2_000,
+      keyPrefix: 'answers:',
+      logger: createLogger({ level: 'silent' }),
+    });
+    await store.connected;
+    h = await createHarness({ CACHE_TTL_MS: '60000', CACHE_KEY_SECRET: SECRET }, { cacheStore: store });
+    handler = createRequestHandler(h.app, { fastPath: true, maxBodyBytes: 262_144 });
+    server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  }, 60_000);
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    await h?.close();
+    await store?.close?.();
+    await redis?.stop();
+  });
+
+  it('checks every record of a kept answer in Redis, and recomputes when one of them is gone', async () => {
+    const other = [...h.simulator.records.keys()].find((sid) => sid !== SAMPLE_DR_SID) as string;
+    const body = JSON.stringify({
+      query: `query Two($a: UUID!, $b: UUID!) { a: callDetailRecord(drSid: $a) { price } b: callDetailRecord(drSid: $b) { direction } }`,
+      variables: { a: SAMPLE_DR_SID, b: other },
+    });
+    const first = await post(port, body);
+    expect(JSON.parse(first.text).errors).toBeUndefined();
+    expect((await post(port, body)).text).toBe(first.text);
+    expect(handler.stats.answered).toBe(1);
+    expect(cdrCalls(h.simulator)).toBe(2);
+    // Only the second record dropped: the answer depended on both.
+    await store.deleteRecord(other);
+    expect((await post(port, body)).text).toBe(first.text);
+    expect(handler.stats.answered).toBe(1);
+    expect(cdrCalls(h.simulator)).toBe(3);
+    expect((await post(port, body)).text).toBe(first.text);
+    expect(handler.stats.answered).toBe(2);
+  });
+});
+
+describe('the answer cache configuration', () => {
+  it('is on by default and refuses a CACHE_ANSWERS that is not a yes or no', () => {
+    expect(loadConfig({}).cache.answers).toBe(true);
+    expect(loadConfig({ CACHE_ANSWERS: 'false' }).cache.answers).toBe(false);
+    expect(() => loadConfig({ CACHE_ANSWERS: 'maybe' })).toThrow(ConfigError);
   });
 });
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LookupResult } from '../src/cache/cdr-cache.ts';
-import { createRedisStore } from '../src/cache/redis-store.ts';
+import { createRedisStore, stampOf } from '../src/cache/redis-store.ts';
 import {
   createSimulator,
   DEMO_TOKEN,
@@ -293,6 +293,21 @@ describe('the answer cache over a Redis record store', () => {
     expect(cdrCalls(h.simulator)).toBe(3);
     expect((await post(port, body)).text).toBe(first.text);
     expect(handler.stats.answered).toBe(2);
+  });
+});
+
+describe("the Redis store's entry stamps", () => {
+  it('reads when each field was fetched, and a 404, whatever the values hold', () => {
+    const hostile = '"fetchedAt":{"price":1}, "notFoundAt":2 }';
+    const entry = {
+      drSid: SAMPLE_DR_SID,
+      values: { price: hostile, number_src: '\\"' },
+      invalid: { direction: hostile },
+      fetchedAt: { price: 1_700_000_000_123, number_src: 1_700_000_000_456 },
+    };
+    expect(stampOf(JSON.stringify(entry))).toEqual({ fetchedAt: entry.fetchedAt });
+    const notFound = { drSid: SAMPLE_DR_SID, values: {}, fetchedAt: {}, notFoundAt: 1_700_000_000_789 };
+    expect(stampOf(JSON.stringify(notFound))).toEqual({ fetchedAt: {}, notFoundAt: 1_700_000_000_789 });
   });
 });
 

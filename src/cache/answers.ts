@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { asksForRefresh, resolveCredentials } from '../context.ts';
-import type { CacheEntry, CacheStore } from './entry.ts';
+import type { CacheEntry, CacheStore, EntryStamp } from './entry.ts';
 import { createLru } from './memory-store.ts';
 
 // The answer cache: whole 200 answers to repeated fast-path requests, keyed by (credential fingerprint, exact
@@ -99,7 +99,7 @@ export interface AnswerCache {
 }
 
 /** Whether the entry the store holds now is the one the answer was built from, for every field it used. */
-function isCurrent(entry: CacheEntry | undefined, dependency: Dependency): boolean {
+function isCurrent(entry: EntryStamp | undefined, dependency: Dependency): boolean {
   if (!entry || entry.notFoundAt !== undefined) return false;
   for (const api in dependency.fetchedAt) {
     if (entry.fetchedAt[api] !== dependency.fetchedAt[api]) return false;
@@ -117,10 +117,10 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
 
   /** Every dependency still current in the store; a store error means not current. */
   function allCurrent(dependencies: readonly Dependency[]): boolean | Promise<boolean> {
-    if (store.getMany && dependencies.length > 1) {
-      // One round trip (Redis MGET) for all of them.
+    if (store.stamps) {
+      // One round trip (Redis GET, or MGET for several), and no values decoded.
       return store
-        .getMany(dependencies.map((d) => d.key))
+        .stamps(dependencies.map((d) => d.key))
         .then((entries) => dependencies.every((d, i) => isCurrent(entries[i], d)), NOT_CURRENT);
     }
     let pending: Promise<boolean>[] | undefined;

@@ -1,6 +1,7 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { type AnswerCache, attachAnswerCache, createAnswerCache } from './cache/answers.ts';
 import { type CdrCache, createCdrCache, type LookupResult } from './cache/cdr-cache.ts';
 import type { CacheStore } from './cache/entry.ts';
 import { createMemoryStore } from './cache/memory-store.ts';
@@ -11,13 +12,13 @@ import { maskErrorForProduction } from './errors.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
-import { recordCacheLookup } from './observability/metrics.ts';
+import { recordAnswerLookup, recordCacheLookup } from './observability/metrics.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { useCanonicalResults } from './plugins/use-canonical-results.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
-import { useObservability } from './plugins/use-observability.ts';
+import { reportOperation, useObservability } from './plugins/use-observability.ts';
 import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
@@ -183,21 +184,66 @@ function useVaryOrigin(): Plugin {
   };
 }
 
-/** The CDR cache the configuration asks for, or undefined when CACHE_TTL_MS is 0. */
-export function createConfiguredCache(deps: AppDeps): CdrCache | undefined {
+/** What an in-process cache may hold, records and answers together (CACHE_MAX_BYTES). */
+function memoryShares(config: Config, recordsInProcess: boolean): { records: number; answers: number } {
+  const { maxBytes, answers } = config.cache;
+  if (!answers) return { records: maxBytes, answers: 0 };
+  // One bound for the process's memory: with the in-process record store, answers get a quarter of it (an
+  // answer is worth keeping only while its records are held, so the records get the larger share); with
+  // Redis, the answers are all this process keeps.
+  if (!recordsInProcess) return { records: 0, answers: maxBytes };
+  const answerBytes = Math.floor(maxBytes / 4);
+  return { records: maxBytes - answerBytes, answers: answerBytes };
+}
+
+/**
+ * The CDR cache the configuration asks for, or undefined when CACHE_TTL_MS is 0; with CACHE_ANSWERS (the
+ * default) and the cache on, the answer cache in front of it, for the HTTP fast path (src/cache/answers.ts).
+ */
+export function createConfiguredCache(
+  deps: AppDeps,
+): { records: CdrCache; answers: AnswerCache | undefined } | undefined {
   const { config } = deps;
   if (config.cache.ttlMs === 0) return undefined;
-  return createCdrCache({
+  const shares = memoryShares(config, deps.cacheStore === undefined);
+  const store = deps.cacheStore ?? createMemoryStore(shares.records, deps.cacheClock);
+  const onLookup = deps.onCacheLookup ?? recordCacheLookup;
+  const records = createCdrCache({
     client: deps.client,
-    store: deps.cacheStore ?? createMemoryStore(config.cache.maxBytes, deps.cacheClock),
+    store,
     logger: deps.logger,
     ttlMs: config.cache.ttlMs,
     notFoundTtlMs: config.cache.notFoundTtlMs,
     staleIfErrorMs: config.cache.staleIfErrorMs,
     keySecret: config.cache.keySecret,
-    onLookup: deps.onCacheLookup ?? recordCacheLookup,
+    onLookup,
     ...(deps.cacheClock ? { now: deps.cacheClock } : {}),
   });
+  if (shares.answers === 0) return { records, answers: undefined };
+  const observability = { logger: deps.logger, accessLog: config.accessLog };
+  const answers = createAnswerCache({
+    store,
+    maxBytes: shares.answers,
+    ttlMs: config.cache.ttlMs,
+    fingerprint: records.fingerprint,
+    fallbackToken: config.carrierx.token,
+    onLookup: recordAnswerLookup,
+    onServed(answer, ms, requestId) {
+      // Counted as what the answer stands for: the operation, and a record cache hit per record it holds.
+      for (const _ of answer.dependencies) onLookup('hit');
+      reportOperation(observability, {
+        requestId,
+        type: answer.type,
+        name: answer.name,
+        codes: [],
+        ms,
+        tally: { upstreamCalls: 0, records: 0 },
+        fromAnswerCache: true,
+      });
+    },
+    ...(deps.cacheClock ? { now: deps.cacheClock } : {}),
+  });
+  return { records, answers };
 }
 
 /**
@@ -222,8 +268,9 @@ function graphiqlOptions(demoToken: string | undefined) {
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
-  const cache = createConfiguredCache(deps);
-  return createYoga<Record<string, unknown>, Context>({
+  const caches = createConfiguredCache(deps);
+  const cache = caches?.records;
+  const app = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
@@ -298,4 +345,6 @@ export function createApp(deps: AppDeps): App {
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
+  if (caches?.answers) attachAnswerCache(app, caches.answers);
+  return app;
 }

@@ -251,6 +251,8 @@ const envSchema = z
     CACHE_NOT_FOUND_TTL_MS: optional(integer(0, 86_400_000)).default(5_000),
     CACHE_STALE_IF_ERROR_MS: optional(integer(0, 86_400_000)).default(300_000),
     CACHE_MAX_BYTES: optional(integer(1024, 64 * 1024 * 1024 * 1024)).default(64 * 1024 * 1024),
+    // Whole answers to repeated fast-path requests, in front of the record cache (src/cache/answers.ts).
+    CACHE_ANSWERS: optional(flag),
     // At least 32 characters: it keys the fingerprints of every caller's credentials.
     CACHE_KEY_SECRET: optional(z.string().min(32, { error: 'must be at least 32 characters' })),
     // Shared cache for every replica; unset: in-process only. Its password is never echoed (see loadConfig).
@@ -404,6 +406,8 @@ export interface Config {
     notFoundTtlMs: number;
     staleIfErrorMs: number;
     maxBytes: number;
+    /** Repeated requests answered from the answer cache (CACHE_ANSWERS; only with the record cache on). */
+    answers: boolean;
     /** Undefined: a random one per process. */
     keySecret: string | undefined;
     /** Undefined: no POST /cache/invalidate. */
@@ -584,6 +588,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       notFoundTtlMs: e.CACHE_NOT_FOUND_TTL_MS,
       staleIfErrorMs: e.CACHE_STALE_IF_ERROR_MS,
       maxBytes: e.CACHE_MAX_BYTES,
+      answers: e.CACHE_ANSWERS ?? true,
       keySecret: e.CACHE_KEY_SECRET,
       adminToken: e.CACHE_ADMIN_TOKEN,
       redisUrl: e.REDIS_URL,

@@ -1,4 +1,5 @@
 import type { YogaInitialContext } from 'graphql-yoga';
+import type { AnswerRecorder } from './cache/answers.ts';
 import { CarrierXError, CREDENTIALS } from './errors.ts';
 import { type CdrLoader, type CdrSource, createCdrLoader } from './loaders/cdr-loader.ts';
 import type { Logger } from './logger.ts';
@@ -58,6 +59,8 @@ export interface Context {
   readonly observed: Observation;
   /** With a cache: the stale records this operation served, reported in `extensions.stale`. */
   readonly stale: StaleRecord[] | undefined;
+  /** On the fast path with the answer cache on: collects what the answer is built from (src/cache/answers.ts). */
+  readonly answer: AnswerRecorder | undefined;
 }
 
 export interface ContextDeps {
@@ -82,6 +85,11 @@ const MAX_AUTHORIZATION_LENGTH = 4096;
 
 // RFC 9111: a request's no-cache directive asks for an answer validated with the origin.
 const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:,|$)/i;
+
+/** `Cache-Control: no-cache`, or (RFC 9111 5.4) `Pragma: no-cache` from an HTTP/1.0 client sending no Cache-Control. */
+export function asksForRefresh(cacheControl: string | null, pragma: string | null): boolean {
+  return cacheControl === null ? NO_CACHE.test(pragma ?? '') : NO_CACHE.test(cacheControl);
+}
 
 /** What to send upstream as Authorization, or why no call may be made. */
 export function resolveCredentials(
@@ -114,13 +122,14 @@ export function createContextFactory(deps: ContextDeps) {
   // for every young-generation GC until the table is swept (a heap profile of the benchmark showed them live).
   const LOADERS = Symbol('loaders');
   type WithLoaders = { [LOADERS]?: { cdr: CdrLoader; tally: Tally } };
-  return ({ request }: YogaInitialContext): Context => {
+  return ({ request, answer }: YogaInitialContext & { answer?: AnswerRecorder }): Context => {
     const observed = new Observation(requestIdOf(request), deps.logger);
     const deadlineAt = observed.startedAt + deps.requestDeadlineMs;
     let cdr: CdrLoader | undefined;
     return {
       observed,
       stale: deps.cached ? [] : undefined,
+      answer,
       loaders: {
         // Built on first use: operations that touch no record (introspection, __typename) pay nothing.
         get cdr() {
@@ -141,7 +150,10 @@ export function createContextFactory(deps: ContextDeps) {
               signal: request.signal,
               deadlineAt,
               observed,
-              refresh: deps.cached && NO_CACHE.test(request.headers.get('cache-control') ?? ''),
+              refresh:
+                deps.cached &&
+                asksForRefresh(request.headers.get('cache-control'), request.headers.get('pragma')),
+              answer,
             });
             (request as WithLoaders)[LOADERS] = { cdr, tally };
           }

@@ -1,8 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { AnswerRecorder } from './answers.ts';
 import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
 
 /** How one lookup was answered, for metrics (`onLookup`). */
@@ -29,6 +30,8 @@ export interface CdrCacheOptions {
 export interface CachedCallOptions extends CallOptions {
   /** `Cache-Control: no-cache`: do not answer from the cache, fetch and update it. */
   refresh?: boolean | undefined;
+  /** The answer cache's collector for this request: told each lookup's entry, or that one was not fresh. */
+  answer?: AnswerRecorder | undefined;
 }
 
 /** Where the loader gets records: the CarrierX client, or the cache in front of it; called alike. */
@@ -50,6 +53,8 @@ export interface CdrSource {
 
 /** The cache: a source of records with the client's shape, plus invalidation. */
 export interface CdrCache extends CdrSource {
+  /** The key's credential part: HMAC-SHA-256 of the Authorization value with the key secret (base64url). */
+  fingerprint(authorization: string): string;
   /** Drops these records for every credential. */
   invalidate(drSids: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -101,7 +106,8 @@ function throttledWarn(logger: Logger, intervalMs: number) {
 export function createCdrCache(options: CdrCacheOptions): CdrCache {
   const { client, store, logger, ttlMs, notFoundTtlMs, staleIfErrorMs } = options;
   const now = options.now ?? Date.now;
-  const secret = options.keySecret ?? randomBytes(32).toString('hex');
+  // A KeyObject made once: given the secret as a string, createHmac prepares a key from it on every call.
+  const secret = createSecretKey(Buffer.from(options.keySecret ?? randomBytes(32).toString('hex')));
   const onLookup = options.onLookup ?? (() => {});
   const warn = throttledWarn(logger, 30_000);
   const calls = new Map<string, Call>();
@@ -232,6 +238,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       const at = now();
       if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
         onLookup('hit');
+        callOptions.answer?.spoil();
         throw new CarrierXError('NOT_FOUND');
       }
       const held = entry?.notFoundAt === undefined ? entry : undefined;
@@ -240,6 +247,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         : fields.filter((api) => !(at - (held?.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs));
       if (missing.length === 0 && held) {
         onLookup('hit');
+        callOptions.answer?.depend(key, held, fields);
         return recordOf(held);
       }
       try {
@@ -261,8 +269,10 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         const merged = fields.every((api) => api in fetched.fetchedAt)
           ? fetched
           : mergeEntries(held, fetched);
+        callOptions.answer?.depend(key, merged, fields);
         return recordOf(merged);
       } catch (error) {
+        callOptions.answer?.spoil();
         const stale = held && mayServeStale(error) ? staleRecord(held, fields, now()) : undefined;
         onLookup(stale ? 'stale' : 'error');
         if (!stale) throw error;
@@ -272,7 +282,9 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     },
     async listCallDetailRecords(page, fields, authorization, callOptions = {}) {
       // A list is always asked of CarrierX (which records match changes as calls are made); the records it
-      // returns are stored, so that a later lookup of one of them for these fields is a hit.
+      // returns are stored, so that a later lookup of one of them for these fields is a hit. Nor is an answer
+      // that holds a page ever kept whole.
+      callOptions.answer?.spoil();
       const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
       const prefix = `${fingerprint(authorization)}:`;
       const at = now();
@@ -285,6 +297,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       );
       return listed;
     },
+    fingerprint,
     async invalidate(drSids) {
       for (const drSid of drSids) await store.deleteRecord(drSid);
     },

@@ -19,6 +19,11 @@ export interface CacheEntry {
  */
 export interface CacheStore {
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined>;
+  /**
+   * When each entry's fields were fetched (and whether it is a 404), for several keys in one round trip (Redis:
+   * one GET or MGET), without decoding the values: all the answer cache checks. Unset: `get` for each.
+   */
+  stamps?(keys: readonly string[]): Promise<(EntryStamp | undefined)[]>;
   /** Stores the entry for `ttlMs` (every key expires). */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void>;
   delete(key: string): void | Promise<void>;
@@ -26,6 +31,9 @@ export interface CacheStore {
   deleteRecord(drSid: string): void | Promise<void>;
   close?(): Promise<void>;
 }
+
+/** What says which version of an entry a store holds. */
+export type EntryStamp = Pick<CacheEntry, 'fetchedAt' | 'notFoundAt'>;
 
 const records = new WeakMap<CacheEntry, CdrRecord>();
 

@@ -1,27 +1,36 @@
 import type { CacheEntry, CacheStore } from './entry.ts';
 
-interface Slot {
-  entry: CacheEntry;
+interface Slot<T> {
+  value: T;
   expiresAt: number;
   bytes: number;
 }
 
 /**
- * The in-process store: a least-recently-used map bounded in bytes (an estimate of what each entry holds, not
- * V8's exact footprint). Each entry also expires on its own (`ttlMs` from its last write).
+ * A least-recently-used map bounded in bytes (`sizeOf` estimates what each value keeps alive, not V8's exact
+ * footprint), each value also expiring on its own (`ttlMs` from its write). The record store below and the
+ * answer cache (src/cache/answers.ts) both keep their values in one.
  */
-export function createMemoryStore(
-  maxBytes: number,
-  now: () => number = Date.now,
-): CacheStore & {
+export interface Lru<T> {
   readonly bytes: number;
   readonly size: number;
-} {
+  get(key: string): T | undefined;
+  set(key: string, value: T, ttlMs: number): void;
+  delete(key: string): void;
+  /** Drops every value whose key matches. */
+  deleteWhere(matches: (key: string) => boolean): void;
+}
+
+export function createLru<T>(
+  maxBytes: number,
+  sizeOf: (key: string, value: T) => number,
+  now: () => number = Date.now,
+): Lru<T> {
   // A Map iterates in insertion order: re-inserting on read keeps the least recently used first.
-  const slots = new Map<string, Slot>();
+  const slots = new Map<string, Slot<T>>();
   let bytes = 0;
 
-  function drop(key: string, slot: Slot): void {
+  function drop(key: string, slot: Slot<T>): void {
     slots.delete(key);
     bytes -= slot.bytes;
   }
@@ -42,15 +51,15 @@ export function createMemoryStore(
       }
       slots.delete(key);
       slots.set(key, slot);
-      return slot.entry;
+      return slot.value;
     },
-    set(key, entry, ttlMs) {
+    set(key, value, ttlMs) {
       const earlier = slots.get(key);
       if (earlier) drop(key, earlier);
-      const size = estimateBytes(key, entry);
-      // An entry larger than the whole cache would only evict everything else, then itself.
+      const size = sizeOf(key, value);
+      // A value larger than the whole map would only evict everything else, then itself.
       if (size > maxBytes) return;
-      slots.set(key, { entry, expiresAt: now() + ttlMs, bytes: size });
+      slots.set(key, { value, expiresAt: now() + ttlMs, bytes: size });
       bytes += size;
       for (const [oldest, slot] of slots) {
         if (bytes <= maxBytes) break;
@@ -61,9 +70,34 @@ export function createMemoryStore(
       const slot = slots.get(key);
       if (slot) drop(key, slot);
     },
+    deleteWhere(matches) {
+      for (const [key, slot] of slots) if (matches(key)) drop(key, slot);
+    },
+  };
+}
+
+/** The in-process record store: entries in an LRU bounded by `maxBytes`. */
+export function createMemoryStore(
+  maxBytes: number,
+  now: () => number = Date.now,
+): CacheStore & {
+  readonly bytes: number;
+  readonly size: number;
+} {
+  const lru = createLru<CacheEntry>(maxBytes, estimateBytes, now);
+  return {
+    get bytes() {
+      return lru.bytes;
+    },
+    get size() {
+      return lru.size;
+    },
+    get: (key) => lru.get(key),
+    set: (key, entry, ttlMs) => lru.set(key, entry, ttlMs),
+    delete: (key) => lru.delete(key),
     deleteRecord(drSid) {
       const suffix = `:${drSid}`;
-      for (const [key, slot] of slots) if (key.endsWith(suffix)) drop(key, slot);
+      lru.deleteWhere((key) => key.endsWith(suffix));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { CDR_FIELDS } from '../carrierx/fields.ts';
 import type { Logger } from '../logger.ts';
-import type { CacheEntry, CacheStore } from './entry.ts';
+import type { CacheEntry, CacheStore, EntryStamp } from './entry.ts';
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// (TLS), with a password if the server wants one. Never logged. */
@@ -24,6 +24,23 @@ function revive(text: string): CacheEntry {
     if (typeof value === 'string') values[api] = new Date(value);
   }
   return entry;
+}
+
+const FETCHED_AT = '"fetchedAt":{';
+
+/**
+ * An entry's `fetchedAt` and `notFoundAt` read off its JSON without decoding its values (a whole record's are
+ * most of the text). JSON.stringify writes `fetchedAt` (numbers only) after `values` and `invalid`, whose keys
+ * are API field names and whose strings escape every quote, so this text occurs once, as the entry's own key;
+ * anything else is decoded in full.
+ */
+export function stampOf(text: string): EntryStamp {
+  const at = text.indexOf(FETCHED_AT);
+  const end = at < 0 ? -1 : text.indexOf('}', at);
+  if (at < 0 || end < 0 || text.indexOf(FETCHED_AT, end) >= 0) return revive(text);
+  const fetchedAt = JSON.parse(text.slice(at + FETCHED_AT.length - 1, end + 1)) as Record<string, number>;
+  const notFound = /"notFoundAt":(\d+)/.exec(text.slice(end));
+  return notFound ? { fetchedAt, notFoundAt: Number(notFound[1]) } : { fetchedAt };
 }
 
 /**
@@ -74,6 +91,11 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
     async get(key) {
       const text = await client.get(keyOf(key));
       return text === null ? undefined : revive(text);
+    },
+    async stamps(keys) {
+      const texts =
+        keys.length === 1 ? [await client.get(keyOf(keys[0] as string))] : await client.mGet(keys.map(keyOf));
+      return texts.map((text) => (text === null ? undefined : stampOf(text)));
     },
     async set(key, entry, ttlMs) {
       await client.set(keyOf(key), JSON.stringify(entry), { expiration: { type: 'PX', value: ttlMs } });

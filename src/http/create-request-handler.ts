@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
 import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
+import { answerCacheOf } from '../cache/answers.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
 import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
 import { tracer } from '../observability/tracing.ts';
@@ -29,7 +30,8 @@ type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The handler, with counts of how requests were served (for tests and metrics). */
 export type RequestHandler = NodeHandler & {
-  readonly stats: { fastPath: number; yoga: number; replayed: number };
+  /** `answered`: fast-path requests answered from the answer cache, without running GraphQL. */
+  readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number };
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
@@ -175,7 +177,8 @@ class NodeRequestView {
 export function createRequestHandler(app: App, options: RequestHandlerOptions): RequestHandler {
   const endpoint = options.graphqlEndpoint ?? '/graphql';
   const yoga = app as unknown as NodeHandler;
-  const stats = { fastPath: 0, yoga: 0, replayed: 0 };
+  const stats = { fastPath: 0, yoga: 0, replayed: 0, answered: 0 };
+  const answers = answerCacheOf(app);
 
   // Used when a buffered request turns out to need Yoga after all: the same bytes, through the adapter.
   async function replay(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -213,6 +216,20 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    // The answer cache (src/cache/answers.ts): a repeated request whose records are all still current in the
+    // record cache is answered with the bytes computed before, without running GraphQL again.
+    const lookup = answers?.begin(req.headers, body);
+    if (lookup && !lookup.refresh) {
+      const found = answers?.find(lookup);
+      const answer = found instanceof Promise ? await found : found;
+      if (answer) {
+        stats.answered++;
+        res.writeHead(200, { 'content-type': RESPONSE_CONTENT_TYPE, 'content-length': answer.bytes });
+        res.end(answer.body);
+        answers?.served(lookup, answer, req.headers[REQUEST_ID_HEADER] as string);
+        return;
+      }
+    }
     let params: unknown;
     try {
       params = JSON.parse(body.toString('utf8'));
@@ -226,7 +243,9 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       res,
     ) as unknown as Request;
     let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
-    const serverContext: Record<string, unknown> = { req, res };
+    const serverContext: Record<string, unknown> = lookup
+      ? { req, res, answer: lookup.recorder }
+      : { req, res };
     try {
       result = await app.getResultForParams({ params, request }, serverContext as never);
     } catch (error) {
@@ -242,7 +261,9 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     if (!result || isAsyncIterable(result)) return replay(req, res, body);
     if (!result.errors?.length && !result.extensions) {
       const stringify = (result as { stringify?: (r: unknown) => string }).stringify ?? JSON.stringify;
-      return send(res, 200, stringify(result));
+      const text = stringify(result);
+      if (lookup) answers?.keep(lookup, text);
+      return send(res, 200, text);
     }
     // Errors: Yoga's own result processor decides the status and headers and strips internal extensions.
     const requestId = req.headers[REQUEST_ID_HEADER] as string;

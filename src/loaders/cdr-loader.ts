@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { AnswerRecorder } from '../cache/answers.ts';
 import type { CachedCallOptions, CdrSource } from '../cache/cdr-cache.ts';
 import type { ListPage } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
@@ -44,6 +45,8 @@ export interface CdrLoaderOptions {
   observed?: Pick<Observation, 'logger' | 'tally'> | undefined;
   /** `Cache-Control: no-cache`: the cache is not read, only updated. */
   refresh?: boolean | undefined;
+  /** The fast path's answer-cache collector: the record cache tells it what each lookup used. */
+  answer?: AnswerRecorder | undefined;
 }
 
 /**
@@ -65,6 +68,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     },
     tally: observed?.tally,
     refresh: options.refresh,
+    answer: options.answer,
   };
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of

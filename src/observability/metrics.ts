@@ -224,6 +224,11 @@ const cacheLookups = new HotCounter(
   'Record cache lookups by result: hit, partial (some fields), miss, stale, error.',
   ['result'],
 );
+const answerLookups = new HotCounter(
+  'graphql_answer_cache_lookups_total',
+  'Fast-path requests looked up in the answer cache: hit (answered without running GraphQL), miss.',
+  ['result'],
+);
 const operations = new HotCounter(
   'graphql_operations_total',
   'GraphQL operations executed, by type, name (the first 100 distinct, then "other") and outcome ("ok" or the first error code).',
@@ -352,6 +357,13 @@ const cacheChildren = {
   stale: cacheLookups.labels('stale'),
   error: cacheLookups.labels('error'),
 } satisfies Record<CacheLookupResult, CounterChild>;
+
+const answerChildren = { hit: answerLookups.labels('hit'), miss: answerLookups.labels('miss') };
+
+/** One answer cache lookup (src/cache/answers.ts). */
+export function recordAnswerLookup(result: 'hit' | 'miss'): void {
+  answerChildren[result].inc();
+}
 
 /** One record cache lookup: the cache calls this once per record it looks up. */
 export function recordCacheLookup(result: CacheLookupResult): void {

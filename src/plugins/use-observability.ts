@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, Kind, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { Context } from '../context.ts';
+import type { Context, Tally } from '../context.ts';
 import { ERRORS } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type RefusalReason, recordOperation, recordRefusal } from '../observability/metrics.ts';
@@ -68,6 +68,53 @@ function errorCodes(result: { readonly errors?: readonly unknown[] | undefined }
   return [...codes];
 }
 
+/** One finished operation: what it did and how it ended. */
+export interface FinishedOperation {
+  requestId: string;
+  type: string;
+  name: string | undefined;
+  codes: string[];
+  ms: number;
+  tally: Pick<Tally, 'upstreamCalls' | 'records'>;
+  span?: Span | undefined;
+  traceId?: string | undefined;
+  /** Answered from the answer cache, without executing (src/cache/answers.ts). */
+  fromAnswerCache?: boolean;
+}
+
+/**
+ * The metrics, operation span end and access-log line of one operation: executed (below), or answered from the
+ * answer cache, which reports what it answered as this same operation.
+ */
+export function reportOperation(options: ObservabilityOptions, operation: FinishedOperation): void {
+  const { type, name, codes, ms, tally, span } = operation;
+  recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
+  if (span) {
+    tracer?.endOperation(span, {
+      errorCodes: codes,
+      upstreamCalls: tally.upstreamCalls,
+      records: tally.records,
+    });
+  }
+  if (options.accessLog) {
+    // No variables and no token: the name, the shape of the work and how it ended.
+    options.logger.info(
+      {
+        requestId: operation.requestId,
+        operation: name ?? null,
+        type,
+        ms: Math.round(ms * 10) / 10,
+        upstreamCalls: tally.upstreamCalls,
+        records: tally.records,
+        errors: codes,
+        ...(operation.fromAnswerCache ? { answerCache: 'hit' } : {}),
+        ...(operation.traceId ? { traceId: operation.traceId } : {}),
+      },
+      'operation',
+    );
+  }
+}
+
 /**
  * Per operation, on both HTTP paths (it hooks execution, which the fast path shares with Yoga): the GraphQL
  * metrics and the access-log line. On Yoga's own path it also echoes the request id and puts it on each error;
@@ -132,33 +179,18 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
           const operation = operationOf(args.document, args.operationName);
           const type = operation?.operation ?? 'unknown';
           const name = operation?.name?.value;
-          const codes = errorCodes(result);
-          const ms = performance.now() - observed.startedAt;
-          const { tally } = observed;
-          recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
-          if (span) {
-            tracer?.endOperation(span, {
-              errorCodes: codes,
-              upstreamCalls: tally.upstreamCalls,
-              records: tally.records,
-            });
-          }
-          if (accessLog) {
-            // No variables and no token: the name, the shape of the work and how it ended.
-            logger.info(
-              {
-                requestId: observed.requestId,
-                operation: name ?? null,
-                type,
-                ms: Math.round(ms * 10) / 10,
-                upstreamCalls: tally.upstreamCalls,
-                records: tally.records,
-                errors: codes,
-                ...(span ? { traceId: observed.traceId } : {}),
-              },
-              'operation',
-            );
-          }
+          // A served copy of this answer reports itself as this operation (src/cache/answers.ts).
+          if (context.answer) context.answer.operation = { type, name };
+          reportOperation(options, {
+            requestId: observed.requestId,
+            type,
+            name,
+            codes: errorCodes(result),
+            ms: performance.now() - observed.startedAt,
+            tally: observed.tally,
+            span,
+            traceId: span ? observed.traceId : undefined,
+          });
         },
       };
     },

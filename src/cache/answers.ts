@@ -13,6 +13,12 @@ import { createLru } from './memory-store.ts';
 export interface Dependency {
   readonly key: string;
   readonly fetchedAt: Readonly<Record<string, number>>;
+  /**
+   * The entry itself: entries are never changed, only replaced, so while the in-process store still holds this
+   * very object the dependency is current without comparing its fields (a 52-field walk on every hit). Not
+   * kept with a remote store, whose reads are never the same object.
+   */
+  readonly entry?: CacheEntry | undefined;
 }
 
 /**
@@ -37,7 +43,7 @@ export class AnswerRecorder {
       }
       fetchedAt[api] = at;
     }
-    this.dependencies.push({ key, fetchedAt });
+    this.dependencies.push({ key, fetchedAt, entry });
   }
 
   /** Something the store cannot vouch for went into the answer: it is not kept. */
@@ -100,6 +106,7 @@ export interface AnswerCache {
 
 /** Whether the entry the store holds now is the one the answer was built from, for every field it used. */
 function isCurrent(entry: EntryStamp | undefined, dependency: Dependency): boolean {
+  if (entry !== undefined && entry === dependency.entry) return true;
   if (!entry || entry.notFoundAt !== undefined) return false;
   for (const api in dependency.fetchedAt) {
     if (entry.fetchedAt[api] !== dependency.fetchedAt[api]) return false;
@@ -193,7 +200,10 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         {
           body: text,
           bytes: Buffer.byteLength(text),
-          dependencies: recorder.dependencies,
+          // With a remote store the entries would only be memory the size estimate does not count.
+          dependencies: store.stamps
+            ? recorder.dependencies.map(({ key, fetchedAt }) => ({ key, fetchedAt }))
+            : recorder.dependencies,
           freshUntil,
           type: operation.type,
           name: operation.name,

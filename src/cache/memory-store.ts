@@ -29,6 +29,9 @@ export function createLru<T>(
   // A Map iterates in insertion order: re-inserting on read keeps the least recently used first.
   const slots = new Map<string, Slot<T>>();
   let bytes = 0;
+  /** The slot inserted last: reading it again changes no order, so it is not re-inserted (a hot key is read on
+   * every request, and a delete and set per read leave the Map's table to be rebuilt). */
+  let newest: Slot<T> | undefined;
 
   function drop(key: string, slot: Slot<T>): void {
     slots.delete(key);
@@ -49,8 +52,11 @@ export function createLru<T>(
         drop(key, slot);
         return undefined;
       }
-      slots.delete(key);
-      slots.set(key, slot);
+      if (slot !== newest) {
+        slots.delete(key);
+        slots.set(key, slot);
+        newest = slot;
+      }
       return slot.value;
     },
     set(key, value, ttlMs) {
@@ -59,7 +65,8 @@ export function createLru<T>(
       const size = sizeOf(key, value);
       // A value larger than the whole map would only evict everything else, then itself.
       if (size > maxBytes) return;
-      slots.set(key, { value, expiresAt: now() + ttlMs, bytes: size });
+      newest = { value, expiresAt: now() + ttlMs, bytes: size };
+      slots.set(key, newest);
       bytes += size;
       for (const [oldest, slot] of slots) {
         if (bytes <= maxBytes) break;

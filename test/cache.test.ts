@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LookupResult } from '../src/cache/cdr-cache.ts';
+import { createFingerprint, type LookupResult } from '../src/cache/cdr-cache.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
@@ -222,6 +223,36 @@ describe('the CDR cache', () => {
     clock.now += 59_000;
     await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
     expect(cdrCalls(h)).toHaveLength(2);
+  });
+});
+
+describe('the credential fingerprint in cache keys', () => {
+  it('is exactly HMAC-SHA-256 of the Authorization value, so keys already in Redis still match', () => {
+    const secrets = [
+      's',
+      'x'.repeat(63),
+      'y'.repeat(64),
+      'z'.repeat(65),
+      'a long shared secret, '.repeat(20),
+    ];
+    const values = [
+      '',
+      'Bearer carrierx-demo-token',
+      `Bearer ${'t'.repeat(4090)}`,
+      `Bearer ${'t'.repeat(5000)}`,
+      'Basic ZGVtbzpkZW1v',
+      'Bearer é✓',
+    ];
+    for (const secret of secrets) {
+      const fingerprint = createFingerprint(Buffer.from(secret));
+      for (const value of values) {
+        const expected = createHmac('sha256', secret).update(value).digest('base64url');
+        // Twice: the prepared buffers must not keep anything of the value before.
+        expect(fingerprint(value)).toBe(expected);
+        expect(fingerprint(value)).toBe(expected);
+      }
+      expect(fingerprint('Bearer a')).not.toBe(fingerprint('Bearer b'));
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -16,6 +16,7 @@ import { createRequestHandler, type RequestHandler } from '../src/http/create-re
 import { createLogger } from '../src/logger.ts';
 import { metricsRegistry } from '../src/observability/metrics.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { postGraphQL, type Reply } from './helpers/post.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
@@ -26,41 +27,9 @@ const ADMIN = 'cache-admin-token-0123456789';
 const SECRET = 'a-cache-key-secret-of-at-least-32-characters';
 const priceBody = (drSid = SAMPLE_DR_SID) => JSON.stringify({ query: PRICE, variables: { drSid } });
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-
-/** A POST to `port` as a server or gateway sends it (the fast path's shape). */
+/** A POST to `port` as a server or gateway sends it (the fast path's shape), with the demo token. */
 function post(port: number, body: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/graphql',
-        agent: false,
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${DEMO_TOKEN}`,
-          'content-length': String(Buffer.byteLength(body)),
-          ...headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return postGraphQL(port, body, { authorization: `Bearer ${DEMO_TOKEN}`, ...headers });
 }
 
 const cdrCalls = (simulator: Simulator) =>

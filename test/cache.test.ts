@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFingerprint, type LookupResult } from '../src/cache/cdr-cache.ts';
@@ -7,6 +7,7 @@ import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { postGraphQL } from './helpers/post.ts';
 
 interface Cdr {
   callDetailRecord: Record<string, unknown> | null;
@@ -273,34 +274,8 @@ describe('the CDR cache on the fast HTTP path', () => {
     await h.close();
   });
 
-  function post(body: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/graphql',
-          agent: false,
-          headers: {
-            'content-type': 'application/json',
-            authorization: 'Bearer carrierx-demo-token',
-            'content-length': String(Buffer.byteLength(body)),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => {
-            text += chunk;
-          });
-          res.on('end', () => resolve(text));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  const post = (body: string) =>
+    postGraphQL(port, body, { authorization: 'Bearer carrierx-demo-token' }).then((reply) => reply.text);
 
   it('reports stale records in extensions.stale there too', async () => {
     const body = JSON.stringify({ query: PRICE, variables: { drSid: SAMPLE_DR_SID } });

@@ -1,9 +1,10 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { postGraphQL } from './helpers/post.ts';
 
 interface LogLine {
   level: number;
@@ -24,26 +25,7 @@ const parsed = (h: Harness): LogLine[] => h.logs.map((line) => JSON.parse(line) 
 const visible = (h: Harness) => parsed(h).filter((line) => line.level >= INFO);
 
 /** Sends `body` as a JSON POST over a real socket, through the fast path's handler. */
-function postOverSocket(port: number, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/graphql',
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const postOverSocket = (port: number, body: string) => postGraphQL(port, body).then((reply) => reply.status);
 
 // Yoga reports a request it refuses to the logger only when its masking replaced the error: in production our
 // masking does (it drops the body the parser quotes back), so that is where a malformed body is logged at all.

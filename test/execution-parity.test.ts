@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kind, parse, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { DESCENDANT_DR_SID, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carr
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import * as documents from './gql/graphql.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { postGraphQL } from './helpers/post.ts';
 
 /**
  * Differential execution: every request below goes to four servers — graphql-jit or graphql-js, each behind
@@ -222,31 +223,15 @@ interface Answer {
   body: string;
 }
 
-function send(port: number, exchange: Exchange): Promise<Answer> {
-  const headers = {
+async function send(port: number, exchange: Exchange): Promise<Answer> {
+  const reply = await postGraphQL(port, exchange.body, {
     ...JSON_HEADERS,
     // One id for every executor: error answers carry it, and a generated one would differ.
     'x-request-id': 'parity',
     ...exchange.headers,
     'content-length': String(Buffer.byteLength(exchange.body)),
-  };
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/graphql', headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          text += chunk;
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: text }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(exchange.body);
   });
+  return { status: reply.status, contentType: reply.headers['content-type'], body: reply.text };
 }
 
 interface Configuration {

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { documentHash } from '../src/persisted-documents.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { postGraphQL } from './helpers/post.ts';
 
 /** The manifest codegen writes for examples/operations, as a frontend ships it. */
 const MANIFEST = 'examples/operations/gql/persisted-documents.json';
@@ -187,28 +188,8 @@ describe('without PERSISTED_DOCUMENTS', () => {
 });
 
 /** One raw HTTP POST to the request handler, as a server or gateway sends it. */
-function rawPost(port: number, body: string) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const headers = {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-      ...AUTH,
-    };
-    const req = request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/graphql', headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const rawPost = (port: number, body: string) =>
+  postGraphQL(port, body, AUTH).then((reply) => ({ status: reply.status, body: reply.text }));
 
 describe('the production allowlist (PERSISTED_DOCUMENTS_ONLY=true)', () => {
   let h: Harness;

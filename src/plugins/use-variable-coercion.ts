@@ -1,5 +1,4 @@
 import {
-  type DocumentNode,
   GraphQLError,
   type GraphQLSchema,
   getNullableType,
@@ -37,7 +36,7 @@ function asRequestError(error: GraphQLError): GraphQLError {
 export function useVariableCoercion(logger: Logger): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const operation = operationOf(args.document, args.operationName);
+      const operation = getOperationAST(args.document, args.operationName);
       // No operation to run (an unknown operationName) is the executor's own error, answered as it is.
       if (!operation?.variableDefinitions?.length) return;
       const values = (args.variableValues ?? {}) as Record<string, unknown>;
@@ -55,25 +54,6 @@ export function useVariableCoercion(logger: Logger): Plugin {
       setResultAndStopExecution({ errors: coerced.errors.map(asRequestError) });
     },
   };
-}
-
-/** The operation of a parsed document (Yoga's parse cache hands out the same object for the same text). */
-const operations = new WeakMap<DocumentNode, Map<string | undefined, OperationDefinitionNode | null>>();
-function operationOf(
-  document: DocumentNode,
-  name: string | null | undefined,
-): OperationDefinitionNode | null {
-  let byName = operations.get(document);
-  if (!byName) {
-    byName = new Map();
-    operations.set(document, byName);
-  }
-  const key = name ?? undefined;
-  const known = byName.get(key);
-  if (known !== undefined) return known;
-  const operation = getOperationAST(document, name) ?? null;
-  if (byName.size < 16) byName.set(key, operation); // operationName is the caller's: bounded
-  return operation;
 }
 
 /** Per operation: each variable that is a scalar (or a non-null scalar), with its type; null if any is not. */

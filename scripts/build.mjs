@@ -62,100 +62,44 @@ export function checkOneGraphql(metafile) {
   }
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** The numbers of one source-map segment (base64 VLQ). */
-function decodeSegment(text) {
-  const values = [];
-  let value = 0;
-  let shift = 0;
-  for (const char of text) {
-    const digit = BASE64.indexOf(char);
-    value += (digit & 31) << shift;
-    if (digit & 32) shift += 5;
-    else {
-      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return values;
-}
-
-function encodeSegment(values) {
-  let text = '';
-  for (const number of values) {
-    let value = number < 0 ? (-number << 1) | 1 : number << 1;
-    do {
-      const digit = value & 31;
-      value >>>= 5;
-      text += BASE64[value ? digit | 32 : digit];
-    } while (value);
-  }
-  return text;
-}
-
 /**
  * The map without the dependencies' code: a stack frame in a dependency keeps its dist/ position, a frame in
  * our code still names its src/ line. Node (--enable-source-maps) parses the whole map at start and keeps every
  * segment: the dependencies' 4 MB of code made that 2.4 MB of map, +8 MB of idle RSS and tens of ms of start.
+ * `codec` is @jridgewell/sourcemap-codec (decode/encode of the mappings, with absolute values per segment).
  */
-export function withoutDependencies(map) {
-  const keep = map.sources.map((source) => !/(^|\/)node_modules\//.test(source));
-  const newIndex = [];
+export function withoutDependencies(map, { decode, encode }) {
+  const newIndex = new Map();
   const sources = [];
   map.sources.forEach((source, index) => {
-    if (!keep[index]) return;
-    newIndex[index] = sources.length;
+    if (/(^|\/)node_modules\//.test(source)) return;
+    newIndex.set(index, sources.length);
     sources.push(source);
   });
   const names = [];
   const nameIndex = new Map();
-  // Fields 2-5 are relative to the previous segment of the whole map, the column to the previous one on the line.
-  const read = { source: 0, line: 0, column: 0, name: 0 };
-  const written = { source: 0, line: 0, column: 0, name: 0 };
-  const lines = map.mappings.split(';').map((line) => {
-    let column = 0;
-    let writtenColumn = 0;
-    let mapped = false; // whether the last segment written on this line maps somewhere
+  const lines = decode(map.mappings).map((line) => {
     const out = [];
-    for (const segment of line ? line.split(',') : []) {
-      const values = decodeSegment(segment);
-      column += values[0];
-      if (values.length >= 4) {
-        read.source += values[1];
-        read.line += values[2];
-        read.column += values[3];
-        if (values.length === 5) read.name += values[4];
-      }
-      if (values.length >= 4 && keep[read.source]) {
-        const fields = [
-          column - writtenColumn,
-          newIndex[read.source] - written.source,
-          read.line - written.line,
-          read.column - written.column,
-        ];
-        written.source = newIndex[read.source];
-        written.line = read.line;
-        written.column = read.column;
-        if (values.length === 5) {
-          const name = map.names[read.name];
+    let mapped = false; // whether the last segment kept on this line maps somewhere
+    for (const segment of line) {
+      if (segment.length >= 4 && newIndex.has(segment[1])) {
+        const kept = [segment[0], newIndex.get(segment[1]), segment[2], segment[3]];
+        if (segment.length === 5) {
+          const name = map.names[segment[4]];
           if (!nameIndex.has(name)) nameIndex.set(name, names.push(name) - 1);
-          fields.push(nameIndex.get(name) - written.name);
-          written.name = nameIndex.get(name);
+          kept.push(nameIndex.get(name));
         }
-        out.push(encodeSegment(fields));
+        out.push(kept);
         mapped = true;
       } else if (mapped) {
         // An unmapped segment ends the previous mapping here (minified code shares lines).
-        out.push(encodeSegment([column - writtenColumn]));
+        out.push([segment[0]]);
         mapped = false;
-      } else continue;
-      writtenColumn = column;
+      }
     }
-    return out.join(',');
+    return out;
   });
-  return { ...map, sources, names, mappings: lines.join(';'), sourcesContent: undefined };
+  return { ...map, sources, names, mappings: encode(lines), sourcesContent: undefined };
 }
 
 /** The newest mtime (ms) of a file or of any file under a directory. */
@@ -187,6 +131,7 @@ export function staleReason(root = ROOT) {
  */
 export async function build(root = ROOT) {
   const { build: esbuild } = await import('esbuild');
+  const codec = await import('@jridgewell/sourcemap-codec');
   const started = new Date();
   const temp = mkdtempSync(path.join(root, '.dist-'));
   // mkdtemp makes it private (0700); dist/ is read by whichever user runs the server (the image's non-root one).
@@ -222,7 +167,7 @@ export async function build(root = ROOT) {
     checkOneGraphql(metafile);
     for (const output of Object.keys(metafile.outputs).filter((file) => file.endsWith('.map'))) {
       const file = path.resolve(root, output);
-      writeFileSync(file, JSON.stringify(withoutDependencies(JSON.parse(readFileSync(file, 'utf8')))));
+      writeFileSync(file, JSON.stringify(withoutDependencies(JSON.parse(readFileSync(file, 'utf8')), codec)));
     }
     for (const asset of ASSETS) {
       // Beside whichever output file now holds the module that reads it.

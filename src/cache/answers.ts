@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { asksForRefresh, resolveCredentials } from '../context.ts';
 import type { CacheEntry, CacheStore, EntryStamp } from './entry.ts';
 import { createLru } from './memory-store.ts';
@@ -94,7 +93,7 @@ export interface AnswerCacheOptions {
 
 export interface AnswerCache {
   /** Undefined when the request cannot be answered or kept (credentials the loader would refuse). */
-  begin(headers: IncomingHttpHeaders, body: Buffer): AnswerLookup | undefined;
+  begin(headers: { get(name: string): string | null }, body: Buffer): AnswerLookup | undefined;
   /** A current answer to the request, if there is one (a promise when the store is remote). */
   find(lookup: AnswerLookup): Answer | undefined | Promise<Answer | undefined>;
   /** Reports an answer `find` returned as served to `requestId`. */
@@ -158,12 +157,12 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       return lru.size;
     },
     begin(headers, body) {
-      const credentials = resolveCredentials(headers.authorization ?? null, fallbackToken);
+      const credentials = resolveCredentials(headers.get('authorization'), fallbackToken);
       if ('error' in credentials) return undefined;
       return {
         // latin1: one character per byte, so the key is the exact bytes, whatever their encoding.
         key: `${fingerprint(credentials.authorization)}\n${body.toString('latin1')}`,
-        refresh: asksForRefresh(headerText(headers['cache-control']), headerText(headers.pragma)),
+        refresh: asksForRefresh(headers.get('cache-control'), headers.get('pragma')),
         recorder: new AnswerRecorder(),
         startedAt: performance.now(),
       };
@@ -212,11 +211,6 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       );
     },
   };
-}
-
-function headerText(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** Roughly what an answer keeps alive: its key (one byte a character), body, and its dependencies. */

@@ -136,16 +136,13 @@ class RequestSignal extends EventTarget {
  */
 class NodeRequestView {
   readonly method = 'POST';
-  readonly headers: NodeHeaders;
   private requestSignal: RequestSignal | undefined;
 
   constructor(
     readonly url: string,
-    req: IncomingMessage,
+    readonly headers: NodeHeaders,
     private readonly res: ServerResponse,
-  ) {
-    this.headers = new NodeHeaders(req.headers);
-  }
+  ) {}
 
   /** Created on first use (only operations that call CarrierX ask): aborts when the client goes away. */
   get signal(): AbortSignal {
@@ -218,7 +215,9 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
   async function respond(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     // The answer cache (src/cache/answers.ts): a repeated request whose records are all still current in the
     // record cache is answered with the bytes computed before, without running GraphQL again.
-    const lookup = answers?.begin(req.headers, body);
+    // One view of the headers for the answer cache and the operation (read through the Fetch API's `get`).
+    const headers = new NodeHeaders(req.headers);
+    const lookup = answers?.begin(headers, body);
     if (lookup && !lookup.refresh) {
       const found = answers?.find(lookup);
       const answer = found instanceof Promise ? await found : found;
@@ -239,7 +238,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     if (!isParams(params)) return replay(req, res, body);
     const request = new NodeRequestView(
       `http://${req.headers.host ?? 'localhost'}${endpoint}`,
-      req,
+      headers,
       res,
     ) as unknown as Request;
     let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;

@@ -58,31 +58,71 @@ interface Waiter {
  * cancelled waiter queued until its turn and then passes the freed slot to no one.
  */
 export function createLimiter(initialMax: number, options: LimiterOptions = {}): Limiter {
-  const { maxQueued = Number.POSITIVE_INFINITY, onFull } = options;
-  let max = initialMax;
-  let active = 0;
-  const waiting: Waiter[] = [];
+  return new QueueLimiter(initialMax, options.maxQueued ?? Number.POSITIVE_INFINITY, options.onFull);
+}
 
-  const release = () => {
-    active -= 1;
-    // After the limit was lowered, more may still run than it allows: a finished task then frees no slot.
-    if (active < max) waiting.shift()?.start();
+/**
+ * A class rather than an object literal of closures with `get`/`set` accessors: one is made per request (the
+ * loader's), and a literal's fresh accessor closures would give each its own hidden class in the old
+ * generation, keeping it alive through young-generation GCs (see RequestLoaders in src/context.ts).
+ */
+class QueueLimiter implements Limiter {
+  private running = 0;
+  private readonly waiting: Waiter[] = [];
+  /** Bound once: `start` hands it to each task's promise. */
+  private readonly release = () => {
+    this.running -= 1;
+    if (this.running < this.limit) this.waiting.shift()?.start();
   };
 
-  function start<T>(task: () => Promise<T>): Promise<T> {
-    active += 1;
+  constructor(
+    private limit: number,
+    private readonly maxQueued: number,
+    private readonly onFull: (() => void) | undefined,
+  ) {}
+
+  get active(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  get max(): number {
+    return this.limit;
+  }
+
+  set max(value: number) {
+    this.limit = value;
+    while (this.running < this.limit && this.waiting.length > 0) this.waiting.shift()?.start();
+  }
+
+  run<T>(task: () => Promise<T>, wait?: WaitLimit): Promise<T> {
+    if (wait?.signal?.aborted) return Promise.reject(wait.signal.reason);
+    if (this.running < this.limit) return this.start(task);
+    if (this.waiting.length >= this.maxQueued) {
+      this.onFull?.();
+      return Promise.reject(new LimiterFullError());
+    }
+    return this.enqueue(task, wait);
+  }
+
+  private start<T>(task: () => Promise<T>): Promise<T> {
+    this.running += 1;
     let running: Promise<T>;
     try {
       running = task();
     } catch (error) {
       running = Promise.reject(error);
     }
-    running.then(release, release);
+    running.then(this.release, this.release);
     return running;
   }
 
-  function enqueue<T>(task: () => Promise<T>, wait: WaitLimit | undefined): Promise<T> {
+  private enqueue<T>(task: () => Promise<T>, wait: WaitLimit | undefined): Promise<T> {
     const signal = wait?.signal;
+    const { waiting } = this;
     return new Promise<T>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stopWaiting = () => {
@@ -96,9 +136,9 @@ export function createLimiter(initialMax: number, options: LimiterOptions = {}):
       };
       const onAbort = () => giveUp(signal?.reason);
       const waiter: Waiter = {
-        start() {
+        start: () => {
           stopWaiting();
-          start(task).then(resolve, reject);
+          this.start(task).then(resolve, reject);
         },
       };
       waiting.push(waiter);
@@ -111,29 +151,4 @@ export function createLimiter(initialMax: number, options: LimiterOptions = {}):
       }
     });
   }
-
-  return {
-    run(task, wait) {
-      if (wait?.signal?.aborted) return Promise.reject(wait.signal.reason);
-      if (active < max) return start(task);
-      if (waiting.length >= maxQueued) {
-        onFull?.();
-        return Promise.reject(new LimiterFullError());
-      }
-      return enqueue(task, wait);
-    },
-    get active() {
-      return active;
-    },
-    get queued() {
-      return waiting.length;
-    },
-    get max() {
-      return max;
-    },
-    set max(value) {
-      max = value;
-      while (active < max && waiting.length > 0) waiting.shift()?.start();
-    },
-  };
 }

@@ -51,3 +51,28 @@ export function createLogger(
     destination,
   );
 }
+
+/**
+ * Call options whose `logger` is read from `source` only when something is logged: reading a request's logger
+ * makes its child logger (a pino child with serialised bindings), wanted only for the rare line. Use as
+ * `withDeferredLogger(source, { ...other options })`.
+ *
+ * A class with a prototype getter, not an object literal with `get logger()`: V8 keeps an accessor in the
+ * object's hidden class, so a literal whose getter is a fresh closure gets a map of its own on every call, in
+ * the old generation, which keeps the closure and all it reaches alive through young-generation GCs (see
+ * RequestLoaders in src/context.ts).
+ */
+class DeferredLogger {
+  constructor(private readonly source: { readonly logger?: Logger | undefined } | undefined) {}
+
+  get logger(): Logger | undefined {
+    return this.source?.logger;
+  }
+}
+
+export function withDeferredLogger<T extends object>(
+  source: { readonly logger?: Logger | undefined } | undefined,
+  options: T,
+): T & { readonly logger: Logger | undefined } {
+  return Object.assign(new DeferredLogger(source), options);
+}

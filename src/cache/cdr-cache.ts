@@ -2,7 +2,7 @@ import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { type Logger, withDeferredLogger } from '../logger.ts';
 import type { AnswerRecorder } from './answers.ts';
 import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
 
@@ -176,14 +176,16 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
           // No caller's abort signal: other lookups may be waiting on this call; its deadline still bounds it.
           // Its log lines and its count in the access log go to the request that started it.
           return client
-            .getCallDetailRecord(drSid, asked, authorization, {
-              deadlineAt: callOptions.deadlineAt,
-              get logger() {
-                return callOptions.logger;
-              },
-              tally: callOptions.tally,
-              cacheResult,
-            })
+            .getCallDetailRecord(
+              drSid,
+              asked,
+              authorization,
+              withDeferredLogger(callOptions, {
+                deadlineAt: callOptions.deadlineAt,
+                tally: callOptions.tally,
+                cacheResult,
+              }),
+            )
             .then((record) => entryFromRecord(record, asked, now()));
         })
         .then(

@@ -7,6 +7,7 @@ import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import type { Observation } from '../context.ts';
 import { CarrierXError } from '../errors.ts';
 import { createLimiter } from '../limiter.ts';
+import { withDeferredLogger } from '../logger.ts';
 
 /** One resolver's need: a record and the API fields its selection asked for (sorted, deduplicated). */
 export interface CdrRequest {
@@ -59,17 +60,14 @@ export interface CdrLoaderOptions {
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
   const { observed } = options;
-  const callOptions: CachedCallOptions = {
+  // The child logger is made only if a call has something to log.
+  const callOptions: CachedCallOptions = withDeferredLogger(observed, {
     signal: options.signal,
     deadlineAt: options.deadlineAt,
-    // Getters: the child logger is made only if a call has something to log.
-    get logger() {
-      return observed?.logger;
-    },
     tally: observed?.tally,
     refresh: options.refresh,
     answer: options.answer,
-  };
+  });
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
   // them covers reuses it instead of calling CarrierX again.

@@ -9,6 +9,12 @@ import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { maskErrorForProduction } from './errors.ts';
+import {
+  attachPreparedOperations,
+  createPreparedOperations,
+  type PreparedOperationsOptions,
+  usePreparedOperations,
+} from './execution/prepared.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
@@ -265,11 +271,30 @@ function graphiqlOptions(demoToken: string | undefined) {
   };
 }
 
+/**
+ * Documents kept prepared (src/execution/prepared.ts): a frontend's operations are a few dozen; each entry holds
+ * a parsed document and its compiled query (tens of KB for a whole record), so the bound is a memory bound.
+ */
+const PREPARED_OPERATIONS_KEPT = 200;
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
   const caches = createConfiguredCache(deps);
   const cache = caches?.records;
+  const contextFactory = createContextFactory({
+    client: cache ?? client,
+    cached: cache !== undefined,
+    logger,
+    fallbackToken: config.carrierx.token,
+    maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
+    maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+    maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
+    requestDeadlineMs: config.limits.requestDeadlineMs,
+  });
+  const observability = { logger, accessLog: config.accessLog };
+  // Prepared operations run compiled queries: with graphql-jit off there are none to run.
+  const prepared = config.jit && config.preparedOperations;
   const app = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -279,16 +304,7 @@ export function createApp(deps: AppDeps): App {
     // records through the fallback CARRIERX_TOKEN. Cross-origin access is opt-in, per origin (loopback pages
     // are let in only while developing on the embedded simulator).
     cors: corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger }),
-    context: createContextFactory({
-      client: cache ?? client,
-      cached: cache !== undefined,
-      logger,
-      fallbackToken: config.carrierx.token,
-      maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
-      maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
-      maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
-      requestDeadlineMs: config.limits.requestDeadlineMs,
-    }),
+    context: contextFactory,
     // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.
     maskedErrors: { isDev: false, ...(config.production ? { maskError: maskErrorForProduction } : {}) },
     logging: yogaLogging(logger),
@@ -298,7 +314,7 @@ export function createApp(deps: AppDeps): App {
     parserAndValidationCache: { validationCache: false },
     plugins: [
       useValidationCache(),
-      useObservability({ logger, accessLog: config.accessLog }),
+      useObservability(observability),
       ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
       ...(cache && config.cache.adminToken
         ? [
@@ -335,6 +351,7 @@ export function createApp(deps: AppDeps): App {
       ...(cache ? [useStaleReport()] : []),
       useCanonicalResults(),
       ...(config.jit ? [useJit(logger)] : []),
+      ...(prepared ? [usePreparedOperations()] : []),
       useUnsupportedMediaType(),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
@@ -346,5 +363,23 @@ export function createApp(deps: AppDeps): App {
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
   if (caches?.answers) attachAnswerCache(app, caches.answers);
+  if (prepared) {
+    // Yoga's own masking (the function its plugin calls, which also logs what it masks). Private in its types.
+    const masking = (app as unknown as { maskedErrorsOpts?: { maskError: unknown; errorMessage?: string } })
+      .maskedErrorsOpts;
+    if (typeof masking?.maskError !== 'function') throw new Error('Yoga no longer exposes maskedErrorsOpts');
+    attachPreparedOperations(
+      app,
+      createPreparedOperations({
+        schema,
+        contextFactory,
+        observability,
+        staleReport: cache !== undefined,
+        maskError: masking.maskError as PreparedOperationsOptions['maskError'],
+        maskMessage: masking.errorMessage ?? 'Unexpected error.',
+        maxEntries: PREPARED_OPERATIONS_KEPT,
+      }),
+    );
+  }
   return app;
 }

@@ -244,6 +244,7 @@ const envSchema = z
     HTTP_FAST_PATH: optional(flag),
     // Execute through graphql-jit (compiled documents); off = graphql-js for every document.
     GRAPHQL_JIT: optional(flag),
+    PREPARED_OPERATIONS: optional(flag),
     // One info line per GraphQL operation (name, type, duration, upstream calls, error codes, request id).
     ACCESS_LOG: optional(flag),
     // The CDR cache (src/cache/, docs/cache.md). CACHE_TTL_MS=0 turns it off.
@@ -429,6 +430,11 @@ export interface Config {
   httpFastPath: boolean;
   /** Execute compiled documents through graphql-jit; false runs graphql-js for all. */
   jit: boolean;
+  /**
+   * Run a query document seen before without Yoga's pipeline (src/execution/prepared.ts), on the HTTP fast
+   * path and with graphql-jit on; false: every request takes the whole pipeline.
+   */
+  preparedOperations: boolean;
   /** OpenTelemetry traces; undefined: off (no OTLP endpoint, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none). */
   tracing: TracingConfig | undefined;
   /** Processes serving HTTP; above 1 this process is a cluster primary that forks them. */
@@ -603,6 +609,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRAPHIQL_ENABLED ?? !production,
     httpFastPath: e.HTTP_FAST_PATH ?? true,
     jit: e.GRAPHQL_JIT ?? true,
+    preparedOperations: e.PREPARED_OPERATIONS ?? true,
     tracing: tracingConfig(e),
     workers: e.WEB_CONCURRENCY,
     embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER ?? false,

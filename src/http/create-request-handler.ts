@@ -5,6 +5,7 @@ import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegular
 import type { App } from '../app.ts';
 import { answerCacheOf } from '../cache/answers.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
+import { preparedOperationsOf } from '../execution/prepared.ts';
 import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
 import { tracer } from '../observability/tracing.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
@@ -30,8 +31,11 @@ type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The handler, with counts of how requests were served (for tests and metrics). */
 export type RequestHandler = NodeHandler & {
-  /** `answered`: fast-path requests answered from the answer cache, without running GraphQL. */
-  readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number };
+  /**
+   * `answered`: fast-path requests answered from the answer cache, without running GraphQL; `prepared`: run as
+   * prepared operations, without Yoga's pipeline (src/execution/prepared.ts).
+   */
+  readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number; prepared: number };
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
@@ -164,8 +168,10 @@ class NodeRequestView {
  * one shape of request that dominates traffic — a JSON POST from a server or a gateway — the fast path reads the
  * body itself and hands the parameters to Yoga's own operation pipeline (`getResultForParams`: the same
  * parameter checks, parse and validation caches, query limits, context, graphql-jit execution and error
- * masking). Any request of another shape, and any request the pipeline refuses before executing, is answered by
- * Yoga itself; test/http-fast-path.test.ts holds both paths to byte-identical answers.
+ * masking). A query document that ran cleanly before skips that pipeline too: it runs as a prepared operation
+ * (src/execution/prepared.ts). Any request of another shape, and any request the pipeline refuses before
+ * executing, is answered by Yoga itself; test/http-fast-path.test.ts and test/prepared-operations.test.ts hold
+ * the paths to byte-identical answers.
  *
  * Yoga's request-level hooks (onRequest, onRequestParse, onResultProcess, onResponse) do not run here. The
  * plugins this app has there (CSRF, CORS, GraphiQL, the body limit) have nothing to do for a request of this
@@ -174,8 +180,9 @@ class NodeRequestView {
 export function createRequestHandler(app: App, options: RequestHandlerOptions): RequestHandler {
   const endpoint = options.graphqlEndpoint ?? '/graphql';
   const yoga = app as unknown as NodeHandler;
-  const stats = { fastPath: 0, yoga: 0, replayed: 0, answered: 0 };
+  const stats = { fastPath: 0, yoga: 0, replayed: 0, answered: 0, prepared: 0 };
   const answers = answerCacheOf(app);
+  const operations = preparedOperationsOf(app);
 
   // Used when a buffered request turns out to need Yoga after all: the same bytes, through the adapter.
   async function replay(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -245,8 +252,15 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     const serverContext: Record<string, unknown> = lookup
       ? { req, res, answer: lookup.recorder }
       : { req, res };
+    // A document that ran cleanly before skips the pipeline; anything else goes through it.
+    const prepared = operations?.find(params);
     try {
-      result = await app.getResultForParams({ params, request }, serverContext as never);
+      if (prepared) {
+        stats.prepared++;
+        result = await operations?.run(prepared, params, request, serverContext);
+      } else {
+        result = await app.getResultForParams({ params, request }, serverContext as never);
+      }
     } catch (error) {
       // Refused before execution (e.g. malformed parameters): Yoga shapes that answer from the same bytes.
       // Yoga builds the operation's context (src/context.ts: `loaders`) on this object just before it
@@ -262,6 +276,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       const stringify = (result as { stringify?: (r: unknown) => string }).stringify ?? JSON.stringify;
       const text = stringify(result);
       if (lookup) answers?.keep(lookup, text);
+      if (!prepared) operations?.learn(params, serverContext);
       return send(res, 200, text);
     }
     // Errors: Yoga's own result processor decides the status and headers and strips internal extensions.

@@ -46,21 +46,27 @@ function comparePaths(a: GraphQLError, b: GraphQLError): number {
  * keys; graphql-jit puts data first), each error as graphql-js makes it, sorted by path. The order in which
  * errors happen follows the order in which CarrierX answers, so without the sort two runs of one request
  * could differ; sorted, the same answers make the same bytes. Runs before Yoga masks errors, so masking sees
- * graphql-js's errors either way.
+ * graphql-js's errors either way. A result without errors is returned as it is.
  */
+export function canonicalResult(result: ExecutionResult, document: DocumentNode): ExecutionResult {
+  if (!result.errors?.length) return result;
+  const source = document.loc?.source;
+  const errors = result.errors.map((error) => asGraphQLJsError(error, source));
+  if (errors.length > 1) errors.sort(comparePaths);
+  const canonical: ExecutionResult = { errors };
+  if ('data' in result) canonical.data = result.data;
+  if (result.extensions !== undefined) canonical.extensions = result.extensions;
+  return canonical;
+}
+
+/** `canonicalResult` for every execution (prepared operations call it themselves: src/execution/prepared.ts). */
 export function useCanonicalResults(): Plugin {
   return {
     onExecute({ args }) {
       return {
         onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result) || !result.errors?.length) return;
-          const source = (args.document as DocumentNode).loc?.source;
-          const errors = result.errors.map((error) => asGraphQLJsError(error, source));
-          if (errors.length > 1) errors.sort(comparePaths);
-          const canonical: ExecutionResult = { errors };
-          if ('data' in result) canonical.data = result.data;
-          if (result.extensions !== undefined) canonical.extensions = result.extensions;
-          setResult(canonical);
+          setResult(canonicalResult(result, args.document as DocumentNode));
         },
       };
     },

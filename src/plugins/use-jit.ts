@@ -67,24 +67,28 @@ function isJitSafe(document: DocumentNode): boolean {
   );
 }
 
+const eligible = new WeakMap<DocumentNode, boolean>();
+
+/** `isJitSafe`, once per parsed document. */
+export function runsOnJit(document: DocumentNode): boolean {
+  let ok = eligible.get(document);
+  if (ok === undefined) {
+    ok = isJitSafe(document);
+    eligible.set(document, ok);
+  }
+  return ok;
+}
+
 /**
  * Executes through graphql-jit: each parsed document (cached by Yoga's parser cache) is compiled once into a
  * plain function, several times faster than graphql-js's interpreter. The documents it would get wrong stay on
  * graphql-js.
  */
 export function useJit(logger: Logger): ReturnType<typeof useGraphQlJit> {
-  const eligible = new WeakMap<DocumentNode, boolean>();
   return useGraphQlJit(
     {},
     {
-      enableIf: ({ document }) => {
-        let ok = eligible.get(document);
-        if (ok === undefined) {
-          ok = isJitSafe(document);
-          eligible.set(document, ok);
-        }
-        return ok;
-      },
+      enableIf: ({ document }) => runsOnJit(document),
       onError: (result) =>
         logger.error({ errors: result.errors?.map((e) => e.message) }, 'JIT compile failed'),
     },

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type DocumentNode, Kind, type OperationDefinitionNode } from 'graphql';
+import { type DocumentNode, type ExecutionResult, Kind, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context, Tally } from '../context.ts';
 import { ERRORS } from '../errors.ts';
@@ -36,7 +36,11 @@ function operationOf(
 }
 
 /** What Yoga's context holds besides ours: the Node request (both HTTP paths) and the request's parameters. */
-type TracedContext = Context & { req?: IncomingMessage; params?: { query?: unknown }; request: Request };
+export type TracedContext = Context & {
+  req?: IncomingMessage;
+  params?: { query?: unknown };
+  request: Request;
+};
 
 /** The operation's span, on the context's Observation so its log lines and CarrierX calls find it. */
 function startOperationSpan(
@@ -116,6 +120,43 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
 }
 
 /**
+ * Starts observing one operation's execution (its span, with tracing on, before anything runs, so the loader
+ * built during it puts the CarrierX calls' spans under it) and returns what reports it once it has its result:
+ * metrics, span end and access-log line. Used by the plugin below and by prepared operations
+ * (src/execution/prepared.ts), which execute without envelop's hooks.
+ */
+export function observeExecution(
+  options: ObservabilityOptions,
+  context: TracedContext,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): (result: ExecutionResult | AsyncIterable<unknown>) => void {
+  const span = tracer ? startOperationSpan(tracer, context, document, operationName) : undefined;
+  return (result) => {
+    if (isAsyncIterable(result)) {
+      if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
+      return;
+    }
+    const { observed } = context;
+    const operation = operationOf(document, operationName);
+    const type = operation?.operation ?? 'unknown';
+    const name = operation?.name?.value;
+    // A served copy of this answer reports itself as this operation (src/cache/answers.ts).
+    if (context.answer) context.answer.operation = { type, name };
+    reportOperation(options, {
+      requestId: observed.requestId,
+      type,
+      name,
+      codes: errorCodes(result),
+      ms: performance.now() - observed.startedAt,
+      tally: observed.tally,
+      span,
+      traceId: span ? observed.traceId : undefined,
+    });
+  };
+}
+
+/**
  * Per operation, on both HTTP paths (it hooks execution, which the fast path shares with Yoga): the GraphQL
  * metrics and the access-log line. On Yoga's own path it also echoes the request id and puts it on each error;
  * the fast path does both itself (src/http/create-request-handler.ts), as it skips Yoga's result hooks.
@@ -165,32 +206,10 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
     onExecute({ args }) {
       const context = args.contextValue as TracedContext;
       accounted.add(context.request);
-      // Before execution, so the loader built during it puts the CarrierX calls' spans under this one.
-      const span = tracer
-        ? startOperationSpan(tracer, context, args.document, args.operationName)
-        : undefined;
+      const done = observeExecution(options, context, args.document, args.operationName);
       return {
         onExecuteDone({ result }) {
-          if (isAsyncIterable(result)) {
-            if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
-            return;
-          }
-          const { observed } = context;
-          const operation = operationOf(args.document, args.operationName);
-          const type = operation?.operation ?? 'unknown';
-          const name = operation?.name?.value;
-          // A served copy of this answer reports itself as this operation (src/cache/answers.ts).
-          if (context.answer) context.answer.operation = { type, name };
-          reportOperation(options, {
-            requestId: observed.requestId,
-            type,
-            name,
-            codes: errorCodes(result),
-            ms: performance.now() - observed.startedAt,
-            tally: observed.tally,
-            span,
-            traceId: span ? observed.traceId : undefined,
-          });
+          done(result);
         },
       };
     },

@@ -56,11 +56,41 @@ export function useVariableCoercion(logger: Logger): Plugin {
   };
 }
 
+interface ScalarVariable {
+  name: string;
+  nonNull: boolean;
+  hasDefault: boolean;
+  parse: (value: unknown) => unknown;
+}
+
 /** Per operation: each variable that is a scalar (or a non-null scalar), with its type; null if any is not. */
-const scalarVariables = new WeakMap<
-  OperationDefinitionNode,
-  { name: string; nonNull: boolean; hasDefault: boolean; parse: (value: unknown) => unknown }[] | null
->();
+const scalarVariables = new WeakMap<OperationDefinitionNode, ScalarVariable[] | null>();
+
+/** The operation's variables if every one is a scalar (resolved once per parsed operation), else null. */
+export function scalarVariablesOf(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+): ScalarVariable[] | null {
+  let variables = scalarVariables.get(operation);
+  if (variables !== undefined) return variables;
+  variables = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const type = typeFromAST(schema, definition.type);
+    const scalar = type && getNullableType(type);
+    if (!type || !isScalarType(scalar)) {
+      variables = null;
+      break;
+    }
+    variables.push({
+      name: definition.variable.name.value,
+      nonNull: isNonNullType(type),
+      hasDefault: definition.defaultValue !== undefined,
+      parse: (value) => scalar.parseValue(value),
+    });
+  }
+  scalarVariables.set(operation, variables);
+  return variables;
+}
 
 /**
  * Whether every variable plainly coerces: each declared variable a scalar whose `parseValue` takes the value
@@ -68,30 +98,12 @@ const scalarVariables = new WeakMap<
  * paths, closures and the coerced map on every call (~10 µs an operation in a profile). Any other shape (lists,
  * input objects, enums) or any doubt answers false, and getVariableValues decides and words the error.
  */
-function plainlyValid(
+export function plainlyValid(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   values: Record<string, unknown>,
 ): boolean {
-  let variables = scalarVariables.get(operation);
-  if (variables === undefined) {
-    variables = [];
-    for (const definition of operation.variableDefinitions ?? []) {
-      const type = typeFromAST(schema, definition.type);
-      const scalar = type && getNullableType(type);
-      if (!type || !isScalarType(scalar)) {
-        variables = null;
-        break;
-      }
-      variables.push({
-        name: definition.variable.name.value,
-        nonNull: isNonNullType(type),
-        hasDefault: definition.defaultValue !== undefined,
-        parse: (value) => scalar.parseValue(value),
-      });
-    }
-    scalarVariables.set(operation, variables);
-  }
+  const variables = scalarVariablesOf(schema, operation);
   if (variables === null) return false;
   for (const variable of variables) {
     const value = Object.hasOwn(values, variable.name) ? values[variable.name] : undefined;

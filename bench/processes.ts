@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const TAIL_LINES = 40;
 const MAX_LINE = 4000;
 
 /** A child process the benchmark started: its pid, its pinned CPU and what it printed lately. */
+export { freePort } from '../test/helpers/free-port.ts';
+
 export interface ManagedProcess {
   readonly name: string;
   readonly pid: number;
@@ -113,18 +114,6 @@ export function createProcessGroup(options: {
       for (const { child } of children) if (running(child)) child.kill('SIGKILL');
     },
   };
-}
-
-/** A TCP port that was free on loopback a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!port) throw new Error('Could not find a free loopback port');
-  return port;
 }
 
 /** Polls `url` until it answers 2xx; fails when `process` exits, on `signal`, or after `timeoutMs`. */

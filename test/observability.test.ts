@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { metricsRegistry } from '../src/observability/metrics.ts';
+import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { startServerProcess } from './helpers/server-process.ts';
 
@@ -323,16 +324,6 @@ describe('operation name labels', () => {
     }
   });
 });
-
-/** A port free right now (the kernel's pick, released for the server to take). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Runs `promtool check metrics` on an exposition; it must be installed (.ci/run installs it). */
 function promtool(text: string): Promise<{ code: number | string; output: string }> {

@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Kind, parse, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCENDANT_DR_SID, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import * as documents from './gql/graphql.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { createListeners } from './helpers/listen.ts';
 import { postGraphQL } from './helpers/post.ts';
 
 /**
@@ -240,15 +239,8 @@ interface Configuration {
   port: number;
 }
 
-const servers: Server[] = [];
+const { listen, closeAll } = createListeners();
 const harnesses: Harness[] = [];
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 /** The four servers of one mode: graphql-jit on and off, each behind the fast path and behind Yoga. */
 async function configurations(mode: string): Promise<Configuration[]> {
@@ -265,10 +257,7 @@ async function configurations(mode: string): Promise<Configuration[]> {
 }
 
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    server.close();
-  }
+  closeAll();
   await Promise.all(harnesses.map((h) => h.close()));
 });
 

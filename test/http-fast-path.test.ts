@@ -1,10 +1,10 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { createListeners } from './helpers/listen.ts';
 
 interface RawResponse {
   status: number;
@@ -135,17 +135,10 @@ const CASES: [string, { method: string; headers: Record<string, string>; body?: 
 ];
 
 let h: Harness;
-const servers: Server[] = [];
+const { listen, closeAll } = createListeners();
 let fastPort = 0;
 let yogaPort = 0;
 let fast: RequestHandler;
-
-async function listen(handler: RequestHandler): Promise<number> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 beforeAll(async () => {
   h = await createHarness({ PERSISTED_DOCUMENTS: PERSISTED_MANIFEST });
@@ -155,10 +148,7 @@ beforeAll(async () => {
   yogaPort = await listen(createRequestHandler(h.app, { fastPath: false, maxBodyBytes }));
 });
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    server.close();
-  }
+  closeAll();
   await h.close();
 });
 beforeEach(() => h.simulator.resetLog());

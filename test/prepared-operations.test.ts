@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { createListeners } from './helpers/listen.ts';
 import { postGraphQL } from './helpers/post.ts';
 
 const AUTH = { authorization: 'Bearer carrierx-demo-token' };
@@ -13,17 +12,10 @@ const body = (query: string, variables?: unknown, operationName?: string) =>
   JSON.stringify({ query, variables, operationName });
 
 let h: Harness;
-const servers: Server[] = [];
+const { listen, closeAll } = createListeners();
 let fast: RequestHandler;
 let fastPort = 0;
 let yogaPort = 0;
-
-async function listen(handler: RequestHandler): Promise<number> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 beforeAll(async () => {
   h = await createHarness({ ACCESS_LOG: 'true' });
@@ -32,10 +24,7 @@ beforeAll(async () => {
   yogaPort = await listen(createRequestHandler(h.app, { fastPath: false, maxBodyBytes: 256 * 1024 }));
 });
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    server.close();
-  }
+  closeAll();
   await h.close();
 });
 beforeEach(() => {

@@ -40,15 +40,15 @@ export function createHttpServer(app: App, config: Config): HttpServer {
   // Node checks the request and headers timeouts on this interval (30 s by default), so a timeout is enforced
   // late by up to one interval: keep that a fraction of the shorter one.
   const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
-  const requests = new Set<IncomingMessage>();
+  const requests = new InFlight();
 
   const server = createServer(
     { requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval },
     (req, res) => {
       // While shutting down, each response closes its connection, so busy keep-alive clients let go too.
       if (stopping) res.setHeader('connection', 'close');
-      requests.add(req);
-      res.once('close', () => requests.delete(req));
+      const slot = requests.add(req);
+      res.once('close', () => requests.remove(slot));
       handler(req, res);
     },
   );
@@ -70,4 +70,32 @@ export function createHttpServer(app: App, config: Config): HttpServer {
       return closed;
     },
   };
+}
+
+/**
+ * The requests being served, for drain(). Not a Set: V8 rebuilds a Set's table as entries come and go, and a
+ * table that was promoted to the old generation and then replaced still points at the requests it held, which
+ * survive every young-generation GC (and are promoted, with all they reference) until the next mark-compact.
+ * At 10 concurrent clients that Set alone made 9-10% of the young generation survive each scavenge, against 1%
+ * without it (`--trace-gc-nvp`, benchmark scenario 4). Here a request takes a slot, emptied when it closes:
+ * nothing keeps a pointer to a finished request.
+ */
+class InFlight {
+  private readonly slots: (IncomingMessage | undefined)[] = [];
+  private readonly free: number[] = [];
+
+  add(req: IncomingMessage): number {
+    const slot = this.free.pop() ?? this.slots.length;
+    this.slots[slot] = req;
+    return slot;
+  }
+
+  remove(slot: number): void {
+    this.slots[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  *[Symbol.iterator](): IterableIterator<IncomingMessage> {
+    for (const req of this.slots) if (req !== undefined) yield req;
+  }
 }

@@ -2,12 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+// The tests' helper: one way to pick a port a child will listen on, for both.
+export { freePort } from '../test/helpers/free-port.ts';
+
 const TAIL_LINES = 40;
 const MAX_LINE = 4000;
 
 /** A child process the benchmark started: its pid, its pinned CPU and what it printed lately. */
-export { freePort } from '../test/helpers/free-port.ts';
-
 export interface ManagedProcess {
   readonly name: string;
   readonly pid: number;

@@ -374,7 +374,6 @@ export function createApp(deps: AppDeps): App {
         schema,
         contextFactory,
         observability,
-        staleReport: cache !== undefined,
         maskError: masking.maskError as PreparedOperationsOptions['maskError'],
         maskMessage: masking.errorMessage ?? 'Unexpected error.',
         maxEntries: PREPARED_OPERATIONS_KEPT,

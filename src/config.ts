@@ -244,6 +244,7 @@ const envSchema = z
     HTTP_FAST_PATH: optional(flag),
     // Execute through graphql-jit (compiled documents); off = graphql-js for every document.
     GRAPHQL_JIT: optional(flag),
+    // A query document that ran cleanly once skips Yoga's pipeline after (src/execution/prepared.ts); needs jit.
     PREPARED_OPERATIONS: optional(flag),
     // One info line per GraphQL operation (name, type, duration, upstream calls, error codes, request id).
     ACCESS_LOG: optional(flag),

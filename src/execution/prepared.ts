@@ -58,8 +58,6 @@ export interface PreparedOperationsOptions {
   /** The operation context's factory, the one Yoga is given (src/context.ts). */
   contextFactory: ReturnType<typeof createContextFactory>;
   observability: ObservabilityOptions;
-  /** Whether the stale report applies (the CDR cache is on), as useStaleReport is registered. */
-  staleReport: boolean;
   /** Yoga's masking of unexpected errors, as its plugin calls it (`maskedErrorsOpts` of the app). */
   maskError: (error: GraphQLError, message: string) => GraphQLError;
   maskMessage: string;
@@ -79,7 +77,6 @@ export interface PreparedOperations {
   ): Promise<ExecutionResult>;
   /** After a clean answer from the pipeline: prepares what it executed, for the next request of that text. */
   learn(params: GraphQLParams, context: Record<string, unknown>): void;
-  readonly size: number;
 }
 
 const EXECUTED = Symbol('executed document');
@@ -132,10 +129,6 @@ export function createPreparedOperations(options: PreparedOperationsOptions): Pr
   }
 
   return {
-    get size() {
-      return size;
-    },
-
     find(params) {
       if (size === 0 || !isPlain(params)) return undefined;
       const prepared = entries.get(params.query)?.get(params.operationName ?? null);
@@ -161,7 +154,8 @@ export function createPreparedOperations(options: PreparedOperationsOptions): Pr
       const executed = prepared.compiled.query(undefined, context, params.variables);
       const raw = executed instanceof Promise ? await executed : executed;
       done(raw);
-      let result = options.staleReport ? withStaleReport(raw, context.stale) : raw;
+      // The context holds a list of stale records only with the cache on (src/context.ts), as useStaleReport.
+      let result = withStaleReport(raw, context.stale);
       if (result.errors) {
         result = canonicalResult(result, prepared.document);
         result = { ...result, errors: result.errors?.map((error) => maskError(error, maskMessage)) };

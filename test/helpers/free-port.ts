@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** The kernel's ephemeral range (Linux's default when it cannot be read). */
-function ephemeralRange(): [number, number] {
+/** The lowest port of the kernel's ephemeral range (Linux's default when it cannot be read). */
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
-    return [Number(low), Number(high)];
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
   } catch {
-    return [32768, 60999];
+    return 32768;
   }
 }
 
@@ -28,8 +27,7 @@ const LOWEST = 10_000;
  * server's connections took the port between the pick and the bind. Below the range only another listener can.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
-  const top = Math.min(low, 65_536);
+  const top = Math.min(ephemeralLow(), 65_536);
   if (top - LOWEST >= 1_000) {
     for (let attempt = 0; attempt < 200; attempt++) {
       const port = LOWEST + Math.floor(Math.random() * (top - LOWEST));

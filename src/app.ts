@@ -1,6 +1,6 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
 import { type AnswerCache, attachAnswerCache, createAnswerCache } from './cache/answers.ts';
 import { type CdrCache, createCdrCache, type LookupResult } from './cache/cdr-cache.ts';
 import type { CacheStore } from './cache/entry.ts';
@@ -9,29 +9,26 @@ import type { CarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { maskErrorForProduction } from './errors.ts';
-import {
-  attachPreparedOperations,
-  createPreparedOperations,
-  type PreparedOperationsOptions,
-  usePreparedOperations,
-} from './execution/prepared.ts';
+import { maskingStep } from './execution/masking.ts';
+import { usePreparedOperations } from './execution/prepared.ts';
+import { type ExecutionStep, useExecutionSteps } from './execution/steps.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import type { Logger } from './logger.ts';
 import { recordAnswerLookup, recordCacheLookup } from './observability/metrics.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
-import { useCanonicalResults } from './plugins/use-canonical-results.ts';
+import { canonicalResultStep } from './plugins/use-canonical-results.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
-import { reportOperation, useObservability } from './plugins/use-observability.ts';
+import { observeStep, reportOperation, useObservability } from './plugins/use-observability.ts';
 import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
-import { useStaleReport } from './plugins/use-stale-report.ts';
+import { staleReportStep } from './plugins/use-stale-report.ts';
 import { useValidationCache } from './plugins/use-validation-cache.ts';
-import { useVariableCoercion } from './plugins/use-variable-coercion.ts';
+import { variableCoercionStep } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps {
@@ -277,6 +274,9 @@ function graphiqlOptions(demoToken: string | undefined) {
  */
 const PREPARED_OPERATIONS_KEPT = 200;
 
+/** What masking puts in place of an unexpected error's message. */
+const UNEXPECTED_MESSAGE = 'Unexpected error.';
+
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
@@ -293,8 +293,18 @@ export function createApp(deps: AppDeps): App {
     requestDeadlineMs: config.limits.requestDeadlineMs,
   });
   const observability = { logger, accessLog: config.accessLog };
-  // Prepared operations run compiled queries: with graphql-jit off there are none to run.
-  const prepared = config.jit && config.preparedOperations;
+  const logging = yogaLogging(logger);
+  // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.
+  const maskError = config.production ? maskErrorForProduction : yogaMaskError;
+  // What runs around every execution, in this order, on every path (src/execution/steps.ts). Observation first
+  // (it reports the result as executed); masking last (it sees errors as the other steps leave them).
+  const steps: ExecutionStep[] = [
+    observeStep(observability),
+    variableCoercionStep(logger),
+    ...(cache ? [staleReportStep] : []),
+    canonicalResultStep,
+    maskingStep(maskError, UNEXPECTED_MESSAGE, logging.error),
+  ];
   const app = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -305,9 +315,10 @@ export function createApp(deps: AppDeps): App {
     // are let in only while developing on the embedded simulator).
     cors: corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger }),
     context: contextFactory,
-    // Unexpected errors become "Unexpected error." in every mode: no stack or internal message leaves.
-    maskedErrors: { isDev: false, ...(config.production ? { maskError: maskErrorForProduction } : {}) },
-    logging: yogaLogging(logger),
+    // The same masking as the steps' (which leave nothing for it in an executed result), for what fails
+    // outside execution.
+    maskedErrors: { isDev: false, maskError, errorMessage: UNEXPECTED_MESSAGE },
+    logging,
     // Served from the installed bundle: Yoga's default page needs unpkg, which offline machines cannot reach.
     renderGraphiQL,
     // Yoga's parse cache, with validation cached per document by our own plugin (see useValidationCache).
@@ -315,6 +326,7 @@ export function createApp(deps: AppDeps): App {
     plugins: [
       useValidationCache(),
       useObservability(observability),
+      useExecutionSteps(steps),
       ...(config.corsOrigins.length > 0 || config.corsLoopback ? [useVaryOrigin()] : []),
       ...(cache && config.cache.adminToken
         ? [
@@ -347,12 +359,20 @@ export function createApp(deps: AppDeps): App {
         : []),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
-      useVariableCoercion(logger),
-      ...(cache ? [useStaleReport()] : []),
-      useCanonicalResults(),
       ...(config.jit ? [useJit(logger)] : []),
-      ...(prepared ? [usePreparedOperations()] : []),
       useUnsupportedMediaType(),
+      // Last: its onParams sees the parameters every other plugin has settled (persisted documents, checks).
+      // It runs compiled queries: with graphql-jit off there are none to run.
+      ...(config.jit && config.preparedOperations
+        ? [
+            usePreparedOperations({
+              schema,
+              contextFactory,
+              steps,
+              maxEntries: PREPARED_OPERATIONS_KEPT,
+            }),
+          ]
+        : []),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:
@@ -363,22 +383,5 @@ export function createApp(deps: AppDeps): App {
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
   if (caches?.answers) attachAnswerCache(app, caches.answers);
-  if (prepared) {
-    // Yoga's own masking (the function its plugin calls, which also logs what it masks). Private in its types.
-    const masking = (app as unknown as { maskedErrorsOpts?: { maskError: unknown; errorMessage?: string } })
-      .maskedErrorsOpts;
-    if (typeof masking?.maskError !== 'function') throw new Error('Yoga no longer exposes maskedErrorsOpts');
-    attachPreparedOperations(
-      app,
-      createPreparedOperations({
-        schema,
-        contextFactory,
-        observability,
-        maskError: masking.maskError as PreparedOperationsOptions['maskError'],
-        maskMessage: masking.errorMessage ?? 'Unexpected error.',
-        maxEntries: PREPARED_OPERATIONS_KEPT,
-      }),
-    );
-  }
   return app;
 }

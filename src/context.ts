@@ -1,18 +1,10 @@
 import type { YogaInitialContext } from 'graphql-yoga';
-import type { AnswerRecorder } from './cache/answers.ts';
-import { CarrierXError, CREDENTIALS } from './errors.ts';
+import { asksForRefresh, resolveCredentials } from './credentials.ts';
 import { type CdrLoader, type CdrSource, createCdrLoader } from './loaders/cdr-loader.ts';
 import type { Logger } from './logger.ts';
 import { requestIdOf } from './observability/request-id.ts';
 import { type Span, traceIdOf } from './observability/tracing.ts';
-
-/** What one HTTP request did upstream, for its access-log line and metrics. */
-export interface Tally {
-  upstreamCalls: number;
-  records: number;
-  /** With tracing on: the span its CarrierX calls' spans go under (the operation that built the loader). */
-  span?: Span | undefined;
-}
+import { Tally } from './tally.ts';
 
 /**
  * One operation as the logs and metrics see it. A class, so an operation that logs nothing allocates no
@@ -25,6 +17,8 @@ export class Observation {
   tally: Tally = NO_CALLS;
   /** With tracing on: the operation's span, set as it starts executing. */
   span: Span | undefined;
+  /** The operation's type and name, set as it finishes (a served copy of its answer reports itself as this). */
+  operation: { type: string; name: string | undefined } | undefined;
 
   constructor(
     readonly requestId: string,
@@ -46,7 +40,8 @@ export class Observation {
   }
 }
 
-const NO_CALLS: Tally = Object.freeze({ upstreamCalls: 0, records: 0 });
+/** The tally of an operation that loaded nothing (never written: only a loader writes to a tally). */
+const NO_CALLS: Tally = Object.freeze(new Tally());
 
 /** A record served from the cache while CarrierX fails: where it is in the response, and how old. */
 export interface StaleRecord {
@@ -59,8 +54,6 @@ export interface Context {
   readonly observed: Observation;
   /** With a cache: the stale records this operation served, reported in `extensions.stale`. */
   readonly stale: StaleRecord[] | undefined;
-  /** On the fast path with the answer cache on: collects what the answer is built from (src/cache/answers.ts). */
-  readonly answer: AnswerRecorder | undefined;
 }
 
 export interface ContextDeps {
@@ -79,32 +72,17 @@ export interface ContextDeps {
   requestDeadlineMs: number;
 }
 
-// The schemes CarrierX accepts, with an RFC 7235 token68: nothing else may travel upstream in the header.
-const AUTHORIZATION = /^(?:Bearer|Basic) [A-Za-z0-9\-._~+/]+=*$/i;
-const MAX_AUTHORIZATION_LENGTH = 4096;
-
-// RFC 9111: a request's no-cache directive asks for an answer validated with the origin.
-const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:,|$)/i;
-
-/** `Cache-Control: no-cache`, or (RFC 9111 5.4) `Pragma: no-cache` from an HTTP/1.0 client sending no Cache-Control. */
-export function asksForRefresh(cacheControl: string | null, pragma: string | null): boolean {
-  return cacheControl === null ? NO_CACHE.test(pragma ?? '') : NO_CACHE.test(cacheControl);
+/**
+ * What the server context may carry for the context factory: `recordReads` asks that the request's tally keep
+ * each record-cache entry it reads (the HTTP edge sets it when the answer cache may keep the answer).
+ */
+export interface ReadsOption {
+  recordReads?: boolean;
 }
 
-/** What to send upstream as Authorization, or why no call may be made. */
-export function resolveCredentials(
-  header: string | null,
-  fallbackToken: string | undefined,
-): { authorization: string } | { error: CarrierXError } {
-  if (header === null || header.trim() === '') {
-    return fallbackToken
-      ? { authorization: `Bearer ${fallbackToken}` }
-      : { error: new CarrierXError('UNAUTHENTICATED', CREDENTIALS.MISSING) };
-  }
-  if (header.length > MAX_AUTHORIZATION_LENGTH || !AUTHORIZATION.test(header)) {
-    return { error: new CarrierXError('UNAUTHENTICATED', CREDENTIALS.MALFORMED) };
-  }
-  return { authorization: header };
+/** The tally of the HTTP request `request` (undefined when none of its operations loaded a record). */
+export function tallyOf(request: object): Tally | undefined {
+  return (request as WithLoaders)[LOADERS]?.tally;
 }
 
 /**
@@ -118,13 +96,12 @@ export function resolveCredentials(
  * view per HTTP request), so the loader is kept per Request: one budget per HTTP request.
  */
 export function createContextFactory(deps: ContextDeps) {
-  return ({ request, answer }: YogaInitialContext & { answer?: AnswerRecorder }): Context => {
+  return ({ request, recordReads }: YogaInitialContext & ReadsOption): Context => {
     const observed = new Observation(requestIdOf(request), deps.logger);
     return {
       observed,
       stale: deps.cached ? [] : undefined,
-      answer,
-      loaders: new RequestLoaders(deps, request, observed, answer),
+      loaders: new RequestLoaders(deps, request, observed, recordReads === true),
     };
   };
 }
@@ -152,7 +129,7 @@ class RequestLoaders {
     private readonly deps: ContextDeps,
     private readonly request: Request,
     private readonly observed: Observation,
-    private readonly answer: AnswerRecorder | undefined,
+    private readonly recordReads: boolean,
   ) {}
 
   get cdr(): CdrLoader {
@@ -164,7 +141,7 @@ class RequestLoaders {
       this.loader = existing.cdr;
       return existing.cdr;
     }
-    const tally: Tally = { upstreamCalls: 0, records: 0, span: observed.span };
+    const tally = new Tally(observed.span, this.recordReads);
     observed.tally = tally;
     const cdr = createCdrLoader({
       client: deps.client,
@@ -177,7 +154,6 @@ class RequestLoaders {
       observed,
       refresh:
         deps.cached && asksForRefresh(request.headers.get('cache-control'), request.headers.get('pragma')),
-      answer: this.answer,
     });
     (request as WithLoaders)[LOADERS] = { cdr, tally };
     this.loader = cdr;

@@ -161,6 +161,17 @@ describe('a GET for a persisted document with the CDR cache on', () => {
     expect(answer.headers.get('cache-control')).toBe('private, max-age=30');
   });
 
+  it('is not kept when it holds a page of calls, which is asked of CarrierX every time', async () => {
+    const page = Object.entries(JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>).find(
+      ([, text]) => text.includes('callDetailRecords('),
+    );
+    expect(page).toBeDefined();
+    const answer = await get(h, { documentId: (page as [string, string])[0] });
+    expect(answer.body.errors).toBeUndefined();
+    expect(answer.body.data).toHaveProperty('callDetailRecords');
+    expect(answer.headers.get('cache-control')).toBe('private, max-age=0');
+  });
+
   it('is not kept when it carries an error', async () => {
     const missing = { drSid: '00000000-0000-4000-8000-000000000000' };
     const answer = await get(h, { documentId: DOCUMENT_ID, variables: JSON.stringify(missing) });

@@ -1,55 +1,14 @@
-import { asksForRefresh, resolveCredentials } from '../context.ts';
+import { asksForRefresh, resolveCredentials } from '../credentials.ts';
+import type { EntryRead, Tally } from '../tally.ts';
 import type { CacheEntry, CacheStore, EntryStamp } from './entry.ts';
 import { createLru } from './memory-store.ts';
 
 // The answer cache: whole 200 answers to repeated fast-path requests, keyed by (credential fingerprint, exact
-// request body bytes), each with the record-cache entries it was built from. A repeated request is answered
+// request body bytes), each with the record-cache entries it was built from (the request's tally, src/tally.ts,
+// lists them: the record cache notes what it read there, and knows nothing of answers). A repeated request is answered
 // without running GraphQL again, but only while every one of those entries is still in the record store
 // unchanged and fresh: the record cache stays the one source of truth, so its invalidation, refreshes, TTL and
 // (with Redis) its coherence across replicas hold for answers too, with nothing to invalidate here.
-
-/** One record lookup an answer was built from: its store key, and when each field the lookup asked for was fetched. */
-export interface Dependency {
-  readonly key: string;
-  readonly fetchedAt: Readonly<Record<string, number>>;
-  /**
-   * The entry itself: entries are never changed, only replaced, so while the in-process store still holds this
-   * very object the dependency is current without comparing its fields (a 52-field walk on every hit). Not
-   * kept with a remote store, whose reads are never the same object.
-   */
-  readonly entry?: CacheEntry | undefined;
-}
-
-/**
- * Per fast-path request: what its record lookups depended on, and whether anything made its answer unfit to
- * keep (a list page, a stale or failed lookup). Travels in the loader's call options to the record cache, as
- * the tally does.
- */
-export class AnswerRecorder {
-  storable = true;
-  readonly dependencies: Dependency[] = [];
-  /** The operation, set as it finishes executing (use-observability), for a served answer's metrics. */
-  operation: { type: string; name: string | undefined } | undefined;
-
-  /** A lookup answered fresh from (or just written to) the entry at `key`. */
-  depend(key: string, entry: CacheEntry, fields: readonly string[]): void {
-    const fetchedAt: Record<string, number> = {};
-    for (const api of fields) {
-      const at = entry.fetchedAt[api];
-      if (at === undefined) {
-        this.spoil();
-        return;
-      }
-      fetchedAt[api] = at;
-    }
-    this.dependencies.push({ key, fetchedAt, entry });
-  }
-
-  /** Something the store cannot vouch for went into the answer: it is not kept. */
-  spoil(): void {
-    this.storable = false;
-  }
-}
 
 /** A kept answer: the exact bytes sent, and what makes it current. */
 export interface Answer {
@@ -57,7 +16,7 @@ export interface Answer {
   readonly body: string;
   /** Its length in bytes (Content-Length), computed once. */
   readonly bytes: number;
-  readonly dependencies: readonly Dependency[];
+  readonly dependencies: readonly EntryRead[];
   /** The earliest (fetchedAt + TTL) over the dependencies' fields, on the cache's clock. */
   readonly freshUntil: number;
   readonly type: string;
@@ -69,7 +28,6 @@ export interface AnswerLookup {
   readonly key: string;
   /** Cache-Control / Pragma: no-cache: not answered from here, but its recomputed answer is kept. */
   readonly refresh: boolean;
-  readonly recorder: AnswerRecorder;
   /** performance.now() when the lookup began, for a served answer's duration. */
   readonly startedAt: number;
 }
@@ -98,13 +56,21 @@ export interface AnswerCache {
   find(lookup: AnswerLookup): Answer | undefined | Promise<Answer | undefined>;
   /** Reports an answer `find` returned as served to `requestId`. */
   served(lookup: AnswerLookup, answer: Answer, requestId: string): void;
-  /** Keeps a computed answer (the caller checked it is a 200 without errors or extensions). */
-  keep(lookup: AnswerLookup, text: string): void;
+  /**
+   * Keeps a computed answer (the caller checked it is a 200 without errors or extensions), given the request's
+   * tally (which must have recorded its reads) and the operation it ran.
+   */
+  keep(
+    lookup: AnswerLookup,
+    text: string,
+    tally: Tally | undefined,
+    operation: { type: string; name: string | undefined } | undefined,
+  ): void;
   readonly size: number;
 }
 
 /** Whether the entry the store holds now is the one the answer was built from, for every field it used. */
-function isCurrent(entry: EntryStamp | undefined, dependency: Dependency): boolean {
+function isCurrent(entry: EntryStamp | undefined, dependency: EntryRead): boolean {
   if (entry !== undefined && entry === dependency.entry) return true;
   if (!entry || entry.notFoundAt !== undefined) return false;
   for (const api in dependency.fetchedAt) {
@@ -122,7 +88,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
   const lru = createLru<Answer>(options.maxBytes, sizeOf, now);
 
   /** Every dependency still current in the store; a store error means not current. */
-  function allCurrent(dependencies: readonly Dependency[]): boolean | Promise<boolean> {
+  function allCurrent(dependencies: readonly EntryRead[]): boolean | Promise<boolean> {
     if (store.stamps) {
       // One round trip (Redis GET, or MGET for several), and no values decoded.
       return store
@@ -163,7 +129,6 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         // latin1: one character per byte, so the key is the exact bytes, whatever their encoding.
         key: `${fingerprint(credentials.authorization)}\n${body.toString('latin1')}`,
         refresh: asksForRefresh(headers.get('cache-control'), headers.get('pragma')),
-        recorder: new AnswerRecorder(),
         startedAt: performance.now(),
       };
     },
@@ -181,13 +146,12 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     served(lookup, answer, requestId) {
       onServed(answer, performance.now() - lookup.startedAt, requestId);
     },
-    keep(lookup, text) {
-      const { recorder } = lookup;
-      const { operation } = recorder;
+    keep(lookup, text, tally, operation) {
+      const dependencies = tally?.entries;
       // No lookup at all (only __typename, say): nothing bounds its freshness, and nothing is saved by keeping it.
-      if (!recorder.storable || !operation || recorder.dependencies.length === 0) return;
+      if (!dependencies?.length || tally?.unvouched || !operation) return;
       let freshUntil = Number.POSITIVE_INFINITY;
-      for (const dependency of recorder.dependencies) {
+      for (const dependency of dependencies) {
         for (const api in dependency.fetchedAt) {
           freshUntil = Math.min(freshUntil, (dependency.fetchedAt[api] as number) + ttlMs);
         }
@@ -201,8 +165,8 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
           bytes: Buffer.byteLength(text),
           // With a remote store the entries would only be memory the size estimate does not count.
           dependencies: store.stamps
-            ? recorder.dependencies.map(({ key, fetchedAt }) => ({ key, fetchedAt }))
-            : recorder.dependencies,
+            ? dependencies.map(({ key, fetchedAt }) => ({ key, fetchedAt }))
+            : dependencies,
           freshUntil,
           type: operation.type,
           name: operation.name,

@@ -3,7 +3,7 @@ import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.t
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError } from '../errors.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
-import type { AnswerRecorder } from './answers.ts';
+import type { Tally } from '../tally.ts';
 import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
 
 /** How one lookup was answered, for metrics (`onLookup`). */
@@ -30,8 +30,8 @@ export interface CdrCacheOptions {
 export interface CachedCallOptions extends CallOptions {
   /** `Cache-Control: no-cache`: do not answer from the cache, fetch and update it. */
   refresh?: boolean | undefined;
-  /** The answer cache's collector for this request: told each lookup's entry, or that one was not fresh. */
-  answer?: AnswerRecorder | undefined;
+  /** The request's tally: told each entry a lookup was answered from, or that none vouches for it. */
+  readonly tally?: Tally | undefined;
 }
 
 /** Where the loader gets records: the CarrierX client, or the cache in front of it; called alike. */
@@ -237,7 +237,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       const at = now();
       if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
         onLookup('hit');
-        callOptions.answer?.spoil();
+        callOptions.tally?.readUnvouched();
         throw new CarrierXError('NOT_FOUND');
       }
       const held = entry?.notFoundAt === undefined ? entry : undefined;
@@ -246,7 +246,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         : fields.filter((api) => !(at - (held?.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs));
       if (missing.length === 0 && held) {
         onLookup('hit');
-        callOptions.answer?.depend(key, held, fields);
+        callOptions.tally?.readEntry(key, held, fields);
         return recordOf(held);
       }
       try {
@@ -268,10 +268,10 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         const merged = fields.every((api) => api in fetched.fetchedAt)
           ? fetched
           : mergeEntries(held, fetched);
-        callOptions.answer?.depend(key, merged, fields);
+        callOptions.tally?.readEntry(key, merged, fields);
         return recordOf(merged);
       } catch (error) {
-        callOptions.answer?.spoil();
+        callOptions.tally?.readUnvouched();
         const stale = held && mayServeStale(error) ? staleRecord(held, fields, now()) : undefined;
         onLookup(stale ? 'stale' : 'error');
         if (!stale) throw error;
@@ -281,9 +281,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     },
     async listCallDetailRecords(page, fields, authorization, callOptions = {}) {
       // A list is always asked of CarrierX (which records match changes as calls are made); the records it
-      // returns are stored, so that a later lookup of one of them for these fields is a hit. Nor is an answer
-      // that holds a page ever kept whole.
-      callOptions.answer?.spoil();
+      // returns are stored, so that a later lookup of one of them for these fields is a hit.
       const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
       const prefix = `${fingerprint(authorization)}:`;
       const at = now();

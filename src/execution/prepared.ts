@@ -1,46 +1,39 @@
 import {
   type DocumentNode,
   type ExecutionResult,
-  type GraphQLError,
   type GraphQLSchema,
   getOperationAST,
   type OperationDefinitionNode,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
-import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { type GraphQLParams, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { createContextFactory } from '../context.ts';
-import { canonicalResult } from '../plugins/use-canonical-results.ts';
+import { recordPreparedOperation } from '../observability/metrics.ts';
 import { runsOnJit } from '../plugins/use-jit.ts';
-import {
-  type ObservabilityOptions,
-  observeExecution,
-  type TracedContext,
-} from '../plugins/use-observability.ts';
-import { withStaleReport } from '../plugins/use-stale-report.ts';
-import { plainlyValid, scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
+import { scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
+import { type ExecutionStep, type OperationContext, runBetweenSteps } from './steps.ts';
 
 /**
- * Prepared operations: the second and later runs of a query document skip Yoga's and envelop's pipeline.
+ * Prepared operations: the second and later runs of a query document skip envelop's pipeline.
  *
- * Everything the pipeline does before execution depends only on the request's parameters when they are just
- * `query`, `variables` and `operationName`: the parameter checks, the persisted-documents allowlist and the
- * query limits read the text; parsing, validation (with the introspection rule and GraphQL Armor's limits)
- * and the choice of executor read the document. So once a request has gone through the whole pipeline and
- * executed cleanly, the same text and operation name can only pass again, and their next runs go straight to
- * what remains per request: the variables checked (`plainlyValid`, as useVariableCoercion does; any doubt and
- * the request takes the whole pipeline, before anything is called), the context built by the same factory,
- * the compiled query run, and the same execution hooks as plain functions in the same order as envelop runs
- * them (observability, stale report, canonical errors, Yoga's error masking). Measured on scenario 4 of the
- * benchmark: about a quarter of the server's CPU per operation, and half its scavenges.
+ * Everything that pipeline does before execution depends only on the request's parameters when they are just
+ * `query`, `variables` and `operationName`: parsing, validation (with the introspection rule and GraphQL
+ * Armor's limits) and the choice of executor read the document. So once a document has been parsed, validated
+ * and executed cleanly, the same text and operation name can only pass again, and their next runs go straight
+ * to what remains per operation: the context from the same factory, and the compiled query run between the same
+ * execution steps as every other operation (src/execution/steps.ts: observation, variable coercion, stale
+ * report, canonical errors, masking). Measured on the benchmark's scenarios 3 and 4: a fifth to a third of the
+ * server's throughput.
  *
- * Only the HTTP fast path uses it; test/prepared-operations.test.ts holds its answers, logs and metrics to
- * the pipeline's, and fails when a plugin that hooks a per-request phase is added without being mirrored here.
+ * A Yoga plugin on its public seams: `onParams` hands a prepared document to a params handler of its own
+ * (`setParamsHandler`), after every other plugin's `onParams` (persisted documents, the request checks) has seen
+ * the request; `onExecutionResult` learns a document that ran cleanly. Both HTTP paths reach it through Yoga's
+ * `getResultForParams`.
  */
 
 /** A document that executed cleanly once, compiled for its operation. */
 interface PreparedOperation {
   readonly document: DocumentNode;
-  readonly operation: OperationDefinitionNode;
   readonly compiled: CompiledQuery;
   /** Read since the last eviction sweep (the cache's CLOCK bit: a hit costs one write, no re-insertion). */
   used: boolean;
@@ -57,42 +50,23 @@ export interface PreparedOperationsOptions {
   schema: GraphQLSchema;
   /** The operation context's factory, the one Yoga is given (src/context.ts). */
   contextFactory: ReturnType<typeof createContextFactory>;
-  observability: ObservabilityOptions;
-  /** Yoga's masking of unexpected errors, as its plugin calls it (`maskedErrorsOpts` of the app). */
-  maskError: (error: GraphQLError, message: string) => GraphQLError;
-  maskMessage: string;
-  /** How many documents are kept prepared; the least recently used go first. */
+  /** The execution steps, the list useExecutionSteps runs. */
+  steps: readonly ExecutionStep[];
+  /** How many documents are kept prepared; those not read since the last sweep go first. */
   maxEntries: number;
 }
 
-export interface PreparedOperations {
-  /** The prepared operation these parameters run, or undefined: the whole pipeline runs them. */
-  find(params: GraphQLParams): PreparedOperation | undefined;
-  /** Runs it, with `context` (the request's server context) made into the operation's context. */
-  run(
-    prepared: PreparedOperation,
-    params: GraphQLParams,
-    request: Request,
-    context: Record<string, unknown>,
-  ): Promise<ExecutionResult>;
-  /** After a clean answer from the pipeline: prepares what it executed, for the next request of that text. */
-  learn(params: GraphQLParams, context: Record<string, unknown>): void;
-}
-
+/** The document an operation executed (the parsed one Yoga cached), noted on its context for learning. */
 const EXECUTED = Symbol('executed document');
-
-/** Notes the document each operation executes on its context, for `learn`: the parsed one Yoga cached. */
-export function usePreparedOperations(): Plugin {
-  return {
-    onExecute({ args }) {
-      (args.contextValue as { [EXECUTED]?: DocumentNode })[EXECUTED] = args.document;
-    },
-  };
-}
+/** Marks a context whose operation ran prepared: there is nothing to learn from it. */
+const PREPARED = Symbol('prepared');
+type Noted = { [EXECUTED]?: DocumentNode; [PREPARED]?: true; params?: GraphQLParams };
 
 function isPlain(params: GraphQLParams): params is GraphQLParams & PlainParams {
   for (const key in params) {
-    if (key !== 'query' && key !== 'variables' && key !== 'operationName') return false;
+    if (key === 'query' || key === 'variables' || key === 'operationName') continue;
+    // Yoga's GET parser names every parameter it reads, absent ones as undefined.
+    if ((params as Record<string, unknown>)[key] !== undefined) return false;
   }
   const { query, operationName, variables } = params as Record<string, unknown>;
   return (
@@ -104,8 +78,8 @@ function isPlain(params: GraphQLParams): params is GraphQLParams & PlainParams {
   );
 }
 
-export function createPreparedOperations(options: PreparedOperationsOptions): PreparedOperations {
-  const { schema, observability, maskError, maskMessage } = options;
+export function usePreparedOperations(options: PreparedOperationsOptions): Plugin {
+  const { schema, steps, contextFactory } = options;
   // Text, then operation name (null: none given). Exact keys: no way for one request to reach another's entry.
   const entries = new Map<string, Map<string | null, PreparedOperation>>();
   let size = 0;
@@ -128,70 +102,78 @@ export function createPreparedOperations(options: PreparedOperationsOptions): Pr
     }
   }
 
+  function find(params: GraphQLParams): PreparedOperation | undefined {
+    if (size === 0 || !isPlain(params)) return undefined;
+    const prepared = entries.get(params.query)?.get(params.operationName ?? null);
+    if (prepared !== undefined) prepared.used = true;
+    return prepared;
+  }
+
+  /** Runs `prepared` with the context Yoga would build: the server context, the request and parameters, ours. */
+  function run(
+    prepared: PreparedOperation,
+    request: Request,
+    params: GraphQLParams & PlainParams,
+    serverContext: Record<string, unknown>,
+  ): ExecutionResult | Promise<ExecutionResult> {
+    recordPreparedOperation();
+    serverContext.request = request;
+    serverContext.params = params;
+    Object.assign(serverContext, contextFactory(serverContext as never));
+    (serverContext as Noted)[PREPARED] = true;
+    const context = serverContext as unknown as OperationContext;
+    const { variables } = params;
+    return runBetweenSteps(
+      steps,
+      { schema, document: prepared.document, operationName: params.operationName, variables, context },
+      () =>
+        prepared.compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult>,
+    );
+  }
+
+  function learn(params: GraphQLParams, document: DocumentNode): void {
+    if (!isPlain(params) || !runsOnJit(document)) return;
+    const name = params.operationName ?? null;
+    if (entries.get(params.query)?.has(name)) return;
+    const operation: OperationDefinitionNode | null | undefined = getOperationAST(document, name);
+    // Queries only; variables all scalars, which the coercion step checks without graphql-js.
+    if (operation?.operation !== 'query' || scalarVariablesOf(schema, operation) === null) return;
+    const compiled = compileQuery(schema, document, name ?? undefined);
+    if (!isCompiledQuery(compiled)) return;
+    if (size >= options.maxEntries) evictOne();
+    let byName = entries.get(params.query);
+    if (!byName) {
+      byName = new Map();
+      entries.set(params.query, byName);
+    }
+    byName.set(name, { document, compiled, used: false });
+    size++;
+  }
+
   return {
-    find(params) {
-      if (size === 0 || !isPlain(params)) return undefined;
-      const prepared = entries.get(params.query)?.get(params.operationName ?? null);
-      if (prepared === undefined) return undefined;
-      if (
-        prepared.operation.variableDefinitions?.length &&
-        !plainlyValid(schema, prepared.operation, params.variables ?? {})
-      ) {
-        return undefined;
-      }
-      prepared.used = true;
-      return prepared;
+    onParams({ params, setParamsHandler }) {
+      const prepared = find(params);
+      if (prepared === undefined) return;
+      setParamsHandler(({ request, params: handed, context }) =>
+        run(
+          prepared,
+          request,
+          handed as GraphQLParams & PlainParams,
+          context as unknown as Record<string, unknown>,
+        ),
+      );
     },
-
-    async run(prepared, params, request, serverContext) {
-      // As Yoga builds it: the server context, with the request and parameters, extended by our factory.
-      const context = serverContext as unknown as TracedContext;
-      serverContext.request = request;
-      serverContext.params = params;
-      Object.assign(serverContext, options.contextFactory(serverContext as never));
-      // The execution hooks, in the order envelop runs them (plugin order in src/app.ts, then Yoga's masking).
-      const done = observeExecution(observability, context, prepared.document, params.operationName);
-      const executed = prepared.compiled.query(undefined, context, params.variables);
-      const raw = executed instanceof Promise ? await executed : executed;
-      done(raw);
-      // The context holds a list of stale records only with the cache on (src/context.ts), as useStaleReport.
-      let result = withStaleReport(raw, context.stale);
-      if (result.errors) {
-        result = canonicalResult(result, prepared.document);
-        result = { ...result, errors: result.errors?.map((error) => maskError(error, maskMessage)) };
-      }
-      return result;
+    onExecute({ args }) {
+      (args.contextValue as Noted)[EXECUTED] = args.document;
     },
-
-    learn(params, context) {
-      const document = (context as { [EXECUTED]?: DocumentNode })[EXECUTED];
-      if (document === undefined || !isPlain(params) || !runsOnJit(document)) return;
-      const name = params.operationName ?? null;
-      if (entries.get(params.query)?.has(name)) return;
-      const operation = getOperationAST(document, name);
-      // Queries only; variables all scalars, which `find` can check without graphql-js.
-      if (operation?.operation !== 'query' || scalarVariablesOf(schema, operation) === null) return;
-      const compiled = compileQuery(schema, document, name ?? undefined);
-      if (!isCompiledQuery(compiled)) return;
-      if (size >= options.maxEntries) evictOne();
-      let byName = entries.get(params.query);
-      if (!byName) {
-        byName = new Map();
-        entries.set(params.query, byName);
-      }
-      byName.set(name, { document, operation, compiled, used: false });
-      size++;
+    onExecutionResult({ result, context }) {
+      // Learned from a clean answer only: an error may come from the document (an unknown operation name)
+      // as well as from CarrierX, and the next request of the text is then answered by the whole pipeline.
+      const noted = context as Noted;
+      const document = noted[EXECUTED];
+      if (document === undefined || noted[PREPARED] || !noted.params) return;
+      if (!result || isAsyncIterable(result) || result.errors?.length || result.extensions) return;
+      learn(noted.params, document);
     },
   };
-}
-
-const attached = new WeakMap<object, PreparedOperations>();
-
-/** The prepared operations createApp made for `app`, for the HTTP fast path; undefined when they are off. */
-export function preparedOperationsOf(app: object): PreparedOperations | undefined {
-  return attached.get(app);
-}
-
-export function attachPreparedOperations(app: object, operations: PreparedOperations): void {
-  attached.set(app, operations);
 }

@@ -4,8 +4,8 @@ import type { ExecutionResult } from 'graphql';
 import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
 import type { App } from '../app.ts';
 import { answerCacheOf } from '../cache/answers.ts';
+import { type Context, tallyOf } from '../context.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
-import { preparedOperationsOf } from '../execution/prepared.ts';
 import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
 import { tracer } from '../observability/tracing.ts';
 import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
@@ -31,11 +31,8 @@ type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The handler, with counts of how requests were served (for tests and metrics). */
 export type RequestHandler = NodeHandler & {
-  /**
-   * `answered`: fast-path requests answered from the answer cache, without running GraphQL; `prepared`: run as
-   * prepared operations, without Yoga's pipeline (src/execution/prepared.ts).
-   */
-  readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number; prepared: number };
+  /** `answered`: fast-path requests answered from the answer cache, without running GraphQL. */
+  readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number };
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
@@ -168,8 +165,8 @@ class NodeRequestView {
  * one shape of request that dominates traffic — a JSON POST from a server or a gateway — the fast path reads the
  * body itself and hands the parameters to Yoga's own operation pipeline (`getResultForParams`: the same
  * parameter checks, parse and validation caches, query limits, context, graphql-jit execution and error
- * masking). A query document that ran cleanly before skips that pipeline too: it runs as a prepared operation
- * (src/execution/prepared.ts). Any request of another shape, and any request the pipeline refuses before
+ * masking; a document that ran cleanly before runs there as a prepared operation, src/execution/prepared.ts).
+ * Any request of another shape, and any request the pipeline refuses before
  * executing, is answered by Yoga itself; test/http-fast-path.test.ts and test/prepared-operations.test.ts hold
  * the paths to byte-identical answers.
  *
@@ -180,9 +177,8 @@ class NodeRequestView {
 export function createRequestHandler(app: App, options: RequestHandlerOptions): RequestHandler {
   const endpoint = options.graphqlEndpoint ?? '/graphql';
   const yoga = app as unknown as NodeHandler;
-  const stats = { fastPath: 0, yoga: 0, replayed: 0, answered: 0, prepared: 0 };
+  const stats = { fastPath: 0, yoga: 0, replayed: 0, answered: 0 };
   const answers = answerCacheOf(app);
-  const operations = preparedOperationsOf(app);
 
   // Used when a buffered request turns out to need Yoga after all: the same bytes, through the adapter.
   async function replay(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -249,18 +245,10 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       res,
     ) as unknown as Request;
     let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
-    const serverContext: Record<string, unknown> = lookup
-      ? { req, res, answer: lookup.recorder }
-      : { req, res };
-    // A document that ran cleanly before skips the pipeline; anything else goes through it.
-    const prepared = operations?.find(params);
+    // With an answer lookup, the request's tally keeps the record-cache entries it reads, for `keep`.
+    const serverContext: Record<string, unknown> = lookup ? { req, res, recordReads: true } : { req, res };
     try {
-      if (prepared) {
-        stats.prepared++;
-        result = await operations?.run(prepared, params, request, serverContext);
-      } else {
-        result = await app.getResultForParams({ params, request }, serverContext as never);
-      }
+      result = await app.getResultForParams({ params, request }, serverContext as never);
     } catch (error) {
       // Refused before execution (e.g. malformed parameters): Yoga shapes that answer from the same bytes.
       // Yoga builds the operation's context (src/context.ts: `loaders`) on this object just before it
@@ -275,8 +263,10 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     if (!result.errors?.length && !result.extensions) {
       const stringify = (result as { stringify?: (r: unknown) => string }).stringify ?? JSON.stringify;
       const text = stringify(result);
-      if (lookup) answers?.keep(lookup, text);
-      if (!prepared) operations?.learn(params, serverContext);
+      if (lookup) {
+        const { observed } = serverContext as Partial<Context>;
+        answers?.keep(lookup, text, tallyOf(request), observed?.operation);
+      }
       return send(res, 200, text);
     }
     // Errors: Yoga's own result processor decides the status and headers and strips internal extensions.

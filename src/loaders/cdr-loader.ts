@@ -1,5 +1,4 @@
 import DataLoader from 'dataloader';
-import type { AnswerRecorder } from '../cache/answers.ts';
 import type { CachedCallOptions, CdrSource } from '../cache/cdr-cache.ts';
 import type { ListPage } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
@@ -46,8 +45,6 @@ export interface CdrLoaderOptions {
   observed?: Pick<Observation, 'logger' | 'tally'> | undefined;
   /** `Cache-Control: no-cache`: the cache is not read, only updated. */
   refresh?: boolean | undefined;
-  /** The fast path's answer-cache collector: the record cache tells it what each lookup used. */
-  answer?: AnswerRecorder | undefined;
 }
 
 /**
@@ -66,7 +63,6 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     deadlineAt: options.deadlineAt,
     tally: observed?.tally,
     refresh: options.refresh,
-    answer: options.answer,
   });
   const limit = createLimiter(options.maxParallel);
   // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
@@ -102,6 +98,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       throw new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords });
     }
     counted += page.limit;
+    callOptions.tally?.readList();
     const call = limit.run(() =>
       client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
     );

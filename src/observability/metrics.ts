@@ -229,6 +229,11 @@ const answerLookups = new HotCounter(
   'Fast-path requests looked up in the answer cache: hit (answered without running GraphQL), miss.',
   ['result'],
 );
+const preparedOperations = new HotCounter(
+  'graphql_prepared_operations_total',
+  'GraphQL operations run as prepared operations: a document that ran cleanly before, run again without parsing, validation and envelop (src/execution/prepared.ts).',
+  [],
+);
 const operations = new HotCounter(
   'graphql_operations_total',
   'GraphQL operations executed, by type, name (the first 100 distinct, then "other") and outcome ("ok" or the first error code).',
@@ -363,6 +368,13 @@ const answerChildren = { hit: answerLookups.labels('hit'), miss: answerLookups.l
 /** One answer cache lookup (src/cache/answers.ts). */
 export function recordAnswerLookup(result: 'hit' | 'miss'): void {
   answerChildren[result].inc();
+}
+
+const preparedChild = preparedOperations.labels();
+
+/** One operation run as a prepared operation. */
+export function recordPreparedOperation(): void {
+  preparedChild.inc();
 }
 
 /** One record cache lookup: the cache calls this once per record it looks up. */

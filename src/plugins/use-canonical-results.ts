@@ -1,5 +1,5 @@
 import { type DocumentNode, type ExecutionResult, GraphQLError, type Source } from 'graphql';
-import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { ExecutionStep } from '../execution/steps.ts';
 
 /** Offset in the document's text of a 1-based line and column, as graphql-js's positions count. */
 function positionOf(source: Source, line: number, column: number): number {
@@ -59,16 +59,7 @@ export function canonicalResult(result: ExecutionResult, document: DocumentNode)
   return canonical;
 }
 
-/** `canonicalResult` for every execution (prepared operations call it themselves: src/execution/prepared.ts). */
-export function useCanonicalResults(): Plugin {
-  return {
-    onExecute({ args }) {
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result) || !result.errors?.length) return;
-          setResult(canonicalResult(result, args.document as DocumentNode));
-        },
-      };
-    },
-  };
-}
+/** The execution step that gives results one shape whichever executor ran (before errors are masked). */
+export const canonicalResultStep: ExecutionStep = {
+  finish: ({ document }, result) => canonicalResult(result, document),
+};

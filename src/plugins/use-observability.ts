@@ -1,12 +1,13 @@
-import type { IncomingMessage } from 'node:http';
-import { type DocumentNode, type ExecutionResult, Kind, type OperationDefinitionNode } from 'graphql';
+import { type DocumentNode, Kind, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { Context, Tally } from '../context.ts';
+import type { Context } from '../context.ts';
 import { ERRORS } from '../errors.ts';
+import type { ExecutionStep, OperationContext } from '../execution/steps.ts';
 import type { Logger } from '../logger.ts';
 import { type RefusalReason, recordOperation, recordRefusal } from '../observability/metrics.ts';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../observability/request-id.ts';
 import { type Span, type Tracing, tracer } from '../observability/tracing.ts';
+import type { Tally } from '../tally.ts';
 
 export interface ObservabilityOptions {
   logger: Logger;
@@ -35,17 +36,10 @@ function operationOf(
   return undefined;
 }
 
-/** What Yoga's context holds besides ours: the Node request (both HTTP paths) and the request's parameters. */
-export type TracedContext = Context & {
-  req?: IncomingMessage;
-  params?: { query?: unknown };
-  request: Request;
-};
-
 /** The operation's span, on the context's Observation so its log lines and CarrierX calls find it. */
 function startOperationSpan(
   tracing: Tracing,
-  context: TracedContext,
+  context: OperationContext,
   document: DocumentNode,
   operationName: string | null | undefined,
 ): Span {
@@ -120,60 +114,66 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
 }
 
 /**
- * Starts observing one operation's execution (its span, with tracing on, before anything runs, so the loader
- * built during it puts the CarrierX calls' spans under it) and returns what reports it once it has its result:
- * metrics, span end and access-log line. Used by the plugin below and by prepared operations
- * (src/execution/prepared.ts), which execute without envelop's hooks.
+ * Requests one of whose operations executed (or was answered by a step before executing): what Yoga answers with
+ * errors and is not marked here was refused as an HTTP request. A mark on the Request, not a WeakSet of them
+ * (weak tables cost every young-generation GC; see context.ts).
  */
-export function observeExecution(
-  options: ObservabilityOptions,
-  context: TracedContext,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-): (result: ExecutionResult | AsyncIterable<unknown>) => void {
-  const span = tracer ? startOperationSpan(tracer, context, document, operationName) : undefined;
-  return (result) => {
-    if (isAsyncIterable(result)) {
+const EXECUTED = Symbol('executed');
+type Marked = { [EXECUTED]?: true };
+
+/**
+ * The execution step that observes each operation: its span starts before anything runs (so the loader built
+ * during it puts the CarrierX calls' spans under it), and once it has its result, its metrics, span end and
+ * access-log line. First in the list: it sees the result as executed, before any other step rewrites it.
+ */
+export function observeStep(options: ObservabilityOptions): ExecutionStep {
+  return {
+    start({ context, document, operationName }) {
+      (context.request as Marked)[EXECUTED] = true;
+      if (tracer) startOperationSpan(tracer, context, document, operationName);
+      return undefined;
+    },
+    finish({ context, document, operationName }, result) {
+      const { observed } = context;
+      const operation = operationOf(document, operationName);
+      const type = operation?.operation ?? 'unknown';
+      const name = operation?.name?.value;
+      // A served copy of this answer reports itself as this operation (src/cache/answers.ts).
+      observed.operation = { type, name };
+      reportOperation(options, {
+        requestId: observed.requestId,
+        type,
+        name,
+        codes: errorCodes(result),
+        ms: performance.now() - observed.startedAt,
+        tally: observed.tally,
+        span: observed.span,
+        traceId: observed.span ? observed.traceId : undefined,
+      });
+      return result;
+    },
+    finishStream({ context }) {
+      const { span } = context.observed;
       if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
-      return;
-    }
-    const { observed } = context;
-    const operation = operationOf(document, operationName);
-    const type = operation?.operation ?? 'unknown';
-    const name = operation?.name?.value;
-    // A served copy of this answer reports itself as this operation (src/cache/answers.ts).
-    if (context.answer) context.answer.operation = { type, name };
-    reportOperation(options, {
-      requestId: observed.requestId,
-      type,
-      name,
-      codes: errorCodes(result),
-      ms: performance.now() - observed.startedAt,
-      tally: observed.tally,
-      span,
-      traceId: span ? observed.traceId : undefined,
-    });
+    },
   };
 }
 
 /**
- * Per operation, on both HTTP paths (it hooks execution, which the fast path shares with Yoga): the GraphQL
- * metrics and the access-log line. On Yoga's own path it also echoes the request id and puts it on each error;
+ * Per request, around the operations `observeStep` observes: what parse, validation or Yoga's request checks
+ * refused is counted and logged. On Yoga's own path it also echoes the request id and puts it on each error;
  * the fast path does both itself (src/http/create-request-handler.ts), as it skips Yoga's result hooks.
  */
 export function useObservability(options: ObservabilityOptions): Plugin<Context> {
   const { logger, accessLog } = options;
-  // Requests already accounted for: one of their operations executed, or parse or validation refused them.
-  // What Yoga answers with errors and is in neither was refused as an HTTP request (Yoga's path only: the fast
-  // path hands such requests to Yoga).
-  // A mark on the Request, not a WeakSet of them (weak tables cost every young-generation GC; see context.ts).
-  const ACCOUNTED = Symbol('accounted');
-  type Marked = { [ACCOUNTED]?: true };
+  // Requests already accounted for: one of their operations executed (observeStep), or parse or validation
+  // refused them. What Yoga answers with errors and is in neither was refused as an HTTP request (Yoga's path
+  // only: the fast path hands such requests to Yoga).
   const accounted = {
     add: (request: object) => {
-      (request as Marked)[ACCOUNTED] = true;
+      (request as Marked)[EXECUTED] = true;
     },
-    has: (request: object) => (request as Marked)[ACCOUNTED] === true,
+    has: (request: object) => (request as Marked)[EXECUTED] === true,
   };
 
   /** A request refused before execution: counted, and one access-log line (no variables, no token). */
@@ -188,7 +188,7 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
     onParse({ context }) {
       return ({ result }) => {
         if (result instanceof Error) {
-          refuse((context as TracedContext).request, 'parse', ['GRAPHQL_PARSE_FAILED']);
+          refuse((context as OperationContext).request, 'parse', ['GRAPHQL_PARSE_FAILED']);
         }
       };
     },
@@ -199,18 +199,8 @@ export function useObservability(options: ObservabilityOptions): Plugin<Context>
           const codes = errorCodes({ errors: result }).map((code) =>
             code === 'error' ? 'GRAPHQL_VALIDATION_FAILED' : code,
           );
-          refuse((context as TracedContext).request, 'validation', [...new Set(codes)]);
+          refuse((context as OperationContext).request, 'validation', [...new Set(codes)]);
         }
-      };
-    },
-    onExecute({ args }) {
-      const context = args.contextValue as TracedContext;
-      accounted.add(context.request);
-      const done = observeExecution(options, context, args.document, args.operationName);
-      return {
-        onExecuteDone({ result }) {
-          done(result);
-        },
       };
     },
     onResultProcess({ request, result, setResult }) {

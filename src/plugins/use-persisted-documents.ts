@@ -1,4 +1,5 @@
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { tallyOf } from '../context.ts';
 import { CarrierXError, type ErrorCode } from '../errors.ts';
 import { documentHash, hashOfDocumentId, type PersistedDocuments } from '../persisted-documents.ts';
 
@@ -58,8 +59,9 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  *
  * A GET answer for a persisted document is cacheable by the browser, `Cache-Control: private, max-age=N`:
  * only a GET can be cached, only a known document makes a stable URL, and `private` because it depends on the
- * caller's credentials. N is the CDR cache's freshness (0 without one, and 0 for an answer with errors, or
- * holding stale records, which should be asked again).
+ * caller's credentials. N is the CDR cache's freshness (0 without one, and 0 for an answer with errors, holding
+ * stale records, or holding a page of the list endpoint, which is asked of CarrierX every time: which calls
+ * match a filter changes as calls are made).
  */
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin {
   const { documents, only } = options;
@@ -106,7 +108,8 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
       const fresh =
         single !== undefined &&
         !single.errors?.length &&
-        !(single.extensions && 'stale' in single.extensions);
+        !(single.extensions && 'stale' in single.extensions) &&
+        !tallyOf(request)?.listed;
       cacheable.set(request, fresh);
     },
     onResponse({ request, response }) {

@@ -1,6 +1,6 @@
 import type { ExecutionResult } from 'graphql';
-import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { Context, StaleRecord } from '../context.ts';
+import type { StaleRecord } from '../context.ts';
+import type { ExecutionStep } from '../execution/steps.ts';
 
 /**
  * Adds `extensions.stale` ([{ path, ageSeconds }]) to a result that holds records the cache served while
@@ -15,20 +15,7 @@ export function withStaleReport(
   return { ...result, extensions: { ...result.extensions, stale: sorted } };
 }
 
-/**
- * `withStaleReport` as an execution hook, so Yoga's path and the fast path's full pipeline carry it (prepared
- * operations call it themselves: src/execution/prepared.ts).
- */
-export function useStaleReport(): Plugin<Context> {
-  return {
-    onExecute({ args }) {
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result)) return;
-          const stale = (args.contextValue as Context).stale;
-          if (stale?.length) setResult(withStaleReport(result, stale));
-        },
-      };
-    },
-  };
-}
+/** The execution step that reports the stale records the operation served (only with the cache on). */
+export const staleReportStep: ExecutionStep = {
+  finish: ({ context }, result) => withStaleReport(result, context.stale),
+};

@@ -9,8 +9,8 @@ import {
   type OperationDefinitionNode,
   typeFromAST,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import { ERRORS } from '../errors.ts';
+import type { ExecutionStep } from '../execution/steps.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -27,22 +27,22 @@ function asRequestError(error: GraphQLError): GraphQLError {
 }
 
 /**
- * Coerces the operation's variables with graphql-js before either executor sees them, and answers a request
- * whose variables do not coerce itself. Left to the executors, the same bad variable came back three ways:
- * graphql-jit's errors carry no `extensions` (production's error masking failed on them with a 500), and
- * neither executor gave a code; graphql-js's errors kept the scalar's TypeError as `originalError` and were
- * answered as unexpected. One check here gives one answer whatever executes the document.
+ * The execution step that coerces the operation's variables with graphql-js before either executor sees them,
+ * and answers a request whose variables do not coerce itself. Left to the executors, the same bad variable came
+ * back three ways: graphql-jit's errors carry no `extensions` (production's error masking failed on them with a
+ * 500), and neither executor gave a code; graphql-js's errors kept the scalar's TypeError as `originalError` and
+ * were answered as unexpected. One check here gives one answer whatever executes the document.
  */
-export function useVariableCoercion(logger: Logger): Plugin {
+export function variableCoercionStep(logger: Logger): ExecutionStep {
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const operation = getOperationAST(args.document, args.operationName);
+    start({ schema, document, operationName, variables }) {
+      const operation = getOperationAST(document, operationName);
       // No operation to run (an unknown operationName) is the executor's own error, answered as it is.
-      if (!operation?.variableDefinitions?.length) return;
-      const values = (args.variableValues ?? {}) as Record<string, unknown>;
-      if (plainlyValid(args.schema, operation, values)) return;
-      const coerced = getVariableValues(args.schema, operation.variableDefinitions, values);
-      if (!coerced.errors) return;
+      if (!operation?.variableDefinitions?.length) return undefined;
+      const values = (variables ?? {}) as Record<string, unknown>;
+      if (plainlyValid(schema, operation, values)) return undefined;
+      const coerced = getVariableValues(schema, operation.variableDefinitions, values);
+      if (!coerced.errors) return undefined;
       // Once per request, at debug: the caller's mistake, not the service's. Names only, never the values.
       logger.debug(
         {
@@ -51,7 +51,7 @@ export function useVariableCoercion(logger: Logger): Plugin {
         },
         'Request refused: a variable does not fit its declared type',
       );
-      setResultAndStopExecution({ errors: coerced.errors.map(asRequestError) });
+      return { errors: coerced.errors.map(asRequestError) };
     },
   };
 }

@@ -1,0 +1,96 @@
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { Context } from '../context.ts';
+
+/**
+ * What runs around every GraphQL execution of this service: one ordered list of steps (src/app.ts builds it),
+ * run by one plugin on Yoga's path and by prepared operations (src/execution/prepared.ts) around a compiled
+ * query, so that adding, removing or changing a step changes both. A step is plain functions: it neither knows
+ * nor calls any plugin's hooks.
+ */
+
+/** The context an operation runs with: ours, plus what Yoga puts in every context (the request, the parameters). */
+export type OperationContext = Context & {
+  req?: import('node:http').IncomingMessage;
+  params?: { query?: unknown };
+  request: Request;
+};
+
+/** One operation's execution, as the steps see it. */
+export interface OperationRun {
+  readonly schema: GraphQLSchema;
+  readonly document: DocumentNode;
+  readonly operationName: string | null | undefined;
+  readonly variables: Readonly<Record<string, unknown>> | null | undefined;
+  readonly context: OperationContext;
+}
+
+export interface ExecutionStep {
+  /** Before execution, in list order; a result returned here answers the operation instead of executing it. */
+  start?(run: OperationRun): ExecutionResult | undefined;
+  /** After execution (or a start's answer), in list order: the result to pass on. */
+  finish?(run: OperationRun, result: ExecutionResult): ExecutionResult;
+  /** After an execution that streams (a subscription): nothing to rewrite, but what `start` began ends. */
+  finishStream?(run: OperationRun): void;
+}
+
+/** Each step's `start` until one answers; that answer, or undefined when execution should run. */
+export function startSteps(steps: readonly ExecutionStep[], run: OperationRun): ExecutionResult | undefined {
+  for (const step of steps) {
+    const answer = step.start?.(run);
+    if (answer !== undefined) return answer;
+  }
+  return undefined;
+}
+
+/** Each step's `finish`, in order, over the result. */
+export function finishSteps(
+  steps: readonly ExecutionStep[],
+  run: OperationRun,
+  result: ExecutionResult,
+): ExecutionResult {
+  let finished = result;
+  for (const step of steps) if (step.finish) finished = step.finish(run, finished);
+  return finished;
+}
+
+/** `execute` between the steps, for an operation run outside envelop (a prepared operation). */
+export function runBetweenSteps(
+  steps: readonly ExecutionStep[],
+  run: OperationRun,
+  execute: () => ExecutionResult | Promise<ExecutionResult>,
+): ExecutionResult | Promise<ExecutionResult> {
+  const answer = startSteps(steps, run);
+  if (answer !== undefined) return finishSteps(steps, run, answer);
+  const executed = execute();
+  return executed instanceof Promise
+    ? executed.then((result) => finishSteps(steps, run, result))
+    : finishSteps(steps, run, executed);
+}
+
+/** The steps around every execution envelop runs (Yoga's path, and the HTTP fast path's full pipeline). */
+export function useExecutionSteps(steps: readonly ExecutionStep[]): Plugin<Context> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const run: OperationRun = {
+        schema: args.schema,
+        document: args.document,
+        operationName: args.operationName,
+        variables: args.variableValues as OperationRun['variables'],
+        context: args.contextValue as OperationContext,
+      };
+      const answer = startSteps(steps, run);
+      // envelop still runs onExecuteDone with a result set here.
+      if (answer !== undefined) setResultAndStopExecution(answer);
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result)) {
+            for (const step of steps) step.finishStream?.(run);
+            return;
+          }
+          setResult(finishSteps(steps, run, result));
+        },
+      };
+    },
+  };
+}

@@ -59,23 +59,70 @@ export const CREDENTIALS = {
   MALFORMED: 'The Authorization header is malformed: expected "Bearer <token>" or "Basic <credentials>".',
 } as const;
 
-/** Texts for UPSTREAM_UNAVAILABLE when this service, not CarrierX, declines to make the call. */
+/**
+ * Texts for UPSTREAM_UNAVAILABLE when this service, not CarrierX, declines to make the call or gives it up. Each
+ * has its factory below, which also sets the error's `reason`.
+ */
 export const UNAVAILABLE = {
   CIRCUIT_OPEN: 'CarrierX has been failing, so calls to it are paused for a few seconds. Try again shortly.',
   OVERLOADED: 'This service is overloaded: too many CarrierX calls are already waiting. Try again shortly.',
   DEADLINE: 'CarrierX did not answer in time for this request.',
+  DISCONNECTED: 'The request was cancelled: the client disconnected.',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Why this service, not CarrierX, ended a call with UPSTREAM_UNAVAILABLE. Code that acts on such an error (the
+ * circuit breaker, the adaptive limit, the metrics) reads this and never the text, which is for people and may
+ * be reworded.
+ */
+export type UnavailableReason = 'deadline' | 'circuit-open' | 'overloaded' | 'disconnected';
+
 /** An error with a code from the table; GraphQL reports it at the field that failed. */
 export class CarrierXError extends GraphQLError {
   readonly code: ErrorCode;
+  /**
+   * Set only by the factories below. A class field, not an extension: GraphQLError's JSON carries message,
+   * locations, path and extensions alone, so clients' answers do not change with it.
+   */
+  readonly reason: UnavailableReason | undefined;
 
-  constructor(code: ErrorCode, message: string = ERRORS[code], extensions: Record<string, unknown> = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string = ERRORS[code],
+    extensions: Record<string, unknown> = {},
+    reason?: UnavailableReason,
+  ) {
     super(message, { extensions: { ...extensions, code } });
     this.code = code;
+    this.reason = reason;
   }
+}
+
+/** The request's deadline ran out before CarrierX answered, or before a call could start. */
+export function deadlineExceeded(): CarrierXError {
+  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE, {}, 'deadline');
+}
+
+/** The circuit breaker is open; calls resume in `retryAfter` seconds. */
+export function circuitOpen(retryAfter: number): CarrierXError {
+  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.CIRCUIT_OPEN, { retryAfter }, 'circuit-open');
+}
+
+/** The bulkhead and its queue are full. */
+export function overloaded(): CarrierXError {
+  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.OVERLOADED, {}, 'overloaded');
+}
+
+/** The caller went away; nobody reads this answer. */
+export function disconnected(): CarrierXError {
+  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DISCONNECTED, {}, 'disconnected');
+}
+
+/** The `reason` of a CarrierXError made by one of the factories above; undefined for anything else. */
+export function reasonOf(error: unknown): UnavailableReason | undefined {
+  return error instanceof CarrierXError ? error.reason : undefined;
 }
 
 /**

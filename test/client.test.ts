@@ -108,7 +108,11 @@ describe('the CarrierX client', () => {
     const call = client.getCallDetailRecord(SID, ['dr_sid'], 'Bearer t', { signal: controller.signal });
     await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort(new Error('caller left'));
-    await expect(call).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expect(call).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      reason: 'disconnected',
+      message: 'The request was cancelled: the client disconnected.',
+    });
     await expect.poll(() => closed).toBe(true);
     await close();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
-import { CarrierXError } from '../src/errors.ts';
+import { CarrierXError, deadlineExceeded, UNAVAILABLE } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 
 const COOLDOWN_MS = 50;
@@ -54,6 +54,82 @@ describe('the circuit breaker probe', () => {
       }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(policies.state().breaker).toBe('closed');
+  });
+
+  it("keeps the circuit open when the probe ran out of the request's deadline before CarrierX answered", async () => {
+    const { policies, failing } = openCircuit();
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        policies.execute(failing, { deadlineAt: performance.now() + 5_000 }),
+      ).rejects.toBeDefined();
+    }
+    await sleep(COOLDOWN_MS + 10);
+    // What the client throws when the request's own deadline, not CARRIERX_TIMEOUT_MS, cut the attempt short.
+    await expect(
+      policies.execute(() => Promise.reject(deadlineExceeded()), { deadlineAt: performance.now() + 5_000 }),
+    ).rejects.toMatchObject({ reason: 'deadline' });
+    expect(policies.state().breaker).toBe('open');
+  });
+});
+
+describe('a call the policies decline', () => {
+  it('says it was the open circuit, with the seconds until calls resume', async () => {
+    const { policies, failing } = openCircuit();
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        policies.execute(failing, { deadlineAt: performance.now() + 5_000 }),
+      ).rejects.toBeDefined();
+    }
+    await expect(
+      policies.execute(async () => 'never', { deadlineAt: performance.now() + 5_000 }),
+    ).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      reason: 'circuit-open',
+      message: UNAVAILABLE.CIRCUIT_OPEN,
+      extensions: { code: 'UPSTREAM_UNAVAILABLE', retryAfter: 1 },
+    });
+  });
+
+  it('says it was the full bulkhead queue', async () => {
+    const policies = createUpstreamPolicies(
+      { ...DEFAULT_POLICY_OPTIONS, adaptiveConcurrency: false, maxConcurrentCalls: 1, maxQueuedCalls: 0 },
+      createLogger({ level: 'silent' }),
+    );
+    const deadlineAt = performance.now() + 2_000;
+    const first = policies.execute(() => sleep(50), { deadlineAt });
+    await expect(policies.execute(async () => 'never', { deadlineAt })).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      reason: 'overloaded',
+      message: UNAVAILABLE.OVERLOADED,
+    });
+    await first;
+  });
+
+  it("says it was the request's deadline when none is left", async () => {
+    const policies = createUpstreamPolicies(DEFAULT_POLICY_OPTIONS, createLogger({ level: 'silent' }));
+    await expect(
+      policies.execute(async () => 'never', { deadlineAt: performance.now() - 1 }),
+    ).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      reason: 'deadline',
+      message: UNAVAILABLE.DEADLINE,
+    });
+  });
+
+  it('sends clients the code (and retryAfter) in extensions, never the reason', async () => {
+    const { policies, failing } = openCircuit();
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        policies.execute(failing, { deadlineAt: performance.now() + 5_000 }),
+      ).rejects.toBeDefined();
+    }
+    const refused = await policies
+      .execute(async () => 'never', { deadlineAt: performance.now() + 5_000 })
+      .catch((error: unknown) => error);
+    expect(JSON.parse(JSON.stringify(refused))).toEqual({
+      message: UNAVAILABLE.CIRCUIT_OPEN,
+      extensions: { code: 'UPSTREAM_UNAVAILABLE', retryAfter: 1 },
+    });
   });
 });
 

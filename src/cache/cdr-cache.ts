@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import { CarrierXError } from '../errors.ts';
+import { CarrierXError, disconnected } from '../errors.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
 import type { Tally } from '../tally.ts';
 import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
@@ -348,8 +348,4 @@ export function createFingerprint(secret: Buffer): (authorization: string) => st
     hash('sha256', inner.subarray(0, BLOCK + length), 'buffer').copy(outer, BLOCK);
     return hash('sha256', outer, 'base64url');
   };
-}
-
-function disconnected(): CarrierXError {
-  return new CarrierXError('UPSTREAM_UNAVAILABLE', 'The request was cancelled: the client disconnected.');
 }

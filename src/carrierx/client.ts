@@ -1,5 +1,5 @@
 import { type Dispatcher, errors, Pool } from 'undici';
-import { CarrierXError, classifyStatus, UNAVAILABLE } from '../errors.ts';
+import { CarrierXError, classifyStatus, deadlineExceeded, disconnected, reasonOf } from '../errors.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
 import {
   observeUpstream,
@@ -321,7 +321,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       // CarrierX may be answering every call well within its timeout. Not an UpstreamFailure, so the shared
       // breaker does not count it: one request with a short deadline must not open the circuit for everyone.
       logger.info({ ...subject, attempt, budgetMs }, "CarrierX call cut short by the request's deadline");
-      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
+      return deadlineExceeded();
     }
     if (timedOut) {
       logger.warn({ ...subject, attempt, timeoutMs: budgetMs }, 'CarrierX call timed out');
@@ -490,15 +490,13 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     );
     return result.catch((error: unknown) => {
       // Refused before any attempt: counted here, since no attempt was made to count.
-      if (error instanceof CarrierXError && error.message === UNAVAILABLE.CIRCUIT_OPEN) {
-        recordUpstreamRefusal('circuit_open');
-      } else if (error instanceof CarrierXError && error.message === UNAVAILABLE.OVERLOADED) {
-        recordUpstreamRefusal('bulkhead_full');
-      }
+      const reason = reasonOf(error);
+      if (reason === 'circuit-open') recordUpstreamRefusal('circuit_open');
+      else if (reason === 'overloaded') recordUpstreamRefusal('bulkhead_full');
       if (!signal?.aborted || error !== signal.reason) throw error;
       // The caller went away: nobody reads this answer, and it is no server fault worth an error log.
       (callOptions.logger ?? logger).debug(subject, 'CarrierX call cancelled: the client disconnected');
-      throw new CarrierXError('UPSTREAM_UNAVAILABLE', 'The request was cancelled: the client disconnected.');
+      throw disconnected();
     });
   }
 

@@ -8,7 +8,14 @@ import {
   IsolatedCircuitError,
   retry as makeRetry,
 } from 'cockatiel';
-import { CarrierXError, type FailureKind, UNAVAILABLE } from '../errors.ts';
+import {
+  CarrierXError,
+  circuitOpen,
+  deadlineExceeded,
+  type FailureKind,
+  overloaded,
+  reasonOf,
+} from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../logger.ts';
 import { type CallSignal, createAdaptiveLimit, createFixedLimit } from './adaptive-limit.ts';
@@ -71,7 +78,7 @@ function callSignal(error: unknown, signal: AbortSignal | undefined): CallSignal
   if (signal?.aborted) return 'ignored';
   if (error instanceof UpstreamFailure) return error.pushback ? 'overloaded' : 'ignored';
   // Cut short by the request's own deadline, or never sent: no measure of CarrierX.
-  if (error instanceof CarrierXError && error.message === UNAVAILABLE.DEADLINE) return 'ignored';
+  if (reasonOf(error) === 'deadline') return 'ignored';
   if (!(error instanceof CarrierXError)) return 'ignored';
   // A 404, 401, 403 or a bad body: CarrierX answered, and how fast is a latency sample like any other.
   return 'answered';
@@ -249,10 +256,6 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     return performance.now() + delay + MIN_ATTEMPT_MS <= deadlineAt ? delay : undefined;
   }
 
-  function deadlineError(): CarrierXError {
-    return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE);
-  }
-
   /**
    * Enters the bulkhead. A call that has to wait gives up when its caller goes away, or once too little of the
    * deadline is left for a round trip (the rule retries follow). Waiting until the deadline itself raced the
@@ -263,7 +266,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     return bulkhead.run(adaptive ? () => measured(run, budget.signal) : run, {
       signal: budget.signal,
       until: budget.deadlineAt - MIN_ATTEMPT_MS,
-      expired: deadlineError,
+      expired: deadlineExceeded,
     });
   }
 
@@ -297,9 +300,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
       return await run();
     } catch (error) {
       const neverReachedCarrierX =
-        signal?.aborted === true ||
-        error instanceof LimiterFullError ||
-        (error instanceof CarrierXError && error.message === UNAVAILABLE.DEADLINE);
+        signal?.aborted === true || error instanceof LimiterFullError || reasonOf(error) === 'deadline';
       if (probing && neverReachedCarrierX) throw new InconclusiveProbe(error);
       throw error;
     }
@@ -312,11 +313,9 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     if (error instanceof RetryAfterDelay) return error.failure.error;
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
       const resumesIn = Math.max(1, Math.ceil((openedAt + breakerCooldownMs - Date.now()) / 1000));
-      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.CIRCUIT_OPEN, { retryAfter: resumesIn });
+      return circuitOpen(resumesIn);
     }
-    if (error instanceof LimiterFullError) {
-      return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.OVERLOADED);
-    }
+    if (error instanceof LimiterFullError) return overloaded();
     return error;
   }
 
@@ -324,7 +323,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
     async execute(attempt, budget) {
       const { signal, deadlineAt } = budget;
       signal?.throwIfAborted();
-      if (performance.now() >= deadlineAt) throw deadlineError();
+      if (performance.now() >= deadlineAt) throw deadlineExceeded();
       try {
         return await breaker.execute(
           () =>
@@ -336,7 +335,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
                       // Checked again here: a queued call or a retry may have waited.
                       signal?.throwIfAborted();
                       const remainingMs = deadlineAt - performance.now();
-                      if (remainingMs <= 0) throw deadlineError();
+                      if (remainingMs <= 0) throw deadlineExceeded();
                       return attempt(remainingMs, retryIndex + 1);
                     }, budget);
                   } catch (error) {

@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
     'max-lost': { type: 'string', default: '0' },
     // Default: the breaker's cooldown plus a second for its probe and the clients' in-flight retries.
     'recover-within': { type: 'string' },
-    // RSS moves by ±10% with the garbage collector's timing alone (see README, Performance).
+    // RSS moves by ±10% with the garbage collector's timing alone (see docs/performance.md).
     'max-rss-growth': { type: 'string', default: '25' },
   },
 });

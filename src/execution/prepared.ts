@@ -17,7 +17,7 @@ import {
   type TracedContext,
 } from '../plugins/use-observability.ts';
 import { withStaleReport } from '../plugins/use-stale-report.ts';
-import { plainlyValid, scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
+import { ownVariables, plainlyValid, scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
 
 /**
  * Prepared operations: the second and later runs of a query document skip Yoga's and envelop's pipeline.
@@ -151,7 +151,7 @@ export function createPreparedOperations(options: PreparedOperationsOptions): Pr
       Object.assign(serverContext, options.contextFactory(serverContext as never));
       // The execution hooks, in the order envelop runs them (plugin order in src/app.ts, then Yoga's masking).
       const done = observeExecution(observability, context, prepared.document, params.operationName);
-      const executed = prepared.compiled.query(undefined, context, params.variables);
+      const executed = prepared.compiled.query(undefined, context, ownVariables(params.variables));
       const raw = executed instanceof Promise ? await executed : executed;
       done(raw);
       // The context holds a list of stale records only with the cache on (src/context.ts), as useStaleReport.

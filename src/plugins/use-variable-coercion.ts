@@ -39,7 +39,9 @@ export function useVariableCoercion(logger: Logger): Plugin {
       const operation = getOperationAST(args.document, args.operationName);
       // No operation to run (an unknown operationName) is the executor's own error, answered as it is.
       if (!operation?.variableDefinitions?.length) return;
-      const values = (args.variableValues ?? {}) as Record<string, unknown>;
+      const values = ownVariables(args.variableValues);
+      // Every later hook and the executor (envelop spreads these args into its call) see the copy.
+      args.variableValues = values;
       if (plainlyValid(args.schema, operation, values)) return;
       const coerced = getVariableValues(args.schema, operation.variableDefinitions, values);
       if (!coerced.errors) return;
@@ -54,6 +56,21 @@ export function useVariableCoercion(logger: Logger): Plugin {
       setResultAndStopExecution({ errors: coerced.errors.map(asRequestError) });
     },
   };
+}
+
+/**
+ * The variables as an object without a prototype, holding the request's own ones. graphql-jit's compiled
+ * coercion reads each declared variable as `variables[name]`: from a plain object, an absent `$constructor`
+ * was the Object function, `$toString` a method, and the request a 500 (graphql-js checks own properties).
+ * Every executor is handed this copy: the pipeline's (useVariableCoercion) and prepared operations'.
+ */
+export function ownVariables(
+  values: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, unknown> {
+  const own = Object.create(null) as Record<string, unknown>;
+  // A JSON `"__proto__"` key is an own property of the parsed object; here it stays a plain property.
+  if (values) for (const name of Object.keys(values)) own[name] = values[name];
+  return own;
 }
 
 interface ScalarVariable {

@@ -93,6 +93,35 @@ describe('prepared operations', () => {
 
   it.each([
     [
+      '$constructor absent',
+      'query C($constructor: Int) { callDetailRecords(first: $constructor) { nodes { drSid } } }',
+    ],
+    [
+      '$toString absent, as a cursor',
+      'query S($toString: String) { callDetailRecords(first: 2, after: $toString) { nodes { drSid } } }',
+    ],
+    [
+      '$valueOf in empty variables',
+      'query V($valueOf: Int) { callDetailRecords(first: $valueOf) { nodes { drSid } } }',
+      {},
+    ],
+    [
+      '$hasOwnProperty given',
+      'query H($hasOwnProperty: Int) { callDetailRecords(first: $hasOwnProperty) { nodes { drSid } } }',
+      { hasOwnProperty: 2 },
+    ],
+  ] as const)(
+    'runs a variable named after an Object.prototype member (%s) again without the pipeline, answering as Yoga does',
+    async (_label, query, variables?: unknown) => {
+      const { prepared, yoga, ranPrepared } = await preparedAndYoga(body(query, variables));
+      expect(ranPrepared).toBe(1);
+      same(prepared, yoga);
+      expect(JSON.parse(prepared.text).errors).toBeUndefined();
+    },
+  );
+
+  it.each([
+    [
       'CarrierX has no such record (NOT_FOUND)',
       { match: { drSid: SAMPLE_DR_SID }, fault: { kind: 'status', status: 404 } },
     ],

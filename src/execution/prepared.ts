@@ -10,7 +10,7 @@ import { type GraphQLParams, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { createContextFactory } from '../context.ts';
 import { recordPreparedOperation } from '../observability/metrics.ts';
 import { runsOnJit } from '../plugins/use-jit.ts';
-import { scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
+import { ownVariables, scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
 import { type ExecutionStep, type OperationContext, runBetweenSteps } from './steps.ts';
 
 /**
@@ -122,7 +122,8 @@ export function usePreparedOperations(options: PreparedOperationsOptions): Plugi
     Object.assign(serverContext, contextFactory(serverContext as never));
     (serverContext as Noted)[PREPARED] = true;
     const context = serverContext as unknown as OperationContext;
-    const { variables } = params;
+    // As the pipeline hands them to its executor: own properties only (src/execution/steps.ts).
+    const variables = ownVariables(params.variables);
     return runBetweenSteps(
       steps,
       { schema, document: prepared.document, operationName: params.operationName, variables, context },

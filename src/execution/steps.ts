@@ -1,6 +1,7 @@
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
+import { ownVariables } from '../plugins/use-variable-coercion.ts';
 
 /**
  * What runs around every GraphQL execution of this service: one ordered list of steps (src/app.ts builds it),
@@ -54,7 +55,10 @@ export function finishSteps(
   return finished;
 }
 
-/** `execute` between the steps, for an operation run outside envelop (a prepared operation). */
+/**
+ * `execute` between the steps, for an operation run outside envelop (a prepared operation); `run.variables`
+ * must be what `execute` is given, as `ownVariables` makes them.
+ */
 export function runBetweenSteps(
   steps: readonly ExecutionStep[],
   run: OperationRun,
@@ -72,6 +76,9 @@ export function runBetweenSteps(
 export function useExecutionSteps(steps: readonly ExecutionStep[]): Plugin<Context> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
+      // The executor gets the copy too (absent variables as an empty one, which graphql-jit would otherwise
+      // make a plain object of): envelop spreads these same args into its call.
+      args.variableValues = ownVariables(args.variableValues);
       const run: OperationRun = {
         schema: args.schema,
         document: args.document,

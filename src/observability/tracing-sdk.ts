@@ -41,7 +41,7 @@ import {
 import type { TracingConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { UpstreamOutcome } from './metrics.ts';
-import type { OperationEnd, Tracing, UpstreamAttempt } from './tracing.ts';
+import type { OperationEnd, Tracing, UpstreamAttempt } from './tracing-types.ts';
 
 // Loaded only when tracing is on (src/observability/tracing.ts imports it dynamically).
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
 import { createClusterInvalidation, relayClusterInvalidations } from './cache/cluster-invalidation.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config/index.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startMetricsServer } from './observability/metrics.ts';

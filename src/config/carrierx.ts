@@ -136,7 +136,7 @@ export function carrierxConfig(e: z.output<typeof carrierxEnv>) {
           e.CARRIERX_MIN_CONCURRENT_CALLS ?? Math.min(DEFAULT_MIN_CONCURRENT_CALLS, maxConcurrentCalls(e)),
         adaptiveConcurrency: e.CARRIERX_ADAPTIVE_CONCURRENCY,
         maxQueuedCalls: e.CARRIERX_MAX_QUEUED_CALLS,
-      } satisfies UpstreamPolicyOptions as UpstreamPolicyOptions,
+      } satisfies UpstreamPolicyOptions,
     },
   };
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createApp } from '../src/app.ts';
 import type { CarrierXClient } from '../src/carrierx/client.ts';
 import { decodeCdr } from '../src/carrierx/record.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { AUTHORIZATION, createScenarios, SAMPLE_DR_SID } from './scenarios.ts';
 

@@ -6,7 +6,7 @@ import { type CdrCache, createCdrCache, type LookupResult } from './cache/cdr-ca
 import type { CacheStore } from './cache/entry.ts';
 import { createMemoryStore } from './cache/memory-store.ts';
 import type { CarrierXClient } from './carrierx/client.ts';
-import type { Config } from './config.ts';
+import type { Config } from './config/index.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { maskErrorForProduction } from './errors.ts';
 import { maskingStep } from './execution/masking.ts';

@@ -11,7 +11,7 @@ import {
   SAMPLE_DR_SID,
   type Simulator,
 } from '../src/carrierx/simulator/index.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { createLogger } from '../src/logger.ts';
 import { metricsRegistry } from '../src/observability/metrics.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import repoCodegen from '../codegen.ts';
 import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { documentHash } from '../src/persisted-documents.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../examples/federation/compose.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { startServerProcess } from './helpers/server-process.ts';
 
 // Traces from `npm start` to a real OTLP/HTTP receiver started here, over the JSON protocol

@@ -38,7 +38,7 @@ import {
   ATTR_URL_PATH,
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
-import type { TracingConfig } from '../config.ts';
+import type { TracingConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import type { UpstreamOutcome } from './metrics.ts';
 import type { OperationEnd, Tracing, UpstreamAttempt } from './tracing-types.ts';

@@ -1,4 +1,4 @@
-import type { TracingConfig } from '../config.ts';
+import type { TracingConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Span, Tracing } from './tracing-types.ts';
 

@@ -1,7 +1,7 @@
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
-import { type Config, loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TypedDocumentString } from '../gql/graphql.ts';
 

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { flag, integer, optional } from './shared.ts';
+
+/** The embedded CarrierX simulator, run when CARRIERX_BASE_URL is unset. */
+export const simulatorEnv = z.object({
+  SIMULATOR_PORT: optional(integer(0, 65535)).meta({
+    description: "the embedded simulator's port (loopback only); 0: any free port",
+    unset: '4010, or a free port when 4010 is taken',
+  }),
+  SIMULATOR_CONTROL: optional(flag)
+    .default(false)
+    .describe('the embedded simulator also serves its control API (/_simulator/)'),
+  // Set by the cluster primary for its workers when it runs the embedded simulator (not for users).
+  EMBEDDED_SIMULATOR_WORKER: optional(flag)
+    .default(false)
+    .describe(
+      "set by a cluster primary for its workers: CARRIERX_BASE_URL is the primary's embedded simulator",
+    ),
+});
+
+export function simulatorConfig(e: z.output<typeof simulatorEnv>) {
+  return {
+    /** The embedded simulator's listener; `port` undefined: 4010, falling back to a free port when it is taken. */
+    simulator: { port: e.SIMULATOR_PORT, control: e.SIMULATOR_CONTROL },
+    /** A cluster worker whose CARRIERX_BASE_URL is the primary's embedded simulator. */
+    embeddedSimulatorWorker: e.EMBEDDED_SIMULATOR_WORKER,
+  };
+}

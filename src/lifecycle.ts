@@ -1,0 +1,167 @@
+import cluster from 'node:cluster';
+import { createApp } from './app.ts';
+import { banner, listeningFields } from './banner.ts';
+import { createClusterInvalidation } from './cache/cluster-invalidation.ts';
+import { createCarrierXClient } from './carrierx/client.ts';
+import type { Config } from './config/index.ts';
+import { createHttpServer } from './http/create-http-server.ts';
+import type { Logger } from './logger.ts';
+import { startMetricsServer } from './observability/metrics.ts';
+import { startTracing } from './observability/tracing.ts';
+import { startUpstream } from './upstream.ts';
+
+// One server's life: its parts (upstream, tracing, client, cache store, app), the HTTP listener, and on
+// SIGINT/SIGTERM the drain that stops all it started. It is the only process, or one cluster worker.
+
+/**
+ * Each worker keeps its own in-process cache (no REDIS_URL) and the invalidation endpoint is on: invalidations
+ * must be relayed to every worker. With Redis, every worker reads the one store an invalidation changes.
+ */
+export function workerCachesNeedRelay(config: Config): boolean {
+  return config.cache.ttlMs > 0 && !config.cache.redisUrl && config.cache.adminToken !== undefined;
+}
+
+/** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
+export async function runServer(config: Config, logger: Logger): Promise<void> {
+  const upstream = await startUpstream(config);
+  // Each process that serves requests exports its own spans (a cluster primary serves none).
+  const tracing = await startTracing(config.tracing, logger);
+  const client = createCarrierXClient({
+    baseUrl: upstream.baseUrl,
+    timeoutMs: config.carrierx.timeoutMs,
+    includeFieldsParam: config.carrierx.includeFieldsParam,
+    connections: config.carrierx.connections,
+    http2: config.carrierx.http2,
+    policies: config.carrierx.policies,
+    logger,
+  });
+  // With REDIS_URL, every replica and worker shares one store; without, createApp keeps one in this process.
+  // Imported only then: the redis client is ~600 modules, half of what a server without it loads at start.
+  const cacheStore =
+    config.cache.redisUrl && config.cache.ttlMs > 0
+      ? (await import('./cache/redis-store.ts')).createRedisStore({
+          url: config.cache.redisUrl,
+          timeoutMs: config.cache.redisTimeoutMs,
+          keyPrefix: config.cache.keyPrefix,
+          logger,
+        })
+      : undefined;
+  // A moment for the first connection, so the first requests already share entries; never longer than a
+  // Redis command may take, and without Redis the server starts all the same.
+  if (cacheStore) {
+    await Promise.race([
+      cacheStore.connected,
+      new Promise((resolve) => setTimeout(resolve, config.cache.redisTimeoutMs).unref()),
+    ]);
+  }
+  const app = createApp({
+    config,
+    client,
+    logger,
+    ...(cacheStore ? { cacheStore } : {}),
+    // A worker's in-process cache is one of several: an invalidation goes through the primary to all of them.
+    ...(cluster.isWorker && workerCachesNeedRelay(config)
+      ? {
+          spreadInvalidation: (dropLocal: (drSids: readonly string[]) => Promise<void>) =>
+            createClusterInvalidation(process, dropLocal),
+        }
+      : {}),
+    ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
+  });
+  const { server, drain, markReady } = createHttpServer(app, config);
+  // A worker's metrics are served by its primary, summed over all workers.
+  const metrics =
+    config.metricsPort === 0
+      ? undefined
+      : startMetricsServer({
+          port: config.metricsPort,
+          host: config.host,
+          cluster: cluster.isPrimary ? 'single' : 'worker',
+          logger,
+        });
+  let stopping = false;
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    // The commonest way a newcomer's start fails (a second `npm start`): say what to do, not a stack.
+    if (error.code === 'EADDRINUSE') {
+      fatal(
+        logger,
+        `port ${config.port} on ${config.host} is already in use (EADDRINUSE): stop the program that holds it, or set PORT to another port (PORT=0 picks any free one)`,
+      );
+    }
+    fatal(logger, 'the HTTP server failed', error);
+  });
+  // The kernel queues connections not yet accepted up to the backlog; past it, a connect is dropped and the
+  // client retries it 1, 3, 7 s later. Node's default of 511 is below HTTP_MAX_CONNECTIONS: a burst of 1,024
+  // clients connecting to a busy process had hundreds of connects time out (bench 11b). The kernel caps it at
+  // net.core.somaxconn.
+  server.listen(
+    { port: config.port, host: config.host, backlog: Math.max(511, config.http.maxConnections) },
+    () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      markReady();
+      // A worker's primary prints the banner (or the production `listening` line) once for all of them.
+      if (config.production && cluster.isPrimary) {
+        logger.info(listeningFields(config, port, upstream), 'listening');
+        return;
+      }
+      if (cluster.isPrimary) process.stdout.write(banner(config, port, upstream));
+      logger.info({ port, host: config.host, simulator: Boolean(upstream.demoToken) }, 'listening');
+    },
+  );
+
+  const stop = (signal: string) => {
+    if (stopping) {
+      // A second signal: stop now, without waiting for in-flight requests. Not in a worker: on Ctrl-C it gets
+      // SIGINT from the terminal and SIGTERM from its primary, which does the hard stop on a second Ctrl-C.
+      if (cluster.isPrimary) process.exit(1);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // Stop accepting, let in-flight requests finish, then close the upstream pool and the simulator.
+    // In-flight operations may take up to their deadline; give them that, and a little more, before giving up.
+    const graceMs = config.limits.requestDeadlineMs + 5_000;
+    setTimeout(
+      () =>
+        fatal(logger, `requests were still in flight ${graceMs} ms after ${signal}; exiting without them`),
+      graceMs,
+    ).unref();
+    void drain()
+      .then(async () => {
+        await client.close();
+        await cacheStore?.close?.();
+        await upstream.close();
+        metrics?.close();
+        // The spans of the last requests are still in the batch: sent before the process goes.
+        await tracing?.shutdown();
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => fatal(logger, 'shutting down failed', error));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** In production, where stderr too carries only JSON lines: the logger for them (set once, by fatalAsJson). */
+let stderrJson: Logger | undefined;
+
+/** From now on fatal() writes its stderr line as JSON through this logger (production). */
+export function fatalAsJson(logger: Logger): void {
+  stderrJson = logger;
+}
+
+/**
+ * Logs a fatal error and exits 1. It also goes to stderr, whatever LOG_LEVEL says (even `silent`): a process
+ * that stops must say why where an operator looks. As plain text in development, one JSON line in production.
+ */
+export function fatal(logger: Logger, message: string, error?: unknown): never {
+  if (error === undefined) logger.fatal(message);
+  else logger.fatal({ err: error }, message);
+  const reason =
+    error instanceof Error ? `: ${error.message}` : error === undefined ? '' : `: ${String(error)}`;
+  if (stderrJson) stderrJson.fatal(`${message}${reason}`);
+  else process.stderr.write(`${message}${reason}\n`);
+  process.exit(1);
+}

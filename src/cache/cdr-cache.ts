@@ -4,7 +4,15 @@ import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import { CarrierXError, disconnected } from '../errors.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
 import type { Tally } from '../tally.ts';
-import { type CacheEntry, type CacheStore, entryFromRecord, mergeEntries, recordOf } from './entry.ts';
+import {
+  ANY_RECORD,
+  type CacheEntry,
+  type CacheStore,
+  entryFromRecord,
+  type Generation,
+  mergeEntries,
+  recordOf,
+} from './entry.ts';
 
 /** How one lookup was answered, for metrics (`onLookup`). */
 export type LookupResult = 'hit' | 'partial' | 'miss' | 'stale' | 'error';
@@ -77,12 +85,26 @@ function mayServeStale(error: unknown): boolean {
   );
 }
 
+/** What a call brought: its entry (merged with what was held), and whether the store took it. */
+interface Fetched {
+  readonly entry: CacheEntry;
+  /** False when the record was invalidated after the call noted its generation (or the write failed). */
+  readonly stored: boolean;
+}
+
 /** One CarrierX call for a (credential, record), shared by every lookup that needs what it asks for. */
 interface Call {
+  /**
+   * The record's generation when the call's first lookup began: only lookups that noted the same one join.
+   * Undefined (the store could not say) only for a call of its own, which nothing joins.
+   */
+  readonly generation: Generation | undefined;
   /** The API fields it asks for; may still grow until it starts. */
   readonly fields: Set<string>;
   started: boolean;
-  readonly result: Promise<CacheEntry>;
+  result: Promise<Fetched>;
+  /** The one call that follows this one, for lookups needing fields this one does not ask for. */
+  next: Call | undefined;
 }
 
 /** A rate-limited warning: at most one per `intervalMs` per message. */
@@ -101,7 +123,14 @@ function throttledWarn(logger: Logger, intervalMs: number) {
  * fields they hold and when each was fetched. A lookup whose fields are all fresh costs no call; one that needs
  * more asks CarrierX only for the missing fields (and dr_sid) and merges them in. Concurrent lookups for one
  * (credential, record), from any request, share one call: a call waits one turn of the event loop before it
- * starts, and lookups arriving meanwhile add their fields to it. 404s are kept `notFoundTtlMs`; errors never.
+ * starts, and lookups arriving meanwhile add their fields to it; lookups arriving once it has started that need
+ * fields it does not ask for gather in one follow-up call, which starts when it settles. 404s are kept
+ * `notFoundTtlMs`; errors never.
+ *
+ * Invalidation: a lookup notes the record's generation (src/cache/entry.ts) before any call, and a call writes
+ * its answer only if the generation is still the one it noted, checked in the store (with Redis, in Redis: the
+ * other replicas' invalidations count). A call joins only lookups that noted the same generation. So after an
+ * invalidation has answered, nothing fetched before it is stored, or handed to a lookup that began after it.
  */
 export function createCdrCache(options: CdrCacheOptions): CdrCache {
   const { client, store, logger, ttlMs, notFoundTtlMs, staleIfErrorMs } = options;
@@ -122,11 +151,29 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     }
   }
 
-  async function write(key: string, entry: CacheEntry, keepMs: number): Promise<void> {
+  /** Writes `entry` if the generation of `scope` is still `generation`; whether it was stored. */
+  async function write(
+    key: string,
+    entry: CacheEntry,
+    keepMs: number,
+    scope: string,
+    generation: Generation,
+  ): Promise<boolean> {
     try {
-      await store.set(key, entry, keepMs);
+      return await store.set(key, entry, keepMs, { scope, generation });
     } catch (error) {
       warn('cache write failed', { err: { message: (error as Error).message } });
+      return false;
+    }
+  }
+
+  /** The generation of `scope` now; undefined when the store cannot say (nothing fetched then is stored). */
+  async function generationOf(scope: string): Promise<Generation | undefined> {
+    try {
+      return await store.generation(scope);
+    } catch (error) {
+      warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } });
+      return undefined;
     }
   }
 
@@ -145,78 +192,127 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     return Math.max(1, newest + ttlMs + staleIfErrorMs - at);
   }
 
-  /** Starts (next turn) or joins the call for `key`, updating the store with its answer. */
+  /**
+   * Joins the call for `key` that noted `generation`, or its follow-up, or starts one (next turn), updating the
+   * store with its answer. `generation` undefined (the store could not say): a call of its own, never stored.
+   */
   function fetchShared(
     key: string,
     drSid: string,
     fields: readonly string[],
     authorization: string,
     callOptions: CallOptions,
+    generation: Generation | undefined,
     shareable: boolean,
     /** The lookup that starts the call, for its spans (a lookup that joins it changes nothing there). */
     cacheResult: 'miss' | 'partial' | 'refresh',
-  ): Promise<CacheEntry> {
-    const running = shareable ? calls.get(key) : undefined;
-    if (running) {
-      if (!running.started) {
+  ): Promise<Fetched> {
+    const running = shareable && generation !== undefined ? calls.get(key) : undefined;
+    // A call that noted an older generation was started before an invalidation this lookup came after.
+    if (running && running.generation === generation) {
+      if (!running.started || fields.every((api) => running.fields.has(api))) {
         for (const api of fields) running.fields.add(api);
         return running.result;
       }
-      if (fields.every((api) => running.fields.has(api))) return running.result;
+      // One follow-up per running call gathers every lookup that needs more than it asks for.
+      running.next ??= startCall(
+        key,
+        drSid,
+        running.generation,
+        authorization,
+        callOptions,
+        cacheResult,
+        running,
+      );
+      for (const api of fields) running.next.fields.add(api);
+      return running.next.result;
     }
-    const fieldSet = new Set(fields);
-    fieldSet.add('dr_sid');
+    const call = startCall(key, drSid, generation, authorization, callOptions, cacheResult, undefined);
+    for (const api of fields) call.fields.add(api);
+    if (shareable && generation !== undefined) calls.set(key, call);
+    return call.result;
+  }
+
+  /**
+   * A call for `key`: next turn, or with `after`, once that call settles. A follow-up then takes `after`'s place
+   * for lookups to join, asks only for the fields `after` did not bring, and merges them with `after`'s; if
+   * `after` failed, it fails alike without asking CarrierX again (CarrierX just refused or failed this record).
+   */
+  function startCall(
+    key: string,
+    drSid: string,
+    generation: Generation | undefined,
+    authorization: string,
+    callOptions: CallOptions,
+    cacheResult: 'miss' | 'partial' | 'refresh',
+    after: Call | undefined,
+  ): Call {
     const call: Call = {
-      fields: fieldSet,
+      generation,
+      fields: new Set(['dr_sid']),
       started: false,
-      result: new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => {
-          call.started = true;
-          const asked = [...call.fields].sort();
+      next: undefined,
+      result: undefined as unknown as Promise<Fetched>,
+    };
+    const turn: Promise<Fetched | undefined> = after
+      ? after.result
+      : new Promise((resolve) => setImmediate(resolve, undefined));
+    call.result = turn
+      .then(async (previous) => {
+        call.started = true;
+        // A follow-up does not ask again for what the call before it brought (or held) fresh.
+        const at = now();
+        const fresh = (api: string) =>
+          at - (previous?.entry.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs;
+        const asked = [...call.fields].filter((api) => api === 'dr_sid' || !fresh(api)).sort();
+        let fetched: CacheEntry;
+        try {
           // No caller's abort signal: other lookups may be waiting on this call; its deadline still bounds it.
           // Its log lines and its count in the access log go to the request that started it.
-          return client
-            .getCallDetailRecord(
-              drSid,
-              asked,
-              authorization,
-              withDeferredLogger(callOptions, {
-                deadlineAt: callOptions.deadlineAt,
-                tally: callOptions.tally,
-                cacheResult,
-              }),
-            )
-            .then((record) => entryFromRecord(record, asked, now()));
-        })
-        .then(
-          async (fetched) => {
-            const merged = mergeEntries(await read(key), fetched);
-            await write(key, merged, keepMs(merged, now()));
-            return merged;
-          },
-          async (error: unknown) => {
-            if (error instanceof CarrierXError) {
-              if (error.code === 'NOT_FOUND' && notFoundTtlMs > 0) {
-                const at = now();
-                await write(
-                  key,
-                  { drSid, values: {}, invalid: undefined, fetchedAt: {}, notFoundAt: at },
-                  notFoundTtlMs,
-                );
-              } else if (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN') {
-                // The credential lost access: what it read before is not served to it again.
-                await remove(key);
-              }
-            }
-            throw error;
-          },
-        )
-        .finally(() => {
-          if (calls.get(key) === call) calls.delete(key);
-        }),
-    };
-    if (shareable) calls.set(key, call);
-    return call.result;
+          const record = await client.getCallDetailRecord(
+            drSid,
+            asked,
+            authorization,
+            withDeferredLogger(callOptions, {
+              deadlineAt: callOptions.deadlineAt,
+              tally: callOptions.tally,
+              cacheResult,
+            }),
+          );
+          fetched = entryFromRecord(record, asked, now());
+        } catch (error) {
+          await failed(key, drSid, generation, error);
+          throw error;
+        }
+        const held = await read(key);
+        const merged = mergeEntries(previous ? mergeEntries(held, previous.entry) : held, fetched);
+        const stored =
+          generation !== undefined && (await write(key, merged, keepMs(merged, now()), drSid, generation));
+        return { entry: merged, stored };
+      })
+      .finally(() => {
+        if (calls.get(key) !== call) return;
+        if (call.next) calls.set(key, call.next);
+        else calls.delete(key);
+      });
+    return call;
+  }
+
+  /** What a failed call leaves in the store: a 404 is remembered, a refused credential's entry dropped. */
+  async function failed(
+    key: string,
+    drSid: string,
+    generation: Generation | undefined,
+    error: unknown,
+  ): Promise<void> {
+    if (!(error instanceof CarrierXError)) return;
+    if (error.code === 'NOT_FOUND' && notFoundTtlMs > 0 && generation !== undefined) {
+      const entry = { drSid, values: {}, invalid: undefined, fetchedAt: {}, notFoundAt: now() };
+      await write(key, entry, notFoundTtlMs, drSid, generation);
+    } else if (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN') {
+      // The credential lost access: what it read before is not served to it again.
+      await remove(key);
+    }
   }
 
   /** `promise`, or the client-disconnected error as soon as `signal` aborts (the shared call goes on). */
@@ -250,13 +346,16 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         return recordOf(held);
       }
       try {
-        const fetched = await untilAborted(
+        // Noted before any call this lookup joins or starts: see fetchShared.
+        const generation = await generationOf(drSid);
+        const { entry: fetched, stored } = await untilAborted(
           fetchShared(
             key,
             drSid,
             missing,
             authorization,
             callOptions,
+            generation,
             !callOptions.refresh,
             callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
           ),
@@ -268,7 +367,9 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         const merged = fields.every((api) => api in fetched.fetchedAt)
           ? fetched
           : mergeEntries(held, fetched);
-        callOptions.tally?.readEntry(key, merged, fields);
+        // An entry the store did not take cannot vouch for what the request read.
+        if (stored) callOptions.tally?.readEntry(key, merged, fields);
+        else callOptions.tally?.readUnvouched();
         return recordOf(merged);
       } catch (error) {
         callOptions.tally?.readUnvouched();
@@ -282,14 +383,18 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     async listCallDetailRecords(page, fields, authorization, callOptions = {}) {
       // A list is always asked of CarrierX (which records match changes as calls are made); the records it
       // returns are stored, so that a later lookup of one of them for these fields is a hit.
+      // Which records the page holds is not known before it comes: an invalidation of any record while it is
+      // fetched keeps all of them out of the store.
+      const generation = await generationOf(ANY_RECORD);
       const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
+      if (generation === undefined) return listed;
       const prefix = `${fingerprint(authorization)}:`;
       const at = now();
       await Promise.all(
         listed.records.map(async (record) => {
           const key = prefix + record.drSid.toLowerCase();
           const merged = mergeEntries(await read(key), entryFromRecord(record, fields, at));
-          await write(key, merged, keepMs(merged, at));
+          await write(key, merged, keepMs(merged, at), ANY_RECORD, generation);
         }),
       );
       return listed;

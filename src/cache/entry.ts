@@ -14,6 +14,16 @@ export interface CacheEntry {
 }
 
 /**
+ * A store's invalidation stamp for one record (or for every record: `ANY_RECORD`): a value that changes each
+ * time the record is invalidated. A fetch notes it before asking CarrierX and stores its answer only if it is
+ * still the same, so that nothing fetched before an invalidation outlives it.
+ */
+export type Generation = string;
+
+/** The scope whose generation changes when any record is invalidated (a list page's records are not known before). */
+export const ANY_RECORD = '*';
+
+/**
  * Where entries live: in this process, or shared (Redis). Keys are `<credential fingerprint>:<dr_sid>`. Any
  * method may throw or reject: the cache treats that as a miss and goes to CarrierX.
  */
@@ -24,10 +34,24 @@ export interface CacheStore {
    * one GET or MGET), without decoding the values: all the answer cache checks. Unset: `get` for each.
    */
   stamps?(keys: readonly string[]): Promise<(EntryStamp | undefined)[]>;
-  /** Stores the entry for `ttlMs` (every key expires). */
-  set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void>;
+  /**
+   * Stores the entry for `ttlMs` (every key expires); with `onlyIf`, only if the generation of `onlyIf.scope` (the
+   * key's dr_sid, or `ANY_RECORD`) is still `onlyIf.generation`, checked and written in one step. Whether it was
+   * stored.
+   */
+  set(
+    key: string,
+    entry: CacheEntry,
+    ttlMs: number,
+    onlyIf?: { scope: string; generation: Generation },
+  ): boolean | Promise<boolean>;
   delete(key: string): void | Promise<void>;
-  /** Drops the record for every credential. */
+  /** The record's (or with `ANY_RECORD`, all records') invalidation generation now. */
+  generation(scope: string): Generation | Promise<Generation>;
+  /**
+   * Drops the record for every credential and changes its generation (and `ANY_RECORD`'s), so that a write
+   * conditional on the generation before, from a fetch still in flight, is refused.
+   */
   deleteRecord(drSid: string): void | Promise<void>;
   close?(): Promise<void>;
 }

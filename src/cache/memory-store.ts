@@ -1,4 +1,4 @@
-import type { CacheEntry, CacheStore } from './entry.ts';
+import { ANY_RECORD, type CacheEntry, type CacheStore } from './entry.ts';
 
 interface Slot<T> {
   value: T;
@@ -83,7 +83,16 @@ export function createLru<T>(
   };
 }
 
-/** The in-process record store: entries in an LRU bounded by `maxBytes`. */
+/** How many invalidated records' generations the in-process store remembers (about 100 bytes each). */
+const REMEMBERED_GENERATIONS = 10_000;
+
+/**
+ * The in-process record store: entries in an LRU bounded by `maxBytes`. Generations are numbers from one
+ * counter, bumped by every invalidation: a record's is the counter's value at its last invalidation, and
+ * `ANY_RECORD`'s the counter itself. Only the last REMEMBERED_GENERATIONS invalidated records are remembered; a
+ * record forgotten (or never invalidated) has the generation of the newest one forgotten, which can only refuse
+ * a write that would have been allowed, never allow one that must be refused.
+ */
 export function createMemoryStore(
   maxBytes: number,
   now: () => number = Date.now,
@@ -92,6 +101,13 @@ export function createMemoryStore(
   readonly size: number;
 } {
   const lru = createLru<CacheEntry>(maxBytes, estimateBytes, now);
+  let counter = 0;
+  let forgotten = 0;
+  // Re-inserted on each invalidation, so iteration (and forgetting) goes from the oldest invalidation up.
+  const generations = new Map<string, number>();
+  const generation = (scope: string): string =>
+    String(scope === ANY_RECORD ? counter : (generations.get(scope) ?? forgotten));
+
   return {
     get bytes() {
       return lru.bytes;
@@ -100,9 +116,25 @@ export function createMemoryStore(
       return lru.size;
     },
     get: (key) => lru.get(key),
-    set: (key, entry, ttlMs) => lru.set(key, entry, ttlMs),
+    set(key, entry, ttlMs, onlyIf) {
+      if (onlyIf && generation(onlyIf.scope) !== onlyIf.generation) return false;
+      lru.set(key, entry, ttlMs);
+      return true;
+    },
     delete: (key) => lru.delete(key),
+    generation,
     deleteRecord(drSid) {
+      // One synchronous step: no write can land between the new generation and the deletion.
+      counter += 1;
+      generations.delete(drSid);
+      generations.set(drSid, counter);
+      if (generations.size > REMEMBERED_GENERATIONS) {
+        for (const [oldest, stamp] of generations) {
+          generations.delete(oldest);
+          forgotten = stamp;
+          break;
+        }
+      }
       const suffix = `:${drSid}`;
       lru.deleteWhere((key) => key.endsWith(suffix));
     },

@@ -1,7 +1,8 @@
+import { hash, randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { CDR_FIELDS } from '../carrierx/fields.ts';
 import type { Logger } from '../logger.ts';
-import type { CacheEntry, CacheStore, EntryStamp } from './entry.ts';
+import { ANY_RECORD, type CacheEntry, type CacheStore, type EntryStamp } from './entry.ts';
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// (TLS), with a password if the server wants one. Never logged. */
@@ -42,6 +43,22 @@ export function stampOf(text: string): EntryStamp {
   const notFound = /"notFoundAt":(\d+)/.exec(text.slice(end));
   return notFound ? { fetchedAt, notFoundAt: Number(notFound[1]) } : { fetchedAt };
 }
+
+/**
+ * Sets KEYS[1] to ARGV[1] for ARGV[2] ms only if KEYS[2] (a generation key) holds ARGV[3] ('' for none): the
+ * check and the write in one step, so that an invalidation cannot fall between them. 1 if written, else 0.
+ */
+const SET_IF_GENERATION = `local current = redis.call('GET', KEYS[2]) or ''
+if current ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+const SET_IF_GENERATION_SHA = hash('sha1', SET_IF_GENERATION, 'hex');
+
+/**
+ * How long a generation key lives: far longer than any call to CarrierX can be in flight (each is bounded by the
+ * request deadline), so that a fetch started before an invalidation always finds the key changed, never gone.
+ */
+const GENERATION_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The shared store: one Redis, for every replica and worker. Entries are JSON under
@@ -85,6 +102,18 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
     () => {},
   );
   const keyOf = (key: string) => `${keyPrefix}cdr:${key}`;
+  // Outside the `cdr:` keys that deleteRecord scans; a dr_sid is a UUID, so never ANY_RECORD.
+  const generationKeyOf = (scope: string) => `${keyPrefix}generation:${scope}`;
+
+  /** A new, unique generation for the record and for ANY_RECORD (two SETs, sent together). */
+  async function stampGeneration(drSid: string): Promise<void> {
+    const stamp = randomUUID();
+    const expiration = { type: 'PX', value: GENERATION_TTL_MS } as const;
+    await Promise.all([
+      client.set(generationKeyOf(drSid), stamp, { expiration }),
+      client.set(generationKeyOf(ANY_RECORD), stamp, { expiration }),
+    ]);
+  }
 
   return {
     connected,
@@ -97,17 +126,41 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
         keys.length === 1 ? [await client.get(keyOf(keys[0] as string))] : await client.mGet(keys.map(keyOf));
       return texts.map((text) => (text === null ? undefined : stampOf(text)));
     },
-    async set(key, entry, ttlMs) {
-      await client.set(keyOf(key), JSON.stringify(entry), { expiration: { type: 'PX', value: ttlMs } });
+    async set(key, entry, ttlMs, onlyIf) {
+      if (!onlyIf) {
+        await client.set(keyOf(key), JSON.stringify(entry), { expiration: { type: 'PX', value: ttlMs } });
+        return true;
+      }
+      const script = {
+        keys: [keyOf(key), generationKeyOf(onlyIf.scope)],
+        arguments: [JSON.stringify(entry), String(ttlMs), onlyIf.generation],
+      };
+      let written: unknown;
+      try {
+        written = await client.evalSha(SET_IF_GENERATION_SHA, script);
+      } catch (error) {
+        // Not loaded yet (a new or restarted Redis): EVAL loads it for the next EVALSHA.
+        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+        written = await client.eval(SET_IF_GENERATION, script);
+      }
+      return written === 1;
     },
     async delete(key) {
       await client.del(keyOf(key));
     },
+    async generation(scope) {
+      return (await client.get(generationKeyOf(scope))) ?? '';
+    },
     async deleteRecord(drSid) {
-      // Every credential's entry for the record: the prefix is checked to hold no glob characters.
+      // A new generation first: a fetch that noted the one before is refused from here on, even while the
+      // entries are being deleted. Then every credential's entry (the prefix is checked to hold no glob
+      // characters). Then a new generation again: a fetch that noted the first one may have read an entry the
+      // scan had not yet deleted, and must not write what it merged with it.
+      await stampGeneration(drSid);
       for await (const keys of client.scanIterator({ MATCH: `${keyPrefix}cdr:*:${drSid}`, COUNT: 1000 })) {
         if (keys.length > 0) await client.del(keys);
       }
+      await stampGeneration(drSid);
     },
     async close() {
       if (client.isOpen) await client.close();

@@ -1,7 +1,6 @@
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
-import { ownVariables } from '../plugins/use-variable-coercion.ts';
 
 /**
  * What runs around every GraphQL execution of this service: one ordered list of steps (src/app.ts builds it),
@@ -16,6 +15,22 @@ export type OperationContext = Context & {
   params?: { query?: unknown };
   request: Request;
 };
+
+/**
+ * The variables as an object without a prototype, holding the request's own ones. graphql-jit's compiled
+ * coercion reads each declared variable as `variables[name]`: from a plain object, an absent `$constructor`
+ * was the Object function, `$toString` a method, and the request a 500 (graphql-js checks own properties).
+ * Every executor is handed this copy, by the one plugin that runs the execution steps (below) and by
+ * prepared operations.
+ */
+export function ownVariables(
+  values: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, unknown> {
+  const own = Object.create(null) as Record<string, unknown>;
+  // A JSON `"__proto__"` key is an own property of the parsed object; here it stays a plain property.
+  if (values) for (const name of Object.keys(values)) own[name] = values[name];
+  return own;
+}
 
 /** One operation's execution, as the steps see it. */
 export interface OperationRun {

@@ -3,10 +3,10 @@ import type { CachedCallOptions, CdrSource } from '../cache/cdr-cache.ts';
 import type { ListPage } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import type { Observation } from '../context.ts';
 import { CarrierXError } from '../errors.ts';
 import { createLimiter } from '../limiter.ts';
-import { withDeferredLogger } from '../logger.ts';
+import { type Logger, withDeferredLogger } from '../logger.ts';
+import type { Tally } from '../tally.ts';
 
 /** One resolver's need: a record and the API fields its selection asked for (sorted, deduplicated). */
 export interface CdrRequest {
@@ -42,7 +42,7 @@ export interface CdrLoaderOptions {
   /** A `performance.now()` value: no upstream call or retry wait for this request goes past it. */
   deadlineAt?: number | undefined;
   /** The request's logger (read only when a line is written) and tally of upstream calls. */
-  observed?: Pick<Observation, 'logger' | 'tally'> | undefined;
+  observed?: { readonly logger: Logger; readonly tally: Tally } | undefined;
   /** `Cache-Control: no-cache`: the cache is not read, only updated. */
   refresh?: boolean | undefined;
 }

@@ -56,22 +56,6 @@ export function variableCoercionStep(logger: Logger): ExecutionStep {
   };
 }
 
-/**
- * The variables as an object without a prototype, holding the request's own ones. graphql-jit's compiled
- * coercion reads each declared variable as `variables[name]`: from a plain object, an absent `$constructor`
- * was the Object function, `$toString` a method, and the request a 500 (graphql-js checks own properties).
- * Every executor is handed this copy, by the one plugin that runs the execution steps and by prepared
- * operations (src/execution/steps.ts).
- */
-export function ownVariables(
-  values: Readonly<Record<string, unknown>> | null | undefined,
-): Record<string, unknown> {
-  const own = Object.create(null) as Record<string, unknown>;
-  // A JSON `"__proto__"` key is an own property of the parsed object; here it stays a plain property.
-  if (values) for (const name of Object.keys(values)) own[name] = values[name];
-  return own;
-}
-
 interface ScalarVariable {
   name: string;
   nonNull: boolean;

@@ -106,6 +106,7 @@ describe('a server whose Redis freezes (SIGSTOP)', () => {
     }
     const before = await metrics();
 
+    simulator.resetLog();
     frozenPid = redis.pid;
     process.kill(frozenPid, 'SIGSTOP');
     // Thawed on time whatever the requests do (on a server that waits for Redis, they wait for this).
@@ -158,6 +159,8 @@ describe('a server whose Redis freezes (SIGSTOP)', () => {
       expect(ms).toBeLessThan(REQUEST_DEADLINE_MS);
       // Answered while Redis was still frozen: from CarrierX, not from Redis once it thawed.
       expect(at).toBeLessThan(thawedAt);
+      const { drSid } = expected as { drSid: string };
+      expect(simulator.requests.some((r) => r.path.endsWith(`/calls/call_drs/${drSid}`))).toBe(true);
     }
     // Redis counted as down: lookups that found it so are errors, and its commands timed out.
     expect(sample(frozen, ERROR_LOOKUPS)).toBeGreaterThan(sample(before, ERROR_LOOKUPS));

@@ -45,7 +45,7 @@ export function stampOf(text: string): EntryStamp {
 }
 
 /** A Redis command that got no answer within the store's `timeoutMs`. */
-export class RedisTimeoutError extends Error {
+class RedisTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`Redis did not answer within ${timeoutMs} ms`);
     this.name = 'RedisTimeoutError';

@@ -142,10 +142,11 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   // callers' tokens in this process for as long as it lives.
   const fingerprint = createFingerprint(Buffer.from(options.keySecret ?? randomBytes(32).toString('hex')));
 
-  async function read(key: string): Promise<CacheEntry | undefined> {
+  async function read(key: string, failed?: () => void): Promise<CacheEntry | undefined> {
     try {
       return await store.get(key);
     } catch (error) {
+      failed?.();
       warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } });
       return undefined;
     }
@@ -318,7 +319,12 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   /** `promise`, or the client-disconnected error as soon as `signal` aborts (the shared call goes on). */
   function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     if (!signal) return promise;
-    if (signal.aborted) return Promise.reject(disconnected());
+    if (signal.aborted) {
+      // Nobody else may wait on the call (it may have been started for this lookup alone): its failure is
+      // dropped here rather than left an unhandled rejection, which ends the process.
+      promise.catch(() => {});
+      return Promise.reject(disconnected());
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(disconnected());
       signal.addEventListener('abort', onAbort, { once: true });
@@ -329,7 +335,11 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   return {
     async getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       const key = `${fingerprint(authorization)}:${drSid}`;
-      const entry = await read(key);
+      // A store that fails or times out counts as an error lookup, answered from CarrierX.
+      let readFailed = false;
+      const entry = await read(key, () => {
+        readFailed = true;
+      });
       const at = now();
       if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
         onLookup('hit');
@@ -361,7 +371,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
           ),
           callOptions.signal,
         );
-        onLookup(held && missing.length < fields.length ? 'partial' : 'miss');
+        onLookup(readFailed ? 'error' : held && missing.length < fields.length ? 'partial' : 'miss');
         // The shared call may have asked for fewer than this lookup's fields when it joined late: what it
         // held already fills the rest.
         const merged = fields.every((api) => api in fetched.fetchedAt)

@@ -224,6 +224,12 @@ const cacheLookups = new HotCounter(
   'Record cache lookups by result: hit, partial (some fields), miss, stale, error.',
   ['result'],
 );
+const redisCommands = new HotHistogram(
+  'cdr_cache_redis_seconds',
+  'Time of each Redis command of the record cache (REDIS_URL), by outcome: ok, error (an error answer, or no connection), timeout (no answer within REDIS_TIMEOUT_MS).',
+  ['outcome'],
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+);
 const answerLookups = new HotCounter(
   'graphql_answer_cache_lookups_total',
   'Fast-path requests looked up in the answer cache: hit (answered without running GraphQL), miss.',
@@ -380,6 +386,41 @@ export function recordPreparedOperation(): void {
 /** One record cache lookup: the cache calls this once per record it looks up. */
 export function recordCacheLookup(result: CacheLookupResult): void {
   cacheChildren[result].inc();
+}
+
+/** How one Redis command of the record cache ended. */
+export type RedisOutcome = 'ok' | 'error' | 'timeout';
+
+// Made on first use: a server without Redis exposes no series of it.
+const redisChildren: Partial<Record<RedisOutcome, HistogramChild>> = {};
+
+/** One Redis command of the record cache ended, `seconds` after it was sent. */
+export function recordRedisCommand(outcome: RedisOutcome, seconds: number): void {
+  let child = redisChildren[outcome];
+  if (!child) {
+    child = redisCommands.labels(outcome);
+    redisChildren[outcome] = child;
+  }
+  child.observe(seconds);
+}
+
+let redisUp: (() => boolean) | undefined;
+let redisGauge = false;
+
+/** Makes `cdr_cache_redis_up` report this store's state (registered then: without Redis there is none). */
+export function observeRedis(up: () => boolean): void {
+  redisUp = up;
+  if (redisGauge) return;
+  redisGauge = true;
+  new Gauge({
+    name: 'cdr_cache_redis_up',
+    // Across cluster workers, the worst one: a worker that cannot reach Redis is what the alert is for.
+    aggregator: 'min',
+    help: 'Whether the Redis of the record cache answers: 1 connected and answering, 0 disconnected or its last command timed out (lookups go to CarrierX).',
+    collect() {
+      if (redisUp) this.set(redisUp() ? 1 : 0);
+    },
+  });
 }
 
 /** Operation names seen, up to the cap; any name after that is reported as `other`. */

@@ -466,20 +466,26 @@ describe('callDetailRecords filter values (injection corpus)', () => {
 });
 
 describe('callDetailRecords and the loader, the cache and the limits', () => {
-  it('primes the loader: a record of the page asked for by drSid in the same operation costs no further call', async () => {
+  it('with the cache on, a record of the page asked for by drSid in the same operation costs no further call', async () => {
     const first = expected(() => true)[1] as string;
-    const response = await h.execute<{ callDetailRecord: { price: string } }, Record<string, unknown>>(
-      `query ($drSid: UUID!, $representations: [_Any!]!) {
+    const cached = await createHarness({ CACHE_TTL_MS: '60000' });
+    try {
+      const response = await cached.execute<{ callDetailRecord: { price: string } }, Record<string, unknown>>(
+        `query ($drSid: UUID!, $representations: [_Any!]!) {
         callDetailRecords(first: 3) { nodes { drSid price numberSrc } }
         callDetailRecord(drSid: $drSid) { price }
         _entities(representations: $representations) { ... on CallDetailRecord { numberSrc } }
       }`,
-      { drSid: first, representations: [{ __typename: 'CallDetailRecord', drSid: first.toUpperCase() }] },
-    );
-    expect(response.body.errors).toBeUndefined();
-    expect(response.body.data?.callDetailRecord.price).toBe(h.simulator.records.get(first)?.price);
-    expect(listCalls()).toHaveLength(1);
-    expect(recordCalls()).toHaveLength(0);
+        { drSid: first, representations: [{ __typename: 'CallDetailRecord', drSid: first.toUpperCase() }] },
+      );
+      expect(response.body.errors).toBeUndefined();
+      expect(response.body.data?.callDetailRecord.price).toBe(cached.simulator.records.get(first)?.price);
+      const { requests } = cached.simulator;
+      expect(requests.filter((r) => r.path.endsWith('/calls/call_drs'))).toHaveLength(1);
+      expect(requests.filter((r) => r.path.includes('/calls/call_drs/'))).toHaveLength(0);
+    } finally {
+      await cached.close();
+    }
   });
 
   it('fetches only a record the page did not cover', async () => {

@@ -138,6 +138,8 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   const onLookup = options.onLookup ?? (() => {});
   const warn = throttledWarn(logger, 30_000);
   const calls = new Map<string, Call>();
+  // Pages each credential (fingerprint) is fetching, with their records not yet stored.
+  const listing = new Map<string, Set<Promise<CdrPage>>>();
   // Computed per lookup (a few microseconds) rather than remembered: a table of recent credentials would keep
   // callers' tokens in this process for as long as it lives.
   const fingerprint = createFingerprint(Buffer.from(options.keySecret ?? randomBytes(32).toString('hex')));
@@ -332,9 +334,41 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     });
   }
 
+  /** One page from CarrierX, its records stored (see listCallDetailRecords). */
+  async function listAndStore(
+    page: ListPage,
+    fields: readonly string[],
+    authorization: string,
+    credential: string,
+    callOptions: CachedCallOptions,
+  ): Promise<CdrPage> {
+    // A list is always asked of CarrierX (which records match changes as calls are made); the records it
+    // returns are stored, so that a later lookup of one of them for these fields is a hit.
+    // Which records the page holds is not known before it comes: an invalidation of any record while it is
+    // fetched keeps all of them out of the store.
+    const generation = await generationOf(ANY_RECORD);
+    const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
+    if (generation === undefined) return listed;
+    const prefix = `${credential}:`;
+    const at = now();
+    await Promise.all(
+      listed.records.map(async (record) => {
+        const key = prefix + record.drSid.toLowerCase();
+        const merged = mergeEntries(await read(key), entryFromRecord(record, fields, at));
+        await write(key, merged, keepMs(merged, at), ANY_RECORD, generation);
+      }),
+    );
+    return listed;
+  }
+
   return {
     async getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
-      const key = `${fingerprint(authorization)}:${drSid}`;
+      const credential = fingerprint(authorization);
+      // A page this credential is fetching may hold the record (a record asked for beside a list): it is
+      // stored as it arrives, so the lookup waits for it rather than calling CarrierX alongside.
+      const pages = listing.get(credential);
+      if (pages) await Promise.allSettled(pages);
+      const key = `${credential}:${drSid}`;
       // A store that fails or times out counts as an error lookup, answered from CarrierX.
       let readFailed = false;
       const entry = await read(key, () => {
@@ -390,23 +424,20 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         return stale;
       }
     },
-    async listCallDetailRecords(page, fields, authorization, callOptions = {}) {
-      // A list is always asked of CarrierX (which records match changes as calls are made); the records it
-      // returns are stored, so that a later lookup of one of them for these fields is a hit.
-      // Which records the page holds is not known before it comes: an invalidation of any record while it is
-      // fetched keeps all of them out of the store.
-      const generation = await generationOf(ANY_RECORD);
-      const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
-      if (generation === undefined) return listed;
-      const prefix = `${fingerprint(authorization)}:`;
-      const at = now();
-      await Promise.all(
-        listed.records.map(async (record) => {
-          const key = prefix + record.drSid.toLowerCase();
-          const merged = mergeEntries(await read(key), entryFromRecord(record, fields, at));
-          await write(key, merged, keepMs(merged, at), ANY_RECORD, generation);
-        }),
-      );
+    listCallDetailRecords(page, fields, authorization, callOptions = {}) {
+      const credential = fingerprint(authorization);
+      const listed = listAndStore(page, fields, authorization, credential, callOptions);
+      let pages = listing.get(credential);
+      if (!pages) {
+        pages = new Set();
+        listing.set(credential, pages);
+      }
+      pages.add(listed);
+      const done = () => {
+        pages.delete(listed);
+        if (pages.size === 0 && listing.get(credential) === pages) listing.delete(credential);
+      };
+      listed.then(done, done);
       return listed;
     },
     fingerprint,

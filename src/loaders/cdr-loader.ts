@@ -15,7 +15,13 @@ export interface CdrRequest {
   readonly fields: readonly string[];
 }
 
-export type CdrLoader = BoundedCdrLoader;
+/** A request's record loaders (see createCdrLoader). */
+export interface CdrLoader {
+  /** One record for the fields a selection needs, through the request's DataLoader. */
+  load(request: CdrRequest): Promise<CdrRecord>;
+  /** One page of the list endpoint asking for `fields`, counted as `page.limit` records of those fields. */
+  list(page: ListPage, fields: readonly string[]): Promise<CdrPage>;
+}
 
 /** One spelling per record: the UUID scalar also admits `{braced}` and upper-case forms, CarrierX's path the bare one. */
 export function canonicalSid(drSid: string): string {
@@ -48,14 +54,21 @@ export interface CdrLoaderOptions {
 }
 
 /**
- * A per-request loader of CDRs. Every request for the same SID in one tick, whatever fields it selected,
- * becomes one upstream GET asking for the union of the fields; distinct SIDs are fetched in parallel, at most
- * `maxParallel` at a time. Each key's promise settles as soon as its own record arrives, so one slow or failing
- * SID neither delays nor fails the others. The first `maxRecords` distinct SIDs are fetched; each one after that
- * fails with TOO_MANY_RECORDS and no upstream call. Loads beyond `maxFields` fail with TOO_MANY_FIELDS.
+ * A request's record loaders: a plain DataLoader for records by SID, and pages of the list endpoint, both
+ * counted against the request's limits. Every load of one SID in one tick, whatever fields it selected, becomes
+ * one lookup asking for the union of the fields; distinct SIDs are fetched in parallel, at most `maxParallel` at
+ * a time. Each key's promise settles as soon as its own record arrives, so one slow or failing SID neither
+ * delays nor fails the others. The first `maxRecords` records (distinct SIDs, and each record a page may hold)
+ * are fetched; each one after that fails with TOO_MANY_RECORDS and no upstream call. Loads beyond `maxFields`
+ * fail with TOO_MANY_FIELDS.
+ *
+ * Nothing here shares a fetch beyond DataLoader's own batching and per-request cache (the same SID and fields
+ * load once): a later load of a record for other fields, a record a page returned, a call another request has
+ * in flight, all of that is the record cache's (src/cache/cdr-cache.ts), below this loader.
  */
 export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   const { client, credentials, maxRecords } = options;
+  const maxFields = options.maxFields ?? Number.POSITIVE_INFINITY;
   const { observed } = options;
   // The child logger is made only if a call has something to log.
   const callOptions: CachedCallOptions = withDeferredLogger(observed, {
@@ -65,117 +78,65 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     refresh: options.refresh,
   });
   const limit = createLimiter(options.maxParallel);
-  // Each record's fetches in this request with the fields they asked for: a later load whose fields one of
-  // them covers reuses it instead of calling CarrierX again.
-  const fetched = new Map<string, { fields: readonly string[]; record: Promise<CdrRecord> }[]>();
-  // Records counted against maxRecords: each distinct SID fetched, and each record a list page may return.
-  let counted = 0;
-  // Lists still running: a load made meanwhile waits for them, since one may bring its record.
-  const pendingLists = new Set<Promise<unknown>>();
+  // Counted against maxRecords: each distinct SID fetched, and each record a list page may return.
+  const sids = new Set<string>();
+  let pageRecords = 0;
+  // Records times fields loaded, each load counted, repeats included (each one is answered in full).
+  let fieldsLoaded = 0;
 
-  /** `fields` sorted and deduplicated. */
-  function fetchRecord(drSid: string, fields: readonly string[]): Promise<CdrRecord> {
-    const earlier = fetched.get(drSid);
-    const covering = earlier?.find((fetch) => covers(fetch.fields, fields));
-    if (covering) return covering.record;
-    if ('error' in credentials) return Promise.reject(credentials.error);
-    if (!earlier && counted >= maxRecords) {
-      return Promise.reject(new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
-    }
-    if (!earlier) counted += 1;
-    const record = limit.run(() =>
-      client.getCallDetailRecord(drSid, fields, credentials.authorization, callOptions),
-    );
-    if (earlier) earlier.push({ fields, record });
-    else fetched.set(drSid, [{ fields, record }]);
-    return record;
+  function tooManyFields(): CarrierXError {
+    return new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: maxFields });
   }
 
-  /** One list page: counted as `page.limit` records, and each record it returns primes this loader. */
-  async function listPage(page: ListPage, fields: readonly string[]): Promise<CdrPage> {
-    if ('error' in credentials) throw credentials.error;
-    if (counted + page.limit > maxRecords) {
-      throw new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords });
-    }
-    counted += page.limit;
-    callOptions.tally?.readList();
-    const call = limit.run(() =>
-      client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
-    );
-    pendingLists.add(call);
-    try {
-      const result = await call;
-      for (const record of result.records) {
-        const entry = { fields, record: Promise.resolve(record) };
-        const drSid = canonicalSid(record.drSid);
-        const earlier = fetched.get(drSid);
-        if (earlier) earlier.push(entry);
-        else fetched.set(drSid, [entry]);
-      }
-      return result;
-    } finally {
-      pendingLists.delete(call);
-    }
-  }
-
-  return new BoundedCdrLoader(
-    options.maxFields ?? Number.POSITIVE_INFINITY,
-    listPage,
+  const records = new DataLoader<CdrRequest, CdrRecord, string>(
     async (requests) => {
-      // A record asked for beside a list (callDetailRecord next to callDetailRecords) may be on its page.
-      if (pendingLists.size > 0) await Promise.allSettled([...pendingLists]);
+      if ('error' in credentials) return requests.map(() => credentials.error);
       // Usually one request per SID, whose fields go as they are; several for one SID ask for the union.
       const fieldsBySid = new Map<string, readonly string[]>();
       for (const { drSid, fields } of requests) {
         const earlier = fieldsBySid.get(drSid);
         fieldsBySid.set(drSid, earlier ? union(earlier, fields) : fields);
       }
-      const records = new Map<string, Promise<CdrRecord>>();
-      for (const [drSid, fields] of fieldsBySid) records.set(drSid, fetchRecord(drSid, fields));
+      const fetches = new Map<string, Promise<CdrRecord> | Error>();
+      for (const [drSid, fields] of fieldsBySid) {
+        if (!sids.has(drSid) && sids.size + pageRecords >= maxRecords) {
+          fetches.set(drSid, new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
+          continue;
+        }
+        sids.add(drSid);
+        fetches.set(
+          drSid,
+          limit.run(() => client.getCallDetailRecord(drSid, fields, credentials.authorization, callOptions)),
+        );
+      }
       // Promises, not values: DataLoader resolves each key with its own promise, so keys settle independently.
-      return requests.map((r) => records.get(r.drSid) as unknown as CdrRecord);
+      return requests.map((r) => fetches.get(r.drSid) as unknown as CdrRecord | Error);
     },
     { cacheKeyFn: (r) => `${r.drSid} ${commaList(r.fields)}` },
   );
-}
 
-/**
- * A DataLoader that refuses loads beyond `maxFields` records times fields. A subclass rather than a wrapper, so
- * that loadMany counts too; declared once here, not per loader, so every request's loader shares one shape.
- */
-class BoundedCdrLoader extends DataLoader<CdrRequest, CdrRecord, string> {
-  private fieldsLoaded = 0;
-
-  constructor(
-    private readonly maxFields: number,
-    private readonly listPage: (page: ListPage, fields: readonly string[]) => Promise<CdrPage>,
-    ...args: ConstructorParameters<typeof DataLoader<CdrRequest, CdrRecord, string>>
-  ) {
-    super(...args);
-  }
-
-  /**
-   * One page of the list endpoint asking for `fields`, counted as `page.limit` records of those fields against
-   * the request's limits; the records it returns prime this loader, so loading one of them for fields the page
-   * covered costs no further call.
-   */
-  list(page: ListPage, fields: readonly string[]): Promise<CdrPage> {
-    this.fieldsLoaded += page.limit * Math.max(1, fields.length);
-    if (this.fieldsLoaded > this.maxFields) {
-      return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: this.maxFields }));
-    }
-    return this.listPage(page, fields);
-  }
-
-  override load(request: CdrRequest): Promise<CdrRecord> {
-    // Counted at the load, not at the fetch: the response carries every load in full, however few upstream
-    // calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
-    this.fieldsLoaded += Math.max(1, request.fields.length);
-    if (this.fieldsLoaded > this.maxFields) {
-      return Promise.reject(new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: this.maxFields }));
-    }
-    return super.load(request);
-  }
+  return {
+    load(request) {
+      // Counted at the load, not at the fetch: the response carries every load in full, however few upstream
+      // calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
+      fieldsLoaded += Math.max(1, request.fields.length);
+      if (fieldsLoaded > maxFields) return Promise.reject(tooManyFields());
+      return records.load(request);
+    },
+    list(page, fields) {
+      fieldsLoaded += page.limit * Math.max(1, fields.length);
+      if (fieldsLoaded > maxFields) return Promise.reject(tooManyFields());
+      if ('error' in credentials) return Promise.reject(credentials.error);
+      if (sids.size + pageRecords + page.limit > maxRecords) {
+        return Promise.reject(new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
+      }
+      pageRecords += page.limit;
+      callOptions.tally?.readList();
+      return limit.run(() =>
+        client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
+      );
+    },
+  };
 }
 
 /** Whether sorted `have` contains every name in sorted `want`. */

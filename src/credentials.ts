@@ -1,4 +1,4 @@
-import { CarrierXError, CREDENTIALS } from './errors.ts';
+import { CREDENTIALS, ServiceError } from './errors.ts';
 
 // Below the context and the caches alike: both ask what a request's headers mean before any record is read.
 
@@ -18,14 +18,14 @@ export function asksForRefresh(cacheControl: string | null, pragma: string | nul
 export function resolveCredentials(
   header: string | null,
   fallbackToken: string | undefined,
-): { authorization: string } | { error: CarrierXError } {
+): { authorization: string } | { error: ServiceError } {
   if (header === null || header.trim() === '') {
     return fallbackToken
       ? { authorization: `Bearer ${fallbackToken}` }
-      : { error: new CarrierXError('UNAUTHENTICATED', CREDENTIALS.MISSING) };
+      : { error: new ServiceError('UNAUTHENTICATED', CREDENTIALS.MISSING) };
   }
   if (header.length > MAX_AUTHORIZATION_LENGTH || !AUTHORIZATION.test(header)) {
-    return { error: new CarrierXError('UNAUTHENTICATED', CREDENTIALS.MALFORMED) };
+    return { error: new ServiceError('UNAUTHENTICATED', CREDENTIALS.MALFORMED) };
   }
   return { authorization: header };
 }

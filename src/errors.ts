@@ -79,8 +79,12 @@ export type ErrorCode = keyof typeof ERRORS;
  */
 export type UnavailableReason = 'deadline' | 'circuit-open' | 'overloaded' | 'disconnected';
 
-/** An error with a code from the table; GraphQL reports it at the field that failed. */
-export class CarrierXError extends GraphQLError {
+/**
+ * An error this service raises, with a code from the table: about CarrierX, the caller's credentials, the
+ * limits it enforces, or the request itself (BAD_REQUEST, 413, persisted documents). GraphQL reports it at the
+ * field that failed, or as a request error.
+ */
+export class ServiceError extends GraphQLError {
   readonly code: ErrorCode;
   /**
    * Set only by the factories below. A class field, not an extension: GraphQLError's JSON carries message,
@@ -101,28 +105,28 @@ export class CarrierXError extends GraphQLError {
 }
 
 /** The request's deadline ran out before CarrierX answered, or before a call could start. */
-export function deadlineExceeded(): CarrierXError {
-  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE, {}, 'deadline');
+export function deadlineExceeded(): ServiceError {
+  return new ServiceError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DEADLINE, {}, 'deadline');
 }
 
 /** The circuit breaker is open; calls resume in `retryAfter` seconds. */
-export function circuitOpen(retryAfter: number): CarrierXError {
-  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.CIRCUIT_OPEN, { retryAfter }, 'circuit-open');
+export function circuitOpen(retryAfter: number): ServiceError {
+  return new ServiceError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.CIRCUIT_OPEN, { retryAfter }, 'circuit-open');
 }
 
 /** The bulkhead and its queue are full. */
-export function overloaded(): CarrierXError {
-  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.OVERLOADED, {}, 'overloaded');
+export function overloaded(): ServiceError {
+  return new ServiceError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.OVERLOADED, {}, 'overloaded');
 }
 
 /** The caller went away; nobody reads this answer. */
-export function disconnected(): CarrierXError {
-  return new CarrierXError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DISCONNECTED, {}, 'disconnected');
+export function disconnected(): ServiceError {
+  return new ServiceError('UPSTREAM_UNAVAILABLE', UNAVAILABLE.DISCONNECTED, {}, 'disconnected');
 }
 
-/** The `reason` of a CarrierXError made by one of the factories above; undefined for anything else. */
+/** The `reason` of a ServiceError made by one of the factories above; undefined for anything else. */
 export function reasonOf(error: unknown): UnavailableReason | undefined {
-  return error instanceof CarrierXError ? error.reason : undefined;
+  return error instanceof ServiceError ? error.reason : undefined;
 }
 
 /**
@@ -141,17 +145,17 @@ export type FailureKind = 'transient' | 'unavailable' | 'rate-limited';
 export function classifyStatus(
   status: number,
   retryAfterSeconds?: number,
-): { error: CarrierXError; kind: FailureKind | undefined } {
+): { error: ServiceError; kind: FailureKind | undefined } {
   switch (status) {
     case 401:
-      return { error: new CarrierXError('UNAUTHENTICATED'), kind: undefined };
+      return { error: new ServiceError('UNAUTHENTICATED'), kind: undefined };
     case 403:
-      return { error: new CarrierXError('FORBIDDEN'), kind: undefined };
+      return { error: new ServiceError('FORBIDDEN'), kind: undefined };
     case 404:
-      return { error: new CarrierXError('NOT_FOUND'), kind: undefined };
+      return { error: new ServiceError('NOT_FOUND'), kind: undefined };
     case 429:
       return {
-        error: new CarrierXError(
+        error: new ServiceError(
           'RATE_LIMITED',
           ERRORS.RATE_LIMITED,
           retryAfterSeconds === undefined ? {} : { retryAfter: retryAfterSeconds },
@@ -161,12 +165,12 @@ export function classifyStatus(
     case 502:
     case 503:
     case 504:
-      return { error: new CarrierXError('UPSTREAM_UNAVAILABLE'), kind: 'transient' };
+      return { error: new ServiceError('UPSTREAM_UNAVAILABLE'), kind: 'transient' };
     default:
-      if (status >= 500) return { error: new CarrierXError('UPSTREAM_UNAVAILABLE'), kind: 'unavailable' };
+      if (status >= 500) return { error: new ServiceError('UPSTREAM_UNAVAILABLE'), kind: 'unavailable' };
       // A 400/409/415/422 on a GET by SID means CarrierX did not accept what we sent: not the caller's fault.
       return {
-        error: new CarrierXError(
+        error: new ServiceError(
           'UPSTREAM_BAD_RESPONSE',
           `CarrierX rejected the request with HTTP ${status}.`,
         ),

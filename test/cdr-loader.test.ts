@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CarrierXClient } from '../src/carrierx/client.ts';
 import type { CdrRecord } from '../src/carrierx/record.ts';
-import { CarrierXError } from '../src/errors.ts';
+import { ServiceError } from '../src/errors.ts';
 import { createCdrLoader } from '../src/loaders/cdr-loader.ts';
 
 const sid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -21,7 +21,7 @@ function controlledClient() {
           fields,
           finish(fail) {
             running -= 1;
-            if (fail) reject(new CarrierXError('NOT_FOUND', 'no such record'));
+            if (fail) reject(new ServiceError('NOT_FOUND', 'no such record'));
             else resolve({ drSid, values: { dr_sid: drSid }, invalid: undefined });
           },
         });

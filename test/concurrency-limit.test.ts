@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { CarrierXError } from '../src/errors.ts';
+import { ServiceError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { metricsRegistry } from '../src/observability/metrics.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -135,13 +135,13 @@ describe('what moves the limit', () => {
   }
   const failure = (pushback: boolean) => () =>
     Promise.reject(
-      new UpstreamFailure(new CarrierXError('UPSTREAM_UNAVAILABLE'), 'unavailable', undefined, pushback),
+      new UpstreamFailure(new ServiceError('UPSTREAM_UNAVAILABLE'), 'unavailable', undefined, pushback),
     );
 
   it('shrinks on CarrierX pushing back (429, 503, a timeout), not on a 500, a reset connection or a 404', async () => {
     expect(await burst(failure(true))).toBe(Math.floor(CEILING * 0.9));
     expect(await burst(failure(false))).toBe(CEILING);
-    expect(await burst(() => Promise.reject(new CarrierXError('NOT_FOUND')))).toBe(CEILING);
+    expect(await burst(() => Promise.reject(new ServiceError('NOT_FOUND')))).toBe(CEILING);
     expect(await burst(async () => 'a record')).toBe(CEILING);
   });
 });

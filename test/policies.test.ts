@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
-import { CarrierXError, deadlineExceeded, UNAVAILABLE } from '../src/errors.ts';
+import { deadlineExceeded, ServiceError, UNAVAILABLE } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 
 const COOLDOWN_MS = 50;
@@ -12,7 +12,7 @@ function openCircuit() {
     createLogger({ level: 'silent' }),
   );
   const failing = () =>
-    Promise.reject(new UpstreamFailure(new CarrierXError('UPSTREAM_UNAVAILABLE'), 'unavailable'));
+    Promise.reject(new UpstreamFailure(new ServiceError('UPSTREAM_UNAVAILABLE'), 'unavailable'));
   return { policies, failing };
 }
 
@@ -49,7 +49,7 @@ describe('the circuit breaker probe', () => {
     }
     await sleep(COOLDOWN_MS + 10);
     await expect(
-      policies.execute(() => Promise.reject(new CarrierXError('NOT_FOUND')), {
+      policies.execute(() => Promise.reject(new ServiceError('NOT_FOUND')), {
         deadlineAt: performance.now() + 5_000,
       }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import { CarrierXError, disconnected } from '../errors.ts';
+import { disconnected, ServiceError } from '../errors.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
 import type { Tally } from '../tally.ts';
 import {
@@ -81,7 +81,7 @@ export function staleAgeOf(record: CdrRecord): number | undefined {
  */
 function mayServeStale(error: unknown): boolean {
   return (
-    error instanceof CarrierXError && (error.code === 'UPSTREAM_UNAVAILABLE' || error.code === 'RATE_LIMITED')
+    error instanceof ServiceError && (error.code === 'UPSTREAM_UNAVAILABLE' || error.code === 'RATE_LIMITED')
   );
 }
 
@@ -308,7 +308,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     generation: Generation | undefined,
     error: unknown,
   ): Promise<void> {
-    if (!(error instanceof CarrierXError)) return;
+    if (!(error instanceof ServiceError)) return;
     if (error.code === 'NOT_FOUND' && notFoundTtlMs > 0 && generation !== undefined) {
       const entry = { drSid, values: {}, invalid: undefined, fetchedAt: {}, notFoundAt: now() };
       await write(key, entry, notFoundTtlMs, drSid, generation);
@@ -378,7 +378,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
         onLookup('hit');
         callOptions.tally?.readUnvouched();
-        throw new CarrierXError('NOT_FOUND');
+        throw new ServiceError('NOT_FOUND');
       }
       const held = entry?.notFoundAt === undefined ? entry : undefined;
       const missing = callOptions.refresh

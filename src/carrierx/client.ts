@@ -1,5 +1,5 @@
 import { type Dispatcher, errors, Pool } from 'undici';
-import { CarrierXError, classifyStatus, deadlineExceeded, disconnected, reasonOf } from '../errors.ts';
+import { classifyStatus, deadlineExceeded, disconnected, reasonOf, ServiceError } from '../errors.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
 import {
   observeUpstream,
@@ -57,7 +57,7 @@ export interface CallOptions {
 export interface CarrierXClient {
   /**
    * GET /calls/call_drs/{drSid} asking only for `fields` (API names). `authorization` is sent verbatim.
-   * Resolves the decoded record or rejects with a CarrierXError from the error table (or the signal's reason).
+   * Resolves the decoded record or rejects with a ServiceError from the error table (or the signal's reason).
    */
   getCallDetailRecord(
     drSid: string,
@@ -259,7 +259,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private tooLarge(controller: Dispatcher.DispatchController): void {
-    this.fail(new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.'));
+    this.fail(new ServiceError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is too large.'));
     // Unread, the body would keep its pooled connection busy for good.
     controller.abort(new Error('response too large'));
   }
@@ -310,9 +310,9 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     readingBody: boolean,
     subject: Subject,
     attempt: number,
-  ): CarrierXError | UpstreamFailure {
-    if (error instanceof CarrierXError || error instanceof UpstreamFailure) {
-      if (error instanceof CarrierXError && error.code === 'UPSTREAM_BAD_RESPONSE')
+  ): ServiceError | UpstreamFailure {
+    if (error instanceof ServiceError || error instanceof UpstreamFailure) {
+      if (error instanceof ServiceError && error.code === 'UPSTREAM_BAD_RESPONSE')
         logger.warn({ ...subject, attempt, reason: error.message }, 'CarrierX sent a bad response');
       return error;
     }
@@ -327,7 +327,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       logger.warn({ ...subject, attempt, timeoutMs: budgetMs }, 'CarrierX call timed out');
       // A slow CarrierX is not helped by a second request: final, but counted by the breaker.
       return new UpstreamFailure(
-        new CarrierXError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
+        new ServiceError('UPSTREAM_UNAVAILABLE', `CarrierX did not answer within ${budgetMs} ms.`),
         'unavailable',
         undefined,
         true,
@@ -337,11 +337,11 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     if (readingBody) {
       // The status line and headers arrived, then the body broke off: a response we cannot read.
       logger.warn({ ...subject, attempt, err: { code } }, 'CarrierX response body broke off');
-      return new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a truncated response.');
+      return new ServiceError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a truncated response.');
     }
     logger.warn({ ...subject, attempt, err: { code, name: (error as Error).name } }, 'CarrierX call failed');
     return new UpstreamFailure(
-      new CarrierXError('UPSTREAM_UNAVAILABLE', 'CarrierX could not be reached.'),
+      new ServiceError('UPSTREAM_UNAVAILABLE', 'CarrierX could not be reached.'),
       'transient',
     );
   }
@@ -504,9 +504,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       // CarrierX's dr_sid is a UUID; nothing else is ever put into the path, whoever the caller is.
       if (!DR_SID.test(drSid)) {
-        return Promise.reject(
-          new CarrierXError('BAD_USER_INPUT', 'A call detail record SID must be a UUID.'),
-        );
+        return Promise.reject(new ServiceError('BAD_USER_INPUT', 'A call detail record SID must be a UUID.'));
       }
       const path = `${basePath}/calls/call_drs/${encodeURIComponent(drSid)}${filter(fields)}`;
       if (includeFieldsParam !== undefined) recordFieldsRequested(fields.length);
@@ -532,7 +530,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
         (page.after !== undefined && page.before !== undefined) ||
         (cursor !== undefined && !DR_SID.test(cursor))
       ) {
-        return Promise.reject(new CarrierXError('BAD_USER_INPUT', 'This page cannot be asked of CarrierX.'));
+        return Promise.reject(new ServiceError('BAD_USER_INPUT', 'This page cannot be asked of CarrierX.'));
       }
       // Every value percent-encoded (a space as %20, which every server reads as a space, where "+" is only
       // a form convention): the filter's quotes, spaces, "&" and "%" cannot end or add a parameter.

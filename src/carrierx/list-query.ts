@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 import { MAX_LIST_LIMIT } from './client.ts';
 import { CDR_FIELDS } from './fields.ts';
 
@@ -67,8 +67,8 @@ const API_NAME = new Map(CDR_FIELDS.map((f) => [f.name, f.api]));
 // the next value's text be read as conditions.
 const REFUSED_CHARACTER = /[\p{Cc}\u2028\u2029\\]/u;
 
-function refuse(message: string): CarrierXError {
-  return new CarrierXError('BAD_USER_INPUT', message);
+function refuse(message: string): ServiceError {
+  return new ServiceError('BAD_USER_INPUT', message);
 }
 
 /**

@@ -9,12 +9,12 @@ import {
   retry as makeRetry,
 } from 'cockatiel';
 import {
-  CarrierXError,
   circuitOpen,
   deadlineExceeded,
   type FailureKind,
   overloaded,
   reasonOf,
+  ServiceError,
 } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../logger.ts';
@@ -59,7 +59,7 @@ const INITIAL_CONCURRENT_CALLS = 64;
 /** An attempt's failure the policies act on; they hand the caller its `error`, never this wrapper. */
 export class UpstreamFailure extends Error {
   constructor(
-    readonly error: CarrierXError,
+    readonly error: ServiceError,
     readonly kind: FailureKind,
     /** From a 429's Retry-After header. */
     readonly retryAfterMs?: number,
@@ -79,7 +79,7 @@ function callSignal(error: unknown, signal: AbortSignal | undefined): CallSignal
   if (error instanceof UpstreamFailure) return error.pushback ? 'overloaded' : 'ignored';
   // Cut short by the request's own deadline, or never sent: no measure of CarrierX.
   if (reasonOf(error) === 'deadline') return 'ignored';
-  if (!(error instanceof CarrierXError)) return 'ignored';
+  if (!(error instanceof ServiceError)) return 'ignored';
   // A 404, 401, 403 or a bad body: CarrierX answered, and how fast is a latency sample like any other.
   return 'answered';
 }
@@ -131,7 +131,7 @@ export interface UpstreamPolicies {
   /**
    * Runs `attempt` under the bulkhead, retry and circuit-breaker policies. `attempt` receives the milliseconds
    * left before the deadline and its number (1 for the first) and throws an UpstreamFailure for what the
-   * policies may act on; anything else it throws passes straight through. Rejects with a CarrierXError, or with
+   * policies may act on; anything else it throws passes straight through. Rejects with a ServiceError, or with
    * the signal's reason on abort.
    */
   execute<T>(

@@ -1,4 +1,4 @@
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 import { CDR_FIELDS, type CdrField, DECIMAL_TEXT, DIRECTIONS, type WireKind } from './fields.ts';
 
 /**
@@ -255,17 +255,17 @@ export function decodeCdr(
   try {
     body = JSON.parse(text);
   } catch {
-    throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
+    throw new ServiceError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
   }
   if (!isPlainObject(body)) {
-    throw new CarrierXError(
+    throw new ServiceError(
       'UPSTREAM_BAD_RESPONSE',
       'CarrierX sent something that is not a call detail record.',
     );
   }
   const drSid = body.dr_sid;
   if (typeof drSid !== 'string' || drSid.toLowerCase() !== expectedSid.toLowerCase()) {
-    throw new CarrierXError(
+    throw new ServiceError(
       'UPSTREAM_BAD_RESPONSE',
       'CarrierX sent a call detail record without the requested dr_sid.',
     );
@@ -298,10 +298,10 @@ export function decodeCdrPage(
   try {
     body = JSON.parse(text);
   } catch {
-    throw new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
+    throw new ServiceError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a response that is not JSON.');
   }
   const bad = () =>
-    new CarrierXError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a list this service cannot read.');
+    new ServiceError('UPSTREAM_BAD_RESPONSE', 'CarrierX sent a list this service cannot read.');
   if (!isPlainObject(body) || !Array.isArray(body.items)) throw bad();
   const { total } = body;
   if (total !== undefined && total !== null && !(Number.isSafeInteger(total) && (total as number) >= 0)) {
@@ -353,7 +353,7 @@ function decodeFields(
       invalid ??= {};
       const message = `CarrierX sent an unexpected value for ${key} (expected ${f.kind}).`;
       invalid[key] = message;
-      view[f.name] = new CarrierXError('UPSTREAM_BAD_RESPONSE', message);
+      view[f.name] = new ServiceError('UPSTREAM_BAD_RESPONSE', message);
       onInvalid?.(key, f.kind, Array.isArray(raw) ? 'array' : typeof raw);
     } else {
       values[key] = value;
@@ -390,7 +390,7 @@ export function viewOf(record: CdrRecord): CdrView {
   if (invalid) {
     for (const api in invalid) {
       const name = NAME_OF.get(api);
-      if (name) fields[name] = new CarrierXError('UPSTREAM_BAD_RESPONSE', invalid[api] as string);
+      if (name) fields[name] = new ServiceError('UPSTREAM_BAD_RESPONSE', invalid[api] as string);
     }
   }
   record.view = fields;

@@ -3,7 +3,7 @@ import type { CachedCallOptions, CdrSource } from '../cache/cdr-cache.ts';
 import type { ListPage } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 import { createLimiter } from '../limiter.ts';
 import { type Logger, withDeferredLogger } from '../logger.ts';
 import type { Tally } from '../tally.ts';
@@ -33,7 +33,7 @@ export type { CdrSource };
 export interface CdrLoaderOptions {
   client: CdrSource;
   /** The Authorization header to send, or the error to report instead of calling CarrierX. */
-  credentials: { authorization: string } | { error: CarrierXError };
+  credentials: { authorization: string } | { error: ServiceError };
   /** Distinct records fetched at once for one operation. */
   maxParallel: number;
   /** Distinct records the loader (one HTTP request) may fetch at all; loads beyond it fail without calling CarrierX. */
@@ -84,8 +84,8 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
   // Records times fields loaded, each load counted, repeats included (each one is answered in full).
   let fieldsLoaded = 0;
 
-  function tooManyFields(): CarrierXError {
-    return new CarrierXError('TOO_MANY_FIELDS', undefined, { limit: maxFields });
+  function tooManyFields(): ServiceError {
+    return new ServiceError('TOO_MANY_FIELDS', undefined, { limit: maxFields });
   }
 
   const records = new DataLoader<CdrRequest, CdrRecord, string>(
@@ -100,7 +100,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       const fetches = new Map<string, Promise<CdrRecord> | Error>();
       for (const [drSid, fields] of fieldsBySid) {
         if (!sids.has(drSid) && sids.size + pageRecords >= maxRecords) {
-          fetches.set(drSid, new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
+          fetches.set(drSid, new ServiceError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
           continue;
         }
         sids.add(drSid);
@@ -128,7 +128,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       if (fieldsLoaded > maxFields) return Promise.reject(tooManyFields());
       if ('error' in credentials) return Promise.reject(credentials.error);
       if (sids.size + pageRecords + page.limit > maxRecords) {
-        return Promise.reject(new CarrierXError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
+        return Promise.reject(new ServiceError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
       }
       pageRecords += page.limit;
       callOptions.tally?.readList();

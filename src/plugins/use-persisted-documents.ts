@@ -1,6 +1,6 @@
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { tallyOf } from '../context.ts';
-import { CarrierXError, type ErrorCode } from '../errors.ts';
+import { type ErrorCode, ServiceError } from '../errors.ts';
 import { documentHash, hashOfDocumentId, type PersistedDocuments } from '../persisted-documents.ts';
 
 export interface PersistedDocumentsOptions {
@@ -14,7 +14,7 @@ export interface PersistedDocumentsOptions {
 
 // Request-level refusals: the operation never runs, CarrierX is never called.
 const refuse = (code: ErrorCode, message?: string) =>
-  new CarrierXError(code, message, { http: { status: 400 } });
+  new ServiceError(code, message, { http: { status: 400 } });
 
 const DOCUMENT_ID_TYPE =
   'documentId must be a string: "sha256:" and the 64 hex digits of the document\'s hash.';

@@ -5,7 +5,7 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 
 export interface QueryLimits {
   /** Characters in the query text: comments and whitespace are no tokens, yet Yoga's caches keep the text. */
@@ -54,7 +54,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
   return {
     onParams({ params }) {
       if (typeof params.query === 'string' && params.query.length > limits.length) {
-        throw new CarrierXError(
+        throw new ServiceError(
           'BAD_REQUEST',
           `The query document is longer than this service accepts (${limits.length} characters).`,
           { http: { status: 400 } },

@@ -1,10 +1,10 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { CarrierXError, ERRORS } from '../errors.ts';
+import { ERRORS, ServiceError } from '../errors.ts';
 
 function readable(error: unknown): unknown {
   if (error instanceof GraphQLError || (error as Error | undefined)?.name === 'AbortError') return error;
-  return new CarrierXError('BAD_REQUEST', 'The request could not be read: its parameters are malformed.', {
+  return new ServiceError('BAD_REQUEST', 'The request could not be read: its parameters are malformed.', {
     http: { status: 400 },
   });
 }

@@ -1,12 +1,12 @@
 import type { Plugin } from 'graphql-yoga';
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 
 // One non-negative integer; anything else (signs, spaces, comma-joined duplicates as in request smuggling) is
 // refused rather than allowed to skip the check.
 export const CONTENT_LENGTH = /^\d+$/;
 
-function tooLarge(maxBytes: number): CarrierXError {
-  return new CarrierXError(
+function tooLarge(maxBytes: number): ServiceError {
+  return new ServiceError(
     'REQUEST_ENTITY_TOO_LARGE',
     `The request body is larger than this service accepts (${maxBytes} bytes).`,
     { http: { status: 413 } },
@@ -26,7 +26,7 @@ export function useRequestBodyLimit(maxBytes: number): Plugin {
       const declared = request.headers.get('content-length');
       if (declared !== null) {
         if (!CONTENT_LENGTH.test(declared)) {
-          throw new CarrierXError('BAD_REQUEST', 'The Content-Length header is invalid.', {
+          throw new ServiceError('BAD_REQUEST', 'The Content-Length header is invalid.', {
             http: { status: 400 },
           });
         }

@@ -4,7 +4,7 @@ import { staleAgeOf } from '../cache/cdr-cache.ts';
 import { CDR_FIELDS, type CdrField, DIRECTIONS, type WireKind } from '../carrierx/fields.ts';
 import { type CdrView, viewOf } from '../carrierx/record.ts';
 import type { Context } from '../context.ts';
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 import { canonicalSid } from '../loaders/cdr-loader.ts';
 import { builder } from './builder.ts';
 import { needs, selectedApiFields } from './selection.ts';
@@ -125,7 +125,7 @@ builder.asEntity(CallDetailRecordRef, {
     try {
       drSid = UUIDResolver.parseValue(reference.drSid) as string;
     } catch {
-      throw new CarrierXError('BAD_USER_INPUT', 'A CallDetailRecord representation needs a UUID drSid.');
+      throw new ServiceError('BAD_USER_INPUT', 'A CallDetailRecord representation needs a UUID drSid.');
     }
     return loadCallDetailRecord(context, drSid, info);
   },

@@ -7,7 +7,7 @@ import {
   isListType,
   isObjectType,
 } from 'graphql';
-import { CarrierXError } from '../errors.ts';
+import { ServiceError } from '../errors.ts';
 import { builder } from './builder.ts';
 import './call-detail-record.ts';
 import './call-detail-records.ts';
@@ -73,7 +73,7 @@ function checkRepresentations(schema: GraphQLSchema): void {
     args.representations.map((representation) => {
       const typename = (representation as { __typename?: unknown } | null)?.__typename;
       if (typeof typename !== 'string' || !entityNames.has(typename)) {
-        return Promise.reject(new CarrierXError('BAD_USER_INPUT', message));
+        return Promise.reject(new ServiceError('BAD_USER_INPUT', message));
       }
       return (resolve(source, { representations: [representation] }, context, info) as unknown[])[0];
     });

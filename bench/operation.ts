@@ -7,11 +7,11 @@
  * the socket noise; run two variants alternately on a shared machine.
  */
 import { readFileSync } from 'node:fs';
-import { createApp } from '../src/app.ts';
 import type { CarrierXClient } from '../src/carrierx/client.ts';
 import { decodeCdr } from '../src/carrierx/record.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { createLogger } from '../src/logger.ts';
+import { createApp } from '../src/graphql/app.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { AUTHORIZATION, createScenarios, SAMPLE_DR_SID } from './scenarios.ts';
 
 const ops = Number(process.argv[2] ?? 20_000);

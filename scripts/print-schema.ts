@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { printedSchemas } from '../src/schema/print.ts';
+import { printedSchemas } from '../src/graphql/schema/print.ts';
 
 // Writes the committed SDL files under schema/; with --check, fails when they are stale instead.
 const check = process.argv.includes('--check');

@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { banner, listeningFields } from './banner.ts';
-import { relayClusterInvalidations } from './cache/cluster-invalidation.ts';
 import type { Config } from './config/index.ts';
 import { fatal, workerCachesNeedRelay } from './lifecycle.ts';
-import type { Logger } from './logger.ts';
-import { startMetricsServer } from './observability/metrics.ts';
+import { relayClusterInvalidations } from './records/cluster-invalidation.ts';
+import type { Logger } from './telemetry/logger.ts';
+import { startMetricsServer } from './telemetry/metrics.ts';
 import { startUpstream } from './upstream.ts';
 
 // With WEB_CONCURRENCY above 1 this process is a cluster primary: it runs the embedded simulator if there is

@@ -1,13 +1,13 @@
 import cluster from 'node:cluster';
-import { createApp } from './app.ts';
 import { banner, listeningFields } from './banner.ts';
-import { createClusterInvalidation } from './cache/cluster-invalidation.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config/index.ts';
+import { createApp } from './graphql/app.ts';
 import { createHttpServer } from './http/create-http-server.ts';
-import type { Logger } from './logger.ts';
-import { startMetricsServer } from './observability/metrics.ts';
-import { startTracing } from './observability/tracing.ts';
+import { createClusterInvalidation } from './records/cluster-invalidation.ts';
+import type { Logger } from './telemetry/logger.ts';
+import { startMetricsServer } from './telemetry/metrics.ts';
+import { startTracing } from './telemetry/tracing.ts';
 import { startUpstream } from './upstream.ts';
 
 // One server's life: its parts (upstream, tracing, client, cache store, app), the HTTP listener, and on
@@ -39,7 +39,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   // Imported only then: the redis client is ~600 modules, half of what a server without it loads at start.
   const cacheStore =
     config.cache.redisUrl && config.cache.ttlMs > 0
-      ? (await import('./cache/redis-store.ts')).createRedisStore({
+      ? (await import('./records/redis-store.ts')).createRedisStore({
           url: config.cache.redisUrl,
           timeoutMs: config.cache.redisTimeoutMs,
           keyPrefix: config.cache.keyPrefix,

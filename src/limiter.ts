@@ -64,7 +64,7 @@ export function createLimiter(initialMax: number, options: LimiterOptions = {}):
 /**
  * A class rather than an object literal of closures with `get`/`set` accessors: one is made per request (the
  * loader's), and a literal's fresh accessor closures would give each its own hidden class in the old
- * generation, keeping it alive through young-generation GCs (see RequestLoaders in src/context.ts).
+ * generation, keeping it alive through young-generation GCs (see RequestLoaders in src/graphql/context.ts).
  */
 class QueueLimiter implements Limiter {
   private running = 0;

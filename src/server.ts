@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { runPrimary } from './cluster.ts';
 import { type Config, ConfigError, loadConfig } from './config/index.ts';
 import { fatal, fatalAsJson, runServer } from './lifecycle.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from './telemetry/logger.ts';
 
 // The entry point (npm start, npm run dev, the image): reads the configuration, then runs one server
 // (src/lifecycle.ts) or, with WEB_CONCURRENCY above 1, a cluster primary that runs several

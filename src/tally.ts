@@ -1,5 +1,5 @@
-import type { CacheEntry } from './cache/entry.ts';
-import type { Span } from './observability/tracing.ts';
+import type { CacheEntry } from './records/entry.ts';
+import type { Span } from './telemetry/tracing.ts';
 
 /** One record-cache lookup a request was answered from: its store key, and when each field it used was fetched. */
 export interface EntryRead {

@@ -2,8 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LookupResult } from '../src/cache/cdr-cache.ts';
-import { createRedisStore, stampOf } from '../src/cache/redis-store.ts';
 import {
   createSimulator,
   DEMO_TOKEN,
@@ -13,8 +11,10 @@ import {
 } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
-import { createLogger } from '../src/logger.ts';
-import { metricsRegistry } from '../src/observability/metrics.ts';
+import type { LookupResult } from '../src/records/cdr-cache.ts';
+import { createRedisStore, stampOf } from '../src/records/redis-store.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { postGraphQL, type Reply } from './helpers/post.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';

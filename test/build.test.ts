@@ -94,9 +94,9 @@ describe('the production bundle', () => {
     expect(inputs).toContain('node_modules/graphql/index.js');
     for (const lazy of [
       'src/carrierx/simulator/data.ts',
-      'src/observability/tracing-sdk.ts',
+      'src/telemetry/tracing-sdk.ts',
       'node_modules/@opentelemetry/sdk-trace-base/',
-      'src/cache/redis-store.ts',
+      'src/records/redis-store.ts',
       'node_modules/@redis/client/',
     ]) {
       expect(
@@ -131,10 +131,10 @@ describe('the production bundle', () => {
     // A line of createLogger's (esbuild may rename the function itself, and drops spaces).
     const original = at(
       /pid: process\.pid/,
-      readFileSync(path.join(root, 'src', 'logger.ts'), 'utf8').split('\n'),
+      readFileSync(path.join(root, 'src', 'telemetry', 'logger.ts'), 'utf8').split('\n'),
     );
     expect(inBundle(/pid: ?process\.pid/)).toMatchObject({
-      originalSource: '../src/logger.ts',
+      originalSource: '../src/telemetry/logger.ts',
       originalLine: original.line,
     });
     // A frame in graphql's code keeps its dist/ position rather than a wrong src/ one.
@@ -142,7 +142,7 @@ describe('the production bundle', () => {
   });
 
   it('leaves a devDependency imported at run time as an import, which a production install fails on', async () => {
-    appendFileSync(path.join(root, 'src', 'logger.ts'), "\nimport 'semver';\n");
+    appendFileSync(path.join(root, 'src', 'telemetry', 'logger.ts'), "\nimport 'semver';\n");
     await build(root);
     expect(readFileSync(path.join(root, 'dist', 'server.js'), 'utf8')).toMatch(/(^|;)import ?"semver";/m);
   }, 60_000);

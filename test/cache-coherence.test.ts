@@ -3,9 +3,6 @@ import { once } from 'node:events';
 import { type IncomingMessage, request } from 'node:http';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ANY_RECORD, type CacheEntry, type CacheStore } from '../src/cache/entry.ts';
-import { createMemoryStore } from '../src/cache/memory-store.ts';
-import { createRedisStore } from '../src/cache/redis-store.ts';
 import { CDR_FIELDS } from '../src/carrierx/fields.ts';
 import {
   createSimulator,
@@ -13,7 +10,10 @@ import {
   SAMPLE_DR_SID,
   type Simulator,
 } from '../src/carrierx/simulator/index.ts';
-import { createLogger } from '../src/logger.ts';
+import { ANY_RECORD, type CacheEntry, type CacheStore } from '../src/records/entry.ts';
+import { createMemoryStore } from '../src/records/memory-store.ts';
+import { createRedisStore } from '../src/records/redis-store.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';

@@ -1,6 +1,5 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createRedisStore } from '../src/cache/redis-store.ts';
 import {
   createSimulator,
   DEMO_TOKEN,
@@ -8,7 +7,8 @@ import {
   SAMPLE_DR_SID,
   type Simulator,
 } from '../src/carrierx/simulator/index.ts';
-import { createLogger } from '../src/logger.ts';
+import { createRedisStore } from '../src/records/redis-store.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';

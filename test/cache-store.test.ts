@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CacheEntry } from '../src/cache/entry.ts';
-import { createMemoryStore } from '../src/cache/memory-store.ts';
+import type { CacheEntry } from '../src/records/entry.ts';
+import { createMemoryStore } from '../src/records/memory-store.ts';
 
 const sid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const entry = (n: number, text = 'x'.repeat(1000)): CacheEntry => ({

@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFingerprint, type LookupResult } from '../src/cache/cdr-cache.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
+import { createFingerprint, type LookupResult } from '../src/records/cdr-cache.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { postGraphQL } from './helpers/post.ts';
 

@@ -10,7 +10,7 @@ import {
   type RecordedRequest,
   SAMPLE_DR_SID,
 } from '../src/carrierx/simulator/index.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 type Row = Readonly<Record<string, unknown>>;

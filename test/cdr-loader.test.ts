@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CarrierXClient } from '../src/carrierx/client.ts';
 import type { CdrRecord } from '../src/carrierx/record.ts';
 import { ServiceError } from '../src/errors.ts';
-import { createCdrLoader } from '../src/loaders/cdr-loader.ts';
+import { createCdrLoader } from '../src/records/cdr-loader.ts';
 
 const sid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createCarrierXClient } from '../src/carrierx/client.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 
 const SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
 

@@ -5,7 +5,7 @@ import {
   createClusterInvalidation,
   relayClusterInvalidations,
   type WorkerChannel,
-} from '../src/cache/cluster-invalidation.ts';
+} from '../src/records/cluster-invalidation.ts';
 
 // The IPC of a cluster in one process: each fake worker is both the primary's Worker and the worker's `process`.
 function fakeCluster() {

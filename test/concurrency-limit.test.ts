@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ServiceError } from '../src/errors.ts';
-import { createLogger } from '../src/logger.ts';
-import { metricsRegistry } from '../src/observability/metrics.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 const CEILING = 32;

@@ -2,7 +2,7 @@ import { executeCodegen, loadContext } from '@graphql-codegen/cli';
 import { isScalarType, isSpecifiedScalarType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import repoCodegen from '../codegen.ts';
-import { schema } from '../src/schema/index.ts';
+import { schema } from '../src/graphql/schema/index.ts';
 
 const FRONTEND_CONFIG = 'examples/frontend/graphql.config.yml';
 

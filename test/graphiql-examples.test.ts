@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_DR_SID, EXAMPLE_PAGE_QUERY, exampleQuery } from '../src/app.ts';
+import { EXAMPLE_DR_SID, EXAMPLE_PAGE_QUERY, exampleQuery } from '../src/graphql/app.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 // GraphiQL opens with these two tabs: a newcomer presses Run on them first, against the embedded simulator.

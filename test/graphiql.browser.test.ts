@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
+import { GRAPHIQL_VERSION } from '../src/graphql/graphiql/use-offline-graphiql.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

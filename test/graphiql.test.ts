@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it, vi } from 'vitest';
-import { createGraphiQLRenderer, renderGraphiQL } from '../src/graphiql/render-graphiql.ts';
-import { GRAPHIQL_VERSION, useOfflineGraphiQL } from '../src/graphiql/use-offline-graphiql.ts';
+import { createGraphiQLRenderer, renderGraphiQL } from '../src/graphql/graphiql/render-graphiql.ts';
+import { GRAPHIQL_VERSION, useOfflineGraphiQL } from '../src/graphql/graphiql/use-offline-graphiql.ts';
 
 const readFileCalls = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs/promises', async (importOriginal) => {

@@ -5,7 +5,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { GRAPHIQL_VERSION } from '../src/graphiql/use-offline-graphiql.ts';
+import { GRAPHIQL_VERSION } from '../src/graphql/graphiql/use-offline-graphiql.ts';
 import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { SERVER_ARGS, startServerProcess } from './helpers/server-process.ts';

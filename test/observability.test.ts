@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
-import { metricsRegistry } from '../src/observability/metrics.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { startServerProcess } from './helpers/server-process.ts';

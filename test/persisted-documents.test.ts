@@ -9,8 +9,8 @@ import repoCodegen from '../codegen.ts';
 import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
+import { documentHash } from '../src/graphql/persisted-documents.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
-import { documentHash } from '../src/persisted-documents.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { postGraphQL } from './helpers/post.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
 import { deadlineExceeded, ServiceError, UNAVAILABLE } from '../src/errors.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 
 const COOLDOWN_MS = 50;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 const ENDPOINT = 'http://localhost/graphql';

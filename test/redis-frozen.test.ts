@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { CacheEntry } from '../src/cache/entry.ts';
-import { createRedisStore } from '../src/cache/redis-store.ts';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../src/carrierx/simulator/index.ts';
-import { createLogger } from '../src/logger.ts';
+import type { CacheEntry } from '../src/records/entry.ts';
+import { createRedisStore } from '../src/records/redis-store.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { freePort } from './helpers/free-port.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { CDR_FIELDS } from '../src/carrierx/fields.ts';
-import { schema } from '../src/schema/index.ts';
-import { printedSchemas } from '../src/schema/print.ts';
+import { schema } from '../src/graphql/schema/index.ts';
+import { printedSchemas } from '../src/graphql/schema/print.ts';
 
 describe('committed schema', () => {
   it.each(printedSchemas().map((s) => [s.file, s.sdl]))(

@@ -6,8 +6,8 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 
 // Printing the federation SDL builds and validates a whole federation-internals schema: a tenth of a start.
 const printed = vi.hoisted(() => ({ calls: 0 }));
-vi.mock('../src/schema/print-subgraph.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../src/schema/print-subgraph.ts')>();
+vi.mock('../src/graphql/schema/print-subgraph.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../src/graphql/schema/print-subgraph.ts')>();
   return {
     printSubgraphSchema: (...args: Parameters<typeof original.printSubgraphSchema>) => {
       printed.calls += 1;

@@ -1,14 +1,14 @@
 import { type Dispatcher, errors, Pool } from 'undici';
 import { classifyStatus, deadlineExceeded, disconnected, reasonOf, ServiceError } from '../errors.ts';
-import { type Logger, withDeferredLogger } from '../logger.ts';
+import { type Logger, withDeferredLogger } from '../telemetry/logger.ts';
 import {
   observeUpstream,
   recordFieldsRequested,
   recordUpstreamAttempt,
   recordUpstreamRefusal,
   type UpstreamOutcome,
-} from '../observability/metrics.ts';
-import { type Span, tracer } from '../observability/tracing.ts';
+} from '../telemetry/metrics.ts';
+import { type Span, tracer } from '../telemetry/tracing.ts';
 import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,

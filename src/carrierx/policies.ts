@@ -17,7 +17,7 @@ import {
   ServiceError,
 } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import { type CallSignal, createAdaptiveLimit, createFixedLimit } from './adaptive-limit.ts';
 
 /** How hard to try and how much to let through; see docs/configuration.md. */

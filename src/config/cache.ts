@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { flag, integer, optional } from './shared.ts';
 
-/** The CDR cache (src/cache/, docs/cache.md): lifetimes, size, the answer cache, Redis, invalidation. */
+/** The CDR cache (src/records/, docs/cache.md): lifetimes, size, the answer cache, Redis, invalidation. */
 export const cacheEnv = z.object({
   CACHE_TTL_MS: optional(integer(0, 86_400_000))
     .default(60_000)
@@ -15,7 +15,7 @@ export const cacheEnv = z.object({
   CACHE_MAX_BYTES: optional(integer(1024, 64 * 1024 * 1024 * 1024))
     .default(64 * 1024 * 1024)
     .describe('size bound of the in-process cache, records and answers together'),
-  // Whole answers to repeated fast-path requests, in front of the record cache (src/cache/answers.ts).
+  // Whole answers to repeated fast-path requests, in front of the record cache (src/http/answer-cache.ts).
   CACHE_ANSWERS: optional(flag)
     .default(true)
     .describe('a repeated fast-path request is answered from the answer cache'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type PersistedDocuments, readPersistedDocuments } from '../persisted-documents.ts';
+import { type PersistedDocuments, readPersistedDocuments } from '../graphql/persisted-documents.ts';
 import { commaList, flag, optional, whenValid } from './shared.ts';
 
 /** The GraphQL features: developer conveniences, the execution engine, persisted documents. */
@@ -54,7 +54,7 @@ export function graphqlConfig(e: z.output<typeof graphqlEnv>, production: boolea
     /** Execute compiled documents through graphql-jit; false runs graphql-js for all. */
     jit: e.GRAPHQL_JIT,
     /**
-     * Run a query document seen before without Yoga's pipeline (src/execution/prepared.ts), on the HTTP fast
+     * Run a query document seen before without Yoga's pipeline (src/graphql/execution/prepared.ts), on the HTTP fast
      * path and with graphql-jit on; false: every request takes the whole pipeline.
      */
     preparedOperations: e.PREPARED_OPERATIONS,

@@ -46,7 +46,7 @@ const SAMPLERS = [
 export const DEFAULT_SERVICE_NAME = 'carrierx-cdr-graphql';
 
 /**
- * What the service tells about itself: logs, metrics, and OpenTelemetry traces (src/observability/tracing.ts,
+ * What the service tells about itself: logs, metrics, and OpenTelemetry traces (src/telemetry/tracing.ts,
  * docs/operating.md) by the standard OTEL_* variables, off (and the SDK never loaded) unless an OTLP endpoint
  * is set.
  */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { App } from '../app.ts';
 import type { Config } from '../config/index.ts';
+import type { App } from '../graphql/app.ts';
 import { createRequestHandler, type RequestHandler } from './create-request-handler.ts';
 
 export interface HttpServer {

@@ -2,13 +2,13 @@ import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
 import { createGraphQLError, type GraphQLParams, isAsyncIterable, processRegularResult } from 'graphql-yoga';
-import type { App } from '../app.ts';
-import { answerCacheOf } from '../cache/answers.ts';
-import { type Context, tallyOf } from '../context.ts';
 import { ERRORS, type ErrorCode } from '../errors.ts';
-import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../observability/request-id.ts';
-import { tracer } from '../observability/tracing.ts';
-import { CONTENT_LENGTH } from '../plugins/use-request-body-limit.ts';
+import type { App } from '../graphql/app.ts';
+import { type Context, tallyOf } from '../graphql/context.ts';
+import { CONTENT_LENGTH } from '../graphql/plugins/use-request-body-limit.ts';
+import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../telemetry/request-id.ts';
+import { tracer } from '../telemetry/tracing.ts';
+import { answerCacheOf } from './answer-cache.ts';
 
 export interface RequestHandlerOptions {
   /** Serve plain JSON POSTs without Yoga's Fetch API adapter (see below). */
@@ -165,7 +165,7 @@ class NodeRequestView {
  * one shape of request that dominates traffic — a JSON POST from a server or a gateway — the fast path reads the
  * body itself and hands the parameters to Yoga's own operation pipeline (`getResultForParams`: the same
  * parameter checks, parse and validation caches, query limits, context, graphql-jit execution and error
- * masking; a document that ran cleanly before runs there as a prepared operation, src/execution/prepared.ts).
+ * masking; a document that ran cleanly before runs there as a prepared operation, src/graphql/execution/prepared.ts).
  * Any request of another shape, and any request the pipeline refuses before
  * executing, is answered by Yoga itself; test/http-fast-path.test.ts and test/prepared-operations.test.ts hold
  * the paths to byte-identical answers.
@@ -216,7 +216,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
-    // The answer cache (src/cache/answers.ts): a repeated request whose records are all still current in the
+    // The answer cache (src/http/answer-cache.ts): a repeated request whose records are all still current in the
     // record cache is answered with the bytes computed before, without running GraphQL again.
     // One view of the headers for the answer cache and the operation (read through the Fetch API's `get`).
     const headers = new NodeHeaders(req.headers);
@@ -251,7 +251,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       result = await app.getResultForParams({ params, request }, serverContext as never);
     } catch (error) {
       // Refused before execution (e.g. malformed parameters): Yoga shapes that answer from the same bytes.
-      // Yoga builds the operation's context (src/context.ts: `loaders`) on this object just before it
+      // Yoga builds the operation's context (src/graphql/context.ts: `loaders`) on this object just before it
       // executes; once it has, a replay would run the operation again: CarrierX called twice, the error
       // logged twice. Answer as Yoga answers an error thrown there instead: logged once, masked, 500.
       if (!('loaders' in serverContext)) return replay(req, res, body);

@@ -1,8 +1,8 @@
-import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
 import { type Config, loadConfig } from '../../src/config/index.ts';
-import { createLogger } from '../../src/logger.ts';
+import { type App, type AppDeps, createApp } from '../../src/graphql/app.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 import type { TypedDocumentString } from '../gql/graphql.ts';
 
 export interface GraphQLResponse<TData> {

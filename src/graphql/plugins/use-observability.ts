@@ -1,0 +1,219 @@
+import { type DocumentNode, Kind, type OperationDefinitionNode } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { ERRORS } from '../../errors.ts';
+import type { Tally } from '../../tally.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { type RefusalReason, recordOperation, recordRefusal } from '../../telemetry/metrics.ts';
+import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../../telemetry/request-id.ts';
+import { type Span, type Tracing, tracer } from '../../telemetry/tracing.ts';
+import type { Context } from '../context.ts';
+import type { ExecutionStep, OperationContext } from '../execution/steps.ts';
+
+export interface ObservabilityOptions {
+  logger: Logger;
+  /** One `info` line per operation (ACCESS_LOG). */
+  accessLog: boolean;
+}
+
+// Error codes are the outcome label: ours (the error table) and the few graphql-js and Yoga raise at execution.
+// Anything else is `error`, so a label value never comes from outside.
+const KNOWN_CODES = new Set<string>([
+  ...Object.keys(ERRORS),
+  'BAD_USER_INPUT',
+  'INTERNAL_SERVER_ERROR',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+]);
+
+function operationOf(
+  document: DocumentNode,
+  name: string | null | undefined,
+): OperationDefinitionNode | undefined {
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    if (!name || definition.name?.value === name) return definition;
+  }
+  return undefined;
+}
+
+/** The operation's span, on the context's Observation so its log lines and CarrierX calls find it. */
+function startOperationSpan(
+  tracing: Tracing,
+  context: OperationContext,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): Span {
+  const operation = operationOf(document, operationName);
+  const query = context.params?.query;
+  const span = tracing.startOperation(
+    context.req,
+    context.request.headers,
+    operation?.operation ?? 'unknown',
+    operation?.name?.value,
+    typeof query === 'string' ? query : undefined,
+  );
+  context.observed.span = span;
+  return span;
+}
+
+function errorCodes(result: { readonly errors?: readonly unknown[] | undefined }): string[] {
+  if (!result.errors?.length) return [];
+  const codes = new Set<string>();
+  for (const error of result.errors as { extensions?: { code?: unknown } }[]) {
+    const code = error.extensions?.code;
+    codes.add(typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'error');
+  }
+  return [...codes];
+}
+
+/** One finished operation: what it did and how it ended. */
+export interface FinishedOperation {
+  requestId: string;
+  type: string;
+  name: string | undefined;
+  codes: string[];
+  ms: number;
+  tally: Pick<Tally, 'upstreamCalls' | 'records'>;
+  span?: Span | undefined;
+  traceId?: string | undefined;
+  /** Answered from the answer cache, without executing (src/http/answer-cache.ts). */
+  fromAnswerCache?: boolean;
+}
+
+/**
+ * The metrics, operation span end and access-log line of one operation: executed (below), or answered from the
+ * answer cache, which reports what it answered as this same operation.
+ */
+export function reportOperation(options: ObservabilityOptions, operation: FinishedOperation): void {
+  const { type, name, codes, ms, tally, span } = operation;
+  recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
+  if (span) {
+    tracer?.endOperation(span, {
+      errorCodes: codes,
+      upstreamCalls: tally.upstreamCalls,
+      records: tally.records,
+    });
+  }
+  if (options.accessLog) {
+    // No variables and no token: the name, the shape of the work and how it ended.
+    options.logger.info(
+      {
+        requestId: operation.requestId,
+        operation: name ?? null,
+        type,
+        ms: Math.round(ms * 10) / 10,
+        upstreamCalls: tally.upstreamCalls,
+        records: tally.records,
+        errors: codes,
+        ...(operation.fromAnswerCache ? { answerCache: 'hit' } : {}),
+        ...(operation.traceId ? { traceId: operation.traceId } : {}),
+      },
+      'operation',
+    );
+  }
+}
+
+/**
+ * Requests one of whose operations executed (or was answered by a step before executing): what Yoga answers with
+ * errors and is not marked here was refused as an HTTP request. A mark on the Request, not a WeakSet of them
+ * (weak tables cost every young-generation GC; see context.ts).
+ */
+const EXECUTED = Symbol('executed');
+type Marked = { [EXECUTED]?: true };
+
+/**
+ * The execution step that observes each operation: its span starts before anything runs (so the loader built
+ * during it puts the CarrierX calls' spans under it), and once it has its result, its metrics, span end and
+ * access-log line. First in the list: it sees the result as executed, before any other step rewrites it.
+ */
+export function observeStep(options: ObservabilityOptions): ExecutionStep {
+  return {
+    start({ context, document, operationName }) {
+      (context.request as Marked)[EXECUTED] = true;
+      if (tracer) startOperationSpan(tracer, context, document, operationName);
+      return undefined;
+    },
+    finish({ context, document, operationName }, result) {
+      const { observed } = context;
+      const operation = operationOf(document, operationName);
+      const type = operation?.operation ?? 'unknown';
+      const name = operation?.name?.value;
+      // A served copy of this answer reports itself as this operation (src/http/answer-cache.ts).
+      observed.operation = { type, name };
+      reportOperation(options, {
+        requestId: observed.requestId,
+        type,
+        name,
+        codes: errorCodes(result),
+        ms: performance.now() - observed.startedAt,
+        tally: observed.tally,
+        span: observed.span,
+        traceId: observed.span ? observed.traceId : undefined,
+      });
+      return result;
+    },
+    finishStream({ context }) {
+      const { span } = context.observed;
+      if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
+    },
+  };
+}
+
+/**
+ * Per request, around the operations `observeStep` observes: what parse, validation or Yoga's request checks
+ * refused is counted and logged. On Yoga's own path it also echoes the request id and puts it on each error;
+ * the fast path does both itself (src/http/create-request-handler.ts), as it skips Yoga's result hooks.
+ */
+export function useObservability(options: ObservabilityOptions): Plugin<Context> {
+  const { logger, accessLog } = options;
+  // Requests already accounted for: one of their operations executed (observeStep), or parse or validation
+  // refused them. What Yoga answers with errors and is in neither was refused as an HTTP request (Yoga's path
+  // only: the fast path hands such requests to Yoga).
+  const accounted = {
+    add: (request: object) => {
+      (request as Marked)[EXECUTED] = true;
+    },
+    has: (request: object) => (request as Marked)[EXECUTED] === true,
+  };
+
+  /** A request refused before execution: counted, and one access-log line (no variables, no token). */
+  function refuse(request: Request, reason: RefusalReason, codes: string[]): void {
+    accounted.add(request);
+    recordRefusal(reason);
+    if (accessLog)
+      logger.info({ requestId: requestIdOf(request), refused: reason, errors: codes }, 'refused');
+  }
+
+  return {
+    onParse({ context }) {
+      return ({ result }) => {
+        if (result instanceof Error) {
+          refuse((context as OperationContext).request, 'parse', ['GRAPHQL_PARSE_FAILED']);
+        }
+      };
+    },
+    onValidate({ context }) {
+      return ({ valid, result }) => {
+        // Yoga sets GRAPHQL_VALIDATION_FAILED on these errors only later; a query limit's own code is kept.
+        if (!valid) {
+          const codes = errorCodes({ errors: result }).map((code) =>
+            code === 'error' ? 'GRAPHQL_VALIDATION_FAILED' : code,
+          );
+          refuse((context as OperationContext).request, 'validation', [...new Set(codes)]);
+        }
+      };
+    },
+    onResultProcess({ request, result, setResult }) {
+      if (!accounted.has(request) && !isAsyncIterable(result)) {
+        const codes = Array.isArray(result) ? [] : errorCodes(result);
+        if (codes.length > 0) refuse(request, 'request', codes);
+      }
+      const requestId = requestIdOf(request);
+      if (Array.isArray(result)) setResult(result.map((one) => withRequestId(one, requestId)));
+      else if (!isAsyncIterable(result)) setResult(withRequestId(result, requestId));
+    },
+    onResponse({ request, response }) {
+      response.headers.set(REQUEST_ID_HEADER, requestIdOf(request));
+    },
+  };
+}

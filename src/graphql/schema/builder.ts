@@ -1,0 +1,61 @@
+import SchemaBuilder from '@pothos/core';
+import DirectivePlugin from '@pothos/plugin-directives';
+import FederationPlugin from '@pothos/plugin-federation';
+import { GraphQLScalarType, Kind } from 'graphql';
+import { DateTimeResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
+import { DECIMAL_TEXT } from '../../carrierx/fields.ts';
+import type { Context } from '../context.ts';
+
+function decimalText(value: unknown): string {
+  if (typeof value === 'string' && DECIMAL_TEXT.test(value)) return value;
+  throw new TypeError('Decimal must be decimal text such as "0.0025"');
+}
+
+/** Money and durations as exact decimal text: "0.0025" stays "0.0025", never a binary float. */
+export const DecimalScalar = new GraphQLScalarType<string, string>({
+  name: 'Decimal',
+  description:
+    'An exact decimal number serialised as a string, e.g. "0.0025". Kept as CarrierX sent it: never rounded through a float. ' +
+    'The lexical form of XML Schema\'s decimal without a plus sign or a bare point: an optional "-", digits, and optionally "." and digits.',
+  // xsd:decimal is the published format whose lexical space holds ours; the description states the subset.
+  specifiedByURL: 'https://www.w3.org/TR/xmlschema11-2/#decimal',
+  serialize: decimalText,
+  parseValue: decimalText,
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) throw new TypeError('Decimal must be given as a string, e.g. "0.0025"');
+    return decimalText(ast.value);
+  },
+});
+
+export interface SchemaTypes {
+  Context: Context;
+  DefaultFieldNullability: true;
+  Scalars: {
+    UUID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    Decimal: { Input: string; Output: string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}
+
+/** The schema builder: plugins, scalars and context type; types live in one file each beside it. */
+// Fields are nullable by default (Pothos v4): CarrierX sends null for most of them.
+// The federation plugin needs the directives plugin registered too, or @key and @link silently vanish.
+export const builder = new SchemaBuilder<SchemaTypes>({ plugins: [DirectivePlugin, FederationPlugin] });
+
+/**
+ * A graphql-scalars scalar with the `@specifiedBy` URL it lacks: codegen and other frontend tooling read the
+ * URL from the committed SDL (introspection is off in production) to know what the string holds.
+ */
+function specifiedBy<T extends GraphQLScalarType>(scalar: T, specifiedByURL: string): GraphQLScalarType {
+  return new GraphQLScalarType({ ...scalar.toConfig(), specifiedByURL });
+}
+
+builder.addScalarType('UUID', specifiedBy(UUIDResolver, 'https://www.rfc-editor.org/rfc/rfc9562'));
+builder.addScalarType(
+  'DateTime',
+  specifiedBy(DateTimeResolver, 'https://www.rfc-editor.org/rfc/rfc3339#section-5.6'),
+);
+builder.addScalarType('Decimal', DecimalScalar);
+builder.addScalarType('JSON', JSONResolver);
+builder.queryType({});

@@ -1,0 +1,291 @@
+import { hash, randomUUID } from 'node:crypto';
+import { createClient, TimeoutError } from 'redis';
+import { CDR_FIELDS } from '../carrierx/fields.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { observeRedis, type RedisOutcome, recordRedisCommand } from '../telemetry/metrics.ts';
+import { ANY_RECORD, type CacheEntry, type CacheStore, type EntryStamp } from './entry.ts';
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// (TLS), with a password if the server wants one. Never logged. */
+  url: string;
+  /** The most one command may take; past it the cache treats the lookup as failed and goes to CarrierX. */
+  timeoutMs: number;
+  /** Put before every key, so several services can share one Redis. */
+  keyPrefix: string;
+  logger: Logger;
+}
+
+const DATETIME_FIELDS = CDR_FIELDS.filter((f) => f.kind === 'datetime').map((f) => f.api);
+
+/** An entry read back from JSON: datetimes are Dates again, as the boundary decoder makes them. */
+function revive(text: string): CacheEntry {
+  const entry = JSON.parse(text) as CacheEntry;
+  const values = entry.values as Record<string, unknown>;
+  for (const api of DATETIME_FIELDS) {
+    const value = values[api];
+    if (typeof value === 'string') values[api] = new Date(value);
+  }
+  return entry;
+}
+
+const FETCHED_AT = '"fetchedAt":{';
+
+/**
+ * An entry's `fetchedAt` and `notFoundAt` read off its JSON without decoding its values (a whole record's are
+ * most of the text). JSON.stringify writes `fetchedAt` (numbers only) after `values` and `invalid`, whose keys
+ * are API field names and whose strings escape every quote, so this text occurs once, as the entry's own key;
+ * anything else is decoded in full.
+ */
+export function stampOf(text: string): EntryStamp {
+  const at = text.indexOf(FETCHED_AT);
+  const end = at < 0 ? -1 : text.indexOf('}', at);
+  if (at < 0 || end < 0 || text.indexOf(FETCHED_AT, end) >= 0) return revive(text);
+  const fetchedAt = JSON.parse(text.slice(at + FETCHED_AT.length - 1, end + 1)) as Record<string, number>;
+  const notFound = /"notFoundAt":(\d+)/.exec(text.slice(end));
+  return notFound ? { fetchedAt, notFoundAt: Number(notFound[1]) } : { fetchedAt };
+}
+
+/** A Redis command that got no answer within the store's `timeoutMs`. */
+class RedisTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`);
+    this.name = 'RedisTimeoutError';
+  }
+}
+
+/**
+ * Sets KEYS[1] to ARGV[1] for ARGV[2] ms only if KEYS[2] (a generation key) holds ARGV[3] ('' for none): the
+ * check and the write in one step, so that an invalidation cannot fall between them. 1 if written, else 0.
+ */
+const SET_IF_GENERATION = `local current = redis.call('GET', KEYS[2]) or ''
+if current ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+const SET_IF_GENERATION_SHA = hash('sha1', SET_IF_GENERATION, 'hex');
+
+/**
+ * How long a generation key lives: far longer than any call to CarrierX can be in flight (each is bounded by the
+ * request deadline), so that a fetch started before an invalidation always finds the key changed, never gone.
+ */
+const GENERATION_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The shared store: one Redis, for every replica and worker. Entries are JSON under
+ * `<prefix>cdr:<credential fingerprint>:<dr_sid>`, each with a TTL. Every command fails at once while Redis is
+ * away (no offline queue), and after `timeoutMs` when it does not answer; the client reconnects by itself.
+ * A command that times out marks Redis as not answering: from then on commands fail at once, without being sent,
+ * until a PING sent meanwhile is answered. Failures reach the cache, which answers from CarrierX and logs a
+ * rate-limited warning; this store logs the client's own connection errors the same way.
+ *
+ * node-redis's own command timeout (`commandOptions.timeout`) is no bound: it only runs while a command waits to
+ * be written. Once written to a server that stops reading without closing the connection (SIGSTOP, a stalled
+ * host or VM), a command waits for its answer for as long as the connection lasts, and so does every command
+ * pipelined behind it on the one connection. Hence a timer of our own around each command.
+ */
+export function createRedisStore(options: RedisStoreOptions): CacheStore & {
+  /** Settles once the first connection is made (never rejects); lookups before that go to CarrierX. */
+  readonly connected: Promise<void>;
+} {
+  const { keyPrefix, logger, timeoutMs } = options;
+  let lastWarning = Number.NEGATIVE_INFINITY;
+  /** False from a command's timeout until Redis answers again (the PING `probe` sends, or a new connection). */
+  let answering = true;
+  let probing = false;
+  /** Commands sent and not yet answered (timed out ones included), for close(). */
+  let unsettled = 0;
+  let onSettled: (() => void) | undefined;
+  const client = createClient({
+    url: options.url,
+    disableOfflineQueue: true,
+    // Kept: a command still unwritten when it times out is dropped from the queue rather than sent late.
+    commandOptions: { timeout: timeoutMs },
+    socket: {
+      connectTimeout: Math.max(timeoutMs, 1_000),
+      // Forever, at most every 2 s: Redis coming back is noticed without a restart.
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000),
+    },
+  });
+  const warn = (error: Error) => {
+    if (Date.now() - lastWarning < 30_000) return;
+    lastWarning = Date.now();
+    // The message only: the error may carry the URL, and with it a password.
+    logger.warn(
+      { err: { name: error.name, message: error.message } },
+      'Redis unavailable; the cache is bypassed',
+    );
+  };
+  const back = () => {
+    if (lastWarning !== Number.NEGATIVE_INFINITY) logger.info('Redis is back; the cache is in use again');
+    lastWarning = Number.NEGATIVE_INFINITY;
+  };
+  client.on('error', warn);
+  // Ready: a new connection whose handshake (CLIENT SETINFO) Redis answered.
+  client.on('ready', () => {
+    answering = true;
+    back();
+  });
+  // Not awaited: the server starts and answers from CarrierX while Redis is unreachable.
+  const connected = client.connect().then(
+    () => {},
+    () => {},
+  );
+  const keyOf = (key: string) => `${keyPrefix}cdr:${key}`;
+  observeRedis(() => answering && client.isReady);
+
+  /** `sent`, counted in `unsettled` until it settles. */
+  function track<T>(sent: Promise<T>): Promise<T> {
+    unsettled += 1;
+    const done = () => {
+      unsettled -= 1;
+      if (unsettled === 0) onSettled?.();
+    };
+    sent.then(done, done);
+    return sent;
+  }
+
+  /** One PING at a time while Redis is not answering; its answer, however late, says Redis is back. */
+  function probe(): void {
+    if (probing || !client.isReady) return;
+    probing = true;
+    track(client.ping()).then(
+      () => {
+        probing = false;
+        answering = true;
+        back();
+      },
+      () => {
+        // The connection broke or the PING could not be written: the next command tries again.
+        probing = false;
+      },
+    );
+  }
+
+  /** `run`'s command, failed after `timeoutMs` whatever the client does; timed and counted. */
+  function command<T>(run: () => Promise<T>): Promise<T> {
+    if (!answering) {
+      probe();
+      return Promise.reject(
+        new Error('Redis is not answering: a command timed out, and no PING answered since'),
+      );
+    }
+    const startedAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let sent: Promise<T>;
+    try {
+      sent = track(run());
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    // The race listens to `sent` to the end: its late answer or rejection is dropped, never left unhandled.
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisTimeoutError(timeoutMs)), timeoutMs);
+    });
+    return Promise.race([sent, expired]).then(
+      (value) => {
+        clearTimeout(timer);
+        recordRedisCommand('ok', (performance.now() - startedAt) / 1000);
+        return value;
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        const timedOut = error instanceof RedisTimeoutError || error instanceof TimeoutError;
+        const outcome: RedisOutcome = timedOut ? 'timeout' : 'error';
+        recordRedisCommand(outcome, (performance.now() - startedAt) / 1000);
+        if (timedOut && answering) {
+          answering = false;
+          warn(error as Error);
+          probe();
+        }
+        throw error;
+      },
+    );
+  }
+
+  // Outside the `cdr:` keys that deleteRecord scans; a dr_sid is a UUID, so never ANY_RECORD.
+  const generationKeyOf = (scope: string) => `${keyPrefix}generation:${scope}`;
+
+  /** A new, unique generation for the record and for ANY_RECORD (two SETs, sent together). */
+  async function stampGeneration(drSid: string): Promise<void> {
+    const stamp = randomUUID();
+    const expiration = { type: 'PX', value: GENERATION_TTL_MS } as const;
+    await Promise.all([
+      command(() => client.set(generationKeyOf(drSid), stamp, { expiration })),
+      command(() => client.set(generationKeyOf(ANY_RECORD), stamp, { expiration })),
+    ]);
+  }
+
+  return {
+    connected,
+    async get(key) {
+      const text = await command(() => client.get(keyOf(key)));
+      return text === null ? undefined : revive(text);
+    },
+    async stamps(keys) {
+      const texts =
+        keys.length === 1
+          ? [await command(() => client.get(keyOf(keys[0] as string)))]
+          : await command(() => client.mGet(keys.map(keyOf)));
+      return texts.map((text) => (text === null ? undefined : stampOf(text)));
+    },
+    async set(key, entry, ttlMs, onlyIf) {
+      const text = JSON.stringify(entry);
+      if (!onlyIf) {
+        await command(() => client.set(keyOf(key), text, { expiration: { type: 'PX', value: ttlMs } }));
+        return true;
+      }
+      const script = {
+        keys: [keyOf(key), generationKeyOf(onlyIf.scope)],
+        arguments: [text, String(ttlMs), onlyIf.generation],
+      };
+      let written: unknown;
+      try {
+        written = await command(() => client.evalSha(SET_IF_GENERATION_SHA, script));
+      } catch (error) {
+        // Not loaded yet (a new or restarted Redis): EVAL loads it for the next EVALSHA.
+        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+        written = await command(() => client.eval(SET_IF_GENERATION, script));
+      }
+      return written === 1;
+    },
+    async delete(key) {
+      await command(() => client.del(keyOf(key)));
+    },
+    async generation(scope) {
+      return (await command(() => client.get(generationKeyOf(scope)))) ?? '';
+    },
+    async deleteRecord(drSid) {
+      // A new generation first: a fetch that noted the one before is refused from here on, even while the
+      // entries are being deleted. Then every credential's entry (the prefix is checked to hold no glob
+      // characters; each SCAN and DEL is one command, bounded as any other). Then a new generation again: a
+      // fetch that noted the first one may have read an entry the scan had not yet deleted, and must not write
+      // what it merged with it.
+      await stampGeneration(drSid);
+      const match = `${keyPrefix}cdr:*:${drSid}`;
+      let cursor = '0';
+      do {
+        const reply = await command(() => client.scan(cursor, { MATCH: match, COUNT: 1000 }));
+        cursor = reply.cursor;
+        if (reply.keys.length > 0) await command(() => client.del(reply.keys));
+      } while (cursor !== '0');
+      await stampGeneration(drSid);
+    },
+    async close() {
+      if (!client.isOpen) {
+        client.destroy();
+        return;
+      }
+      if (unsettled > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          onSettled = resolve;
+          timer = setTimeout(resolve, timeoutMs);
+        });
+        clearTimeout(timer);
+      }
+      // close() waits for every answer, from a frozen Redis forever: with some still unanswered, the socket is
+      // dropped instead (destroy() after close() would throw: the client counts as closed already).
+      if (unsettled > 0) client.destroy();
+      else await client.close();
+    },
+  };
+}

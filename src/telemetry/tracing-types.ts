@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
+import type { UpstreamOutcome } from './metrics.ts';
+
+// The tracing types, apart from tracing.ts so that the SDK (tracing-sdk.ts), which tracing.ts loads on demand,
+// implements them without importing back the module that loads it: no import cycle, even of types.
+
+export type { Span };
+
+/** What one CarrierX attempt's span records before it is sent. */
+export interface UpstreamAttempt {
+  /** The URL as sent: CarrierX's base and path with `include_fields`; credentials never travel in it. */
+  url: string;
+  /** The record asked for; unset for a page of the list endpoint. */
+  drSid?: string | undefined;
+  /** The list endpoint asked for (`call_drs`); unset for one record. */
+  list?: string | undefined;
+  /** The API fields asked for; undefined when field filtering is off. */
+  includeFields: readonly string[] | undefined;
+  /** 1 for the first attempt, 2 for its first retry... */
+  attempt: number;
+  /** The cache's lookup that led to this call (`miss`, `partial`, `refresh`); unset without a cache. */
+  cacheResult?: string | undefined;
+}
+
+/** How a GraphQL operation ended, for its span. */
+export interface OperationEnd {
+  errorCodes: readonly string[];
+  upstreamCalls: number;
+  records: number;
+}
+
+/**
+ * The spans this service makes, on OpenTelemetry's SDK (src/telemetry/tracing-sdk.ts). Only this interface
+ * is imported by the request path: while tracing is off `tracer` is undefined, each hook is one check of it,
+ * and the SDK is never loaded.
+ */
+export interface Tracing {
+  /**
+   * The server span of an HTTP request, continuing its W3C `traceparent` (a gateway's); ended, with the
+   * response's status, when the response closes. Operations of the request find it with `requestSpan`.
+   */
+  startRequest(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+  /**
+   * A GraphQL operation's span: under the request's server span, or (served without a Node request, e.g. a
+   * replay through `app.fetch`) under the `traceparent` of `headers`. Never variable values: the document's
+   * hash stands for it.
+   */
+  startOperation(
+    req: IncomingMessage | undefined,
+    headers: { get(name: string): string | null },
+    type: string,
+    name: string | undefined,
+    document: string | undefined,
+  ): Span;
+  endOperation(span: Span, end: OperationEnd): void;
+  /** A client span for one CarrierX attempt, under `parent`; its `traceparent` is written into `headers`. */
+  startUpstream(parent: Span | undefined, attempt: UpstreamAttempt, headers: Record<string, string>): Span;
+  endUpstream(span: Span, status: number, outcome: UpstreamOutcome): void;
+  /** Exports what is buffered and stops: called once the server has drained. */
+  shutdown(): Promise<void>;
+}

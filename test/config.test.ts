@@ -56,6 +56,20 @@ describe('configuration', () => {
     expect(message).not.toContain('has space');
   });
 
+  it('refuses a REDIS_TIMEOUT_MS that could cost a request its deadline', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(() => loadConfig({ ...redis, REDIS_TIMEOUT_MS: '1000', REQUEST_DEADLINE_MS: '2000' })).toThrow(
+      /REDIS_TIMEOUT_MS: must be at most a quarter of REQUEST_DEADLINE_MS/,
+    );
+    expect(
+      loadConfig({ ...redis, REDIS_TIMEOUT_MS: '500', REQUEST_DEADLINE_MS: '2000' }).cache,
+    ).toMatchObject({
+      redisTimeoutMs: 500,
+    });
+    // Without Redis the timeout bounds nothing.
+    expect(() => loadConfig({ REDIS_TIMEOUT_MS: '1000', REQUEST_DEADLINE_MS: '2000' })).not.toThrow();
+  });
+
   it('drops a trailing slash from CARRIERX_BASE_URL', () => {
     expect(loadConfig({ CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2/' }).carrierx.baseUrl).toBe(
       'https://api.carrierx.com/core/v2',

@@ -57,7 +57,15 @@ const envSchema = runtimeEnv
       ...whenValid,
       error: 'is required when NODE_ENV=production and REDIS_URL is set (every replica must share it)',
     },
-  );
+  )
+  // A lookup that goes to CarrierX makes up to three Redis round trips besides (read, generation, write): each
+  // may take REDIS_TIMEOUT_MS, and together they must leave the request most of its deadline.
+  .refine((e) => e.REDIS_URL === undefined || 4 * e.REDIS_TIMEOUT_MS <= e.REQUEST_DEADLINE_MS, {
+    path: ['REDIS_TIMEOUT_MS'],
+    ...whenValid,
+    error:
+      'must be at most a quarter of REQUEST_DEADLINE_MS when REDIS_URL is set (a Redis that stops answering must never cost a request its deadline)',
+  });
 
 /** The environment as validated, before it is mapped to Config. */
 export type Env = z.output<typeof envSchema>;

@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
+import type { ServiceError } from '../src/errors.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
-import { createFingerprint, type LookupResult } from '../src/records/cdr-cache.ts';
+import { createCdrCache, createFingerprint, type LookupResult } from '../src/records/cdr-cache.ts';
+import { createMemoryStore } from '../src/records/memory-store.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { postGraphQL } from './helpers/post.ts';
 
@@ -224,6 +227,95 @@ describe('the CDR cache', () => {
     clock.now += 59_000;
     await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
     expect(cdrCalls(h)).toHaveLength(2);
+  });
+});
+
+/** A record cache over a client whose list pages wait until the test lets them answer. */
+function cacheWithHeldPages() {
+  const record = {
+    drSid: SAMPLE_DR_SID,
+    values: { dr_sid: SAMPLE_DR_SID, price: '1.5' },
+    invalid: undefined,
+  };
+  const releases: (() => void)[] = [];
+  const recordCalls: string[][] = [];
+  const cache = createCdrCache({
+    client: {
+      getCallDetailRecord: async (_drSid, fields) => {
+        recordCalls.push([...fields]);
+        return record;
+      },
+      listCallDetailRecords: () =>
+        new Promise((resolve) => releases.push(() => resolve({ records: [], hasMore: false, total: 0 }))),
+    },
+    store: createMemoryStore(1_000_000),
+    logger: createLogger({ level: 'silent' }),
+    ttlMs: 60_000,
+    notFoundTtlMs: 5_000,
+    staleIfErrorMs: 0,
+  });
+  const releasePages = () => {
+    for (const release of releases.splice(0)) release();
+  };
+  return { cache, recordCalls, releasePages };
+}
+
+describe('a record lookup beside a page of the list in flight for the same token', () => {
+  const TOKEN = 'Bearer shared-fallback-token';
+
+  it("answers a record the cache holds fresh without waiting for another request's page", async () => {
+    const { cache, releasePages } = cacheWithHeldPages();
+    await cache.getCallDetailRecord(SAMPLE_DR_SID, ['dr_sid', 'price'], TOKEN);
+    const settled: string[] = [];
+    const page = cache
+      .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
+      .then(() => settled.push('page'));
+    const hit = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => settled.push('record'));
+    // The page answers only after the lookup settles, or after a second if the lookup waits for it.
+    const released = setTimeout(releasePages, 1_000);
+    await hit;
+    clearTimeout(released);
+    releasePages();
+    await page;
+    expect(settled).toEqual(['record', 'page']);
+  });
+
+  it("waits for the page no longer than its own request's deadline, then asks CarrierX", async () => {
+    const { cache, recordCalls, releasePages } = cacheWithHeldPages();
+    const settled: string[] = [];
+    const page = cache
+      .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
+      .then(() => settled.push('page'));
+    const lookup = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt: performance.now() + 50 })
+      .then(() => settled.push('record'));
+    // Far past the lookup's 50 ms deadline: only a lookup that waits for the page settles after it.
+    const released = setTimeout(releasePages, 2_000);
+    await lookup;
+    clearTimeout(released);
+    releasePages();
+    await page;
+    expect(settled).toEqual(['record', 'page']);
+    expect(recordCalls).toEqual([['dr_sid', 'price']]);
+  });
+
+  it('stops waiting for the page as soon as its client disconnects', async () => {
+    const { cache, releasePages } = cacheWithHeldPages();
+    const settled: string[] = [];
+    const page = cache
+      .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
+      .then(() => settled.push('page'));
+    const gone = new AbortController();
+    const lookup = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { signal: gone.signal })
+      .catch((error: ServiceError) => settled.push(error.reason ?? 'error'));
+    setImmediate(() => gone.abort());
+    const released = setTimeout(releasePages, 2_000);
+    await lookup;
+    clearTimeout(released);
+    releasePages();
+    await page;
+    expect(settled).toEqual(['disconnected', 'page']);
   });
 });
 

@@ -334,6 +334,27 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     });
   }
 
+  /** Once `pages` have all settled, or the caller's deadline passes or its signal aborts, whichever is first. */
+  function settledWithin(
+    pages: readonly Promise<unknown>[],
+    { signal, deadlineAt }: CallOptions,
+  ): Promise<void> {
+    const all = Promise.allSettled(pages);
+    if (signal === undefined && deadlineAt === undefined) return all.then(() => {});
+    return new Promise<void>((resolve) => {
+      const timer =
+        deadlineAt === undefined ? undefined : setTimeout(done, Math.max(0, deadlineAt - performance.now()));
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      if (signal?.aborted) return done();
+      signal?.addEventListener('abort', done, { once: true });
+      all.then(done);
+    });
+  }
+
   /** One page from CarrierX, its records stored (see listCallDetailRecords). */
   async function listAndStore(
     page: ListPage,
@@ -364,16 +385,24 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   return {
     async getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       const credential = fingerprint(authorization);
-      // A page this credential is fetching may hold the record (a record asked for beside a list): it is
-      // stored as it arrives, so the lookup waits for it rather than calling CarrierX alongside.
-      const pages = listing.get(credential);
-      if (pages) await Promise.allSettled(pages);
       const key = `${credential}:${drSid}`;
       // A store that fails or times out counts as an error lookup, answered from CarrierX.
       let readFailed = false;
-      const entry = await read(key, () => {
+      const onReadFailed = () => {
         readFailed = true;
-      });
+      };
+      let entry = await read(key, onReadFailed);
+      // A page this credential is fetching may hold the record (a record asked for beside a list): it is
+      // stored as it arrives, so a lookup the store cannot answer waits for it rather than calling CarrierX
+      // alongside, then reads again. Only such a lookup waits, and no longer than its own request may: the
+      // page may be another request's (one fallback token is every caller's credential), bounded only by its
+      // own deadline.
+      const pages = callOptions.refresh ? undefined : listing.get(credential);
+      if (pages && !answersFrom(entry, fields, now())) {
+        await settledWithin([...pages], callOptions);
+        readFailed = false;
+        entry = await read(key, onReadFailed);
+      }
       const at = now();
       if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
         onLookup('hit');
@@ -448,6 +477,13 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       await store.close?.();
     },
   };
+
+  /** Whether `entry` answers a lookup of `fields` at `at` without a call: a fresh 404, or every field fresh. */
+  function answersFrom(entry: CacheEntry | undefined, fields: readonly string[], at: number): boolean {
+    if (entry === undefined) return false;
+    if (entry.notFoundAt !== undefined) return at - entry.notFoundAt < notFoundTtlMs;
+    return fields.every((api) => at - (entry.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs);
+  }
 
   /** The held fields as a stale record, if every one asked for expired less than staleIfErrorMs ago. */
   function staleRecord(held: CacheEntry, fields: readonly string[], at: number): CdrRecord | undefined {

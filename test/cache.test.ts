@@ -230,8 +230,8 @@ describe('the CDR cache', () => {
   });
 });
 
-/** A record cache over a client whose list pages wait until the test lets them answer. */
-function cacheWithHeldPages() {
+/** A record cache over a client whose list pages (and, with `holdRecords`, records) wait until the test lets them answer. */
+function cacheWithHeldCalls(holdRecords = false) {
   const record = {
     drSid: SAMPLE_DR_SID,
     values: { dr_sid: SAMPLE_DR_SID, price: '1.5' },
@@ -241,9 +241,11 @@ function cacheWithHeldPages() {
   const recordCalls: string[][] = [];
   const cache = createCdrCache({
     client: {
-      getCallDetailRecord: async (_drSid, fields) => {
+      getCallDetailRecord: (_drSid, fields) => {
         recordCalls.push([...fields]);
-        return record;
+        return holdRecords
+          ? new Promise((resolve) => releases.push(() => resolve(record)))
+          : Promise.resolve(record);
       },
       listCallDetailRecords: () =>
         new Promise((resolve) => releases.push(() => resolve({ records: [], hasMore: false, total: 0 }))),
@@ -254,17 +256,17 @@ function cacheWithHeldPages() {
     notFoundTtlMs: 5_000,
     staleIfErrorMs: 0,
   });
-  const releasePages = () => {
-    for (const release of releases.splice(0)) release();
+  const release = () => {
+    for (const answer of releases.splice(0)) answer();
   };
-  return { cache, recordCalls, releasePages };
+  return { cache, recordCalls, release };
 }
 
 describe('a record lookup beside a page of the list in flight for the same token', () => {
   const TOKEN = 'Bearer shared-fallback-token';
 
   it("answers a record the cache holds fresh without waiting for another request's page", async () => {
-    const { cache, releasePages } = cacheWithHeldPages();
+    const { cache, release } = cacheWithHeldCalls();
     await cache.getCallDetailRecord(SAMPLE_DR_SID, ['dr_sid', 'price'], TOKEN);
     const settled: string[] = [];
     const page = cache
@@ -272,16 +274,16 @@ describe('a record lookup beside a page of the list in flight for the same token
       .then(() => settled.push('page'));
     const hit = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => settled.push('record'));
     // The page answers only after the lookup settles, or after a second if the lookup waits for it.
-    const released = setTimeout(releasePages, 1_000);
+    const released = setTimeout(release, 1_000);
     await hit;
     clearTimeout(released);
-    releasePages();
+    release();
     await page;
     expect(settled).toEqual(['record', 'page']);
   });
 
   it("waits for the page no longer than its own request's deadline, then asks CarrierX", async () => {
-    const { cache, recordCalls, releasePages } = cacheWithHeldPages();
+    const { cache, recordCalls, release } = cacheWithHeldCalls();
     const settled: string[] = [];
     const page = cache
       .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
@@ -290,17 +292,17 @@ describe('a record lookup beside a page of the list in flight for the same token
       .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt: performance.now() + 50 })
       .then(() => settled.push('record'));
     // Far past the lookup's 50 ms deadline: only a lookup that waits for the page settles after it.
-    const released = setTimeout(releasePages, 2_000);
+    const released = setTimeout(release, 2_000);
     await lookup;
     clearTimeout(released);
-    releasePages();
+    release();
     await page;
     expect(settled).toEqual(['record', 'page']);
     expect(recordCalls).toEqual([['dr_sid', 'price']]);
   });
 
   it('stops waiting for the page as soon as its client disconnects', async () => {
-    const { cache, releasePages } = cacheWithHeldPages();
+    const { cache, release } = cacheWithHeldCalls();
     const settled: string[] = [];
     const page = cache
       .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
@@ -310,12 +312,34 @@ describe('a record lookup beside a page of the list in flight for the same token
       .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { signal: gone.signal })
       .catch((error: ServiceError) => settled.push(error.reason ?? 'error'));
     setImmediate(() => gone.abort());
-    const released = setTimeout(releasePages, 2_000);
+    const released = setTimeout(release, 2_000);
     await lookup;
     clearTimeout(released);
-    releasePages();
+    release();
     await page;
     expect(settled).toEqual(['disconnected', 'page']);
+  });
+});
+
+describe('a record lookup joining a call another request started', () => {
+  it("waits for it no longer than its own request's deadline", async () => {
+    const { cache, recordCalls, release } = cacheWithHeldCalls(true);
+    const TOKEN = 'Bearer shared-fallback-token';
+    const settled: string[] = [];
+    const first = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN)
+      .then(() => settled.push('first'));
+    const joined = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt: performance.now() + 50 })
+      .catch((error: ServiceError) => settled.push(error.reason ?? 'error'));
+    // Far past the joining lookup's 50 ms deadline: only a lookup that waits for the call settles after it.
+    const released = setTimeout(release, 2_000);
+    await joined;
+    clearTimeout(released);
+    release();
+    await first;
+    expect(settled).toEqual(['deadline', 'first']);
+    expect(recordCalls).toEqual([['dr_sid', 'price']]);
   });
 });
 

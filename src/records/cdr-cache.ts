@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import { disconnected, ServiceError } from '../errors.ts';
+import { deadlineExceeded, disconnected, ServiceError } from '../errors.ts';
 import type { Tally } from '../tally.ts';
 import { type Logger, withDeferredLogger } from '../telemetry/logger.ts';
 import {
@@ -318,19 +318,35 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     }
   }
 
-  /** `promise`, or the client-disconnected error as soon as `signal` aborts (the shared call goes on). */
-  function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (!signal) return promise;
-    if (signal.aborted) {
+  /**
+   * `promise`, or, as soon as the caller's signal aborts or its deadline passes, the client-disconnected or
+   * deadline error (the shared call goes on): a call another request started, or the one a follow-up waits
+   * for, runs to that request's deadline, which may be later than this one's.
+   */
+  function forCaller<T>(promise: Promise<T>, { signal, deadlineAt }: CallOptions): Promise<T> {
+    if (!signal && deadlineAt === undefined) return promise;
+    const early = signal?.aborted
+      ? disconnected()
+      : deadlineAt !== undefined && deadlineAt <= performance.now()
+        ? deadlineExceeded()
+        : undefined;
+    if (early) {
       // Nobody else may wait on the call (it may have been started for this lookup alone): its failure is
       // dropped here rather than left an unhandled rejection, which ends the process.
       promise.catch(() => {});
-      return Promise.reject(disconnected());
+      return Promise.reject(early);
     }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(disconnected());
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      const timer =
+        deadlineAt === undefined
+          ? undefined
+          : setTimeout(() => reject(deadlineExceeded()), deadlineAt - performance.now());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      });
     });
   }
 
@@ -421,7 +437,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       try {
         // Noted before any call this lookup joins or starts: see fetchShared.
         const generation = await generationOf(drSid);
-        const { entry: fetched, stored } = await untilAborted(
+        const { entry: fetched, stored } = await forCaller(
           fetchShared(
             key,
             drSid,
@@ -432,7 +448,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
             !callOptions.refresh,
             callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
           ),
-          callOptions.signal,
+          callOptions,
         );
         onLookup(readFailed ? 'error' : held && missing.length < fields.length ? 'partial' : 'miss');
         // The shared call may have asked for fewer than this lookup's fields when it joined late: what it

@@ -265,9 +265,9 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         call.started = true;
         // A follow-up does not ask again for what the call before it brought (or held) fresh.
         const at = now();
-        const fresh = (api: string) =>
-          at - (previous?.entry.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs;
-        const asked = [...call.fields].filter((api) => api === 'dr_sid' || !fresh(api)).sort();
+        const asked = [...call.fields]
+          .filter((api) => api === 'dr_sid' || !isFresh(previous?.entry.fetchedAt[api], at))
+          .sort();
         let fetched: CacheEntry;
         try {
           // No caller's abort signal: other lookups may be waiting on this call; its deadline still bounds it.
@@ -420,7 +420,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         entry = await read(key, onReadFailed);
       }
       const at = now();
-      if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
+      if (!callOptions.refresh && isKnownMissing(entry, at)) {
         onLookup('hit');
         callOptions.tally?.readUnvouched();
         throw new ServiceError('NOT_FOUND');
@@ -428,7 +428,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       const held = entry?.notFoundAt === undefined ? entry : undefined;
       const missing = callOptions.refresh
         ? fields
-        : fields.filter((api) => !(at - (held?.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs));
+        : fields.filter((api) => !isFresh(held?.fetchedAt[api], at));
       if (missing.length === 0 && held) {
         onLookup('hit');
         callOptions.tally?.readEntry(key, held, fields);
@@ -494,11 +494,21 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     },
   };
 
+  /** Whether a field fetched at `fetchedAt` (undefined: never) is still fresh at `at`. */
+  function isFresh(fetchedAt: number | undefined, at: number): boolean {
+    return at - (fetchedAt ?? Number.NEGATIVE_INFINITY) < ttlMs;
+  }
+
+  /** Whether `entry` is a 404 still to be answered as one at `at`. */
+  function isKnownMissing(entry: CacheEntry | undefined, at: number): boolean {
+    return entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs;
+  }
+
   /** Whether `entry` answers a lookup of `fields` at `at` without a call: a fresh 404, or every field fresh. */
   function answersFrom(entry: CacheEntry | undefined, fields: readonly string[], at: number): boolean {
     if (entry === undefined) return false;
-    if (entry.notFoundAt !== undefined) return at - entry.notFoundAt < notFoundTtlMs;
-    return fields.every((api) => at - (entry.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs);
+    if (entry.notFoundAt !== undefined) return isKnownMissing(entry, at);
+    return fields.every((api) => isFresh(entry.fetchedAt[api], at));
   }
 
   /** The held fields as a stale record, if every one asked for expired less than staleIfErrorMs ago. */

@@ -262,62 +262,57 @@ function cacheWithHeldCalls(holdRecords = false) {
   return { cache, recordCalls, release };
 }
 
+/**
+ * The order in which a held call (`held`) and a lookup settle, each named by its label: the test's held calls
+ * answer once the lookup has settled, or after two seconds if the lookup waits for them.
+ */
+async function settleOrder(held: Promise<string>, lookup: Promise<string>, release: () => void) {
+  const settled: string[] = [];
+  const [heldSettled, lookupSettled] = [held, lookup].map((p) => p.then((label) => settled.push(label)));
+  const released = setTimeout(release, 2_000);
+  await lookupSettled;
+  clearTimeout(released);
+  release();
+  await heldSettled;
+  return settled;
+}
+
+const reasonOf = (error: ServiceError) => error.reason ?? 'error';
+
 describe('a record lookup beside a page of the list in flight for the same token', () => {
   const TOKEN = 'Bearer shared-fallback-token';
+  const PAGE = { limit: 20 };
 
   it("answers a record the cache holds fresh without waiting for another request's page", async () => {
     const { cache, release } = cacheWithHeldCalls();
     await cache.getCallDetailRecord(SAMPLE_DR_SID, ['dr_sid', 'price'], TOKEN);
-    const settled: string[] = [];
-    const page = cache
-      .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
-      .then(() => settled.push('page'));
-    const hit = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => settled.push('record'));
-    // The page answers only after the lookup settles, or after a second if the lookup waits for it.
-    const released = setTimeout(release, 1_000);
-    await hit;
-    clearTimeout(released);
-    release();
-    await page;
-    expect(settled).toEqual(['record', 'page']);
+    const page = cache.listCallDetailRecords(PAGE, ['dr_sid'], TOKEN).then(() => 'page');
+    const hit = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => 'record');
+    expect(await settleOrder(page, hit, release)).toEqual(['record', 'page']);
   });
 
-  it("waits for the page no longer than its own request's deadline, then asks CarrierX", async () => {
+  it("waits for the page no longer than its own request's deadline", async () => {
     const { cache, recordCalls, release } = cacheWithHeldCalls();
-    const settled: string[] = [];
-    const page = cache
-      .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
-      .then(() => settled.push('page'));
+    const page = cache.listCallDetailRecords(PAGE, ['dr_sid'], TOKEN).then(() => 'page');
+    // 50 ms, far within the two seconds the page is held: only a lookup that waits for the page settles after it.
+    const deadlineAt = performance.now() + 50;
     const lookup = cache
-      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt: performance.now() + 50 })
-      .then(() => settled.push('record'));
-    // Far past the lookup's 50 ms deadline: only a lookup that waits for the page settles after it.
-    const released = setTimeout(release, 2_000);
-    await lookup;
-    clearTimeout(released);
-    release();
-    await page;
-    expect(settled).toEqual(['record', 'page']);
-    expect(recordCalls).toEqual([['dr_sid', 'price']]);
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt })
+      .then(() => 'record', reasonOf);
+    expect(await settleOrder(page, lookup, release)).toEqual(['deadline', 'page']);
+    // Out of time, it asks CarrierX nothing.
+    expect(recordCalls).toEqual([]);
   });
 
   it('stops waiting for the page as soon as its client disconnects', async () => {
     const { cache, release } = cacheWithHeldCalls();
-    const settled: string[] = [];
-    const page = cache
-      .listCallDetailRecords({ limit: 20 }, ['dr_sid'], TOKEN)
-      .then(() => settled.push('page'));
+    const page = cache.listCallDetailRecords(PAGE, ['dr_sid'], TOKEN).then(() => 'page');
     const gone = new AbortController();
     const lookup = cache
       .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { signal: gone.signal })
-      .catch((error: ServiceError) => settled.push(error.reason ?? 'error'));
+      .then(() => 'record', reasonOf);
     setImmediate(() => gone.abort());
-    const released = setTimeout(release, 2_000);
-    await lookup;
-    clearTimeout(released);
-    release();
-    await page;
-    expect(settled).toEqual(['disconnected', 'page']);
+    expect(await settleOrder(page, lookup, release)).toEqual(['disconnected', 'page']);
   });
 });
 
@@ -325,20 +320,13 @@ describe('a record lookup joining a call another request started', () => {
   it("waits for it no longer than its own request's deadline", async () => {
     const { cache, recordCalls, release } = cacheWithHeldCalls(true);
     const TOKEN = 'Bearer shared-fallback-token';
-    const settled: string[] = [];
-    const first = cache
-      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN)
-      .then(() => settled.push('first'));
+    const first = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => 'first');
+    // 50 ms, far within the two seconds the call is held: only a lookup that waits for it settles after it.
+    const deadlineAt = performance.now() + 50;
     const joined = cache
-      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt: performance.now() + 50 })
-      .catch((error: ServiceError) => settled.push(error.reason ?? 'error'));
-    // Far past the joining lookup's 50 ms deadline: only a lookup that waits for the call settles after it.
-    const released = setTimeout(release, 2_000);
-    await joined;
-    clearTimeout(released);
-    release();
-    await first;
-    expect(settled).toEqual(['deadline', 'first']);
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt })
+      .then(() => 'joined', reasonOf);
+    expect(await settleOrder(first, joined, release)).toEqual(['deadline', 'first']);
     expect(recordCalls).toEqual([['dr_sid', 'price']]);
   });
 });

@@ -319,23 +319,17 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   }
 
   /**
-   * `promise`, or, as soon as the caller's signal aborts or its deadline passes, the client-disconnected or
-   * deadline error (the shared call goes on): a call another request started, or the one a follow-up waits
-   * for, runs to that request's deadline, which may be later than this one's.
+   * What `join()` joins or starts, or, as soon as the caller's signal aborts or its deadline passes, the
+   * client-disconnected or deadline error (the shared call goes on): a call another request started, or the one
+   * a follow-up waits for, runs to that request's deadline, which may be later than this one's. A caller already
+   * gone or out of time joins nothing.
    */
-  function forCaller<T>(promise: Promise<T>, { signal, deadlineAt }: CallOptions): Promise<T> {
+  function forCaller<T>(join: () => Promise<T>, { signal, deadlineAt }: CallOptions): Promise<T> {
+    if (signal?.aborted) return Promise.reject(disconnected());
+    if (deadlineAt !== undefined && deadlineAt <= performance.now())
+      return Promise.reject(deadlineExceeded());
+    const promise = join();
     if (!signal && deadlineAt === undefined) return promise;
-    const early = signal?.aborted
-      ? disconnected()
-      : deadlineAt !== undefined && deadlineAt <= performance.now()
-        ? deadlineExceeded()
-        : undefined;
-    if (early) {
-      // Nobody else may wait on the call (it may have been started for this lookup alone): its failure is
-      // dropped here rather than left an unhandled rejection, which ends the process.
-      promise.catch(() => {});
-      return Promise.reject(early);
-    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(disconnected());
       const timer =
@@ -358,15 +352,22 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     const all = Promise.allSettled(pages);
     if (signal === undefined && deadlineAt === undefined) return all.then(() => {});
     return new Promise<void>((resolve) => {
-      const timer =
-        deadlineAt === undefined ? undefined : setTimeout(done, Math.max(0, deadlineAt - performance.now()));
+      let timer: NodeJS.Timeout | undefined;
       function done() {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         resolve();
       }
+      // A timer may fire a little before performance.now() reaches its delay (libuv counts from the start of
+      // the loop's turn): until the deadline has passed, the wait goes on, so the lookup then finds it passed.
+      function untilDeadline() {
+        const left = (deadlineAt as number) - performance.now();
+        if (left <= 0) done();
+        else timer = setTimeout(untilDeadline, Math.ceil(left));
+      }
       if (signal?.aborted) return done();
       signal?.addEventListener('abort', done, { once: true });
+      if (deadlineAt !== undefined) untilDeadline();
       all.then(done);
     });
   }
@@ -438,16 +439,17 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         // Noted before any call this lookup joins or starts: see fetchShared.
         const generation = await generationOf(drSid);
         const { entry: fetched, stored } = await forCaller(
-          fetchShared(
-            key,
-            drSid,
-            missing,
-            authorization,
-            callOptions,
-            generation,
-            !callOptions.refresh,
-            callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
-          ),
+          () =>
+            fetchShared(
+              key,
+              drSid,
+              missing,
+              authorization,
+              callOptions,
+              generation,
+              !callOptions.refresh,
+              callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
+            ),
           callOptions,
         );
         onLookup(readFailed ? 'error' : held && missing.length < fields.length ? 'partial' : 'miss');

@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
+import type { ServiceError } from '../src/errors.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
-import { createFingerprint, type LookupResult } from '../src/records/cdr-cache.ts';
+import { createCdrCache, createFingerprint, type LookupResult } from '../src/records/cdr-cache.ts';
+import { createMemoryStore } from '../src/records/memory-store.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { postGraphQL } from './helpers/post.ts';
 
@@ -224,6 +227,107 @@ describe('the CDR cache', () => {
     clock.now += 59_000;
     await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID });
     expect(cdrCalls(h)).toHaveLength(2);
+  });
+});
+
+/** A record cache over a client whose list pages (and, with `holdRecords`, records) wait until the test lets them answer. */
+function cacheWithHeldCalls(holdRecords = false) {
+  const record = {
+    drSid: SAMPLE_DR_SID,
+    values: { dr_sid: SAMPLE_DR_SID, price: '1.5' },
+    invalid: undefined,
+  };
+  const releases: (() => void)[] = [];
+  const recordCalls: string[][] = [];
+  const cache = createCdrCache({
+    client: {
+      getCallDetailRecord: (_drSid, fields) => {
+        recordCalls.push([...fields]);
+        return holdRecords
+          ? new Promise((resolve) => releases.push(() => resolve(record)))
+          : Promise.resolve(record);
+      },
+      listCallDetailRecords: () =>
+        new Promise((resolve) => releases.push(() => resolve({ records: [], hasMore: false, total: 0 }))),
+    },
+    store: createMemoryStore(1_000_000),
+    logger: createLogger({ level: 'silent' }),
+    ttlMs: 60_000,
+    notFoundTtlMs: 5_000,
+    staleIfErrorMs: 0,
+  });
+  const release = () => {
+    for (const answer of releases.splice(0)) answer();
+  };
+  return { cache, recordCalls, release };
+}
+
+/**
+ * The order in which a held call (`held`) and a lookup settle, each named by its label: the test's held calls
+ * answer once the lookup has settled, or after two seconds if the lookup waits for them.
+ */
+async function settleOrder(held: Promise<string>, lookup: Promise<string>, release: () => void) {
+  const settled: string[] = [];
+  const [heldSettled, lookupSettled] = [held, lookup].map((p) => p.then((label) => settled.push(label)));
+  const released = setTimeout(release, 2_000);
+  await lookupSettled;
+  clearTimeout(released);
+  release();
+  await heldSettled;
+  return settled;
+}
+
+const reasonOf = (error: ServiceError) => error.reason ?? 'error';
+
+describe('a record lookup beside a page of the list in flight for the same token', () => {
+  const TOKEN = 'Bearer shared-fallback-token';
+  const PAGE = { limit: 20 };
+
+  it("answers a record the cache holds fresh without waiting for another request's page", async () => {
+    const { cache, release } = cacheWithHeldCalls();
+    await cache.getCallDetailRecord(SAMPLE_DR_SID, ['dr_sid', 'price'], TOKEN);
+    const page = cache.listCallDetailRecords(PAGE, ['dr_sid'], TOKEN).then(() => 'page');
+    const hit = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => 'record');
+    expect(await settleOrder(page, hit, release)).toEqual(['record', 'page']);
+  });
+
+  it("waits for the page no longer than its own request's deadline", async () => {
+    const { cache, recordCalls, release } = cacheWithHeldCalls();
+    const page = cache.listCallDetailRecords(PAGE, ['dr_sid'], TOKEN).then(() => 'page');
+    // 50 ms, far within the two seconds the page is held: only a lookup that waits for the page settles after it.
+    const deadlineAt = performance.now() + 50;
+    const lookup = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt })
+      .then(() => 'record', reasonOf);
+    expect(await settleOrder(page, lookup, release)).toEqual(['deadline', 'page']);
+    // Out of time, it asks CarrierX nothing.
+    expect(recordCalls).toEqual([]);
+  });
+
+  it('stops waiting for the page as soon as its client disconnects', async () => {
+    const { cache, release } = cacheWithHeldCalls();
+    const page = cache.listCallDetailRecords(PAGE, ['dr_sid'], TOKEN).then(() => 'page');
+    const gone = new AbortController();
+    const lookup = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { signal: gone.signal })
+      .then(() => 'record', reasonOf);
+    setImmediate(() => gone.abort());
+    expect(await settleOrder(page, lookup, release)).toEqual(['disconnected', 'page']);
+  });
+});
+
+describe('a record lookup joining a call another request started', () => {
+  it("waits for it no longer than its own request's deadline", async () => {
+    const { cache, recordCalls, release } = cacheWithHeldCalls(true);
+    const TOKEN = 'Bearer shared-fallback-token';
+    const first = cache.getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN).then(() => 'first');
+    // 50 ms, far within the two seconds the call is held: only a lookup that waits for it settles after it.
+    const deadlineAt = performance.now() + 50;
+    const joined = cache
+      .getCallDetailRecord(SAMPLE_DR_SID, ['price'], TOKEN, { deadlineAt })
+      .then(() => 'joined', reasonOf);
+    expect(await settleOrder(first, joined, release)).toEqual(['deadline', 'first']);
+    expect(recordCalls).toEqual([['dr_sid', 'price']]);
   });
 });
 

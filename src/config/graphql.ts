@@ -54,8 +54,8 @@ export function graphqlConfig(e: z.output<typeof graphqlEnv>, production: boolea
     /** Execute compiled documents through graphql-jit; false runs graphql-js for all. */
     jit: e.GRAPHQL_JIT,
     /**
-     * Run a query document seen before without Yoga's pipeline (src/graphql/execution/prepared.ts), on the HTTP fast
-     * path and with graphql-jit on; false: every request takes the whole pipeline.
+     * Run a query document seen before without Yoga's pipeline (src/graphql/execution/prepared.ts), on either HTTP
+     * path, with graphql-jit on; false: every request takes the whole pipeline.
      */
     preparedOperations: e.PREPARED_OPERATIONS,
     persistedDocuments: {

@@ -1,5 +1,5 @@
 import { asksForRefresh, resolveCredentials } from '../credentials.ts';
-import type { CacheEntry, CacheStore, EntryStamp } from '../records/entry.ts';
+import type { CacheStore, EntryStamp } from '../records/entry.ts';
 import { createLru } from '../records/memory-store.ts';
 import type { EntryRead, Tally } from '../tally.ts';
 

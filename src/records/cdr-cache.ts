@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import type { CallOptions, CarrierXClient, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import { disconnected, ServiceError } from '../errors.ts';
+import { deadlineExceeded, disconnected, ServiceError } from '../errors.ts';
 import type { Tally } from '../tally.ts';
 import { type Logger, withDeferredLogger } from '../telemetry/logger.ts';
 import {
@@ -265,9 +265,9 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         call.started = true;
         // A follow-up does not ask again for what the call before it brought (or held) fresh.
         const at = now();
-        const fresh = (api: string) =>
-          at - (previous?.entry.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs;
-        const asked = [...call.fields].filter((api) => api === 'dr_sid' || !fresh(api)).sort();
+        const asked = [...call.fields]
+          .filter((api) => api === 'dr_sid' || !isFresh(previous?.entry.fetchedAt[api], at))
+          .sort();
         let fetched: CacheEntry;
         try {
           // No caller's abort signal: other lookups may be waiting on this call; its deadline still bounds it.
@@ -318,19 +318,57 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     }
   }
 
-  /** `promise`, or the client-disconnected error as soon as `signal` aborts (the shared call goes on). */
-  function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (!signal) return promise;
-    if (signal.aborted) {
-      // Nobody else may wait on the call (it may have been started for this lookup alone): its failure is
-      // dropped here rather than left an unhandled rejection, which ends the process.
-      promise.catch(() => {});
-      return Promise.reject(disconnected());
-    }
+  /**
+   * What `join()` joins or starts, or, as soon as the caller's signal aborts or its deadline passes, the
+   * client-disconnected or deadline error (the shared call goes on): a call another request started, or the one
+   * a follow-up waits for, runs to that request's deadline, which may be later than this one's. A caller already
+   * gone or out of time joins nothing.
+   */
+  function forCaller<T>(join: () => Promise<T>, { signal, deadlineAt }: CallOptions): Promise<T> {
+    if (signal?.aborted) return Promise.reject(disconnected());
+    if (deadlineAt !== undefined && deadlineAt <= performance.now())
+      return Promise.reject(deadlineExceeded());
+    const promise = join();
+    if (!signal && deadlineAt === undefined) return promise;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(disconnected());
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      const timer =
+        deadlineAt === undefined
+          ? undefined
+          : setTimeout(() => reject(deadlineExceeded()), deadlineAt - performance.now());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  /** Once `pages` have all settled, or the caller's deadline passes or its signal aborts, whichever is first. */
+  function settledWithin(
+    pages: readonly Promise<unknown>[],
+    { signal, deadlineAt }: CallOptions,
+  ): Promise<void> {
+    const all = Promise.allSettled(pages);
+    if (signal === undefined && deadlineAt === undefined) return all.then(() => {});
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      // A timer may fire a little before performance.now() reaches its delay (libuv counts from the start of
+      // the loop's turn): until the deadline has passed, the wait goes on, so the lookup then finds it passed.
+      function untilDeadline() {
+        const left = (deadlineAt as number) - performance.now();
+        if (left <= 0) done();
+        else timer = setTimeout(untilDeadline, Math.ceil(left));
+      }
+      if (signal?.aborted) return done();
+      signal?.addEventListener('abort', done, { once: true });
+      if (deadlineAt !== undefined) untilDeadline();
+      all.then(done);
     });
   }
 
@@ -364,18 +402,26 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   return {
     async getCallDetailRecord(drSid, fields, authorization, callOptions = {}) {
       const credential = fingerprint(authorization);
-      // A page this credential is fetching may hold the record (a record asked for beside a list): it is
-      // stored as it arrives, so the lookup waits for it rather than calling CarrierX alongside.
-      const pages = listing.get(credential);
-      if (pages) await Promise.allSettled(pages);
       const key = `${credential}:${drSid}`;
       // A store that fails or times out counts as an error lookup, answered from CarrierX.
       let readFailed = false;
-      const entry = await read(key, () => {
+      const onReadFailed = () => {
         readFailed = true;
-      });
+      };
+      let entry = await read(key, onReadFailed);
+      // A page this credential is fetching may hold the record (a record asked for beside a list): it is
+      // stored as it arrives, so a lookup the store cannot answer waits for it rather than calling CarrierX
+      // alongside, then reads again. Only such a lookup waits, and no longer than its own request may: the
+      // page may be another request's (one fallback token is every caller's credential), bounded only by its
+      // own deadline.
+      const pages = callOptions.refresh ? undefined : listing.get(credential);
+      if (pages && !answersFrom(entry, fields, now())) {
+        await settledWithin([...pages], callOptions);
+        readFailed = false;
+        entry = await read(key, onReadFailed);
+      }
       const at = now();
-      if (!callOptions.refresh && entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs) {
+      if (!callOptions.refresh && isKnownMissing(entry, at)) {
         onLookup('hit');
         callOptions.tally?.readUnvouched();
         throw new ServiceError('NOT_FOUND');
@@ -383,7 +429,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       const held = entry?.notFoundAt === undefined ? entry : undefined;
       const missing = callOptions.refresh
         ? fields
-        : fields.filter((api) => !(at - (held?.fetchedAt[api] ?? Number.NEGATIVE_INFINITY) < ttlMs));
+        : fields.filter((api) => !isFresh(held?.fetchedAt[api], at));
       if (missing.length === 0 && held) {
         onLookup('hit');
         callOptions.tally?.readEntry(key, held, fields);
@@ -392,18 +438,19 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       try {
         // Noted before any call this lookup joins or starts: see fetchShared.
         const generation = await generationOf(drSid);
-        const { entry: fetched, stored } = await untilAborted(
-          fetchShared(
-            key,
-            drSid,
-            missing,
-            authorization,
-            callOptions,
-            generation,
-            !callOptions.refresh,
-            callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
-          ),
-          callOptions.signal,
+        const { entry: fetched, stored } = await forCaller(
+          () =>
+            fetchShared(
+              key,
+              drSid,
+              missing,
+              authorization,
+              callOptions,
+              generation,
+              !callOptions.refresh,
+              callOptions.refresh ? 'refresh' : held && missing.length < fields.length ? 'partial' : 'miss',
+            ),
+          callOptions,
         );
         onLookup(readFailed ? 'error' : held && missing.length < fields.length ? 'partial' : 'miss');
         // The shared call may have asked for fewer than this lookup's fields when it joined late: what it
@@ -448,6 +495,23 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       await store.close?.();
     },
   };
+
+  /** Whether a field fetched at `fetchedAt` (undefined: never) is still fresh at `at`. */
+  function isFresh(fetchedAt: number | undefined, at: number): boolean {
+    return at - (fetchedAt ?? Number.NEGATIVE_INFINITY) < ttlMs;
+  }
+
+  /** Whether `entry` is a 404 still to be answered as one at `at`. */
+  function isKnownMissing(entry: CacheEntry | undefined, at: number): boolean {
+    return entry?.notFoundAt !== undefined && at - entry.notFoundAt < notFoundTtlMs;
+  }
+
+  /** Whether `entry` answers a lookup of `fields` at `at` without a call: a fresh 404, or every field fresh. */
+  function answersFrom(entry: CacheEntry | undefined, fields: readonly string[], at: number): boolean {
+    if (entry === undefined) return false;
+    if (entry.notFoundAt !== undefined) return isKnownMissing(entry, at);
+    return fields.every((api) => isFresh(entry.fetchedAt[api], at));
+  }
 
   /** The held fields as a stale record, if every one asked for expired less than staleIfErrorMs ago. */
   function staleRecord(held: CacheEntry, fields: readonly string[], at: number): CdrRecord | undefined {

@@ -11,13 +11,15 @@ import { createMemoryStore } from '../records/memory-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { recordAnswerLookup, recordCacheLookup } from '../telemetry/metrics.ts';
 import { type Context, createContextFactory } from './context.ts';
+import { canonicalResultStep } from './execution/canonical-results.ts';
 import { maskingStep } from './execution/masking.ts';
 import { usePreparedOperations } from './execution/prepared.ts';
+import { staleReportStep } from './execution/stale-report.ts';
 import { type ExecutionStep, useExecutionSteps } from './execution/steps.ts';
+import { variableCoercionStep } from './execution/variable-coercion.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
-import { canonicalResultStep } from './plugins/use-canonical-results.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
@@ -26,9 +28,7 @@ import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
-import { staleReportStep } from './plugins/use-stale-report.ts';
 import { useValidationCache } from './plugins/use-validation-cache.ts';
-import { variableCoercionStep } from './plugins/use-variable-coercion.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps {

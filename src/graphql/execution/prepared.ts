@@ -10,8 +10,8 @@ import { type GraphQLParams, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { recordPreparedOperation } from '../../telemetry/metrics.ts';
 import type { createContextFactory } from '../context.ts';
 import { runsOnJit } from '../plugins/use-jit.ts';
-import { scalarVariablesOf } from '../plugins/use-variable-coercion.ts';
 import { type ExecutionStep, type OperationContext, ownVariables, runBetweenSteps } from './steps.ts';
+import { scalarVariablesOf } from './variable-coercion.ts';
 
 /**
  * Prepared operations: the second and later runs of a query document skip envelop's pipeline.

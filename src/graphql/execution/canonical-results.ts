@@ -1,5 +1,5 @@
 import { type DocumentNode, type ExecutionResult, GraphQLError, type Source } from 'graphql';
-import type { ExecutionStep } from '../execution/steps.ts';
+import type { ExecutionStep } from './steps.ts';
 
 /** Offset in the document's text of a 1-based line and column, as graphql-js's positions count. */
 function positionOf(source: Source, line: number, column: number): number {

@@ -1,6 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import type { StaleRecord } from '../context.ts';
-import type { ExecutionStep } from '../execution/steps.ts';
+import type { ExecutionStep } from './steps.ts';
 
 /**
  * Adds `extensions.stale` ([{ path, ageSeconds }]) to a result that holds records the cache served while

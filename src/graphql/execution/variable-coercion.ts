@@ -11,7 +11,7 @@ import {
 } from 'graphql';
 import { ERRORS } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { ExecutionStep } from '../execution/steps.ts';
+import type { ExecutionStep } from './steps.ts';
 
 /**
  * A variable value that does not coerce to its declared type is a request error, like a validation error: no

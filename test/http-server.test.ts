@@ -405,6 +405,18 @@ describe('readiness (GET /ready)', () => {
   });
 });
 
+/** Whether something accepts TCP connections on this loopback port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 describe('the server process (npm start)', () => {
   /** Starts src/server.ts as `npm start` does; resolves once it listens (or has exited). */
   async function start(env: Record<string, string>) {
@@ -449,6 +461,15 @@ describe('the server process (npm start)', () => {
     expect(server.output().stdout).toContain('"msg":"shutting down"');
     expect(server.output().stdout).toContain('"msg":"stopped"');
     socket.destroy();
+  }, 60_000);
+
+  it('stops, freeing its port, when npm start itself gets SIGTERM (as systemd, pm2 or a shell script send it)', async () => {
+    const server = await startServerProcess({}, { file: 'npm', args: ['start', '--silent'], cwd: '.' });
+    const port = Number(new URL(server.url).port);
+    expect(await accepts(port)).toBe(true);
+    // SIGTERM to npm's own process, and npm's exit awaited: the server must have drained and gone with it.
+    await server.stop();
+    await expect.poll(() => accepts(port), { timeout: 10_000, interval: 200 }).toBe(false);
   }, 60_000);
 
   it('says on stderr why it stopped when the port is taken, even with LOG_LEVEL=silent', async () => {

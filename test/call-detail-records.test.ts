@@ -450,6 +450,33 @@ describe('callDetailRecords filter values (injection corpus)', () => {
     expect(listCalls()).toHaveLength(0);
   });
 
+  it('refuses a filter value holding an unpaired surrogate with BAD_USER_INPUT, calling nothing and logging no error', async () => {
+    const before = h.logs.length;
+    for (const value of ['+1\udfff', '\ud83d', 'a\udc00b']) {
+      const response = await page({ filter: { numberSrc: { like: value } } });
+      expect(response.body.errors?.[0]?.extensions?.code, JSON.stringify(value)).toBe('BAD_USER_INPUT');
+      expect(response.body.errors?.[0]?.message).toContain('filter.numberSrc.like');
+    }
+    expect(listCalls()).toHaveLength(0);
+    const errors = h.logs.slice(before).filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses a filter too long to send (every value within bounds, the whole over 4 KB encoded) with BAD_USER_INPUT', async () => {
+    const euros = '€'.repeat(250);
+    const alone = await page({ filter: { numberSrc: { eq: euros } } });
+    expect(alone.body.errors).toBeUndefined();
+    h.simulator.resetLog();
+    const response = await page({
+      filter: { numberSrc: { eq: euros }, numberDst: { eq: euros }, sipcause: { like: euros } },
+    });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.body.errors?.[0]?.message).toMatch(
+      /filter is too long: \d+ bytes once encoded for CarrierX, at most 4096/,
+    );
+    expect(listCalls()).toHaveLength(0);
+  });
+
   it('refuses operators CarrierX has not confirmed as GraphQL validation errors', async () => {
     for (const filter of [
       '{ numberSrc: { ne: "1" } }',

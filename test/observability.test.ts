@@ -323,6 +323,26 @@ describe('operation name labels', () => {
       await s.close();
     }
   });
+
+  it('labels and logs an operation with a 30,000-character name by at most 100 characters', async () => {
+    const s = await serve(true);
+    try {
+      const long = `Q${'x'.repeat(30_000)}`;
+      const before = await samples();
+      const answer = await post(s.port, `query ${long} { __typename }`, {});
+      expect(answer.body.errors).toBeUndefined();
+      const all = await samples();
+      for (const key of all.keys()) expect(key.length, key.slice(0, 80)).toBeLessThan(400);
+      const other = 'graphql_operations_total{type="query",name="other",outcome="ok"}';
+      expect((all.get(other) ?? 0) - (before.get(other) ?? 0)).toBe(1);
+      const line = s.h.logs
+        .map((text) => JSON.parse(text) as { msg?: string; operation?: string })
+        .find((entry) => entry.msg === 'operation' && entry.operation?.startsWith('Qxxx'));
+      expect(line?.operation).toBe(`${long.slice(0, 100)}…`);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 /** Runs `promtool check metrics` on an exposition; it must be installed (.ci/run installs it). */

@@ -429,9 +429,16 @@ const operationNames = new Set<string>();
 const operationChildren = new Map<string, Map<string, CounterChild>>();
 const durationChildren = new Map<string, HistogramChild>();
 
-/** The label for a client's operation name: itself among the first 100 distinct, else `other`. */
+/** The longest operation name kept as a label; a longer one (cut by the observer, src/graphql) is `other`. */
+const MAX_OPERATION_NAME_LABEL = 100;
+
+/**
+ * The label for a client's operation name: itself among the first 100 distinct of at most 100 characters, else
+ * `other` (a flood of long names can neither blow up the exposition nor take the slots of real operations).
+ */
 export function operationNameLabel(name: string | undefined): string {
   if (name === undefined || name === '') return 'anonymous';
+  if (name.length > MAX_OPERATION_NAME_LABEL) return 'other';
   if (operationNames.has(name)) return name;
   if (operationNames.size >= MAX_OPERATION_NAMES) return 'other';
   operationNames.add(name);

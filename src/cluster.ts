@@ -77,16 +77,27 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     fork();
   });
 
+  // Until then (after the first signal) the workers are in their SHUTDOWN_DELAY_MS: still serving.
+  let delayEndsAt = 0;
   const stopAll = (reason: string) => {
     if (stopping) {
-      // A second signal: stop now, without waiting for in-flight requests.
+      // A second signal during the delay: each worker, signalled again, skips the rest of its delay and drains.
+      if (Date.now() < delayEndsAt) {
+        delayEndsAt = 0;
+        for (const worker of startedAt.keys()) worker.process.kill('SIGTERM');
+        return;
+      }
+      // A second signal while they drain: stop now, without waiting for in-flight requests.
       for (const worker of startedAt.keys()) worker.process.kill('SIGKILL');
       process.exit(1);
     }
     stopping = true;
     logger.info({ reason }, 'stopping workers');
-    // Each worker drains its own requests (up to the request deadline) before it exits.
-    const graceMs = config.limits.requestDeadlineMs + 10_000;
+    // Each worker waits SHUTDOWN_DELAY_MS itself (its /ready failing, the primary still handing it connections),
+    // then drains its own requests (up to the request deadline) before it exits.
+    const delayMs = config.http.shutdownDelayMs;
+    delayEndsAt = Date.now() + delayMs;
+    const graceMs = delayMs + config.limits.requestDeadlineMs + 10_000;
     setTimeout(
       () => fatal(logger, `workers were still running ${graceMs} ms after ${reason}; exiting without them`),
       graceMs,

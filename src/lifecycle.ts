@@ -68,7 +68,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       : {}),
     ...(upstream.demoToken ? { demoToken: upstream.demoToken } : {}),
   });
-  const { server, drain, markReady } = createHttpServer(app, config);
+  const { server, drain, markReady, markStopping } = createHttpServer(app, config);
   // A worker's metrics are served by its primary, summed over all workers.
   const metrics =
     config.metricsPort === 0
@@ -80,6 +80,8 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
           logger,
         });
   let stopping = false;
+  // While SHUTDOWN_DELAY_MS runs (after the first signal, before the drain): ends it early.
+  let endDelay: (() => void) | undefined;
   server.on('error', (error: NodeJS.ErrnoException) => {
     // The commonest way a newcomer's start fails (a second `npm start`): say what to do, not a stack.
     if (error.code === 'EADDRINUSE') {
@@ -112,22 +114,46 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
 
   const stop = (signal: string) => {
     if (stopping) {
-      // A second signal: stop now, without waiting for in-flight requests. Not in a worker: on Ctrl-C it gets
-      // SIGINT from the terminal and SIGTERM from its primary, which does the hard stop on a second Ctrl-C.
+      // A second signal during the delay: drain now (an operator, or a primary passing on its second signal).
+      if (endDelay) {
+        endDelay();
+        return;
+      }
+      // A second signal while draining: stop now, without waiting for in-flight requests. Not in a worker: on
+      // Ctrl-C it gets SIGINT from the terminal and SIGTERM from its primary, which does the hard stop on a
+      // second Ctrl-C.
       if (cluster.isPrimary) process.exit(1);
       return;
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // Stop accepting, let in-flight requests finish, then close the upstream pool and the simulator.
-    // In-flight operations may take up to their deadline; give them that, and a little more, before giving up.
-    const graceMs = config.limits.requestDeadlineMs + 5_000;
+    const delayMs = config.http.shutdownDelayMs;
+    logger.info({ signal, delayMs }, 'shutting down');
+    // In-flight operations may take up to their deadline once the delay is over; give them that, and a little
+    // more, before giving up.
+    const graceMs = delayMs + config.limits.requestDeadlineMs + 5_000;
     setTimeout(
       () =>
         fatal(logger, `requests were still in flight ${graceMs} ms after ${signal}; exiting without them`),
       graceMs,
     ).unref();
-    void drain()
+    // First /ready fails while the server still serves (each answer closing its connection), for as long as
+    // a balancer takes to see it; only then does it stop accepting, which would otherwise refuse the
+    // connections the balancer still sends and race the requests on its kept-alive ones.
+    markStopping();
+    const delayed = new Promise<void>((resolve) => {
+      if (delayMs === 0) return resolve();
+      const timer = setTimeout(resolve, delayMs);
+      endDelay = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    void delayed
+      .then(() => {
+        endDelay = undefined;
+        // Stop accepting, let in-flight requests finish, then close the upstream pool and the simulator.
+        return drain();
+      })
       .then(async () => {
         await client.close();
         await cacheStore?.close?.();

@@ -417,6 +417,55 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A client connection that may carry several requests (keep-alive): `send` writes one and resolves its whole
+ * response (read to its Content-Length), headers lower-cased.
+ */
+async function keepAlive(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  let buffered = '';
+  let waiting: { resolve(): void; reject(error: Error): void } | undefined;
+  socket.on('data', (chunk) => {
+    buffered += chunk.toString('latin1');
+    waiting?.resolve();
+  });
+  const closed = once(socket, 'close');
+  void closed.then(() => waiting?.reject(new Error(`the connection closed; received: ${buffered}`)));
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  return {
+    closed,
+    async send(target: string, body?: string): Promise<{ status: number; headers: Record<string, string> }> {
+      const head = body
+        ? `POST ${target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+        : `GET ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
+      socket.write(head);
+      for (;;) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end !== -1) {
+          const [statusLine = '', ...lines] = buffered.slice(0, end).split('\r\n');
+          const headers = Object.fromEntries(
+            lines.map((line) => {
+              const colon = line.indexOf(':');
+              return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+            }),
+          );
+          const length = Number(headers['content-length'] ?? 0);
+          if (buffered.length >= end + 4 + length) {
+            buffered = buffered.slice(end + 4 + length);
+            return { status: Number(statusLine.split(' ')[1]), headers };
+          }
+        }
+        if (socket.destroyed) throw new Error(`the connection closed; received: ${buffered}`);
+        await new Promise<void>((resolve, reject) => {
+          waiting = { resolve, reject };
+        });
+      }
+    },
+    destroy: () => socket.destroy(),
+  };
+}
+
 describe('the server process (npm start)', () => {
   /** Starts src/server.ts as `npm start` does; resolves once it listens (or has exited). */
   async function start(env: Record<string, string>) {
@@ -482,5 +531,64 @@ describe('the server process (npm start)', () => {
     taken.close();
     expect(code).toBe(1);
     expect(server.output().stderr).toContain(`port ${port} on 127.0.0.1 is already in use (EADDRINUSE)`);
+  }, 60_000);
+
+  // With workers, each one (signalled by its primary) waits out the delay itself.
+  it.each([
+    ['', {}],
+    [' (two cluster workers)', { WEB_CONCURRENCY: '2' }],
+  ])(
+    'keeps serving for SHUTDOWN_DELAY_MS after SIGTERM, with /ready at 503 and every answer closing its connection, then stops%s',
+    async (_, env) => {
+      const server = await start({ LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '1500', ...env });
+      // A keep-alive client from before the signal, as a balancer or a busy client holds one.
+      const before = await keepAlive(server.port);
+      const first = await before.send('/graphql', TYPENAME);
+      expect(first.status).toBe(200);
+      expect(first.headers.connection).not.toBe('close');
+      server.child.kill('SIGTERM');
+      await expect.poll(() => server.output().stdout, { timeout: 5_000 }).toContain('"msg":"shutting down"');
+      // Well within the 1.5 s: nothing is refused yet, but a balancer polling /ready sees the server going.
+      expect((await request(server.port, { target: '/ready', host: 'localhost' })).status).toBe(503);
+      const fresh = await keepAlive(server.port);
+      const answered = await fresh.send('/graphql', TYPENAME);
+      expect(answered.status).toBe(200);
+      expect(answered.headers.connection).toBe('close');
+      await fresh.closed;
+      const reused = await before.send('/graphql', TYPENAME);
+      expect(reused.status).toBe(200);
+      expect(reused.headers.connection).toBe('close');
+      await before.closed;
+      await expect.poll(() => accepts(server.port), { timeout: 10_000, interval: 100 }).toBe(false);
+      const [code] = await server.exited;
+      expect(code).toBe(0);
+      expect(server.output().stdout).toContain('"msg":"stopped"');
+    },
+    60_000,
+  );
+
+  it('skips the rest of SHUTDOWN_DELAY_MS on a second SIGTERM, and still exits 0', async () => {
+    // A delay far past the test's timeout: only the second signal can end it in time.
+    const server = await start({ LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '600000' });
+    server.child.kill('SIGTERM');
+    await expect.poll(() => server.output().stdout, { timeout: 5_000 }).toContain('"msg":"shutting down"');
+    expect((await request(server.port, { target: '/ready', host: 'localhost' })).status).toBe(503);
+    server.child.kill('SIGTERM');
+    const [code] = await server.exited;
+    expect(code).toBe(0);
+    expect(server.output().stdout).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  it('stops accepting at once on SIGTERM while developing (SHUTDOWN_DELAY_MS defaults to 0)', async () => {
+    const server = await start({ LOG_LEVEL: 'info', NODE_ENV: 'development', SHUTDOWN_DELAY_MS: '' });
+    // An idle keep-alive connection is closed by the drain itself, not left to its keep-alive timeout.
+    const idle = await keepAlive(server.port);
+    expect((await idle.send('/health')).status).toBe(200);
+    server.child.kill('SIGTERM');
+    await idle.closed;
+    const [code] = await server.exited;
+    expect(code).toBe(0);
+    expect(server.output().stdout).toContain('"delayMs":0');
+    expect(await accepts(server.port)).toBe(false);
   }, 60_000);
 });

@@ -46,6 +46,12 @@ export const httpEnv = z
     HTTP_MAX_CONNECTIONS: optional(integer(1, 1_000_000))
       .default(1_024)
       .describe('open connections per process, and the listen backlog'),
+    // A balancer sees /ready fail only at its next health check: until then it still sends new connections.
+    SHUTDOWN_DELAY_MS: optional(integer(0, 600_000)).meta({
+      description:
+        'after SIGTERM, how long /ready answers 503 while the server still serves, before it drains',
+      unset: '0 in development, 5000 in production',
+    }),
     HTTP_FAST_PATH: optional(flag)
       .default(true)
       .describe("plain JSON POSTs skip Yoga's Fetch API adapter (src/http/create-request-handler.ts)"),
@@ -94,6 +100,12 @@ export function httpConfig(
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      /**
+       * After SIGTERM/SIGINT: /ready answers 503 and every response closes its connection, while the server still
+       * accepts and serves, for this long; then it drains. In production a balancer needs it to notice; while
+       * developing, a Ctrl-C should stop at once.
+       */
+      shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (context.production ? 5_000 : 0),
     },
   };
 }

@@ -9,9 +9,15 @@ export interface HttpServer {
   handler: RequestHandler;
   /**
    * Marks the server ready: `GET /ready` answers 503 until this is called (the entry point calls it once it
-   * listens) and again from the moment `drain()` starts.
+   * listens) and again from the moment `markStopping()` or `drain()` is called.
    */
   markReady(): void;
+  /**
+   * Announces a stop without making it yet: `GET /ready` answers 503 and every response closes its connection
+   * (`Connection: close`), while the server still accepts and serves. A balancer takes the server out at its
+   * next health check, and its keep-alive clients reconnect to another replica, before `drain()` refuses them.
+   */
+  markStopping(): void;
   /**
    * Starts a graceful stop: no new connections; idle ones, and ones still sending a request body, are closed
    * (a stalled upload would otherwise hold the process until the request timeout); requests being answered
@@ -60,6 +66,9 @@ export function createHttpServer(app: App, config: Config): HttpServer {
     handler,
     markReady() {
       ready = true;
+    },
+    markStopping() {
+      stopping = true;
     },
     drain() {
       stopping = true;

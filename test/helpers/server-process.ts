@@ -40,6 +40,9 @@ export async function startServerProcess(
       LOG_LEVEL: 'warn',
       SIMULATOR_PORT: '0',
       METRICS_PORT: '0',
+      // A production server waits 5 s after SIGTERM for balancers to see it leave; a test's stop() need not,
+      // unless it is about that wait (test/http-server.test.ts sets it).
+      SHUTDOWN_DELAY_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

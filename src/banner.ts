@@ -7,7 +7,7 @@ import { DEFAULT_SIMULATOR_PORT, type Upstream } from './upstream.ts';
 
 /** The lines a developer sees once the server (or every cluster worker) listens. */
 export function banner(config: Config, port: number, upstream: Upstream): string {
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const shownHost = shown(config.host);
   const url = `http://${shownHost}:${port}/graphql`;
   const lines = [
     '',
@@ -16,7 +16,9 @@ export function banner(config: Config, port: number, upstream: Upstream): string
       ? `  GraphiQL:  open ${url} in a browser`
       : '  GraphiQL:  off (GRAPHIQL_ENABLED=true turns it on)',
     `  Health:    http://${shownHost}:${port}/health (readiness: /ready)`,
-    ...(config.metricsPort === 0 ? [] : [`  Metrics:   http://${shownHost}:${config.metricsPort}/metrics`]),
+    ...(config.metricsPort === 0
+      ? []
+      : [`  Metrics:   http://${shown(config.metricsHost)}:${config.metricsPort}/metrics`]),
     upstream.demoToken
       ? `  Upstream:  the embedded CarrierX simulator at ${upstream.baseUrl} (CARRIERX_BASE_URL is not set)`
       : `  Upstream:  ${upstream.baseUrl}`,
@@ -31,6 +33,11 @@ export function banner(config: Config, port: number, upstream: Upstream): string
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** A host as a URL a developer can open: localhost for every interface. */
+function shown(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host;
 }
 
 /** Which browser pages on other origins may call, and the variable that changes it. */
@@ -65,9 +72,8 @@ const VERSION = (
  * where the service listens, what it calls and within which limits, without parsing prose.
  */
 export function listeningFields(config: Config, port: number, upstream: Upstream) {
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   return {
-    url: `http://${shownHost}:${port}/graphql`,
+    url: `http://${shown(config.host)}:${port}/graphql`,
     host: config.host,
     port,
     version: VERSION,
@@ -76,5 +82,11 @@ export function listeningFields(config: Config, port: number, upstream: Upstream
     graphiql: config.graphiql,
     corsOrigins: config.corsOrigins,
     limits: config.limits,
+    /** Where records are cached: this process (memory), the shared Redis, or nowhere (CACHE_TTL_MS=0). */
+    cache: config.cache.ttlMs === 0 ? 'off' : config.cache.redisUrl ? 'redis' : 'memory',
+    /** Only documents from PERSISTED_DOCUMENTS run (PERSISTED_DOCUMENTS_ONLY). */
+    persistedDocumentsOnly: config.persistedDocuments.only,
+    /** Where Prometheus scrapes; off when METRICS_PORT=0. */
+    metrics: config.metricsPort === 0 ? 'off' : { host: config.metricsHost, port: config.metricsPort },
   };
 }

@@ -40,7 +40,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const fork = () => startedAt.set(cluster.fork(workerEnv), Date.now());
   if (workerCachesNeedRelay(config)) relayClusterInvalidations(cluster);
   if (config.metricsPort !== 0) {
-    startMetricsServer({ port: config.metricsPort, host: config.host, cluster: 'primary', logger });
+    startMetricsServer({ port: config.metricsPort, host: config.metricsHost, cluster: 'primary', logger });
   }
   cluster.on('listening', (_worker, address) => {
     listening += 1;

@@ -75,7 +75,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       ? undefined
       : startMetricsServer({
           port: config.metricsPort,
-          host: config.host,
+          host: config.metricsHost,
           cluster: cluster.isPrimary ? 'single' : 'worker',
           logger,
         });

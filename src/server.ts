@@ -29,6 +29,12 @@ async function main(): Promise<void> {
   // Human-readable lines for a developer at a terminal; JSON wherever a program reads them (and in production).
   const pretty = !config.production && process.stdout.isTTY === true;
   const logger = createLogger({ level: config.logLevel, pretty });
+  // Once per start: cluster workers read the same environment, and their primary has said it.
+  if (cluster.isPrimary) {
+    for (const warning of config.warnings) {
+      logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
+    }
+  }
   try {
     if (cluster.isPrimary && config.workers > 1) await runPrimary(config, logger);
     else await runServer(config, logger);

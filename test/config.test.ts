@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/index.ts';
+import { ConfigError, loadConfig, variables } from '../src/config/index.ts';
 
 describe('configuration', () => {
   it('starts with no configuration at all, on the embedded simulator', () => {
@@ -203,5 +203,95 @@ describe('configuration', () => {
     expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' })).toThrow(
       /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
     );
+  });
+
+  it('warns of a variable that looks like one of ours, naming the one it probably meant', () => {
+    const config = loadConfig({ CARRIERX_BASEURL: 'https://api.carrierx.com/core/v2', METRICS_PROT: '9000' });
+    expect(config.warnings.map((w) => w.message)).toEqual([
+      'CARRIERX_BASEURL is not a variable this service reads: did you mean CARRIERX_BASE_URL?',
+      'METRICS_PROT is not a variable this service reads: did you mean METRICS_PORT?',
+    ]);
+    // The typo's setting stays at its default: what the warning is for.
+    expect(config.carrierx.baseUrl).toBeUndefined();
+  });
+
+  it('refuses to start in production on a variable that looks like one of ours, naming it and the one meant', () => {
+    const env = {
+      NODE_ENV: 'production',
+      CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2',
+      CACHE_TTL: '60000',
+    };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        {
+          variable: 'CACHE_TTL',
+          problem: 'is not a variable this service reads: did you mean CACHE_TTL_MS?',
+        },
+      ]);
+      expect((error as ConfigError).message).toContain('CACHE_TTL: ');
+    }
+  });
+
+  it('names a typo alongside the bad values in production, in one error', () => {
+    try {
+      loadConfig({
+        NODE_ENV: 'production',
+        CARRIERX_BASE_URL: 'https://a.example',
+        PORT: 'x',
+        MAX_QUERY_DEPT: '5',
+      });
+      expect.unreachable('the configuration is invalid');
+    } catch (error) {
+      expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual([
+        'MAX_QUERY_DEPT',
+        'PORT',
+      ]);
+    }
+  });
+
+  it('never flags a declared variable, a standard OpenTelemetry one, or a variable of other programs', () => {
+    const env: Record<string, string> = {
+      NODE_ENV: 'production',
+      CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2',
+      // Not ours at all.
+      PATH: '/usr/bin',
+      HOSTNAME: 'cdr-api-7d9f',
+      HOME: '/home/node',
+      NODE_OPTIONS: '--max-old-space-size=512',
+      HTTP_PROXY: 'http://proxy:3128',
+      // OpenTelemetry's, left to the SDK or to other services.
+      OTEL_PROPAGATORS: 'tracecontext,baggage',
+      OTEL_LOG_LEVEL: 'info',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_BSP_MAX_QUEUE_SIZE: '4096',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1024',
+      // Kubernetes' links to a service named redis.
+      REDIS_SERVICE_HOST: '10.0.0.7',
+      REDIS_SERVICE_PORT: '6379',
+      REDIS_PORT: 'tcp://10.0.0.7:6379',
+      REDIS_PORT_6379_TCP_ADDR: '10.0.0.7',
+    };
+    const config = loadConfig(env);
+    expect(config.warnings).toEqual([]);
+    // Every declared variable present (empty counts as unset, so each is valid): none is mistaken for a typo.
+    const everyDeclared = Object.fromEntries(Object.keys(variables).map((name) => [name, '']));
+    expect(loadConfig(everyDeclared).warnings).toEqual([]);
+  });
+
+  it('warns of an OTEL_ variable that is not a standard one (a typo of one this service reads)', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPIONT: 'http://collector:4318' }).warnings).toMatchObject([
+      { variable: 'OTEL_EXPORTER_OTLP_ENDPIONT', suggestion: 'OTEL_EXPORTER_OTLP_ENDPOINT' },
+    ]);
+  });
+
+  it('binds the metrics listener to HOST unless METRICS_HOST names another interface', () => {
+    expect(loadConfig({ HOST: '10.0.0.5' }).metricsHost).toBe('10.0.0.5');
+    expect(loadConfig({ HOST: '0.0.0.0', METRICS_HOST: '127.0.0.1' }).metricsHost).toBe('127.0.0.1');
+    expect(loadConfig({ METRICS_HOST: '' }).metricsHost).toBe('0.0.0.0');
   });
 });

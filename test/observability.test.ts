@@ -399,6 +399,59 @@ describe('npm start with WEB_CONCURRENCY=2', () => {
   }, 60_000);
 });
 
+/** Waits until the server's output matches `pattern`; fails (with the output) if it has not within 10 s. */
+async function outputMatching(server: { readonly output: string }, pattern: RegExp): Promise<string> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    if (pattern.test(server.output)) return server.output;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no output matching ${pattern} within 10 s:\n${server.output}`);
+}
+
+describe('npm start with METRICS_PORT set', () => {
+  it('serves the metrics on METRICS_HOST, not on HOST', async () => {
+    const metricsPort = await freePort();
+    // Both loopback addresses (127.0.0.0/8 is all loopback on Linux): the API on one, the metrics on the other.
+    const server = await startServerProcess({
+      HOST: '127.0.0.1',
+      METRICS_HOST: '127.0.0.2',
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await outputMatching(server, /metrics listening|METRICS_PORT/);
+      const scrape = await fetch(`http://127.0.0.2:${metricsPort}/metrics`);
+      expect(scrape.status).toBe(200);
+      await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('logs one line without a stack naming the port and METRICS_PORT when the port is taken, and serves on', async () => {
+    const holder = createServer().listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const taken = (holder.address() as AddressInfo).port;
+    const server = await startServerProcess({ METRICS_PORT: String(taken) });
+    try {
+      const output = await outputMatching(server, /METRICS_PORT/);
+      const lines = output.split('\n').filter((line) => line.includes('METRICS_PORT'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`port ${taken} on 127.0.0.1 is already in use`);
+      expect(output).not.toMatch(/(\n|\\n)\s+at /);
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}` },
+        body: JSON.stringify({ query: ONE, variables: { drSid: SAMPLE_DR_SID } }),
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await server.stop();
+      holder.close();
+    }
+  }, 30_000);
+});
+
 describe('the exposition', () => {
   it("passes Prometheus's own parser (promtool check metrics)", async () => {
     const text = await metricsRegistry.metrics();

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../src/carrierx/simulator/index.ts';
+import { freePort } from './helpers/free-port.ts';
 import { SERVER_ARGS, startServerProcess } from './helpers/server-process.ts';
 
 /** Runs src/server.ts until it exits (it must: these starts fail), keeping stdout and stderr apart. */
@@ -51,11 +52,13 @@ describe('starting the server', () => {
     }
   }, 30_000);
 
-  it('in production, prints one JSON listening line with the upstream, version and limits instead of the banner', async () => {
+  it('in production, prints one JSON listening line with the upstream, version, limits, cache and metrics instead of the banner', async () => {
+    const metricsPort = await freePort();
     const server = await startServerProcess({
       NODE_ENV: 'production',
       CARRIERX_BASE_URL: baseUrl,
       LOG_LEVEL: 'info',
+      METRICS_PORT: String(metricsPort),
     });
     try {
       const lines = server.output.split('\n').filter(Boolean);
@@ -68,6 +71,9 @@ describe('starting the server', () => {
         upstream: baseUrl,
         version: expect.stringMatching(/^\d+\.\d+\.\d+/),
         limits: { maxRecordsPerOperation: expect.any(Number), requestDeadlineMs: expect.any(Number) },
+        cache: 'memory',
+        persistedDocumentsOnly: false,
+        metrics: { host: '127.0.0.1', port: metricsPort },
       });
     } finally {
       await server.stop();
@@ -93,6 +99,38 @@ describe('starting the server', () => {
     ]);
     expect(entry.msg).toContain('PORT');
     expect(run.stderr).not.toContain('secret token');
+  }, 30_000);
+
+  it('warns once at startup of a variable that looks like one of ours, naming the one it probably meant', async () => {
+    // Two workers read the same environment: the warning is still said once.
+    const server = await startServerProcess({ CARRIERX_BASEURL: baseUrl, WEB_CONCURRENCY: '2' });
+    try {
+      const warnings = server.output
+        .split('\n')
+        .filter((line) => line.includes('did you mean CARRIERX_BASE_URL?'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] as string)).toMatchObject({ level: 40, variable: 'CARRIERX_BASEURL' });
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('in production, refuses to start on a variable that looks like one of ours', async () => {
+    const run = await runToExit({ NODE_ENV: 'production', CARRIERX_BASE_URL: baseUrl, METRICS_PROT: '9000' });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] as string) as {
+      msg: string;
+      problems: { variable: string; problem: string }[];
+    };
+    expect(entry.problems).toEqual([
+      {
+        variable: 'METRICS_PROT',
+        problem: 'is not a variable this service reads: did you mean METRICS_PORT?',
+      },
+    ]);
+    expect(run.stdout).not.toContain('listening');
   }, 30_000);
 
   it('stops before listening when a PERSISTED_DOCUMENTS manifest is missing, naming the variable and the file', async () => {

@@ -8,10 +8,12 @@ import { runtimeConfig, runtimeEnv } from './runtime.ts';
 import { whenValid } from './shared.ts';
 import { simulatorConfig, simulatorEnv } from './simulator.ts';
 import { telemetryConfig, telemetryEnv } from './telemetry.ts';
+import { type UnknownVariable, unknownVariables } from './unknown-variables.ts';
 
 export { H2_STREAMS_PER_CONNECTION } from './carrierx.ts';
 export { LOOPBACK_HOSTS } from './http.ts';
 export { DEFAULT_SERVICE_NAME, type TracingConfig } from './telemetry.ts';
+export type { UnknownVariable } from './unknown-variables.ts';
 
 // The configuration is the environment read by one schema per concern (each in its own file, with what its
 // variables mean), checked across concerns here, and mapped to the Config the rest of the code reads.
@@ -75,6 +77,8 @@ const configSchema = envSchema.transform((e) => {
   return {
     ...runtimeConfig(e),
     ...telemetryConfig(e),
+    /** Where the metrics listener binds: METRICS_HOST, else HOST. */
+    metricsHost: e.METRICS_HOST ?? e.HOST,
     ...httpConfig(e, {
       production,
       fallbackToken: e.CARRIERX_TOKEN !== undefined,
@@ -89,7 +93,13 @@ const configSchema = envSchema.transform((e) => {
 });
 
 /** The validated configuration, as every part of the service reads it. */
-export type Config = z.output<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & {
+  /**
+   * Variables that look like ours but are not (typos, most likely), for the entry point to log at warn:
+   * loadConfig itself logs nothing. In production they are a ConfigError instead.
+   */
+  warnings: UnknownVariable[];
+};
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -108,8 +118,17 @@ export class ConfigError extends Error {
 /** Reads and validates the environment once; the only reader of process.env. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
+  const unknown = unknownVariables(env, Object.keys(variables));
+  const production = env.NODE_ENV === 'production';
+  // In production a typo must not leave a setting at its default unnoticed: the server refuses to start.
+  const typos = production
+    ? unknown.map((u) => ({
+        variable: u.variable,
+        problem: `is not a variable this service reads: did you mean ${u.suggestion}?`,
+      }))
+    : [];
+  if (parsed.success && typos.length === 0) return { ...parsed.data, warnings: unknown };
+  const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
     const raw = env[name];
     // Never echo a secret back, not even into a startup error: a token, or a URL's user:password@.
@@ -121,5 +140,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const shown = raw === undefined || secret ? '' : ` (got ${JSON.stringify(raw)})`;
     return { variable: name, problem: `${issue.message}${shown}` };
   });
-  throw new ConfigError(problems, env.NODE_ENV === 'production');
+  throw new ConfigError([...problems, ...typos], production);
 }

@@ -55,10 +55,15 @@ export const telemetryEnv = z.object({
     .default('info')
     .describe('the least severe level logged (JSON lines on stdout)'),
   ACCESS_LOG: optional(flag).default(true).describe('one info line per GraphQL operation'),
-  // On their own listener (on HOST), so the API's port does not expose them.
+  // On their own listener, so the API's port does not expose them.
   METRICS_PORT: optional(integer(0, 65535))
     .default(9464)
     .describe('Prometheus metrics at GET /metrics on this port; 0 turns the listener off'),
+  // Its own interface too: the API may listen on every interface while the metrics stay on a private one.
+  METRICS_HOST: optional(z.string()).meta({
+    description: 'interface the metrics listener listens on',
+    unset: 'HOST',
+  }),
   OTEL_SDK_DISABLED: optional(flag).default(false).describe('true turns tracing off whatever else is set'),
   OTEL_TRACES_EXPORTER: optional(
     z.enum(['otlp', 'none'], { error: 'must be otlp or none (the only exporters this service has)' }),

@@ -532,13 +532,19 @@ export function startMetricsServer(options: {
       },
     );
   });
-  // Metrics are not worth refusing to serve for: a taken port is logged, and the API runs on without them.
-  server.on('error', (error) =>
+  // Metrics are not worth refusing to serve for: a taken port is logged, and the API runs on without them. One
+  // line that says what to do, without a stack: the cause is the environment, not this code.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const where = `port ${options.port} on ${options.host}`;
+    const what =
+      error.code === 'EADDRINUSE'
+        ? `${where} is already in use (EADDRINUSE)`
+        : `the metrics listener failed on ${where} (${error.code ?? error.message})`;
     options.logger.error(
-      { err: error, metricsPort: options.port },
-      'the metrics listener failed (METRICS_PORT); serving without /metrics',
-    ),
-  );
+      { metricsPort: options.port, metricsHost: options.host, code: error.code },
+      `${what}: serving without /metrics; set METRICS_PORT to a free port (0 turns the listener off)`,
+    );
+  });
   server.listen(options.port, options.host, () =>
     options.logger.info({ metricsPort: (server.address() as AddressInfo).port }, 'metrics listening'),
   );

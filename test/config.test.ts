@@ -70,6 +70,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ REDIS_TIMEOUT_MS: '1000', REQUEST_DEADLINE_MS: '2000' })).not.toThrow();
   });
 
+  it('waits 5 s after SIGTERM in production for balancers to see /ready fail, and not at all in development', () => {
+    const production = { NODE_ENV: 'production', CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2' };
+    expect(loadConfig(production).http.shutdownDelayMs).toBe(5000);
+    expect(loadConfig({}).http.shutdownDelayMs).toBe(0);
+    expect(loadConfig({ ...production, SHUTDOWN_DELAY_MS: '250' }).http.shutdownDelayMs).toBe(250);
+  });
+
   it('drops a trailing slash from CARRIERX_BASE_URL', () => {
     expect(loadConfig({ CARRIERX_BASE_URL: 'https://api.carrierx.com/core/v2/' }).carrierx.baseUrl).toBe(
       'https://api.carrierx.com/core/v2',

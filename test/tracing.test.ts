@@ -129,6 +129,9 @@ describe('OpenTelemetry traces from npm start', () => {
   const yoga = traceparent();
   const retried = traceparent();
   const gatewayTrace = traceparent();
+  const listed = traceparent();
+  /** A value a caller filters by: telemetry may record that the filter has a condition, never its value. */
+  const SECRET_NUMBER = '+15165551234';
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -182,6 +185,17 @@ describe('OpenTelemetry traces from npm start', () => {
       } finally {
         await gateway.dispose();
       }
+      // A page filtered by a caller's number.
+      const page = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...AUTH, traceparent: listed.header },
+        body: JSON.stringify({
+          query:
+            'query Page($n: String) { callDetailRecords(first: 2, filter: { numberSrc: { like: $n } }) { totalCount } }',
+          variables: { n: `${SECRET_NUMBER}%` },
+        }),
+      });
+      expect(await page.json()).toHaveProperty('data.callDetailRecords');
       upstream = (await (await fetch(`${simulator}/_simulator/requests`)).json()) as Recorded[];
     } finally {
       // SIGTERM: the spans still batched must be exported before the process exits.
@@ -197,6 +211,20 @@ describe('OpenTelemetry traces from npm start', () => {
     expect(found).toHaveLength(1);
     return found[0] as Span;
   };
+
+  it("shows a page's filter in its CarrierX span by field and operator, never a value the caller sent", () => {
+    const client = one(traceOf(listed.traceId), 'client');
+    const url = new URL(client.attributes['url.full'] as string);
+    expect(url.pathname).toMatch(/\/calls\/call_drs$/);
+    expect(url.searchParams.get('filter')).toBe('number_src like ?');
+    // Nowhere in any span, whatever the encoding.
+    const exported = JSON.stringify(receiver.spans);
+    for (const form of [SECRET_NUMBER, encodeURIComponent(SECRET_NUMBER), '5165551234']) {
+      expect(exported).not.toContain(form);
+    }
+    // CarrierX itself was asked for it, of course.
+    expect(upstream.some((r) => r.query.filter?.includes(SECRET_NUMBER))).toBe(true);
+  });
 
   it.each([
     ['the fast path', () => fast, 'POST /graphql'],

@@ -282,6 +282,23 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, Math.ceil((date - now) / 1000));
 }
 
+const FILTER_PARAM = '&filter=';
+
+/**
+ * The path as a span shows it: a list filter's values replaced by `?`, its field names and operators kept
+ * (`number_src like ?`). A filter holds what a caller asked for (a phone number, say), which telemetry never
+ * records; every value in it is one quoted token (src/carrierx/list-query.ts), so the quotes find them all.
+ */
+export function shownPath(path: string): string {
+  const at = path.indexOf(FILTER_PARAM);
+  if (at < 0) return path;
+  const from = at + FILTER_PARAM.length;
+  const end = path.indexOf('&', from);
+  const filter = decodeURIComponent(path.slice(from, end < 0 ? undefined : end));
+  const shape = filter.replace(/"[^"]*"|'[^']*'/g, '?');
+  return `${path.slice(0, from)}${encodeURIComponent(shape)}${end < 0 ? '' : path.slice(end)}`;
+}
+
 /** The one HTTP client for CarrierX: a keep-alive pool, auth, timeouts, status → error, boundary validation. */
 export function createCarrierXClient(options: CarrierXClientOptions): CarrierXClient {
   const base = new URL(options.baseUrl);
@@ -373,7 +390,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     const span = tracer?.startUpstream(
       tally?.span,
       {
-        url: `${base.origin}${path}`,
+        url: `${base.origin}${shownPath(path)}`,
         ...subject,
         includeFields: fields,
         attempt: attemptNumber,

@@ -141,6 +141,11 @@ describe('fault matrix: each upstream failure in one record of an operation', ()
     const res = await h.execute(ONE_RECORD, { drSid: FAULTY });
     expect(res.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'RATE_LIMITED', retryAfter: 120 }]);
     expect(callsFor(h, FAULTY)).toBe(1);
+    // The operator's warning says how long CarrierX asked to wait.
+    const warning = h.logs
+      .map((line) => JSON.parse(line) as { msg?: string; status?: number; retryAfterSeconds?: number })
+      .findLast((line) => line.msg === 'CarrierX answered an error' && line.status === 429);
+    expect(warning?.retryAfterSeconds).toBe(120);
   });
 
   it('reads Retry-After given as an HTTP date', async () => {

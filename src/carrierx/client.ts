@@ -419,6 +419,9 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
           status,
           attempt: attemptNumber,
           ms: Math.round(performance.now() - started),
+          // How long CarrierX asked us to wait (a 429's or 503's Retry-After): what an operator needs to judge
+          // whether the retry, or the caller, waited for it.
+          ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
         };
         outcome = statusOutcome(status);
         const log = callOptions.logger ?? logger;

@@ -319,57 +319,62 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   }
 
   /**
+   * The end of the caller's own wait: its client gone (`disconnected()`) or its deadline passed
+   * (`deadlineExceeded()`), whichever comes first, unless `stop()` comes before either; undefined when the
+   * caller has neither. A timer may fire a little before performance.now() reaches its delay (libuv counts from
+   * the start of the loop's turn): until the deadline has passed, the watch goes on, so the caller then finds it
+   * passed.
+   */
+  function watchCaller({
+    signal,
+    deadlineAt,
+  }: CallOptions): { readonly ended: Promise<ServiceError>; stop(): void } | undefined {
+    if (signal === undefined && deadlineAt === undefined) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const ended = new Promise<ServiceError>((resolve) => {
+      onAbort = () => resolve(disconnected());
+      function untilDeadline() {
+        const left = (deadlineAt as number) - performance.now();
+        if (left <= 0) resolve(deadlineExceeded());
+        else timer = setTimeout(untilDeadline, Math.ceil(left));
+      }
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (deadlineAt !== undefined) untilDeadline();
+    });
+    return {
+      ended,
+      stop() {
+        clearTimeout(timer);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  /**
    * What `join()` joins or starts, or, as soon as the caller's signal aborts or its deadline passes, the
    * client-disconnected or deadline error (the shared call goes on): a call another request started, or the one
    * a follow-up waits for, runs to that request's deadline, which may be later than this one's. A caller already
    * gone or out of time joins nothing.
    */
-  function forCaller<T>(join: () => Promise<T>, { signal, deadlineAt }: CallOptions): Promise<T> {
-    if (signal?.aborted) return Promise.reject(disconnected());
-    if (deadlineAt !== undefined && deadlineAt <= performance.now())
+  function forCaller<T>(join: () => Promise<T>, options: CallOptions): Promise<T> {
+    if (options.signal?.aborted) return Promise.reject(disconnected());
+    if (options.deadlineAt !== undefined && options.deadlineAt <= performance.now())
       return Promise.reject(deadlineExceeded());
     const promise = join();
-    if (!signal && deadlineAt === undefined) return promise;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(disconnected());
-      const timer =
-        deadlineAt === undefined
-          ? undefined
-          : setTimeout(() => reject(deadlineExceeded()), deadlineAt - performance.now());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      promise.then(resolve, reject).finally(() => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      });
-    });
+    const watch = watchCaller(options);
+    if (!watch) return promise;
+    // The race listens to `promise` to the end: a late rejection of the shared call is never left unhandled.
+    return Promise.race([promise, watch.ended.then((error) => Promise.reject(error))]).finally(watch.stop);
   }
 
   /** Once `pages` have all settled, or the caller's deadline passes or its signal aborts, whichever is first. */
-  function settledWithin(
-    pages: readonly Promise<unknown>[],
-    { signal, deadlineAt }: CallOptions,
-  ): Promise<void> {
-    const all = Promise.allSettled(pages);
-    if (signal === undefined && deadlineAt === undefined) return all.then(() => {});
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      // A timer may fire a little before performance.now() reaches its delay (libuv counts from the start of
-      // the loop's turn): until the deadline has passed, the wait goes on, so the lookup then finds it passed.
-      function untilDeadline() {
-        const left = (deadlineAt as number) - performance.now();
-        if (left <= 0) done();
-        else timer = setTimeout(untilDeadline, Math.ceil(left));
-      }
-      if (signal?.aborted) return done();
-      signal?.addEventListener('abort', done, { once: true });
-      if (deadlineAt !== undefined) untilDeadline();
-      all.then(done);
-    });
+  function settledWithin(pages: readonly Promise<unknown>[], options: CallOptions): Promise<void> {
+    const all = Promise.allSettled(pages).then(() => {});
+    const watch = watchCaller(options);
+    if (!watch) return all;
+    return Promise.race([all, watch.ended.then(() => {})]).finally(watch.stop);
   }
 
   /** One page from CarrierX, its records stored (see listCallDetailRecords). */

@@ -144,14 +144,19 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   // callers' tokens in this process for as long as it lives.
   const fingerprint = createFingerprint(Buffer.from(options.keySecret ?? randomBytes(32).toString('hex')));
 
-  async function read(key: string, failed?: () => void): Promise<CacheEntry | undefined> {
+  /** What the store says, or undefined when it fails or times out (the lookup goes to CarrierX). */
+  async function fromStore<T>(ask: () => T | Promise<T>, failed?: () => void): Promise<T | undefined> {
     try {
-      return await store.get(key);
+      return await ask();
     } catch (error) {
       failed?.();
       warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } });
       return undefined;
     }
+  }
+
+  function read(key: string, failed?: () => void): Promise<CacheEntry | undefined> {
+    return fromStore(() => store.get(key), failed);
   }
 
   /** Writes `entry` if the generation of `scope` is still `generation`; whether it was stored. */
@@ -171,13 +176,8 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   }
 
   /** The generation of `scope` now; undefined when the store cannot say (nothing fetched then is stored). */
-  async function generationOf(scope: string): Promise<Generation | undefined> {
-    try {
-      return await store.generation(scope);
-    } catch (error) {
-      warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } });
-      return undefined;
-    }
+  function generationOf(scope: string): Promise<Generation | undefined> {
+    return fromStore(() => store.generation(scope));
   }
 
   async function remove(key: string): Promise<void> {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type IncomingMessage, request } from 'node:http';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { CDR_FIELDS } from '../src/carrierx/fields.ts';
 import {
   createSimulator,
@@ -75,6 +76,45 @@ function watched<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => 
   });
   return { promise, settled: () => settled };
 }
+
+describe('a persisted GET whose record is invalidated while CarrierX is asked for it', () => {
+  // The browser may keep such an answer for max-age: it must not keep one the cache itself refused to keep.
+  const documentId = (CallDetailRecordDocument as unknown as { __meta__: { hash: string } }).__meta__.hash;
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({
+      CACHE_TTL_MS: '60000',
+      CACHE_ADMIN_TOKEN: ADMIN,
+      REQUEST_DEADLINE_MS: '10000',
+      PERSISTED_DOCUMENTS: 'examples/operations/gql/persisted-documents.json',
+    });
+  });
+  afterEach(() => h.close());
+
+  const getPersisted = () =>
+    h.app.fetch(
+      `http://localhost/graphql?${new URLSearchParams({ documentId, variables: JSON.stringify({ drSid: SAMPLE_DR_SID }) })}`,
+      { headers: { accept: 'application/json', authorization: `Bearer ${DEMO_TOKEN}` } },
+    );
+
+  it('is answered with max-age=0, and the same GET afterwards may be kept again', async () => {
+    answerOldPriceSlowly(h.simulator);
+    const arrived = nextCallArrives();
+    const racing = getPersisted();
+    await arrived;
+    const invalidated = await h.app.fetch('http://localhost/cache/invalidate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
+    });
+    expect(invalidated.status).toBe(200);
+    const answer = await racing;
+    expect((await answer.json()).errors).toBeUndefined();
+    expect(answer.headers.get('cache-control')).toBe('private, max-age=0');
+    const after = await getPersisted();
+    expect(after.headers.get('cache-control')).toBe('private, max-age=60');
+  });
+});
 
 describe('an invalidation racing a CarrierX call, in process', () => {
   let h: Harness;

@@ -60,8 +60,9 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * A GET answer for a persisted document is cacheable by the browser, `Cache-Control: private, max-age=N`:
  * only a GET can be cached, only a known document makes a stable URL, and `private` because it depends on the
  * caller's credentials. N is the CDR cache's freshness (0 without one, and 0 for an answer with errors, holding
- * stale records, or holding a page of the list endpoint, which is asked of CarrierX every time: which calls
- * match a filter changes as calls are made).
+ * stale records, or holding anything no cache entry vouches for: a page of the list endpoint, which is asked of
+ * CarrierX every time since which calls match a filter changes as calls are made, or a record the cache refused
+ * to keep because it was invalidated while CarrierX was being asked, or could not keep because its store failed).
  */
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin {
   const { documents, only } = options;
@@ -109,7 +110,7 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
         single !== undefined &&
         !single.errors?.length &&
         !(single.extensions && 'stale' in single.extensions) &&
-        !tallyOf(request)?.listed;
+        !tallyOf(request)?.unvouched;
       cacheable.set(request, fresh);
     },
     onResponse({ request, response }) {

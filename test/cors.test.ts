@@ -71,6 +71,31 @@ describe('cross-origin access', () => {
       expect(await fromOrigin(h, 'null')).toMatchObject({ preflightAllows: null, postAllows: null });
     });
 
+    it('lets a listed origin send request ids, trace context and no-cache, and read X-Request-Id and Retry-After', async () => {
+      const origin = 'https://app.example.com';
+      const answer = await h.app.fetch('http://localhost/graphql', {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,authorization,x-request-id,traceparent,cache-control',
+        },
+      });
+      const allowed = (answer.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      expect(allowed).toEqual(
+        expect.arrayContaining(['content-type', 'authorization', 'x-request-id', 'traceparent', 'cache-control']),
+      );
+      const post = await h.app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json', 'x-request-id': 'from-the-browser-1' },
+        body: QUERY,
+      });
+      await post.text();
+      const exposed = (post.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      expect(exposed).toEqual(expect.arrayContaining(['x-request-id', 'retry-after']));
+      expect(post.headers.get('x-request-id')).toBe('from-the-browser-1');
+    });
+
     it("marks every answer as depending on Origin, so a shared cache does not hand one origin's answer to another", async () => {
       for (const origin of ['https://app.example.com', 'https://evil.example']) {
         expect(await fromOrigin(h, origin)).toMatchObject({ preflightVary: 'Origin', postVary: 'Origin' });

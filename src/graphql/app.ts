@@ -10,6 +10,7 @@ import type { CacheStore } from '../records/entry.ts';
 import { createMemoryStore } from '../records/memory-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { recordAnswerLookup, recordCacheLookup } from '../telemetry/metrics.ts';
+import { REQUEST_ID_HEADER } from '../telemetry/request-id.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { canonicalResultStep } from './execution/canonical-results.ts';
 import { maskingStep } from './execution/masking.ts';
@@ -116,6 +117,22 @@ const MAX_LOGGED_ORIGINS = 100;
  * which is how CORS expects a refusal. A refused origin is logged once, naming CORS_ORIGINS: the browser only
  * says "blocked by CORS policy", and the developer is looking at this server's output for why.
  */
+/**
+ * What a browser app may send beyond CORS's safelist: its token, the CSRF header, `Cache-Control: no-cache` (a
+ * refresh, docs/cache.md), and the ids that tie its request to our logs and its trace to ours.
+ */
+const CORS_REQUEST_HEADERS = [
+  'content-type',
+  'authorization',
+  'cache-control',
+  REQUEST_ID_HEADER,
+  'traceparent',
+  'tracestate',
+  ...CSRF_HEADERS,
+];
+/** What its scripts may read beyond the safelist: the request id to quote in a report, a refusal's wait. */
+const CORS_EXPOSED_HEADERS = [REQUEST_ID_HEADER, 'retry-after'];
+
 function corsPolicy(options: { origins: readonly string[]; loopback: boolean; logger: Logger }) {
   const any = options.origins.includes('*');
   const allowed = new Set(options.origins);
@@ -128,7 +145,8 @@ function corsPolicy(options: { origins: readonly string[]; loopback: boolean; lo
         origin,
         credentials: true,
         methods: ['GET', 'POST'],
-        allowedHeaders: ['content-type', 'authorization', ...CSRF_HEADERS],
+        allowedHeaders: CORS_REQUEST_HEADERS,
+        exposedHeaders: CORS_EXPOSED_HEADERS,
       };
     }
     // Browsers send Origin on same-origin POSTs too (GraphiQL's own): those need no CORS and are not refused.

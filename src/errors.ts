@@ -33,6 +33,10 @@ export const ERRORS = {
   // HTTP 415 for a POST whose Content-Type no request parser reads (Yoga answered it with an empty body).
   UNSUPPORTED_MEDIA_TYPE:
     'This service does not read a POST body of this Content-Type. Send "Content-Type: application/json" (application/graphql+json, application/graphql and application/x-www-form-urlencoded are read too; multipart is not), or a GET with the query in the URL (?query=...).',
+  // HTTP 403 for a GET, or a form-like POST, without one of the headers only a script can send: CSRF prevention
+  // (on in production, CSRF_PREVENTION_ENABLED). The header names are src/graphql/plugins/use-csrf-prevention.ts's.
+  CSRF_HEADER_MISSING:
+    'This request was refused as a possible cross-site request forgery (CSRF): a GET, or a POST with Content-Type text/plain, application/x-www-form-urlencoded or multipart/form-data, must carry one of the headers x-graphql-yoga-csrf, apollo-require-preflight or x-apollo-operation-name (any value, e.g. "x-graphql-yoga-csrf: 1"). A POST with "Content-Type: application/json" needs none.',
   // HTTP 421 for a Host name not in ALLOWED_HOSTS (what a DNS-rebinding page would send).
   MISDIRECTED_REQUEST: 'This service does not answer for this host name (see ALLOWED_HOSTS).',
   // Persisted documents (docs/frontend.md), with the codes Apollo's clients and router use for the same cases:

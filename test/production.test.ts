@@ -56,7 +56,12 @@ describe('production mode (NODE_ENV=production)', () => {
   it('refuses a GET without a CSRF header with 403 and accepts it with one', async () => {
     const bare = await call(h, `${ENDPOINT}?query=${TYPENAME}`, { headers: { accept: 'application/json' } });
     expect(bare.status).toBe(403);
-    expect(bare.text).toContain('CSRF');
+    // A code a client can act on, and a message that says what to send.
+    const [error] = JSON.parse(bare.text).errors;
+    expect(error.extensions.code).toBe('CSRF_HEADER_MISSING');
+    for (const header of ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name']) {
+      expect(error.message).toContain(header);
+    }
     for (const header of ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name']) {
       const ok = await call(h, `${ENDPOINT}?query=${TYPENAME}`, {
         headers: { accept: 'application/json', [header]: '1' },
@@ -74,6 +79,7 @@ describe('production mode (NODE_ENV=production)', () => {
         body: JSON.stringify({ query: '{ __typename }' }),
       });
       expect(res.status).toBe(403);
+      expect(JSON.parse(res.text).errors[0].extensions.code).toBe('CSRF_HEADER_MISSING');
     },
   );
 

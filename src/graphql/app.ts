@@ -1,4 +1,3 @@
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
 import type { CarrierXClient } from '../carrierx/client.ts';
@@ -21,6 +20,7 @@ import { variableCoercionStep } from './execution/variable-coercion.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
+import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
@@ -52,9 +52,6 @@ export interface AppDeps {
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
-
-/** Headers that mark a GET or simple-content-type request as not forgeable by another site (any one will do). */
-export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'];
 
 /** CarrierX's documented sample record (the simulator serves it; the app does not import the simulator). */
 export const EXAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
@@ -376,7 +373,7 @@ export function createApp(deps: AppDeps): App {
         ? [useRequestBodyLimit(config.limits.requestBodyBytes)]
         : []),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
-      ...(config.csrfPrevention ? [useCSRFPrevention({ requestHeaders: CSRF_HEADERS })] : []),
+      ...(config.csrfPrevention ? [useCsrfPrevention()] : []),
       ...(config.jit ? [useJit(logger)] : []),
       useUnsupportedMediaType(),
       // Last: its onParams sees the parameters every other plugin has settled (persisted documents, checks).

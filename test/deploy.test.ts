@@ -44,7 +44,7 @@ function manifestsOf(file: string): Manifest[] {
 const kustomization = parseYaml(read('kustomization.yaml')) as { resources: string[] };
 const manifests = [...kustomization.resources, EXAMPLE_SECRET].flatMap(manifestsOf);
 
-/** The one manifest of a kind, as its kubernetes-models class (validated, typed). */
+/** The one manifest of a kind, as its kubernetes-models class (typed; the schema test validates it). */
 function only<T>(model: new (data: never) => T, kind: string): T {
   const found = manifests.filter((m) => m.kind === kind);
   expect(found, `one ${kind}`).toHaveLength(1);

@@ -2,8 +2,11 @@
 # test/production-install.test.ts reads this file and runs its steps (COPY, RUN, ENV, CMD, HEALTHCHECK) on this
 # machine, so the image and the test cannot drift apart.
 
-# Node 24: the current LTS line, pinned by major; slim is Debian without compilers or curl.
-FROM node:24-slim AS build
+# Node 24: the current LTS line; slim is Debian without compilers or curl. Pinned by digest (the multi-arch
+# index's) so a rebuild gets the same base until someone decides otherwise; the tag is kept for readers. Both
+# stages use the same one. To refresh by hand: `docker buildx imagetools inspect node:24-slim` prints the
+# index digest; Dependabot (.github/dependabot.yml) or Renovate proposes the bump as a pull request.
+FROM node:24-slim@sha256:a9f5f7c91a432850b2a8a7797adf5eadb6c733ceed61167806cee7ea7fbc29df AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +14,7 @@ COPY scripts/build.mjs scripts/
 COPY src src
 RUN npm run build
 
-FROM node:24-slim
+FROM node:24-slim@sha256:a9f5f7c91a432850b2a8a7797adf5eadb6c733ceed61167806cee7ea7fbc29df
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CpuUse } from './cpu.ts';
 import { type LoadResult, type RequestSpec, runLoad } from './load.ts';
 import { AUTHORIZATION, SCENARIO_12_BAD_TOKEN, type Scenario } from './scenarios.ts';
 
@@ -61,6 +62,8 @@ export interface FairnessPhase {
   limit: { before?: number; min?: number; max?: number; after?: number };
   /** The highest carrierx_bulkhead_queued seen while measured. */
   queuedMax?: number;
+  /** CPU use during the measured window: the server's, and other people's per core (the noise on these figures). */
+  cpu: CpuUse;
   /** Upstream calls during the measured window: all, and the second credential's (from the request log). */
   upstream: { requests: number; bad?: number };
 }
@@ -82,6 +85,8 @@ export interface FairnessContext {
   sample(): Promise<number>;
   /** The scenario's own upstream simulator's control API. */
   control(path: string, method: string, body?: unknown): Promise<unknown>;
+  /** Starts measuring CPU use; the function it returns stops and reads it (the server's own, and others'). */
+  measureCpu(): () => CpuUse;
   /** The server's metrics listener. */
   metricsOrigin: string;
   /** Every simulator rule the run adds besides the phases' (the global latency rule of --upstream-latency-ms). */
@@ -210,6 +215,7 @@ export async function measureFairness(context: FairnessContext): Promise<Fairnes
     const goodErrors: Record<string, number> = {};
     let good: LoadResult;
     let bad: LoadResult | undefined;
+    let cpu: CpuUse;
     const seen = { min: undefined as number | undefined, max: undefined as number | undefined, queued: 0 };
     try {
       if (context.warmupSeconds > 0) {
@@ -221,6 +227,7 @@ export async function measureFairness(context: FairnessContext): Promise<Fairnes
       }
       await context.control('stats', 'DELETE');
       counting = true;
+      const stopCpu = context.measureCpu();
       const polling = (async () => {
         while (counting) {
           const { limit, queued } = await gauges();
@@ -247,6 +254,7 @@ export async function measureFairness(context: FairnessContext): Promise<Fairnes
           signal,
         );
       } finally {
+        cpu = stopCpu();
         counting = false;
         await polling.catch((error: unknown) => {
           if (!signal.aborted) problems.push(`phase ${phase.key}: metrics: ${(error as Error).message}`);
@@ -291,6 +299,7 @@ export async function measureFairness(context: FairnessContext): Promise<Fairnes
         ...(limitAfter === undefined ? {} : { after: limitAfter }),
       },
       queuedMax: seen.queued,
+      cpu,
       upstream,
     };
     phases.push(result);
@@ -301,6 +310,9 @@ export async function measureFairness(context: FairnessContext): Promise<Fairnes
         (result.bad
           ? `; second credential: ${JSON.stringify(badAnswers)}${bad?.non2xx ? `, ${bad.non2xx} non-2xx` : ''}`
           : '') +
+        `; server CPU ${cpu.measured?.toFixed(0) ?? 'n/a'}%, other load ${Object.entries(cpu.otherByCore)
+          .map(([core, percent]) => `${core} ${percent.toFixed(0)}%`)
+          .join(' ')}` +
         `; concurrency limit ${limitBefore ?? '?'} → [${seen.min ?? '?'}, ${seen.max ?? '?'}] → ${limitAfter ?? '?'}, queued ≤ ${seen.queued}`,
     );
   }

@@ -620,8 +620,8 @@ function renderFairness(fairness: FairnessResult): string[] {
   ];
   if (fairness.problems.length) lines.push(`**FAILED**: ${fairness.problems.join('; ')}`, '');
   lines.push(
-    "| phase | good: correct/s | vs A | p50 ms | p99 ms | p99 vs A | good: errors; unanswered | second credential: conns, ≤ req/s → its answers while measured | upstream calls (the second credential's) | concurrency limit | queued ≤ |",
-    '|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|',
+    "| phase | good: correct/s | vs A | p50 ms | p99 ms | p99 vs A | good: errors; unanswered | second credential: conns, ≤ req/s → its answers while measured | upstream calls (the second credential's) | concurrency limit | queued ≤ | server CPU % | other load % |",
+    '|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|--:|',
   );
   const alone = fairness.phases.find((phase) => phase.key === 'A');
   for (const phase of fairness.phases) {
@@ -630,7 +630,7 @@ function renderFairness(fairness: FairnessResult): string[] {
       base === undefined || base === 0 ? 'n/a' : fixed(value / base, 2);
     const limit = phase.limit;
     lines.push(
-      `| ${phase.key}: ${phase.title} | ${fixed(phase.goodCorrectPerSecond, 0)} | ${vs(phase.goodCorrectPerSecond, alone?.goodCorrectPerSecond)} | ${fixed(latency.p50, 3)} | ${fixed(latency.p99, 3)} | ${vs(latency.p99, alone?.good.latency.p99)} | ${codes(phase.goodErrors)}${phase.good.timeouts ? `, ${phase.good.timeouts} timeouts` : ''}; ${phase.good.sent - phase.good.completed} of ${phase.good.sent} sent unanswered at the end | ${phase.bad ? `${phase.bad.connections}, ≤ ${phase.bad.rate} → ${codes(phase.bad.answers)}${phase.bad.load.non2xx ? ` (${phase.bad.load.non2xx} non-2xx)` : ''}` : '—'} | ${phase.upstream.requests}${phase.upstream.bad === undefined ? '' : ` (${phase.upstream.bad})`} | ${limit.before ?? '?'} → ${limit.min ?? '?'}–${limit.max ?? '?'} → ${limit.after ?? '?'} | ${phase.queuedMax ?? 'n/a'} |`,
+      `| ${phase.key}: ${phase.title} | ${fixed(phase.goodCorrectPerSecond, 0)} | ${vs(phase.goodCorrectPerSecond, alone?.goodCorrectPerSecond)} | ${fixed(latency.p50, 3)} | ${fixed(latency.p99, 3)} | ${vs(latency.p99, alone?.good.latency.p99)} | ${codes(phase.goodErrors)}${phase.good.timeouts ? `, ${phase.good.timeouts} timeouts` : ''}; ${phase.good.sent - phase.good.completed} of ${phase.good.sent} sent unanswered at the end | ${phase.bad ? `${phase.bad.connections}, ≤ ${phase.bad.rate} → ${codes(phase.bad.answers)}${phase.bad.load.non2xx ? ` (${phase.bad.load.non2xx} non-2xx)` : ''}` : '—'} | ${phase.upstream.requests}${phase.upstream.bad === undefined ? '' : ` (${phase.upstream.bad})`} | ${limit.before ?? '?'} → ${limit.min ?? '?'}–${limit.max ?? '?'} → ${limit.after ?? '?'} | ${phase.queuedMax ?? 'n/a'} | ${fixed(phase.cpu.measured, 0)} | ${byCore(phase.cpu.otherByCore)} |`,
     );
   }
   return lines;

@@ -708,6 +708,10 @@ async function main(
           request: (authorization) => requestFor(scenario, authorization),
           sample: () => sample(scenario),
           control: (path, method, body) => control(fairUpstreamOrigin, path, method, body),
+          measureCpu: () => {
+            const before = meter.start();
+            return () => meter.stop(before, fairServer.pid);
+          },
           metricsOrigin: `http://127.0.0.1:${fairMetricsPort}`,
           baseRules: options.upstreamLatencyMs > 0 ? [{ latencyMs: options.upstreamLatencyMs }] : [],
           warmupSeconds: options.warmup,

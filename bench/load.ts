@@ -17,6 +17,11 @@ export interface LoadSpec extends RequestSpec {
   amount?: number;
   /** The Authorization header of each request in turn, instead of the one in `headers`. */
   nextAuthorization?: () => string;
+  /**
+   * At most this many requests per second over all connections (autocannon's overallRate): a fixed offered
+   * load, so that a server answering faster is not sent more (scenario 12's second credential).
+   */
+  overallRate?: number;
 }
 
 /** Latency figures in milliseconds, from every 2xx response's own hrtime measurement. */
@@ -110,6 +115,7 @@ export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<LoadResult
         ...(spec.body === undefined ? {} : { body: spec.body }),
         connections: spec.connections,
         pipelining: 1,
+        ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
         ...(spec.amount === undefined ? { duration: spec.seconds } : { amount: spec.amount }),
         ...(spec.nextAuthorization
           ? {

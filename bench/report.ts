@@ -1,4 +1,5 @@
 import type { CpuUse, ForeignProcess } from './cpu.ts';
+import type { FairnessResult } from './fairness.ts';
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { BenchOptions } from './options.ts';
@@ -94,6 +95,8 @@ export interface BenchReport {
   layout: string[];
   sids: string[];
   scenarios: ScenarioResult[];
+  /** Scenario 12: the good credential alone and beside a rate-limited or slow one. */
+  fairness?: FairnessResult;
   soak: SoakResult | undefined;
   targets: TargetCheck[];
   /** The same measures for the reference layer (3r, 7r): what any layer could reach here. */
@@ -505,6 +508,7 @@ export function renderMarkdown(report: BenchReport): string {
       `Soak (scenario 3 for ${s.seconds} s): ${fixed(s.requestsPerSecond, 0)} req/s, server RSS ${mb(s.rssAfterWarmup)} MB after warm-up → ${mb(s.rssAfter)} MB after (min ${mb(s.rssMin)}, max ${mb(s.rssMax)})${s.problems.length ? `; **FAILED**: ${s.problems.join('; ')}` : ''}.`,
     );
   }
+  if (report.fairness) lines.push('', ...renderFairness(report.fairness));
   lines.push('', '## Targets', '', '| target | value | goal | verdict |', '|---|---|---|---|');
   for (const t of report.targets) {
     lines.push(
@@ -598,6 +602,38 @@ export function renderMarkdown(report: BenchReport): string {
     lines.push('', 'The server logged nothing at warn level or above during the run.');
   }
   return `${lines.join('\n')}\n`;
+}
+
+const codes = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ') || 'none';
+
+/** Scenario 12's section: each phase of the good credential against phase A (alone), and the second one. */
+function renderFairness(fairness: FairnessResult): string[] {
+  const lines = [
+    `## Two credentials, one rate-limited or slow (${fairness.key})`,
+    '',
+    `Scenario 3's request with the demo token (the good credential, ${fairness.connections} connections) to a server of its own with the CDR cache off, alone (A) and while a second credential (the descendant token, a fixed offered load) is answered 429 by CarrierX (B) or slowly (C). "correct/s" counts the good credential's answers with the record; its error answers are counted by code, and requests still unanswered when the run stopped are not in its latencies (with none answered, p50 and p99 are n/a: every request took longer than the run). The concurrency limit is \`carrierx_concurrency_limit\` from the server's metrics: before the phase, lowest–highest while measured, after.`,
+    '',
+  ];
+  if (fairness.problems.length) lines.push(`**FAILED**: ${fairness.problems.join('; ')}`, '');
+  lines.push(
+    "| phase | good: correct/s | vs A | p50 ms | p99 ms | p99 vs A | good: errors; unanswered | second credential: conns, ≤ req/s → its answers while measured | upstream calls (the second credential's) | concurrency limit | queued ≤ | server CPU % | other load % |",
+    '|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|--:|',
+  );
+  const alone = fairness.phases.find((phase) => phase.key === 'A');
+  for (const phase of fairness.phases) {
+    const { latency } = phase.good;
+    const vs = (value: number, base: number | undefined) =>
+      base === undefined || base === 0 ? 'n/a' : fixed(value / base, 2);
+    const limit = phase.limit;
+    lines.push(
+      `| ${phase.key}: ${phase.title} | ${fixed(phase.goodCorrectPerSecond, 0)} | ${vs(phase.goodCorrectPerSecond, alone?.goodCorrectPerSecond)} | ${fixed(latency.p50, 3)} | ${fixed(latency.p99, 3)} | ${vs(latency.p99, alone?.good.latency.p99)} | ${codes(phase.goodErrors)}${phase.good.timeouts ? `, ${phase.good.timeouts} timeouts` : ''}; ${phase.good.sent - phase.good.completed} of ${phase.good.sent} sent unanswered at the end | ${phase.bad ? `${phase.bad.connections}, ≤ ${phase.bad.rate} → ${codes(phase.bad.answers)}${phase.bad.load.non2xx ? ` (${phase.bad.load.non2xx} non-2xx)` : ''}` : '—'} | ${phase.upstream.requests}${phase.upstream.bad === undefined ? '' : ` (${phase.upstream.bad})`} | ${limit.before ?? '?'} → ${limit.min ?? '?'}–${limit.max ?? '?'} → ${limit.after ?? '?'} | ${phase.queuedMax ?? 'n/a'} | ${fixed(phase.cpu.measured, 0)} | ${byCore(phase.cpu.otherByCore)} |`,
+    );
+  }
+  return lines;
 }
 
 /** The short text printed at the end of a run. */

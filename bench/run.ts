@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { type RedisServer, startRedisServer } from '../test/helpers/redis-server.ts';
 import { createCpuMeter, createForeignProcessTracker } from './cpu.ts';
+import { type FairnessResult, measureFairness } from './fairness.ts';
 import { type LoadResult, type LoadSpec, type RequestSpec, runLoad } from './load.ts';
 import { describeMachine, pinProcess, readAllowedCpus, readPeakRssBytes, readRssBytes } from './machine.ts';
 import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.ts';
@@ -391,6 +392,32 @@ async function main(
       waitForHttp(`${latencyOrigin}/health`, latencyServer, signal),
     ]);
   }
+  // Scenario 12: a server of its own (the same files and settings, the CDR cache off), so that a second
+  // credential's 429s and slow calls move only its adaptive limit, over an upstream simulator of its own, so
+  // that its fault rules come first in that simulator's list. Pinned like their twins; started only when 12 runs.
+  const fairWanted = wanted('12');
+  const [fairUpstreamPort, fairPort, fairMetricsPort] = fairWanted
+    ? [await freePort(), await freePort(), await freePort()]
+    : [0, 0, 0];
+  const fairUpstream = fairWanted
+    ? startSimulator('two-credential upstream simulator', fairUpstreamPort, cores?.upstream)
+    : undefined;
+  const fairServer = fairWanted
+    ? startServer('two-credential server', {
+        ...serverEnv,
+        PORT: String(fairPort),
+        METRICS_PORT: String(fairMetricsPort),
+        CARRIERX_BASE_URL: `http://127.0.0.1:${fairUpstreamPort}/core/v2`,
+      })
+    : undefined;
+  const fairUpstreamOrigin = `http://127.0.0.1:${fairUpstreamPort}`;
+  const fairOrigin = `http://127.0.0.1:${fairPort}`;
+  if (fairUpstream && fairServer) {
+    await Promise.all([
+      waitForHttp(`${fairUpstreamOrigin}/_simulator/stats`, fairUpstream, signal),
+      waitForHttp(`${fairOrigin}/health`, fairServer, signal),
+    ]);
+  }
   // Started once the others are up, so that fewer processes start at once on the server's core.
   await waitForHttp(`${stack.redisOrigin}/health`, redis, signal, STARTUP_TIMEOUT_MS);
 
@@ -436,6 +463,11 @@ async function main(
       throw new Error(`${method} /_simulator/${path} answered ${reply.status}: ${reply.text}`);
     return reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
   };
+  if (fairUpstream && fairServer) {
+    layout.push(
+      `Scenario 12: a server (pid ${fairServer.pid}, the same command and settings, its own metrics port) on the server's core, over an upstream simulator of its own (pid ${fairUpstream.pid}) on the upstream's core; both idle while the other scenarios run. Its phases and fault rules: bench/README.md.`,
+    );
+  }
   const stats = async (origin: string) =>
     (await control(origin, 'stats', 'GET')) as { requests: number; bytesSent: number };
 
@@ -486,6 +518,8 @@ async function main(
         .map((one) => ({ pid: one.pid, core: clustered ? undefined : cores?.server })),
       ...(latencyUpstream ? [{ pid: latencyUpstream.pid, core: cores?.upstream }] : []),
       ...(latencyServer ? [{ pid: latencyServer.pid, core: clustered ? undefined : cores?.server }] : []),
+      ...(fairUpstream ? [{ pid: fairUpstream.pid, core: cores?.upstream }] : []),
+      ...(fairServer ? [{ pid: fairServer.pid, core: clustered ? undefined : cores?.server }] : []),
       { pid: redis.pid, core: clustered ? undefined : cores?.server },
       { pid: redisServer.pid, core: cores?.upstream },
     ],
@@ -505,6 +539,8 @@ async function main(
         ...(unmetered ? [unmetered.pid] : []),
         ...(latencyUpstream ? [latencyUpstream.pid] : []),
         ...(latencyServer ? [latencyServer.pid] : []),
+        ...(fairUpstream ? [fairUpstream.pid] : []),
+        ...(fairServer ? [fairServer.pid] : []),
         redis.pid,
         redisServer?.pid ?? 0,
       ]),
@@ -519,6 +555,7 @@ async function main(
     unmetered: unmeteredOrigin,
     latency: latencyOrigin,
     redis: stack.redisOrigin,
+    fair: fairOrigin,
   } as const;
   const requestFor = (scenario: Scenario, authorization = AUTHORIZATION): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -657,11 +694,34 @@ async function main(
   };
 
   const results: ScenarioResult[] = [];
+  let fairness: FairnessResult | undefined;
   let soak: SoakResult | undefined;
   let aborted: string | undefined;
   const measureAll = async () => {
     for (const scenario of scenarios) {
       if (options.only && !options.only.includes(scenario.key)) continue;
+      if (scenario.target === 'fair') {
+        if (!fairServer) throw new Error(`scenario ${scenario.key}: its server was not started`);
+        say(`\n[${scenario.key}] ${scenario.title}, ${scenario.connections} connection(s)`);
+        fairness = await measureFairness({
+          scenario,
+          request: (authorization) => requestFor(scenario, authorization),
+          sample: () => sample(scenario),
+          control: (path, method, body) => control(fairUpstreamOrigin, path, method, body),
+          measureCpu: () => {
+            const before = meter.start();
+            return () => meter.stop(before, fairServer.pid);
+          },
+          metricsOrigin: `http://127.0.0.1:${fairMetricsPort}`,
+          baseRules: options.upstreamLatencyMs > 0 ? [{ latencyMs: options.upstreamLatencyMs }] : [],
+          warmupSeconds: options.warmup,
+          durationSeconds: options.duration,
+          signal,
+          say,
+        });
+        if (fairness.problems.length) say(`    FAILED: ${fairness.problems.join('; ')}`);
+        continue;
+      }
       const measured = {
         floor,
         reference,
@@ -671,6 +731,7 @@ async function main(
         traced,
         unmetered,
         latency: latencyServer ?? server,
+        fair: fairServer,
       }[scenario.target];
       if (!measured) throw new Error(`scenario ${scenario.key}: its server was not started`);
       const exportsBefore = sink.requests;
@@ -871,7 +932,7 @@ async function main(
   } catch (error) {
     redisClient.destroy();
     // Keep what was measured: a run stopped by Ctrl-C or a dead child still leaves a (marked) report.
-    if (results.length === 0) throw error;
+    if (results.length === 0 && !fairness) throw error;
     const reason = signal.aborted ? signal.reason : error;
     aborted = reason instanceof Error ? reason.message : String(reason);
   }
@@ -893,6 +954,7 @@ async function main(
     layout,
     sids,
     scenarios: results,
+    ...(fairness ? { fairness } : {}),
     soak,
     targets: [...evaluateTargets(results, soak, options, peakRss), ...startupTargets(startup)],
     startup,
@@ -926,7 +988,10 @@ async function main(
     say(`\nThe run was aborted before it finished: ${aborted}`);
     return 1;
   }
-  const failed = results.some((r) => r.problems.length > 0) || (soak?.problems.length ?? 0) > 0;
+  const failed =
+    results.some((r) => r.problems.length > 0) ||
+    (soak?.problems.length ?? 0) > 0 ||
+    (fairness?.problems.length ?? 0) > 0;
   if (failed) say('\nSome scenarios failed their correctness checks: their numbers are not valid.');
   return failed ? 1 : 0;
 }

@@ -16,10 +16,17 @@ export type ScenarioTarget =
   | 'redis'
   | 'traced'
   | 'unmetered'
-  | 'latency';
+  | 'latency'
+  | 'fair';
 
 /** Scenario 11's upstream round trip: CarrierX is remote, and its answers take tens of milliseconds. */
 export const SCENARIO_11_LATENCY_MS = 50;
+
+/**
+ * Scenario 12's second credential: the simulator's other token that reads records (scenario 3's record
+ * included), so that only the fault rules matching it set it apart from the demo token.
+ */
+export const SCENARIO_12_BAD_TOKEN = 'carrierx-descendant-token';
 
 /** The fields scenario 8e asks for beyond the three its entries hold: each operation fetches only these. */
 export const PARTIAL_MISSING_FIELDS = ['direction', 'duration', 'price'] as const;
@@ -299,6 +306,16 @@ export function createScenarios(connections: number, sids: readonly string[]): S
         1024,
       ),
       target: 'latency',
+    },
+    // Scenario 3's request with the demo token, alone and beside a second credential that CarrierX rate-limits
+    // (or answers slowly): bench/fairness.ts runs its phases on a server of its own.
+    {
+      ...full(
+        '12',
+        'two credentials, one rate-limited (or slow): the good one alone and beside it',
+        connections,
+      ),
+      target: 'fair',
     },
   ];
 }

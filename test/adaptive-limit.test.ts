@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAdaptiveLimit } from '../src/carrierx/adaptive-limit.ts';
+import { type CallKind, createAdaptiveLimit, pageKind } from '../src/carrierx/adaptive-limit.ts';
 
 /** A limit on a clock the test moves: each call is started, then completed `rtt` ms later. */
 function driven(options: { initial: number; min: number; max: number; windowCalls?: number }) {
@@ -8,16 +8,16 @@ function driven(options: { initial: number; min: number; max: number; windowCall
   return {
     limit,
     /** `count` calls, one after another, each taking `rtt` ms with `inFlight` in flight as it ends. */
-    calls(count: number, rtt: number, inFlight?: number) {
+    calls(count: number, rtt: number, inFlight?: number, kind?: CallKind) {
       for (let i = 0; i < count; i++) {
         const startedAt = limit.start();
         clock += rtt;
         // Unless told otherwise, the limit is fully in use.
-        limit.complete(startedAt, inFlight ?? limit.limit, 'answered');
+        limit.complete(startedAt, inFlight ?? limit.limit, 'answered', kind);
       }
     },
-    /** `count` calls sent together, all answered 429 at once `rtt` ms later. */
-    burstOf429(count: number, rtt: number) {
+    /** `count` calls sent together, all answered 503 at once `rtt` ms later. */
+    burstOf503(count: number, rtt: number) {
       const started = Array.from({ length: count }, () => limit.start());
       clock += rtt;
       for (const startedAt of started) limit.complete(startedAt, count, 'overloaded');
@@ -62,25 +62,25 @@ describe('the adaptive concurrency limit', () => {
     expect(d.limit.limit).toBe(85);
   });
 
-  it('shrinks once for a burst of 429s that were all in flight together, not once per 429', () => {
+  it('shrinks once for a burst of 503s that were all in flight together, not once per 503', () => {
     const d = driven({ initial: 200, min: 8, max: 256 });
-    d.burstOf429(200, 50);
+    d.burstOf503(200, 50);
     expect(d.limit.limit).toBe(180);
     // The next round trip's 429s were sent under the new limit: one more step.
-    d.burstOf429(180, 50);
+    d.burstOf503(180, 50);
     expect(d.limit.limit).toBe(162);
   });
 
-  it('never goes below its floor, however long CarrierX answers 429', () => {
+  it('never goes below its floor, however long CarrierX answers 503', () => {
     const d = driven({ initial: 64, min: 8, max: 256 });
-    for (let round = 0; round < 100; round++) d.burstOf429(d.limit.limit, 50);
+    for (let round = 0; round < 100; round++) d.burstOf503(d.limit.limit, 50);
     expect(d.limit.limit).toBe(8);
   });
 
   it('recovers once CarrierX answers at its usual speed again', () => {
     const d = driven({ initial: 128, min: 8, max: 256 });
     d.calls(1, 50);
-    for (let round = 0; round < 40; round++) d.burstOf429(d.limit.limit, 50);
+    for (let round = 0; round < 40; round++) d.burstOf503(d.limit.limit, 50);
     expect(d.limit.limit).toBe(8);
     d.calls(500, 50);
     expect(d.limit.limit).toBe(256);
@@ -106,6 +106,43 @@ describe('the adaptive concurrency limit', () => {
     const settled = d.limit.limit;
     d.calls(10, 80);
     expect(d.limit.limit).toBe(settled + 10);
+  });
+
+  it('judges pages of 1,000 records against their own round trip, not against one record', () => {
+    const d = driven({ initial: 64, min: 8, max: 256 });
+    d.calls(10, 5, 1);
+    // Issue 22: 25 pages of 1,000 records in 18-75 ms, one after another, on an otherwise idle CarrierX.
+    for (let i = 0; i < 25; i++) d.calls(1, 18 + ((i * 7) % 58), 1, 'page-1000');
+    expect(d.limit.limit).toBe(64);
+    expect([d.limit.baselineMs, d.limit.baselineOf('page-1000')]).toEqual([5, 18]);
+  });
+
+  it('still shrinks when a page takes more than twice the fastest page of its size plus its slack', () => {
+    const d = driven({ initial: 64, min: 8, max: 256 });
+    // Up to 100 records: 20 ms of slack.
+    d.calls(1, 20, 1, 'page-100');
+    d.calls(1, 60, 1, 'page-100');
+    expect(d.limit.limit).toBe(64);
+    d.calls(1, 61, 1, 'page-100');
+    expect(d.limit.limit).toBe(57);
+    // Up to 1,000 records: 50 ms of slack.
+    d.calls(1, 18, 1, 'page-1000');
+    d.calls(1, 87, 1, 'page-1000');
+    expect(d.limit.limit).toBe(51);
+    // A page of another size has a baseline of its own: its first round trip sets it.
+    d.calls(1, 500, 1, 'page-10');
+    expect(d.limit.limit).toBe(51);
+  });
+
+  it('sorts pages by size: up to 10, up to 100, up to 1,000 records', () => {
+    expect([1, 10, 11, 100, 101, 1000].map(pageKind)).toEqual([
+      'page-10',
+      'page-10',
+      'page-100',
+      'page-100',
+      'page-1000',
+      'page-1000',
+    ]);
   });
 
   it('starts within its floor and ceiling whatever the initial value', () => {

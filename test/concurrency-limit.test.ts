@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
-import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { DEMO_TOKEN, DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ServiceError } from '../src/errors.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
@@ -56,12 +56,12 @@ describe('the limit on calls in flight to CarrierX', () => {
   });
   afterEach(() => h.close());
 
-  it('shrinks while CarrierX answers 429 and grows back to its ceiling once CarrierX answers again', async () => {
+  it('shrinks while CarrierX answers 503 and grows back to its ceiling once CarrierX answers again', async () => {
     expect(h.client.state().limit).toBe(CEILING);
-    h.simulator.faults.add({ ...REMOTE, fault: { kind: 'rate-limit' } });
+    h.simulator.faults.add({ ...REMOTE, fault: { kind: 'status', status: 503 } });
 
-    // 32 calls sent together all come back 429: one step down for the whole burst, not 32.
-    expect(await wave(h)).toEqual({ RATE_LIMITED: CEILING });
+    // 32 calls sent together all come back 503: one step down for the whole burst, not 32.
+    expect(await wave(h)).toEqual({ UPSTREAM_UNAVAILABLE: CEILING });
     expect(h.client.state().limit).toBe(Math.floor(CEILING * 0.9));
 
     const shrinking = await wavesUntil(h, FLOOR, 30);
@@ -97,14 +97,8 @@ describe('the limit on calls in flight to CarrierX', () => {
     expect(growing.at(-1)).toBe(CEILING);
   });
 
-  it('takes a 503 for CarrierX pushing back: one step down for the burst', async () => {
-    h.simulator.faults.add({ ...REMOTE, fault: { kind: 'status', status: 503 } });
-    expect(await wave(h)).toEqual({ UPSTREAM_UNAVAILABLE: CEILING });
-    expect(h.client.state().limit).toBe(Math.floor(CEILING * 0.9));
-  });
-
   it('lets no more calls reach CarrierX at once than the limit allows', async () => {
-    h.simulator.faults.add({ fault: { kind: 'rate-limit' } });
+    h.simulator.faults.add({ fault: { kind: 'status', status: 503 } });
     await wavesUntil(h, FLOOR, 30);
     h.simulator.faults.clear();
     // CarrierX now never answers: the calls it has are all the calls it was sent.
@@ -117,6 +111,105 @@ describe('the limit on calls in flight to CarrierX', () => {
     // Ends the hung calls (and the waiting ones, on a refused connection).
     await h.simulator.close();
     await hanging;
+  });
+});
+
+describe('one credential rate-limited by CarrierX', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({
+      CARRIERX_MAX_CONCURRENT_CALLS: String(CEILING),
+      CARRIERX_MIN_CONCURRENT_CALLS: String(FLOOR),
+      CARRIERX_BREAKER_THRESHOLD: '10000',
+    });
+  });
+  afterEach(() => h.close());
+
+  const ONE_RECORD = `query One($drSid: UUID!) { callDetailRecord(drSid: $drSid) { drSid price } }`;
+  // 100 ms: far enough above this machine's own jitter that no answer of the healthy token reads as slow.
+  const LATENCY = { latencyMs: 100 };
+
+  it("slows only that token: the other token's queries all succeed and the limit does not fall", async () => {
+    h.simulator.faults.add({
+      match: { token: DEMO_TOKEN },
+      ...LATENCY,
+      fault: { kind: 'rate-limit', retryAfter: '60' },
+    });
+    h.simulator.faults.add(LATENCY);
+
+    // As in issue 22: 22 requests one after another with the rate-limited token, each beside four of the other's.
+    const limited: unknown[] = [];
+    const healthy: unknown[] = [];
+    for (let round = 0; round < 22; round++) {
+      const [mine, ...others] = await Promise.all([
+        h.execute(ONE_RECORD, { drSid: SAMPLE_DR_SID }, { token: DEMO_TOKEN }),
+        ...Array.from({ length: 4 }, () =>
+          h.execute(ONE_RECORD, { drSid: SAMPLE_DR_SID }, { token: DESCENDANT_TOKEN }),
+        ),
+      ]);
+      limited.push(mine?.body.errors?.map((e) => e.extensions?.code));
+      for (const other of others)
+        healthy.push(
+          other.body.errors ??
+            (other.body.data as { callDetailRecord: { drSid: string } }).callDetailRecord.drSid,
+        );
+    }
+
+    expect(healthy).toEqual(Array.from({ length: 88 }, () => SAMPLE_DR_SID));
+    expect(limited).toEqual(Array.from({ length: 22 }, () => ['RATE_LIMITED']));
+    // CarrierX was asked once for that token: its Retry-After (60 s) held the other 21 back without a call.
+    const asked = h.simulator.requests.filter((r) => r.authorization === `Bearer ${DEMO_TOKEN}`);
+    expect(asked).toHaveLength(1);
+    expect(h.client.state().limit).toBe(CEILING);
+    const text = await metricsRegistry.getSingleMetricAsString('carrierx_concurrency_limit');
+    expect(text).toMatch(new RegExp(`^carrierx_concurrency_limit ${CEILING}$`, 'm'));
+    // The operator's line about the cool-down never names the credential.
+    const coolDown = h.logs.filter((line) => line.includes('CarrierX rate-limited a credential'));
+    expect(coolDown).toHaveLength(1);
+    expect(coolDown.join('')).not.toContain(DEMO_TOKEN);
+  });
+
+  it('answers RATE_LIMITED with the seconds left of Retry-After to the calls it holds back', async () => {
+    h.simulator.faults.add({ match: { token: DEMO_TOKEN }, fault: { kind: 'rate-limit', retryAfter: '60' } });
+    const first = await h.execute(ONE_RECORD, { drSid: SAMPLE_DR_SID }, { token: DEMO_TOKEN });
+    expect(first.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'RATE_LIMITED', retryAfter: 60 }]);
+    h.simulator.faults.clear();
+    const held = await h.execute(ONE_RECORD, { drSid: SAMPLE_DR_SID }, { token: DEMO_TOKEN });
+    const retryAfter = held.body.errors?.[0]?.extensions?.retryAfter;
+    expect(held.body.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(h.simulator.requests).toHaveLength(1);
+  });
+});
+
+describe('pages of many records', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness({
+      CARRIERX_MAX_CONCURRENT_CALLS: String(CEILING),
+      CARRIERX_MIN_CONCURRENT_CALLS: String(FLOOR),
+      CARRIERX_RETRIES: '0',
+    });
+  });
+  afterEach(() => h.close());
+
+  it('do not shrink the limit by taking longer than one record does', async () => {
+    const auth = `Bearer ${DESCENDANT_TOKEN}`;
+    const fields = ['dr_sid', 'date_start', 'price'];
+    // CarrierX answers one record in 100 ms and a page of 1,000 in 300 ms: each as fast as it ever does.
+    const records = h.simulator.faults.add({ latencyMs: 100 });
+    for (let i = 0; i < 10; i++) await h.client.getCallDetailRecord(SAMPLE_DR_SID, fields, auth);
+    records();
+    const pages = h.simulator.faults.add({ latencyMs: 300 });
+    for (let i = 0; i < 10; i++) {
+      const page = await h.client.listCallDetailRecords({ limit: 1000 }, fields, auth);
+      expect(page.records).toHaveLength(1000);
+    }
+    pages();
+    h.simulator.faults.add({ latencyMs: 100 });
+    for (let i = 0; i < 10; i++) await h.client.getCallDetailRecord(SAMPLE_DR_SID, fields, auth);
+    expect(h.client.state().limit).toBe(CEILING);
   });
 });
 
@@ -138,8 +231,12 @@ describe('what moves the limit', () => {
       new UpstreamFailure(new ServiceError('UPSTREAM_UNAVAILABLE'), 'unavailable', undefined, pushback),
     );
 
-  it('shrinks on CarrierX pushing back (429, 503, a timeout), not on a 500, a reset connection or a 404', async () => {
+  it('shrinks on CarrierX pushing back (503, a timeout), not on a 429, a 500, a reset connection or a 404', async () => {
     expect(await burst(failure(true))).toBe(Math.floor(CEILING * 0.9));
+    // A 429 is one credential's quota: that credential cools down instead (see the tests above).
+    const rateLimited = () =>
+      Promise.reject(new UpstreamFailure(new ServiceError('RATE_LIMITED'), 'rate-limited', 60_000, true));
+    expect(await burst(rateLimited)).toBe(CEILING);
     expect(await burst(failure(false))).toBe(CEILING);
     expect(await burst(() => Promise.reject(new ServiceError('NOT_FOUND')))).toBe(CEILING);
     expect(await burst(async () => 'a record')).toBe(CEILING);

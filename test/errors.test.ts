@@ -125,10 +125,16 @@ describe('error codes', () => {
   });
 
   it('returns RATE_LIMITED with retryAfter when CarrierX answers 429', async () => {
-    h.simulator.faults.add({ fault: { kind: 'rate-limit', retryAfter: '7' } });
-    const res = await h.execute(PriceQuery, { drSid: SAMPLE_DR_SID });
-    expect(codes(res)).toEqual(['RATE_LIMITED']);
-    expect(res.body.errors?.[0]?.extensions?.retryAfter).toBe(7);
+    // On a server of its own: the token then waits out Retry-After (7 s) on every call, the next tests' too.
+    const limited = await createHarness();
+    try {
+      limited.simulator.faults.add({ fault: { kind: 'rate-limit', retryAfter: '7' } });
+      const res = await limited.execute(PriceQuery, { drSid: SAMPLE_DR_SID });
+      expect(codes(res)).toEqual(['RATE_LIMITED']);
+      expect(res.body.errors?.[0]?.extensions?.retryAfter).toBe(7);
+    } finally {
+      await limited.close();
+    }
   });
 
   it.each([500, 502, 503, 504])('returns UPSTREAM_UNAVAILABLE when CarrierX answers %i', async (status) => {

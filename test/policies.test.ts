@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createUpstreamPolicies, DEFAULT_POLICY_OPTIONS, UpstreamFailure } from '../src/carrierx/policies.ts';
-import { deadlineExceeded, ServiceError, UNAVAILABLE } from '../src/errors.ts';
+import { classifyStatus, deadlineExceeded, ServiceError, UNAVAILABLE } from '../src/errors.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 
 const COOLDOWN_MS = 50;
@@ -156,5 +156,94 @@ describe('the bulkhead queue', () => {
     await expect(first).resolves.toBe('first');
     // It runs as soon as the first call's slot is free, not at its own deadline 2 s later.
     expect(await third).toBeLessThan(1_000);
+  });
+});
+
+describe('a credential CarrierX rate-limited', () => {
+  const A = 'Bearer token-a';
+  const B = 'Bearer token-b';
+  function rateLimitedPolicies() {
+    return createUpstreamPolicies(
+      { ...DEFAULT_POLICY_OPTIONS, retries: 0 },
+      createLogger({ level: 'silent' }),
+    );
+  }
+  /** What the client throws for a 429 with `Retry-After: seconds` (or none). */
+  const answer429 = (seconds?: number) => () =>
+    Promise.reject(
+      new UpstreamFailure(
+        classifyStatus(429, seconds).error,
+        'rate-limited',
+        seconds === undefined ? undefined : seconds * 1000,
+        true,
+      ),
+    );
+  const inFiveSeconds = () => performance.now() + 5_000;
+
+  it('fails its next calls at once with RATE_LIMITED and the seconds left, without calling CarrierX', async () => {
+    const policies = rateLimitedPolicies();
+    await expect(
+      policies.execute(answer429(60), { deadlineAt: inFiveSeconds(), credential: A }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED', extensions: { retryAfter: 60 } });
+    let called = 0;
+    const refused = policies.execute(
+      async () => {
+        called += 1;
+        return 'a record';
+      },
+      { deadlineAt: inFiveSeconds(), credential: A },
+    );
+    await expect(refused).rejects.toMatchObject({ code: 'RATE_LIMITED', extensions: { retryAfter: 60 } });
+    expect(called).toBe(0);
+  });
+
+  it("lets another credential's calls through as before", async () => {
+    const policies = rateLimitedPolicies();
+    await expect(
+      policies.execute(answer429(60), { deadlineAt: inFiveSeconds(), credential: A }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(
+      policies.execute(async () => 'a record', { deadlineAt: inFiveSeconds(), credential: B }),
+    ).resolves.toBe('a record');
+    expect(policies.state().limit).toBe(64);
+  });
+
+  it('waits out a Retry-After that ends in time for the deadline, then calls CarrierX', async () => {
+    const policies = rateLimitedPolicies();
+    await expect(
+      policies.execute(answer429(1), { deadlineAt: inFiveSeconds(), credential: A }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    const refusedAt = performance.now();
+    const calledAfter = await policies.execute(async () => performance.now() - refusedAt, {
+      deadlineAt: inFiveSeconds(),
+      credential: A,
+    });
+    // Retry-After: 1 is 1,000 ms from the 429 (a timer may fire a millisecond early).
+    expect(calledAfter).toBeGreaterThanOrEqual(990);
+  });
+
+  it('cools down for a second when the 429 came without Retry-After', async () => {
+    const policies = rateLimitedPolicies();
+    await expect(
+      policies.execute(answer429(), { deadlineAt: inFiveSeconds(), credential: A }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(
+      policies.execute(async () => 'never', { deadlineAt: performance.now() + 500, credential: A }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED', extensions: { retryAfter: 1 } });
+  });
+
+  it('stops waiting when its caller goes away', async () => {
+    const policies = rateLimitedPolicies();
+    await expect(
+      policies.execute(answer429(3), { deadlineAt: inFiveSeconds(), credential: A }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    const caller = new AbortController();
+    const waiting = policies.execute(async () => 'never', {
+      deadlineAt: inFiveSeconds(),
+      credential: A,
+      signal: caller.signal,
+    });
+    caller.abort(new DOMException('gone', 'AbortError'));
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

@@ -27,11 +27,25 @@ const errorsAt = (errors: Errors | undefined, alias: string) =>
 const callsFor = (h: Harness, drSid: string) => h.simulator.requests.filter((r) => r.drSid === drSid).length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Runs `test` on a server of its own: after a 429 the token waits out Retry-After on every call, so a test
+ * whose 429 outlives it must not share its server with the tests after it.
+ */
+async function onOwnServer(env: Record<string, string>, test: (h: Harness) => Promise<void>): Promise<void> {
+  const own = await createHarness(env);
+  try {
+    await test(own);
+  } finally {
+    await own.close();
+  }
+}
+const MATRIX_ENV = { CARRIERX_TIMEOUT_MS: '500', REQUEST_DEADLINE_MS: '3000' };
+
 describe('fault matrix: each upstream failure in one record of an operation', () => {
   let h: Harness;
   beforeAll(async () => {
     // Retries: 2 after the first attempt. A 3 s deadline leaves room for a one-second Retry-After.
-    h = await createHarness({ CARRIERX_TIMEOUT_MS: '500', REQUEST_DEADLINE_MS: '3000' });
+    h = await createHarness(MATRIX_ENV);
     // A first request pays for connecting and warming up; no test should spend its timeout on that.
     await h.execute(ONE_RECORD, { drSid: HEALTHY });
   });
@@ -53,7 +67,6 @@ describe('fault matrix: each upstream failure in one record of an operation', ()
       code: 'UPSTREAM_UNAVAILABLE',
       calls: 1,
     },
-    { label: 'HTTP 429 without Retry-After', fault: { kind: 'rate-limit' }, code: 'RATE_LIMITED', calls: 3 },
     { label: 'HTTP 401', fault: { kind: 'status', status: 401 }, code: 'UNAUTHENTICATED', calls: 1 },
     { label: 'HTTP 403', fault: { kind: 'status', status: 403 }, code: 'FORBIDDEN', calls: 1 },
     { label: 'HTTP 404', fault: { kind: 'status', status: 404 }, code: 'NOT_FOUND', calls: 1 },
@@ -86,6 +99,17 @@ describe('fault matrix: each upstream failure in one record of an operation', ()
       expect(callsFor(h, HEALTHY)).toBe(1);
     },
   );
+
+  it('answers HTTP 429 without Retry-After with RATE_LIMITED for that record alone, after 3 upstream calls', async () => {
+    // Each 429 has the token wait a second (no Retry-After): two retries fit in the 3 s deadline.
+    await onOwnServer(MATRIX_ENV, async (own) => {
+      own.simulator.faults.add({ match: { drSid: FAULTY }, fault: { kind: 'rate-limit' } });
+      const res = await own.execute(TWO_RECORDS, { faulty: FAULTY, healthy: HEALTHY });
+      expect(res.body.data).toEqual({ faulty: null, healthy: { drSid: HEALTHY, price: '0.0025' } });
+      expect(errorsAt(res.body.errors, 'faulty').map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+      expect(callsFor(own, FAULTY)).toBe(3);
+    });
+  });
 
   it.each<{ label: string; fault: FaultRule['fault']; field: string }>([
     { label: 'wrong value types', fault: { kind: 'wrong-types' }, field: 'price' },
@@ -137,25 +161,35 @@ describe('fault matrix: each upstream failure in one record of an operation', ()
   });
 
   it('returns RATE_LIMITED with retryAfter 120 at once when Retry-After: 120 does not fit in the deadline', async () => {
-    h.simulator.faults.add({ match: { drSid: FAULTY }, fault: { kind: 'rate-limit', retryAfter: '120' } });
-    const res = await h.execute(ONE_RECORD, { drSid: FAULTY });
-    expect(res.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'RATE_LIMITED', retryAfter: 120 }]);
-    expect(callsFor(h, FAULTY)).toBe(1);
-    // The operator's warning says how long CarrierX asked to wait.
-    const warning = h.logs
-      .map((line) => JSON.parse(line) as { msg?: string; status?: number; retryAfterSeconds?: number })
-      .findLast((line) => line.msg === 'CarrierX answered an error' && line.status === 429);
-    expect(warning?.retryAfterSeconds).toBe(120);
+    await onOwnServer(MATRIX_ENV, async (own) => {
+      own.simulator.faults.add({
+        match: { drSid: FAULTY },
+        fault: { kind: 'rate-limit', retryAfter: '120' },
+      });
+      const res = await own.execute(ONE_RECORD, { drSid: FAULTY });
+      expect(res.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'RATE_LIMITED', retryAfter: 120 }]);
+      expect(callsFor(own, FAULTY)).toBe(1);
+      // The operator's warning says how long CarrierX asked to wait.
+      const warning = own.logs
+        .map((line) => JSON.parse(line) as { msg?: string; status?: number; retryAfterSeconds?: number })
+        .findLast((line) => line.msg === 'CarrierX answered an error' && line.status === 429);
+      expect(warning?.retryAfterSeconds).toBe(120);
+    });
   });
 
   it('reads Retry-After given as an HTTP date', async () => {
-    const in90s = new Date(Date.now() + 90_000).toUTCString();
-    h.simulator.faults.add({ match: { drSid: FAULTY }, fault: { kind: 'rate-limit', retryAfter: in90s } });
-    const res = await h.execute(ONE_RECORD, { drSid: FAULTY });
-    expect(res.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
-    expect(res.body.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(88);
-    expect(res.body.errors?.[0]?.extensions?.retryAfter).toBeLessThanOrEqual(90);
-    expect(callsFor(h, FAULTY)).toBe(1);
+    await onOwnServer(MATRIX_ENV, async (own) => {
+      const in90s = new Date(Date.now() + 90_000).toUTCString();
+      own.simulator.faults.add({
+        match: { drSid: FAULTY },
+        fault: { kind: 'rate-limit', retryAfter: in90s },
+      });
+      const res = await own.execute(ONE_RECORD, { drSid: FAULTY });
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+      expect(res.body.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(88);
+      expect(res.body.errors?.[0]?.extensions?.retryAfter).toBeLessThanOrEqual(90);
+      expect(callsFor(own, FAULTY)).toBe(1);
+    });
   });
 
   it('counts the retries it made in the upstream state', async () => {
@@ -272,7 +306,8 @@ describe('circuit breaker', () => {
       { kind: 'status', status: 401 },
       { kind: 'status', status: 403 },
       { kind: 'status', status: 404 },
-      { kind: 'rate-limit', retryAfter: '120' },
+      // Retry-After: 0, so that every 429 reaches CarrierX: a longer one holds the token's next calls back.
+      { kind: 'rate-limit', retryAfter: '0' },
       { kind: 'malformed-json' },
     ] as const) {
       h.simulator.faults.clear();

@@ -9,6 +9,7 @@ import {
   type UpstreamOutcome,
 } from '../telemetry/metrics.ts';
 import { type Span, tracer } from '../telemetry/tracing.ts';
+import { type CallKind, pageKind } from './adaptive-limit.ts';
 import { commaList } from './fields.ts';
 import {
   createUpstreamPolicies,
@@ -488,6 +489,8 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
     decode: (text: string, log: () => Logger) => T,
     records: (result: T) => number,
     bodyLimit = maxBodyBytes,
+    /** What the adaptive limit judges its round trip against. */
+    kind: CallKind = 'record',
   ): Promise<T> {
     const { signal } = callOptions;
     const deadlineAt = callOptions.deadlineAt ?? performance.now() + timeoutMs;
@@ -506,10 +509,11 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
           bodyLimit,
         ),
       // The request's child logger is made only if the policies log.
-      withDeferredLogger(callOptions, { signal, deadlineAt }),
+      withDeferredLogger(callOptions, { signal, deadlineAt, kind, credential: authorization }),
     );
     return result.catch((error: unknown) => {
-      // Refused before any attempt: counted here, since no attempt was made to count.
+      // Refused before any attempt: counted here, since no attempt was made to count (a credential cooling
+      // down after a 429 is counted where the policies refuse it).
       const reason = reasonOf(error);
       if (reason === 'circuit-open') recordUpstreamRefusal('circuit_open');
       else if (reason === 'overloaded') recordUpstreamRefusal('bulkhead_full');
@@ -581,6 +585,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
         // A page holds up to 1000 records: the bound on one body scales with the page, at 16 KiB a record
         // (a full record is about 2.5 KiB).
         Math.max(maxBodyBytes, page.limit * 16 * 1024),
+        pageKind(page.limit),
       );
     },
     state: () => policies.state(),

@@ -10,6 +10,7 @@ import {
 } from 'cockatiel';
 import {
   circuitOpen,
+  classifyStatus,
   deadlineExceeded,
   type FailureKind,
   overloaded,
@@ -18,7 +19,8 @@ import {
 } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { type CallSignal, createAdaptiveLimit, createFixedLimit } from './adaptive-limit.ts';
+import { recordUpstreamRefusal } from '../telemetry/metrics.ts';
+import { type CallKind, type CallSignal, createAdaptiveLimit, createFixedLimit } from './adaptive-limit.ts';
 
 /** How hard to try and how much to let through; see docs/configuration.md. */
 export interface UpstreamPolicyOptions {
@@ -65,7 +67,8 @@ export class UpstreamFailure extends Error {
     readonly retryAfterMs?: number,
     /**
      * CarrierX telling us to send less: a 429 or 503, or no answer within CARRIERX_TIMEOUT_MS. The adaptive
-     * limit shrinks on it; other failures (a 500, a reset connection) are the breaker's business.
+     * limit shrinks on it, except on a 429 (its credential cools down instead); other failures (a 500, a
+     * reset connection) are the breaker's business.
      */
     readonly pushback: boolean = kind === 'rate-limited',
   ) {
@@ -76,7 +79,11 @@ export class UpstreamFailure extends Error {
 /** What an attempt's failure says about CarrierX's load (see AdaptiveLimit). */
 function callSignal(error: unknown, signal: AbortSignal | undefined): CallSignal {
   if (signal?.aborted) return 'ignored';
-  if (error instanceof UpstreamFailure) return error.pushback ? 'overloaded' : 'ignored';
+  if (error instanceof UpstreamFailure) {
+    // A 429 is about one credential's quota: the credential cools down (see coolDown), the limit every
+    // credential shares does not move.
+    return error.pushback && error.kind !== 'rate-limited' ? 'overloaded' : 'ignored';
+  }
   // Cut short by the request's own deadline, or never sent: no measure of CarrierX.
   if (reasonOf(error) === 'deadline') return 'ignored';
   if (!(error instanceof ServiceError)) return 'ignored';
@@ -102,12 +109,16 @@ class RetryAfterDelay extends Error {
 }
 
 export interface CallBudget {
+  /** What the call asks of CarrierX, for the round trip it is judged against; unset: one record. */
+  kind?: CallKind | undefined;
   /** Aborts when the caller goes away; its reason is what the call rejects with. */
   signal?: AbortSignal | undefined;
   /** `performance.now()` value past which no attempt starts and no wait ends. */
   deadlineAt: number;
   /** The request's logger, for the line that says its call gave up. */
   logger?: Logger | undefined;
+  /** The Authorization value the call is sent with: a Map key only, never logged. */
+  credential?: string | undefined;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
@@ -146,6 +157,15 @@ export interface UpstreamPolicies {
 const MIN_ATTEMPT_MS = 50;
 // Rejections can come by the thousand under overload: one warning per interval, with a count.
 const REJECTION_LOG_INTERVAL_MS = 5_000;
+// A 429 without a readable Retry-After still cools its credential down this long: long enough that its queued
+// calls do not all go straight back to be refused again.
+const DEFAULT_RATE_LIMIT_MS = 1_000;
+// A cool-down is never longer than this, whatever Retry-After says: an HTTP date far off (a wrong clock) must
+// not lock a token out for hours. A 429 after it ends starts another.
+const MAX_RATE_LIMIT_MS = 60_000;
+// Credentials cooling down at once; past this the ones whose cool-down started first are forgotten (their
+// calls go to CarrierX again, which will say so if it still refuses them). Memory stays bounded.
+const MAX_COOLING_CREDENTIALS = 10_000;
 
 const STATE_NAMES: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
@@ -176,6 +196,8 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   let openedAt = 0;
   let lastRejectionLog = Number.NEGATIVE_INFINITY;
   let rejectedSinceLog = 0;
+  // Credential -> `performance.now()` until which CarrierX asked it to wait (its last 429's Retry-After).
+  const coolDowns = new Map<string, number>();
 
   // The bulkhead is our limiter rather than cockatiel's: cockatiel's keeps a cancelled waiter queued until its
   // turn and then hands the freed slot to no one, so the next waiter sat out its deadline beside a free slot.
@@ -249,11 +271,71 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   }
 
   /** The wait before another attempt, or undefined when this failure is final. */
-  function retryDelay(failure: UpstreamFailure, retryIndex: number, deadlineAt: number): number | undefined {
+  function retryDelay(failure: UpstreamFailure, retryIndex: number, budget: CallBudget): number | undefined {
     if (retryIndex >= retries || failure.kind === 'unavailable') return undefined;
-    const delay =
-      failure.kind === 'rate-limited' && failure.retryAfterMs ? failure.retryAfterMs : backoffMs(retryIndex);
-    return performance.now() + delay + MIN_ATTEMPT_MS <= deadlineAt ? delay : undefined;
+    const delay = Math.max(
+      failure.kind === 'rate-limited' && failure.retryAfterMs ? failure.retryAfterMs : backoffMs(retryIndex),
+      // Whatever failed, a retry of a credential CarrierX asked to wait waits too.
+      coolingMs(budget.credential),
+    );
+    return performance.now() + delay + MIN_ATTEMPT_MS <= budget.deadlineAt ? delay : undefined;
+  }
+
+  /** How long `credential` must still wait before calling CarrierX; 0 when it need not. */
+  function coolingMs(credential: string | undefined): number {
+    if (credential === undefined || coolDowns.size === 0) return 0;
+    const until = coolDowns.get(credential);
+    if (until === undefined) return 0;
+    const left = until - performance.now();
+    if (left > 0) return left;
+    coolDowns.delete(credential);
+    return 0;
+  }
+
+  /** A 429 for the budget's credential: its calls wait (or fail fast) until Retry-After has passed. */
+  function coolDown(budget: CallBudget, retryAfterMs: number | undefined): void {
+    const { credential } = budget;
+    if (credential === undefined) return;
+    const now = performance.now();
+    const until = now + Math.min(retryAfterMs ?? DEFAULT_RATE_LIMIT_MS, MAX_RATE_LIMIT_MS);
+    const current = coolDowns.get(credential);
+    if (current !== undefined && current >= until) return;
+    if (current === undefined || current <= now) {
+      if (coolDowns.size >= MAX_COOLING_CREDENTIALS) forgetCoolDowns(now);
+      // One line per cool-down, not per call: the burst of 429s already in flight only extends it. Debug: each
+      // 429 already has its warning (with retryAfterSeconds), and refused calls are counted in the metrics.
+      (budget.logger ?? logger).debug(
+        { coolDownMs: Math.round(until - now), credentialsCoolingDown: coolDowns.size + 1 },
+        "CarrierX rate-limited a credential: its calls wait out Retry-After or fail with RATE_LIMITED; other credentials' calls go on",
+      );
+    }
+    // Deleted first, so the Map's order stays the order cool-downs started in: the oldest is forgotten first.
+    coolDowns.delete(credential);
+    coolDowns.set(credential, until);
+  }
+
+  /** Drops the cool-downs that have ended, and the oldest ones if that is not enough room. */
+  function forgetCoolDowns(now: number): void {
+    for (const [credential, until] of coolDowns) if (until <= now) coolDowns.delete(credential);
+    for (const credential of coolDowns.keys()) {
+      if (coolDowns.size < MAX_COOLING_CREDENTIALS) break;
+      coolDowns.delete(credential);
+    }
+  }
+
+  /**
+   * Before a call's first attempt: a credential CarrierX asked to wait waits, when its cool-down ends in time
+   * for a round trip before the deadline (the rule retries follow); otherwise the call fails at once with
+   * RATE_LIMITED and the seconds left, without calling CarrierX.
+   */
+  async function awaitCoolDown(budget: CallBudget): Promise<void> {
+    for (let left = coolingMs(budget.credential); left > 0; left = coolingMs(budget.credential)) {
+      if (performance.now() + left + MIN_ATTEMPT_MS > budget.deadlineAt) {
+        recordUpstreamRefusal('rate_limited');
+        throw classifyStatus(429, Math.ceil(left / 1000)).error;
+      }
+      await pause(left, budget.signal);
+    }
   }
 
   /**
@@ -263,7 +345,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
    * went to CarrierX with a 1 ms budget.
    */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    return bulkhead.run(adaptive ? () => measured(run, budget.signal) : run, {
+    return bulkhead.run(adaptive ? () => measured(run, budget) : run, {
       signal: budget.signal,
       until: budget.deadlineAt - MIN_ATTEMPT_MS,
       expired: deadlineExceeded,
@@ -271,17 +353,17 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   }
 
   /** Runs one attempt inside its slot and tells the limit what it says about CarrierX's load. */
-  async function measured<T>(run: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async function measured<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
     const startedAt = concurrency.start();
     let said: CallSignal = 'answered';
     try {
       return await run();
     } catch (error) {
-      said = callSignal(error, signal);
+      said = callSignal(error, budget.signal);
       throw error;
     } finally {
       // Read before the slot is released: this call still counts among those in flight.
-      concurrency.complete(startedAt, bulkhead.active, said);
+      concurrency.complete(startedAt, bulkhead.active, said, budget.kind);
       if (concurrency.limit !== bulkhead.max) bulkhead.max = concurrency.limit;
     }
   }
@@ -325,6 +407,8 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
       signal?.throwIfAborted();
       if (performance.now() >= deadlineAt) throw deadlineExceeded();
       try {
+        // Outside the breaker: a call held back for its credential says nothing about CarrierX's health.
+        if (coolDowns.size > 0) await awaitCoolDown(budget);
         return await breaker.execute(
           () =>
             probeAware(
@@ -340,7 +424,8 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
                     }, budget);
                   } catch (error) {
                     if (!(error instanceof UpstreamFailure) || signal?.aborted) throw error;
-                    const delay = retryDelay(error, retryIndex, deadlineAt);
+                    if (error.kind === 'rate-limited') coolDown(budget, error.retryAfterMs);
+                    const delay = retryDelay(error, retryIndex, budget);
                     if (delay === undefined && retryIndex > 0) {
                       // Each attempt logged its own failure; this is the one line that says the call failed.
                       (budget.logger ?? logger).warn(
@@ -371,4 +456,21 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
       };
     },
   };
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  // An aborted signal fires no more events: without this the wait would run its full length.
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

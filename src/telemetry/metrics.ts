@@ -194,7 +194,7 @@ export type CacheLookupResult = 'hit' | 'partial' | 'miss' | 'stale' | 'error';
 
 const upstreamRequests = new HotCounter(
   'carrierx_requests_total',
-  'CarrierX attempts (retries included) by outcome and HTTP status class; calls the breaker or bulkhead refused count with status_class "none".',
+  'CarrierX attempts (retries included) by outcome and HTTP status class; calls the breaker, the bulkhead or the cool-down of a rate-limited credential refused count with status_class "none".',
   ['outcome', 'status_class'],
 );
 const upstreamDuration = new HotHistogram(
@@ -337,8 +337,11 @@ export function recordUpstreamAttempt(
   if (retry) upstreamRetries.inc();
 }
 
-/** A call the circuit breaker or the bulkhead refused before any attempt reached CarrierX. */
-export function recordUpstreamRefusal(outcome: 'circuit_open' | 'bulkhead_full'): void {
+/**
+ * A call refused before any attempt reached CarrierX: by the circuit breaker, the bulkhead, or its credential's
+ * cool-down after a 429 (`rate_limited`).
+ */
+export function recordUpstreamRefusal(outcome: 'circuit_open' | 'bulkhead_full' | 'rate_limited'): void {
   attemptChild(outcome, 'none').inc();
 }
 

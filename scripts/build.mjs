@@ -4,10 +4,12 @@
 // esbuild, not tsc: it bundles our ~60 modules and the dependencies they import into a few files in under a
 // second where `tsc` takes 7 s even without type checking, so `npm start` can rebuild a stale dist/ without
 // making anyone wait. Types are checked by `npm run typecheck`. node_modules is still installed beside dist/
-// (`npm ci --omit=dev`): pino-pretty and GraphiQL's assets are read from it at run time.
+// (`npm ci --omit=dev`): pino-pretty is read from it at run time. GraphiQL's browser assets are copied into
+// dist/, so that their package (a devDependency, 100 MB of editor, React and formatter) is not installed there.
 import {
   chmodSync,
   copyFileSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -17,6 +19,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +36,29 @@ const INPUTS = ['src', 'package.json', 'package-lock.json', 'scripts/build.mjs']
 const ASSETS = [
   { source: 'src/carrierx/simulator/sample-cdr.json', readBy: 'src/carrierx/simulator/data.ts' },
 ];
+
+/**
+ * GraphiQL's browser assets: the files its page loads (the allow-list the server serves), with the package's
+ * package.json (the server reads the version from it) and LICENSE (the bundle is MIT code we redistribute).
+ * Copied into dist/graphiql-assets/ beside the module that serves them (src/graphql/graphiql/use-offline-graphiql.ts
+ * looks there first).
+ */
+function graphiqlAssets(root) {
+  const manifest = createRequire(path.join(root, 'package.json')).resolve(
+    '@graphql-yoga/graphiql/package.json',
+  );
+  const dir = path.dirname(manifest);
+  const files = JSON.parse(readFileSync(path.join(root, 'src/graphql/graphiql/assets.json'), 'utf8'));
+  return {
+    readBy: 'src/graphql/graphiql/use-offline-graphiql.ts',
+    target: 'graphiql-assets',
+    copies: [
+      ...files.map((file) => ({ from: path.join(dir, 'dist', file), to: file })),
+      { from: manifest, to: 'package.json' },
+      { from: path.join(dir, 'LICENSE'), to: 'LICENSE' },
+    ],
+  };
+}
 
 /**
  * What the bundle leaves to node_modules: pino-pretty (loaded by file name, only at a developer's terminal) and
@@ -169,12 +195,23 @@ export async function build(root = ROOT) {
       const file = path.resolve(root, output);
       writeFileSync(file, JSON.stringify(withoutDependencies(JSON.parse(readFileSync(file, 'utf8')), codec)));
     }
-    for (const asset of ASSETS) {
+    const besideReader = (readBy) => {
       // Beside whichever output file now holds the module that reads it.
-      const output = Object.entries(metafile.outputs).find(([, meta]) => asset.readBy in meta.inputs);
-      if (!output) throw new Error(`${asset.readBy} is in no output file`);
-      const dir = path.dirname(path.resolve(root, output[0]));
-      copyFileSync(path.join(root, asset.source), path.join(dir, path.basename(asset.source)));
+      const output = Object.entries(metafile.outputs).find(([, meta]) => readBy in meta.inputs);
+      if (!output) throw new Error(`${readBy} is in no output file`);
+      return path.dirname(path.resolve(root, output[0]));
+    };
+    for (const asset of ASSETS) {
+      copyFileSync(
+        path.join(root, asset.source),
+        path.join(besideReader(asset.readBy), path.basename(asset.source)),
+      );
+    }
+    const graphiql = graphiqlAssets(root);
+    const graphiqlDir = path.join(besideReader(graphiql.readBy), graphiql.target);
+    for (const { from, to } of graphiql.copies) {
+      mkdirSync(path.dirname(path.join(graphiqlDir, to)), { recursive: true });
+      copyFileSync(from, path.join(graphiqlDir, to));
     }
     writeFileSync(path.join(temp, STAMP), `${started.toISOString()}\n`);
     utimesSync(path.join(temp, STAMP), started, started);

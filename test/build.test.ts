@@ -77,6 +77,21 @@ describe('the production bundle', () => {
     expect(outputs['server.js']).toBeDefined();
   }, 60_000);
 
+  it("copies GraphiQL's browser assets into dist/, so a production install needs no GraphiQL package", () => {
+    const files = JSON.parse(
+      readFileSync(path.join(root, 'src', 'graphql', 'graphiql', 'assets.json'), 'utf8'),
+    ) as string[];
+    const graphiql = path.join(ROOT, 'node_modules', '@graphql-yoga', 'graphiql');
+    const copied = path.join(root, 'dist', 'graphiql-assets');
+    for (const [from, to] of [
+      ...files.map((file) => [path.join(graphiql, 'dist', file), file]),
+      [path.join(graphiql, 'package.json'), 'package.json'],
+      [path.join(graphiql, 'LICENSE'), 'LICENSE'],
+    ] as [string, string][]) {
+      expect(readFileSync(path.join(copied, to)).equals(readFileSync(from)), to).toBe(true);
+    }
+  });
+
   it('loads neither the simulator, the tracing SDK nor the redis client when a server starts', () => {
     // What `node dist/server.js` loads before any `await import()`: server.js and the chunks it imports.
     const loaded = new Set<string>();

@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { GRAPHIQL_VERSION } from '../src/graphql/graphiql/use-offline-graphiql.ts';
+import { findGraphiQLAssets } from '../src/graphql/graphiql/use-offline-graphiql.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+
+/** The @graphql-yoga/graphiql version in every asset URL (tests run src/, so the installed package's). */
+const GRAPHIQL_VERSION = findGraphiQLAssets().version;
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/graphiql.png';

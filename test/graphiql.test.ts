@@ -3,7 +3,7 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it, vi } from 'vitest';
 import { createGraphiQLRenderer, renderGraphiQL } from '../src/graphql/graphiql/render-graphiql.ts';
-import { GRAPHIQL_VERSION, useOfflineGraphiQL } from '../src/graphql/graphiql/use-offline-graphiql.ts';
+import { findGraphiQLAssets, useOfflineGraphiQL } from '../src/graphql/graphiql/use-offline-graphiql.ts';
 
 const readFileCalls = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs/promises', async (importOriginal) => {
@@ -17,6 +17,8 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
 });
 
+/** The @graphql-yoga/graphiql version in every asset URL (tests run src/, so the installed package's). */
+const GRAPHIQL_VERSION = findGraphiQLAssets().version;
 const base = `http://yoga/graphiql-assets/${GRAPHIQL_VERSION}`;
 const bundlePath = new URL(
   '../node_modules/@graphql-yoga/graphiql/dist/yoga-graphiql.umd.js',

@@ -5,10 +5,13 @@ import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { GRAPHIQL_VERSION } from '../src/graphql/graphiql/use-offline-graphiql.ts';
+import { findGraphiQLAssets } from '../src/graphql/graphiql/use-offline-graphiql.ts';
 import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { SERVER_ARGS, startServerProcess } from './helpers/server-process.ts';
+
+/** The @graphql-yoga/graphiql version in every asset URL (tests run src/, so the installed package's). */
+const GRAPHIQL_VERSION = findGraphiQLAssets().version;
 
 /** The HTTP server src/server.ts runs (createHttpServer: Node's server and the request handler), on a port. */
 async function listen(h: Harness): Promise<HttpServer & { port: number; close(): Promise<void> }> {

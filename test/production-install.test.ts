@@ -19,6 +19,13 @@ import { type ServerProcess, startServerProcess } from './helpers/server-process
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
+/**
+ * What the runtime stage's `npm ci --omit=dev` may put in node_modules, as `du` counts it. Measured 87 MB (333 MB
+ * while @graphql-yoga/graphiql was a dependency: Monaco, React, framer-motion, prettier). The margin is for
+ * patch releases; a browser or build-time package among the dependencies again would be far over it.
+ */
+const RUNTIME_NODE_MODULES_BUDGET_MB = 100;
+
 interface Instruction {
   keyword: string;
   args: string;
@@ -140,6 +147,49 @@ describe('the production image (the Dockerfile, run without Docker)', () => {
     }
     expect(existsSync(path.join(app, 'src')), 'no sources in the image').toBe(false);
   });
+
+  it(`installs the runtime dependencies in under ${RUNTIME_NODE_MODULES_BUDGET_MB} MB, with no editor, React or formatter`, async () => {
+    const modules = path.join(work, String(stages.length - 1), 'node_modules');
+    for (const browserOnly of ['@graphql-yoga/graphiql', 'monaco-editor', 'react', 'react-dom', 'prettier']) {
+      expect(existsSync(path.join(modules, browserOnly)), browserOnly).toBe(false);
+    }
+    const { stdout } = await promisify(execFile)('du', ['-sk', modules]);
+    const megabytes = Number(stdout.split('\t')[0]) / 1024;
+    expect(megabytes).toBeLessThan(RUNTIME_NODE_MODULES_BUDGET_MB);
+  });
+
+  it('serves GraphiQL from dist/ when GRAPHIQL_ENABLED=true, with no internet and no GraphiQL package', async () => {
+    const cmd = runtime.findLast((step) => step.keyword === 'CMD');
+    const graphiql = await startServerProcess(
+      // LOG_LEVEL=info: the `listening` line the helper reads the URL from. Nothing answers at port 9: the page
+      // and its assets need no CarrierX.
+      {
+        ...env,
+        CARRIERX_BASE_URL: 'http://127.0.0.1:9/core/v2',
+        LOG_LEVEL: 'info',
+        GRAPHIQL_ENABLED: 'true',
+      },
+      { ...execForm(cmd?.args as string), cwd: path.join(work, String(stages.length - 1)) },
+    );
+    try {
+      const page = await fetch(graphiql.url, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      // Every same-origin URL the page loads: the bundle, the stylesheet and the three Monaco workers.
+      const assets = [...html.matchAll(/"(\/graphiql-assets\/[^"]+)"/g)].map((match) => match[1] as string);
+      expect(assets).toHaveLength(5);
+      for (const asset of assets) {
+        // Uncompressed: compression is test/graphiql.test.ts's, and brotli of the 5 MB bundle is seconds here.
+        const response = await fetch(new URL(asset, graphiql.url), {
+          headers: { 'accept-encoding': 'identity' },
+        });
+        expect(response.status, asset).toBe(200);
+        expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(1000);
+      }
+    } finally {
+      await graphiql.stop();
+    }
+  }, 60_000);
 
   it('runs in production mode and answers a query through CarrierX', async () => {
     expect(env.NODE_ENV).toBe('production');

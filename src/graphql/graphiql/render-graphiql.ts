@@ -38,11 +38,14 @@ function scriptJson(value: unknown): string {
 export function createGraphiQLRenderer(
   options: OfflineGraphiQLOptions = {},
 ): (opts?: GraphiQLOptions) => string {
-  const urls = graphiqlAssetUrls(options);
+  // Found on the first render, not here: renderGraphiQL is built at import, when a server with GraphiQL off
+  // (whose install has no assets) must not look for them.
+  let urls: ReturnType<typeof graphiqlAssetUrls> | undefined;
 
   // Mirrors the page graphql-yoga renders by default, with local URLs instead of unpkg. The workers are
   // same-origin now, so Monaco gets their URLs directly instead of fetched-and-wrapped blobs.
   return (opts = {}) => {
+    urls ??= graphiqlAssetUrls(options);
     // @graphql-yoga/graphiql 4.5.0 always sets GraphiQL's initialQuery (to `?query=`, else its `query` prop,
     // else a welcome comment), so `defaultQuery` is never shown. Handing it over as `query` makes it show.
     const props =

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import graphiqlPackage from '@graphql-yoga/graphiql/package.json' with { type: 'json' };
 import type { Plugin } from 'graphql-yoga';
-
-/** The installed `@graphql-yoga/graphiql` version; it is part of every asset URL, so a new version is a new URL. */
-export const GRAPHIQL_VERSION: string = graphiqlPackage.version;
+// The allow-list, shared with scripts/build.mjs, which copies exactly these files into dist/.
+import ASSET_FILES from './assets.json' with { type: 'json' };
 
 /** Where the GraphiQL assets are served unless `basePath` says otherwise. */
 export const DEFAULT_GRAPHIQL_ASSETS_PATH = '/graphiql-assets';
@@ -19,22 +19,56 @@ export interface OfflineGraphiQLOptions {
   basePath?: string;
 }
 
+/**
+ * The directory `npm run build` copies GraphiQL's assets into, beside the built module that reads them, with the
+ * package's package.json (its version) and LICENSE. The production install has no @graphql-yoga/graphiql: it is
+ * a devDependency, so that its 100 MB of editor, React and formatter stay out of the runtime.
+ */
+const BUILT_ASSETS_DIR = 'graphiql-assets';
+
+/** Where GraphiQL's files are read from, and the @graphql-yoga/graphiql version they come from. */
+export interface GraphiQLAssets {
+  dir: string;
+  version: string;
+}
+
+/**
+ * Finds GraphiQL's files: beside this module once built (dist/), else in the installed package (running src/
+ * with tsx or vitest, where the devDependencies are). Throws, naming both places, when neither has them.
+ */
+export function findGraphiQLAssets(): GraphiQLAssets {
+  const built = fileURLToPath(new URL(`./${BUILT_ASSETS_DIR}/`, import.meta.url));
+  if (existsSync(path.join(built, 'package.json'))) return { dir: built, ...readVersion(built) };
+  let installed: string;
+  try {
+    installed = path.dirname(createRequire(import.meta.url).resolve('@graphql-yoga/graphiql/package.json'));
+  } catch {
+    throw new Error(
+      `GraphiQL's assets are neither in ${built} (\`npm run build\` puts them there) nor installed (@graphql-yoga/graphiql is a devDependency): build dist/ where the devDependencies are, or set GRAPHIQL_ENABLED=false`,
+    );
+  }
+  return { dir: path.join(installed, 'dist'), ...readVersion(installed) };
+}
+
+function readVersion(dir: string): { version: string } {
+  const { version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string };
+  return { version };
+}
+
 const JAVASCRIPT = 'text/javascript; charset=utf-8';
 
-// The allow-list: the only files ever read or served, keyed by their path inside the package's dist/.
-// These are exactly what Yoga's own GraphiQL page loads from unpkg. The graphql worker's double dot is the
-// package's real file name.
-const ASSETS = new Map<string, string>([
-  ['yoga-graphiql.umd.js', JAVASCRIPT],
-  ['graphiql.css', 'text/css; charset=utf-8'],
-  ['monacoeditorwork/editor.worker.bundle.js', JAVASCRIPT],
-  ['monacoeditorwork/json.worker.bundle.js', JAVASCRIPT],
-  ['monacoeditorwork/graphql.worker..bundle.js', JAVASCRIPT],
-]);
+// Keyed by the path inside the package's dist/: the only files ever read or served. These are exactly what
+// Yoga's own GraphiQL page loads from unpkg. The graphql worker's double dot is the package's real file name.
+const ASSETS = new Map<string, string>(
+  ASSET_FILES.map((file) => [file, file.endsWith('.css') ? 'text/css; charset=utf-8' : JAVASCRIPT]),
+);
 
 /** The URLs the GraphiQL page loads, all under `<basePath>/<version>/`. */
-export function graphiqlAssetUrls(options: OfflineGraphiQLOptions = {}) {
-  const prefix = versionedPrefix(options);
+export function graphiqlAssetUrls(
+  options: OfflineGraphiQLOptions = {},
+  version = findGraphiQLAssets().version,
+) {
+  const prefix = versionedPrefix(options, version);
   return {
     script: `${prefix}yoga-graphiql.umd.js`,
     stylesheet: `${prefix}graphiql.css`,
@@ -55,8 +89,9 @@ function normalizeBasePath(basePath = DEFAULT_GRAPHIQL_ASSETS_PATH): string {
   return trimmed;
 }
 
-function versionedPrefix(options: OfflineGraphiQLOptions): string {
-  return `${normalizeBasePath(options.basePath)}/${GRAPHIQL_VERSION}/`;
+// The version is part of every asset URL, so a new version is a new URL and the year-long caching holds.
+function versionedPrefix(options: OfflineGraphiQLOptions, version: string): string {
+  return `${normalizeBasePath(options.basePath)}/${version}/`;
 }
 
 type Encoding = 'br' | 'gzip';
@@ -120,16 +155,14 @@ function matchesIfNoneMatch(header: string | null, asset: Asset): boolean {
 }
 
 /**
- * Serves the GraphiQL bundle, stylesheet and Monaco workers from the installed `@graphql-yoga/graphiql`
- * package, so the page from `renderGraphiQL` works with no internet access.
+ * Serves the GraphiQL bundle, stylesheet and Monaco workers from dist/ (or, unbuilt, from the installed
+ * `@graphql-yoga/graphiql`), so the page from `renderGraphiQL` works with no internet access. Throws when
+ * neither has them, so a server with GraphiQL on and no assets fails at start rather than at the first visit.
  */
 export function useOfflineGraphiQL(options: OfflineGraphiQLOptions = {}): Plugin {
   const basePath = `${normalizeBasePath(options.basePath)}/`;
-  const prefix = versionedPrefix(options);
-  const distDir = path.join(
-    path.dirname(createRequire(import.meta.url).resolve('@graphql-yoga/graphiql/package.json')),
-    'dist',
-  );
+  const { dir: distDir, version } = findGraphiQLAssets();
+  const prefix = versionedPrefix(options, version);
   // Per plugin instance, so tests and apps never share state; each file is read and hashed once, on first use.
   const loaded = new Map<string, Promise<Asset>>();
 

@@ -506,7 +506,7 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
           bodyLimit,
         ),
       // The request's child logger is made only if the policies log.
-      withDeferredLogger(callOptions, { signal, deadlineAt }),
+      withDeferredLogger(callOptions, { signal, deadlineAt, credential: authorization }),
     );
     return result.catch((error: unknown) => {
       // Refused before any attempt: counted here, since no attempt was made to count.

@@ -157,14 +157,20 @@ describe('the limiter shared between owners (maxShare)', () => {
     const flood = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => run('flood', `flood-${i}`));
     const other = run('other', 'other-1');
     expect([limiter.active, limiter.queued]).toEqual([4, 5]);
+    // Slots taken before anyone waited are not counted (that would cost every call a lookup): the flooder's
+    // waiters ahead of the other's take slots until it holds its share (two of four) of those counted.
     flood[0]?.open();
+    flood[1]?.open();
     await tick();
-    // Four flood tasks were queued ahead of it, but the flooder already holds three slots of four.
+    expect(started.at(-1)).toBe('flood-6');
+    flood[2]?.open();
+    await tick();
+    // Two flood tasks were queued ahead of it, but the flooder holds its share.
     expect(started.at(-1)).toBe('other-1');
     other.open();
     await tick();
     // With no one else waiting, the flooder may take the whole limit again.
-    expect(started.at(-1)).toBe('flood-5');
+    expect(started.at(-1)).toBe('flood-7');
     for (const t of flood) t.open();
     await Promise.all([...flood.map((t) => t.run), other.run]);
     expect([limiter.active, limiter.queued]).toEqual([0, 0]);
@@ -182,7 +188,11 @@ describe('the limiter shared between owners (maxShare)', () => {
     // The flooder's last waiter makes room for it.
     await expect(flood[5]?.run).rejects.toBeInstanceOf(LimiterFullError);
     expect([limiter.queued, refused]).toEqual([4, 2]);
+    // The flooder's first slot counted (one of two, its share) goes to its waiter ahead; the next to the other.
     flood[0]?.open();
+    await tick();
+    expect(started.at(-1)).toBe('flood-3');
+    flood[1]?.open();
     await tick();
     expect(started.at(-1)).toBe('other-1');
     for (const t of [...flood, other]) t.open();

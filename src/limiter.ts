@@ -39,7 +39,8 @@ export interface LimiterOptions {
 
 export interface Limiter {
   /**
-   * Runs `task` now if fewer than `max` tasks run, else when its turn comes (first come, first served). Rejects
+   * Runs `task` now if fewer than `max` tasks run, else when its turn comes (first come, first served, but for
+   * `maxShare`). Rejects
    * with LimiterFullError when the queue is full, and when `wait` gives up (its signal aborts or its time runs
    * out); a waiter that gives up leaves the queue at once, so it never holds up those behind it. `owner` (any
    * string; a Map key only) is whose task it is, for `maxShare`.

@@ -78,12 +78,21 @@ describe('cross-origin access', () => {
         headers: {
           origin,
           'access-control-request-method': 'POST',
-          'access-control-request-headers': 'content-type,authorization,x-request-id,traceparent,cache-control',
+          'access-control-request-headers':
+            'content-type,authorization,x-request-id,traceparent,cache-control',
         },
       });
-      const allowed = (answer.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      const allowed = (answer.headers.get('access-control-allow-headers') ?? '')
+        .toLowerCase()
+        .split(/\s*,\s*/);
       expect(allowed).toEqual(
-        expect.arrayContaining(['content-type', 'authorization', 'x-request-id', 'traceparent', 'cache-control']),
+        expect.arrayContaining([
+          'content-type',
+          'authorization',
+          'x-request-id',
+          'traceparent',
+          'cache-control',
+        ]),
       );
       const post = await h.app.fetch('http://localhost/graphql', {
         method: 'POST',
@@ -91,7 +100,9 @@ describe('cross-origin access', () => {
         body: QUERY,
       });
       await post.text();
-      const exposed = (post.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      const exposed = (post.headers.get('access-control-expose-headers') ?? '')
+        .toLowerCase()
+        .split(/\s*,\s*/);
       expect(exposed).toEqual(expect.arrayContaining(['x-request-id', 'retry-after']));
       expect(post.headers.get('x-request-id')).toBe('from-the-browser-1');
     });

@@ -74,6 +74,7 @@ describe('every curl in the documentation, run against npm start on the simulato
       SIMULATOR_CONTROL: 'true',
       SIMULATOR_PORT: '0',
       CACHE_TTL_MS: '0',
+      CARRIERX_RETRY_BUDGET_RATIO: '2',
       PERSISTED_DOCUMENTS: 'examples/operations/gql/persisted-documents.json',
     });
     const simulator = /simulator at (http:\/\/[^/\s]+)\//.exec(server.output)?.[1];

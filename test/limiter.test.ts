@@ -118,3 +118,97 @@ describe('the limiter', () => {
     await Promise.all(runs);
   });
 });
+
+describe('the limiter shared between owners (maxShare)', () => {
+  /** Runs a task of `owner` that ends when its gate opens, recording its start. */
+  function runner(limiter: ReturnType<typeof createLimiter>, started: string[]) {
+    return (owner: string, name: string) => {
+      const g = gate();
+      const run = limiter.run(
+        () => {
+          started.push(name);
+          return g.task();
+        },
+        undefined,
+        owner,
+      );
+      return { ...g, run };
+    };
+  }
+
+  it('lets one owner alone use every slot', async () => {
+    const limiter = createLimiter(4, { maxShare: 0.5 });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const tasks = [1, 2, 3, 4, 5].map((i) => run('flood', `flood-${i}`));
+    expect(started).toEqual(['flood-1', 'flood-2', 'flood-3', 'flood-4']);
+    tasks[0]?.open();
+    await tick();
+    // Nobody else waits: the freed slot goes to the same owner's next task.
+    expect(started).toContain('flood-5');
+    for (const t of tasks) t.open();
+    await Promise.all(tasks.map((t) => t.run));
+  });
+
+  it("gives a freed slot to another owner's waiter before more of an owner holding its share", async () => {
+    const limiter = createLimiter(4, { maxShare: 0.5 });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const flood = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => run('flood', `flood-${i}`));
+    const other = run('other', 'other-1');
+    expect([limiter.active, limiter.queued]).toEqual([4, 5]);
+    // Slots taken before anyone waited are not counted (that would cost every call a lookup): the flooder's
+    // waiters ahead of the other's take slots until it holds its share (two of four) of those counted.
+    flood[0]?.open();
+    flood[1]?.open();
+    await tick();
+    expect(started.at(-1)).toBe('flood-6');
+    flood[2]?.open();
+    await tick();
+    // Two flood tasks were queued ahead of it, but the flooder holds its share.
+    expect(started.at(-1)).toBe('other-1');
+    other.open();
+    await tick();
+    // With no one else waiting, the flooder may take the whole limit again.
+    expect(started.at(-1)).toBe('flood-7');
+    for (const t of flood) t.open();
+    await Promise.all([...flood.map((t) => t.run), other.run]);
+    expect([limiter.active, limiter.queued]).toEqual([0, 0]);
+  });
+
+  it("refuses the flooder's newest waiter rather than another owner's task when the queue is full", async () => {
+    let refused = 0;
+    const limiter = createLimiter(2, { maxShare: 0.5, maxQueued: 4, onFull: () => refused++ });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const flood = [1, 2, 3, 4, 5, 6].map((i) => run('flood', `flood-${i}`));
+    const overflow = run('flood', 'flood-7');
+    await expect(overflow.run).rejects.toBeInstanceOf(LimiterFullError);
+    const other = run('other', 'other-1');
+    // The flooder's last waiter makes room for it.
+    await expect(flood[5]?.run).rejects.toBeInstanceOf(LimiterFullError);
+    expect([limiter.queued, refused]).toEqual([4, 2]);
+    // The flooder's first slot counted (one of two, its share) goes to its waiter ahead; the next to the other.
+    flood[0]?.open();
+    await tick();
+    expect(started.at(-1)).toBe('flood-3');
+    flood[1]?.open();
+    await tick();
+    expect(started.at(-1)).toBe('other-1');
+    for (const t of [...flood, other]) t.open();
+    await Promise.all([...flood.slice(0, 5).map((t) => t.run), other.run]);
+  });
+
+  it('serves waiters first come, first served when the share is 1', async () => {
+    const limiter = createLimiter(2, { maxShare: 1 });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const flood = [1, 2, 3].map((i) => run('flood', `flood-${i}`));
+    const other = run('other', 'other-1');
+    flood[0]?.open();
+    await tick();
+    expect(started.at(-1)).toBe('flood-3');
+    for (const t of [...flood, other]) t.open();
+    await Promise.all([...flood.map((t) => t.run), other.run]);
+  });
+});

@@ -247,3 +247,46 @@ describe('a credential CarrierX rate-limited', () => {
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
+
+describe('the retry budget', () => {
+  /** Policies whose every attempt fails as a 503 would, counting the attempts. */
+  function failingCarrierX(retryBudgetRatio: number) {
+    const policies = createUpstreamPolicies(
+      {
+        ...DEFAULT_POLICY_OPTIONS,
+        retries: 2,
+        retryBaseDelayMs: 1,
+        retryMaxDelayMs: 1,
+        breakerThreshold: 10_000,
+        retryBudgetRatio,
+        retryBudgetMinPerSecond: 0,
+      },
+      createLogger({ level: 'silent' }),
+    );
+    let attempts = 0;
+    const failing = () => {
+      attempts += 1;
+      return Promise.reject(new UpstreamFailure(new ServiceError('UPSTREAM_UNAVAILABLE'), 'transient'));
+    };
+    const call = () => policies.execute(failing, { deadlineAt: performance.now() + 5_000 });
+    return { policies, call, attempts: () => attempts };
+  }
+
+  it('costs a CarrierX that fails every call about one attempt per call plus the ratio, not three', async () => {
+    const { policies, call, attempts } = failingCarrierX(0.2);
+    const results = await Promise.allSettled(Array.from({ length: 100 }, call));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    // 100 calls, 20 retries earned: without the budget, 300 attempts.
+    expect(attempts()).toBeGreaterThanOrEqual(100);
+    expect(attempts()).toBeLessThanOrEqual(121);
+    // Each call ends at the first retry the budget refuses: all but the few it let retry twice.
+    expect(policies.state().retriesOverBudget).toBeGreaterThanOrEqual(80);
+  });
+
+  it('still retries each failure when the ratio covers every retry', async () => {
+    const { policies, call, attempts } = failingCarrierX(2);
+    await Promise.allSettled(Array.from({ length: 20 }, call));
+    expect(attempts()).toBe(60);
+    expect(policies.state().retriesOverBudget).toBe(0);
+  });
+});

@@ -185,6 +185,9 @@ describe('configuration of the limits and switches', () => {
       minConcurrentCalls: 8,
       adaptiveConcurrency: true,
       maxQueuedCalls: 1_000,
+      retryBudgetRatio: 0.2,
+      retryBudgetMinPerSecond: 1,
+      maxSharePerCredential: 0.5,
     });
   });
 

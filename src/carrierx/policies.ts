@@ -19,8 +19,9 @@ import {
 } from '../errors.ts';
 import { createLimiter, LimiterFullError } from '../limiter.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { recordUpstreamRefusal } from '../telemetry/metrics.ts';
+import { recordRetryBudgetExhausted, recordUpstreamRefusal } from '../telemetry/metrics.ts';
 import { type CallKind, type CallSignal, createAdaptiveLimit, createFixedLimit } from './adaptive-limit.ts';
+import { createRetryBudget } from './retry-budget.ts';
 
 /** How hard to try and how much to let through; see docs/configuration.md. */
 export interface UpstreamPolicyOptions {
@@ -40,6 +41,12 @@ export interface UpstreamPolicyOptions {
   adaptiveConcurrency: boolean;
   /** Calls that may wait for a slot; beyond this a call fails at once as overloaded. */
   maxQueuedCalls: number;
+  /** Retries allowed per call over the last 10 s (see retry-budget.ts). */
+  retryBudgetRatio: number;
+  /** Retries allowed in any second whatever the calls. */
+  retryBudgetMinPerSecond: number;
+  /** The fraction of the limit (and of the queue) one credential may hold while others wait; 1: no such bound. */
+  maxSharePerCredential: number;
 }
 
 export const DEFAULT_POLICY_OPTIONS: UpstreamPolicyOptions = {
@@ -52,6 +59,9 @@ export const DEFAULT_POLICY_OPTIONS: UpstreamPolicyOptions = {
   minConcurrentCalls: 8,
   adaptiveConcurrency: true,
   maxQueuedCalls: 1_000,
+  retryBudgetRatio: 0.2,
+  retryBudgetMinPerSecond: 1,
+  maxSharePerCredential: 0.5,
 };
 
 // Where the adaptive limit starts: the fixed limit this server had before it adapted, so that a fresh process
@@ -117,7 +127,7 @@ export interface CallBudget {
   deadlineAt: number;
   /** The request's logger, for the line that says its call gave up. */
   logger?: Logger | undefined;
-  /** The Authorization value the call is sent with: a Map key only, never logged. */
+  /** The Authorization value the call is sent with: its cool-down after a 429, its share of the bulkhead; never logged. */
   credential?: string | undefined;
 }
 
@@ -134,6 +144,8 @@ export interface UpstreamState {
   queued: number;
   /** Totals since start. */
   retries: number;
+  /** Retries not made because the retry budget was spent. */
+  retriesOverBudget: number;
   rejected: number;
   breakerOpened: number;
 }
@@ -191,6 +203,7 @@ const STATE_NAMES: Record<CircuitState, BreakerState> = {
 export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: Logger): UpstreamPolicies {
   const { retries, retryBaseDelayMs, retryMaxDelayMs, breakerCooldownMs } = options;
   let retryCount = 0;
+  let overBudgetCount = 0;
   let rejectedCount = 0;
   let openedCount = 0;
   let openedAt = 0;
@@ -212,6 +225,11 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
   const bulkhead = createLimiter(concurrency.limit, {
     maxQueued: options.maxQueuedCalls,
     onFull: noteRejection,
+    maxShare: options.maxSharePerCredential,
+  });
+  const retryBudget = createRetryBudget({
+    ratio: options.retryBudgetRatio,
+    minPerSecond: options.retryBudgetMinPerSecond,
   });
   const retry = makeRetry(handleType(RetryAfterDelay), {
     // The real bound is `retries`, checked where the delay is chosen; this only keeps the loop finite.
@@ -345,11 +363,11 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
    * went to CarrierX with a 1 ms budget.
    */
   function throughBulkhead<T>(run: () => Promise<T>, budget: CallBudget): Promise<T> {
-    return bulkhead.run(adaptive ? () => measured(run, budget) : run, {
-      signal: budget.signal,
-      until: budget.deadlineAt - MIN_ATTEMPT_MS,
-      expired: deadlineExceeded,
-    });
+    return bulkhead.run(
+      adaptive ? () => measured(run, budget) : run,
+      { signal: budget.signal, until: budget.deadlineAt - MIN_ATTEMPT_MS, expired: deadlineExceeded },
+      budget.credential,
+    );
   }
 
   /** Runs one attempt inside its slot and tells the limit what it says about CarrierX's load. */
@@ -420,16 +438,30 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
                       signal?.throwIfAborted();
                       const remainingMs = deadlineAt - performance.now();
                       if (remainingMs <= 0) throw deadlineExceeded();
+                      // A call earns its share of retries when it reaches CarrierX, not when the breaker or
+                      // the bulkhead turns it away.
+                      if (retryIndex === 0) retryBudget.called();
                       return attempt(remainingMs, retryIndex + 1);
                     }, budget);
                   } catch (error) {
                     if (!(error instanceof UpstreamFailure) || signal?.aborted) throw error;
                     if (error.kind === 'rate-limited') coolDown(budget, error.retryAfterMs);
-                    const delay = retryDelay(error, retryIndex, budget);
+                    let delay = retryDelay(error, retryIndex, budget);
+                    const overBudget = delay !== undefined && !retryBudget.tryRetry();
+                    if (overBudget) {
+                      delay = undefined;
+                      overBudgetCount += 1;
+                      recordRetryBudgetExhausted();
+                    }
                     if (delay === undefined && retryIndex > 0) {
                       // Each attempt logged its own failure; this is the one line that says the call failed.
                       (budget.logger ?? logger).warn(
-                        { attempts: retryIndex + 1, code: error.error.code, kind: error.kind },
+                        {
+                          attempts: retryIndex + 1,
+                          code: error.error.code,
+                          kind: error.kind,
+                          ...(overBudget ? { retryBudget: 'exhausted' } : {}),
+                        },
                         `CarrierX call failed: giving up after ${retryIndex + 1} attempts`,
                       );
                     }
@@ -451,6 +483,7 @@ export function createUpstreamPolicies(options: UpstreamPolicyOptions, logger: L
         inFlight: bulkhead.active,
         queued: bulkhead.queued,
         retries: retryCount,
+        retriesOverBudget: overBudgetCount,
         rejected: rejectedCount,
         breakerOpened: openedCount,
       };

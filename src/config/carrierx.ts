@@ -8,6 +8,16 @@ import { flag, httpUrlOf, integer, optional, whenValid } from './shared.ts';
  */
 const DEFAULT_MAX_CONCURRENT_CALLS = 256;
 const DEFAULT_MIN_CONCURRENT_CALLS = 8;
+/** A decimal from `min` to `max` (0.2, 1, .5): digits and one point only, as `integer` takes whole numbers. */
+const decimal = (min: number, max: number) => {
+  const error = `must be a number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^(\d+(\.\d*)?|\.\d+)$/, { error })
+    .transform(Number)
+    .pipe(z.number().min(min, { error }).max(max, { error }));
+};
+
 /** Concurrent streams undici opens on one HTTP/2 connection (its maxConcurrentStreams default). */
 export const H2_STREAMS_PER_CONNECTION = 100;
 
@@ -68,6 +78,14 @@ export const carrierxEnv = z
       .default(100)
       .describe('first backoff step (exponential, with jitter)'),
     CARRIERX_RETRY_MAX_DELAY_MS: optional(integer(0, 60_000)).default(2_000).describe('largest backoff step'),
+    // A retry budget after Finagle's and Envoy's (src/carrierx/retry-budget.ts): when CarrierX fails every call,
+    // retries must not multiply the load on it.
+    CARRIERX_RETRY_BUDGET_RATIO: optional(decimal(0, 10))
+      .default(0.2)
+      .describe('retries allowed per call over the last 10 s; at CARRIERX_RETRIES or more: no budget'),
+    CARRIERX_RETRY_BUDGET_MIN_PER_SECOND: optional(integer(0, 10_000))
+      .default(1)
+      .describe('retries allowed in any second beyond the ratio, so that a quiet service still retries'),
     // Consecutive failed calls. Under concurrent load a fifth of records failing made 5 in a row a matter of
     // seconds (scripts/load-with-faults.ts); 10 in a row takes a real outage or most calls failing.
     CARRIERX_BREAKER_THRESHOLD: optional(integer(1, 10_000))
@@ -92,6 +110,9 @@ export const carrierxEnv = z
     CARRIERX_MAX_QUEUED_CALLS: optional(integer(0, 100_000))
       .default(1_000)
       .describe('calls waiting for the limit; beyond it a call fails at once as overloaded'),
+    CARRIERX_MAX_SHARE_PER_CREDENTIAL: optional(decimal(0.01, 1))
+      .default(0.5)
+      .describe('the fraction of the limit and queue one credential may hold while others wait; 1: off'),
   })
   // More calls in flight than connections can carry would queue inside undici, out of reach of the per-call
   // timer.
@@ -136,6 +157,9 @@ export function carrierxConfig(e: z.output<typeof carrierxEnv>) {
           e.CARRIERX_MIN_CONCURRENT_CALLS ?? Math.min(DEFAULT_MIN_CONCURRENT_CALLS, maxConcurrentCalls(e)),
         adaptiveConcurrency: e.CARRIERX_ADAPTIVE_CONCURRENCY,
         maxQueuedCalls: e.CARRIERX_MAX_QUEUED_CALLS,
+        retryBudgetRatio: e.CARRIERX_RETRY_BUDGET_RATIO,
+        retryBudgetMinPerSecond: e.CARRIERX_RETRY_BUDGET_MIN_PER_SECOND,
+        maxSharePerCredential: e.CARRIERX_MAX_SHARE_PER_CREDENTIAL,
       } satisfies UpstreamPolicyOptions,
     },
   };

@@ -213,6 +213,11 @@ const upstreamRetries = new HotCounter(
   'CarrierX attempts that were retries of a failed one.',
   [],
 );
+const retriesOverBudget = new HotCounter(
+  'carrierx_retries_budget_exhausted_total',
+  'CarrierX retries not made because the retry budget was spent (CARRIERX_RETRY_BUDGET_RATIO): each such call failed at once.',
+  [],
+);
 const fieldsRequested = new HotHistogram(
   'carrierx_fields_requested',
   'Fields asked of CarrierX per call (the size of include_fields; 52 is a whole record).',
@@ -335,6 +340,11 @@ export function recordUpstreamAttempt(
   upstreamDuration.observe(seconds);
   if (bytes > 0) upstreamBytes.inc(bytes);
   if (retry) upstreamRetries.inc();
+}
+
+/** A retry the retry budget refused: the call failed without it. */
+export function recordRetryBudgetExhausted(): void {
+  retriesOverBudget.inc();
 }
 
 /**

@@ -46,6 +46,8 @@ const TEST_ENV: Record<string, string> = {
   CARRIERX_RETRY_BASE_DELAY_MS: '5',
   CARRIERX_RETRY_MAX_DELAY_MS: '20',
   CARRIERX_BREAKER_THRESHOLD: '10000',
+  // Likewise the retry budget, only in tests about it: retries one test spent must not refuse the next one's.
+  CARRIERX_RETRY_BUDGET_RATIO: '10',
   // Tests that count log lines count the ones they are about; test/observability.test.ts turns it on.
   ACCESS_LOG: 'false',
   // Most tests count CarrierX calls per query; the cache's own tests (test/cache.test.ts) turn it on.

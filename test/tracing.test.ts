@@ -456,12 +456,18 @@ describe('OpenTelemetry traces from npm start with the CDR cache on (its default
   const hit = traceparent();
   const partial = traceparent();
   const refresh = traceparent();
+  const invalidation = traceparent();
+  const ADMIN_TOKEN = 'a-cache-admin-token-for-this-test-only';
+  let output = '';
 
   beforeAll(async () => {
     receiver = await startReceiver();
     const server = await startServerProcess({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      LOG_LEVEL: 'info',
+      ACCESS_LOG: 'true',
+      CACHE_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     const ask = (trace: { header: string }, fields: string, headers: Record<string, string> = {}) =>
       fetch(server.url, {
@@ -477,10 +483,28 @@ describe('OpenTelemetry traces from npm start with the CDR cache on (its default
       expect(await ask(refresh, 'drSid price', { 'cache-control': 'no-cache' })).toHaveProperty(
         'data.callDetailRecord.price',
       );
+      const invalidated = await fetch(new URL('/cache/invalidate', server.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          traceparent: invalidation.header,
+          'x-request-id': 'admin-1',
+        },
+        body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
+      });
+      expect(invalidated.status).toBe(200);
     } finally {
       await server.stop();
+      output = server.output;
     }
   }, 120_000);
+
+  const logLines = () =>
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   afterAll(() => receiver?.close());
 
   const callsOf = (trace: { traceId: string }) =>
@@ -500,5 +524,16 @@ describe('OpenTelemetry traces from npm start with the CDR cache on (its default
   it('makes no CarrierX span for a hit, which calls no one', () => {
     expect(receiver.spans.filter((span) => span.traceId === hit.traceId).length).toBeGreaterThan(0);
     expect(callsOf(hit)).toEqual([]);
+  });
+
+  it('writes the trace id on the access line of an answer served from the answer cache', () => {
+    const served = logLines().filter((l) => l.msg === 'operation' && l.answerCache === 'hit');
+    expect(served).toHaveLength(1);
+    expect(served[0]).toMatchObject({ traceId: hit.traceId });
+  });
+
+  it('writes the request id and trace id on the line of a cache invalidation', () => {
+    const line = logLines().find((l) => l.msg === 'cache entries invalidated');
+    expect(line).toMatchObject({ requestId: 'admin-1', traceId: invalidation.traceId, count: 1 });
   });
 });

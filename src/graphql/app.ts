@@ -231,7 +231,7 @@ export function createConfiguredCache(
     fingerprint: records.fingerprint,
     fallbackToken: config.carrierx.token,
     onLookup: recordAnswerLookup,
-    onServed(answer, ms, requestId) {
+    onServed(answer, ms, requestId, traceId) {
       // Counted as what the answer stands for: the operation, and a record cache hit per record it holds.
       for (const _ of answer.dependencies) onLookup('hit');
       reportOperation(observability, {
@@ -242,6 +242,7 @@ export function createConfiguredCache(
         ms,
         tally: { upstreamCalls: 0, records: 0 },
         fromAnswerCache: true,
+        traceId,
       });
     },
     ...(deps.cacheClock ? { now: deps.cacheClock } : {}),

@@ -148,6 +148,10 @@ export async function createTracing(config: TracingConfig, logger: Logger): Prom
       });
     },
 
+    requestTraceId(req) {
+      return requestSpans.get(req)?.spanContext().traceId;
+    },
+
     startOperation(req, headers, type, name, document) {
       const server = req ? requestSpans.get(req) : undefined;
       const parent = server ? under(server) : propagator.extract(ROOT_CONTEXT, headers, fetchHeadersGetter);

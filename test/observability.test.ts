@@ -361,13 +361,14 @@ function promtool(text: string): Promise<{ code: number | string; output: string
 }
 
 describe('npm start with WEB_CONCURRENCY=2', () => {
-  it('serves on METRICS_PORT the sum over its workers, which promtool accepts', async () => {
+  it("serves on METRICS_PORT the sum over its workers, each worker's limiter apart, which promtool accepts", async () => {
     const metricsPort = await freePort();
     const server = await startServerProcess({
       WEB_CONCURRENCY: '2',
       METRICS_PORT: String(metricsPort),
       // Every query an upstream call, so the sum over the workers is known (the cache would answer repeats).
       CACHE_TTL_MS: '0',
+      CARRIERX_MAX_CONCURRENT_CALLS: '64',
     });
     try {
       expect(server.output).toContain(`/metrics`);
@@ -391,6 +392,12 @@ describe('npm start with WEB_CONCURRENCY=2', () => {
       expect(text).toMatch(/^carrierx_requests_total\{outcome="ok",status_class="2xx"\} 6$/m);
       expect(text).toContain('nodejs_eventloop_lag_seconds');
       expect(text).toMatch(/^carrierx_circuit_state 0$/m);
+      // Each worker's own limit, one series per worker: summed, two workers of 64 would read as up to 128.
+      const limits = [...text.matchAll(/^carrierx_concurrency_limit\{worker="(\d+)"\} (\d+)$/gm)];
+      expect(limits).toHaveLength(2);
+      expect(new Set(limits.map((match) => match[1])).size).toBe(2);
+      for (const match of limits) expect(Number(match[2])).toBeLessThanOrEqual(64);
+      expect(text).not.toMatch(/^carrierx_concurrency_limit \d/m);
       const checked = await promtool(text);
       expect(checked.output).toBe('');
       expect(checked.code).toBe(0);

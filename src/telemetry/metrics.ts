@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -281,27 +282,43 @@ new Gauge({
     if (upstreamState) this.set(CIRCUIT_STATES[upstreamState().breaker]);
   },
 });
-new Gauge({
-  name: 'carrierx_concurrency_limit',
-  help: 'CarrierX calls allowed in flight right now: the adaptive limit (between CARRIERX_MIN_CONCURRENT_CALLS and CARRIERX_MAX_CONCURRENT_CALLS), or the fixed one.',
-  collect() {
-    if (upstreamState) this.set(upstreamState().limit);
-  },
-});
-new Gauge({
-  name: 'carrierx_bulkhead_in_flight',
-  help: 'CarrierX calls holding a bulkhead slot (at most carrierx_concurrency_limit) right now.',
-  collect() {
-    if (upstreamState) this.set(upstreamState().inFlight);
-  },
-});
-new Gauge({
-  name: 'carrierx_bulkhead_queued',
-  help: 'CarrierX calls waiting for a bulkhead slot (at most CARRIERX_MAX_QUEUED_CALLS) right now.',
-  collect() {
-    if (upstreamState) this.set(upstreamState().queued);
-  },
-});
+/**
+ * With WEB_CONCURRENCY above 1: this worker's id, the `worker` label of the gauges that describe one process's
+ * limiter. Each worker has its own adaptive limit and bulkhead, so their sum is no limit anyone set (two workers
+ * of 64 read 128, above CARRIERX_MAX_CONCURRENT_CALLS); labelled, the primary's aggregation keeps one series per
+ * worker, and a sum is still one PromQL `sum()` away. Unset in a single process: no label.
+ */
+let workerLabel: string | undefined;
+
+/** A gauge of this process's limiter, labelled by worker in a cluster (see workerLabel). */
+function limiterGauge(name: string, help: string, read: (state: UpstreamState) => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['worker'],
+    collect() {
+      if (!upstreamState) return;
+      const value = read(upstreamState());
+      if (workerLabel === undefined) this.set(value);
+      else this.set({ worker: workerLabel }, value);
+    },
+  });
+}
+limiterGauge(
+  'carrierx_concurrency_limit',
+  'CarrierX calls allowed in flight right now: the adaptive limit (between CARRIERX_MIN_CONCURRENT_CALLS and CARRIERX_MAX_CONCURRENT_CALLS), or the fixed one; per worker with WEB_CONCURRENCY above 1.',
+  (state) => state.limit,
+);
+limiterGauge(
+  'carrierx_bulkhead_in_flight',
+  'CarrierX calls holding a bulkhead slot (at most carrierx_concurrency_limit) right now; per worker with WEB_CONCURRENCY above 1.',
+  (state) => state.inFlight,
+);
+limiterGauge(
+  'carrierx_bulkhead_queued',
+  'CarrierX calls waiting for a bulkhead slot (at most CARRIERX_MAX_QUEUED_CALLS) right now; per worker with WEB_CONCURRENCY above 1.',
+  (state) => state.queued,
+);
 
 /** Pre-bound children, so that counting an attempt allocates nothing. */
 const attemptChildren = new Map<string, CounterChild>();
@@ -510,6 +527,7 @@ export function startMetricsServer(options: {
   logger: Logger;
 }): Server | undefined {
   collectProcessMetrics();
+  if (options.cluster === 'worker') workerLabel = String(cluster.worker?.id ?? process.pid);
   // A worker serves nothing itself; this registers its answer to the primary's requests.
   if (options.cluster !== 'single') aggregator ??= new AggregatorRegistry();
   if (options.cluster === 'worker') return undefined;

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { documentHash } from '../src/graphql/persisted-documents.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { freePort } from './helpers/free-port.ts';
@@ -65,12 +69,21 @@ async function samples(): Promise<Map<string, number>> {
   return out;
 }
 
+/** The value of one sample; a key ending in `*` sums every sample whose key starts with the rest. */
+function sampleValue(all: Map<string, number>, key: string): number {
+  if (!key.endsWith('*')) return all.get(key) ?? 0;
+  const prefix = key.slice(0, -1);
+  let sum = 0;
+  for (const [k, v] of all) if (k.startsWith(prefix)) sum += v;
+  return sum;
+}
+
 /** How much each listed sample moved while `run` ran. */
 async function delta(keys: string[], run: () => Promise<void>): Promise<Record<string, number>> {
   const before = await samples();
   await run();
   const after = await samples();
-  return Object.fromEntries(keys.map((k) => [k, (after.get(k) ?? 0) - (before.get(k) ?? 0)]));
+  return Object.fromEntries(keys.map((k) => [k, sampleValue(after, k) - sampleValue(before, k)]));
 }
 
 const logLines = (h: Harness) => h.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -130,7 +143,7 @@ describe.each([
     'counts a request refused before execution (%s) and writes one access line for it',
     async (reason, code, body) => {
       const key = `graphql_requests_refused_total{reason="${reason}"}`;
-      const moved = await delta([key, 'graphql_operation_duration_seconds_count{type="query"}'], async () => {
+      const moved = await delta([key, 'graphql_operation_duration_seconds_count{*'], async () => {
         const res = await fetch(`http://127.0.0.1:${s.port}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-request-id': `refused-${reason}` },
@@ -138,7 +151,7 @@ describe.each([
         });
         expect(((await res.json()) as { errors: unknown[] }).errors).toHaveLength(1);
       });
-      expect(moved).toEqual({ [key]: 1, 'graphql_operation_duration_seconds_count{type="query"}': 0 });
+      expect(moved).toEqual({ [key]: 1, 'graphql_operation_duration_seconds_count{*': 0 });
       const access = logLines(s.h).filter((line) => line.msg === 'refused');
       expect(access).toEqual([
         expect.objectContaining({ requestId: `refused-${reason}`, refused: reason, errors: [code] }),
@@ -221,7 +234,8 @@ describe.each([
       'carrierx_fields_requested_count',
       'graphql_operations_total{type="query",name="Two",outcome="NOT_FOUND"}',
       'graphql_operations_total{type="query",name="One",outcome="ok"}',
-      'graphql_operation_duration_seconds_count{type="query"}',
+      'graphql_operation_duration_seconds_count{type="query",name="Two"}',
+      'graphql_operation_duration_seconds_count{type="query",name="One"}',
       'graphql_records_resolved_sum',
     ];
     const moved = await delta(keys, async () => {
@@ -246,7 +260,8 @@ describe.each([
       carrierx_fields_requested_count: 7,
       'graphql_operations_total{type="query",name="Two",outcome="NOT_FOUND"}': 3,
       'graphql_operations_total{type="query",name="One",outcome="ok"}': 1,
-      'graphql_operation_duration_seconds_count{type="query"}': 4,
+      'graphql_operation_duration_seconds_count{type="query",name="Two"}': 3,
+      'graphql_operation_duration_seconds_count{type="query",name="One"}': 1,
       graphql_records_resolved_sum: 4,
     });
   });
@@ -322,6 +337,37 @@ describe('operation name labels', () => {
       expect(all.has('graphql_operations_total{type="query",name="Op104",outcome="ok"}')).toBe(false);
     } finally {
       await s.close();
+    }
+  });
+
+  it('labels each operation of the persisted-documents manifest, and times it, even after 100 other names', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cdr-manifest-'));
+    const document = 'query FromTheManifest { __typename }';
+    const manifest = path.join(dir, 'persisted-documents.json');
+    writeFileSync(manifest, JSON.stringify({ [`sha256:${documentHash(document)}`]: document }));
+    const s = await serve(true, { PERSISTED_DOCUMENTS: manifest });
+    try {
+      // However many names this process saw before, these fill the cap.
+      for (let i = 0; i < 105; i++) await post(s.port, `query Flood${i} { __typename }`, {});
+      const moved = await delta(
+        [
+          'graphql_operations_total{type="query",name="FromTheManifest",outcome="ok"}',
+          'graphql_operation_duration_seconds_count{type="query",name="FromTheManifest"}',
+          'graphql_operations_total{type="query",name="other",outcome="ok"}',
+        ],
+        async () => {
+          expect((await post(s.port, document, {})).status).toBe(200);
+          await post(s.port, 'query NotInTheManifest { __typename }', {});
+        },
+      );
+      expect(moved).toEqual({
+        'graphql_operations_total{type="query",name="FromTheManifest",outcome="ok"}': 1,
+        'graphql_operation_duration_seconds_count{type="query",name="FromTheManifest"}': 1,
+        'graphql_operations_total{type="query",name="other",outcome="ok"}': 1,
+      });
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -359,6 +359,20 @@ export function recordUpstreamRefusal(outcome: 'circuit_open' | 'bulkhead_full')
   attemptChild(outcome, 'none').inc();
 }
 
+const droppedSpans = new HotCounter(
+  'tracing_spans_dropped_total',
+  'Trace spans never exported, by reason: export_failed (the collector refused them or could not be reached), queue_full (more spans than the exporter keeps while it waits).',
+  ['reason'],
+);
+
+/** Why spans were not exported. */
+export type SpanDropReason = 'export_failed' | 'queue_full';
+
+/** `count` spans were dropped instead of exported (with tracing on). */
+export function recordDroppedSpans(reason: SpanDropReason, count: number): void {
+  droppedSpans.labels(reason).inc(count);
+}
+
 /** Why a GraphQL request was refused before any of its operations executed. */
 export type RefusalReason = 'parse' | 'validation' | 'request';
 

@@ -22,6 +22,10 @@ export interface EntryRead {
 export class Tally {
   upstreamCalls = 0;
   records = 0;
+  /** Lookups the record cache answered without calling CarrierX (fresh fields, or a remembered 404). */
+  cacheHits = 0;
+  /** Records served stale from the record cache because CarrierX failed. */
+  stale = 0;
   /** A page of the list endpoint was read: what matches changes as calls are made, so it is asked every time. */
   listed = false;
   /** Something went into the answer that no store entry vouches for (a list, a stale, failed or 404 lookup). */

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { documentHash } from '../src/graphql/persisted-documents.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { freePort } from './helpers/free-port.ts';
@@ -65,12 +69,21 @@ async function samples(): Promise<Map<string, number>> {
   return out;
 }
 
+/** The value of one sample; a key ending in `*` sums every sample whose key starts with the rest. */
+function sampleValue(all: Map<string, number>, key: string): number {
+  if (!key.endsWith('*')) return all.get(key) ?? 0;
+  const prefix = key.slice(0, -1);
+  let sum = 0;
+  for (const [k, v] of all) if (k.startsWith(prefix)) sum += v;
+  return sum;
+}
+
 /** How much each listed sample moved while `run` ran. */
 async function delta(keys: string[], run: () => Promise<void>): Promise<Record<string, number>> {
   const before = await samples();
   await run();
   const after = await samples();
-  return Object.fromEntries(keys.map((k) => [k, (after.get(k) ?? 0) - (before.get(k) ?? 0)]));
+  return Object.fromEntries(keys.map((k) => [k, sampleValue(after, k) - sampleValue(before, k)]));
 }
 
 const logLines = (h: Harness) => h.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -130,7 +143,7 @@ describe.each([
     'counts a request refused before execution (%s) and writes one access line for it',
     async (reason, code, body) => {
       const key = `graphql_requests_refused_total{reason="${reason}"}`;
-      const moved = await delta([key, 'graphql_operation_duration_seconds_count{type="query"}'], async () => {
+      const moved = await delta([key, 'graphql_operation_duration_seconds_count{*'], async () => {
         const res = await fetch(`http://127.0.0.1:${s.port}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-request-id': `refused-${reason}` },
@@ -138,7 +151,7 @@ describe.each([
         });
         expect(((await res.json()) as { errors: unknown[] }).errors).toHaveLength(1);
       });
-      expect(moved).toEqual({ [key]: 1, 'graphql_operation_duration_seconds_count{type="query"}': 0 });
+      expect(moved).toEqual({ [key]: 1, 'graphql_operation_duration_seconds_count{*': 0 });
       const access = logLines(s.h).filter((line) => line.msg === 'refused');
       expect(access).toEqual([
         expect.objectContaining({ requestId: `refused-${reason}`, refused: reason, errors: [code] }),
@@ -177,9 +190,10 @@ describe.each([
       errors: ['NOT_FOUND'],
     });
     expect(typeof access[0]?.ms).toBe('number');
-    const text = s.h.logs.join('\n');
-    expect(text).not.toContain(DEMO_TOKEN);
-    expect(text).not.toContain(SAMPLE_DR_SID);
+    expect(s.h.logs.join('\n')).not.toContain(DEMO_TOKEN);
+    // At the default level (info); LOG_LEVEL=debug shows each CarrierX call, its record's path included.
+    const shown = s.h.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 30);
+    expect(shown.join('\n')).not.toContain(SAMPLE_DR_SID);
   });
 });
 
@@ -220,7 +234,8 @@ describe.each([
       'carrierx_fields_requested_count',
       'graphql_operations_total{type="query",name="Two",outcome="NOT_FOUND"}',
       'graphql_operations_total{type="query",name="One",outcome="ok"}',
-      'graphql_operation_duration_seconds_count{type="query"}',
+      'graphql_operation_duration_seconds_count{type="query",name="Two"}',
+      'graphql_operation_duration_seconds_count{type="query",name="One"}',
       'graphql_records_resolved_sum',
     ];
     const moved = await delta(keys, async () => {
@@ -245,7 +260,8 @@ describe.each([
       carrierx_fields_requested_count: 7,
       'graphql_operations_total{type="query",name="Two",outcome="NOT_FOUND"}': 3,
       'graphql_operations_total{type="query",name="One",outcome="ok"}': 1,
-      'graphql_operation_duration_seconds_count{type="query"}': 4,
+      'graphql_operation_duration_seconds_count{type="query",name="Two"}': 3,
+      'graphql_operation_duration_seconds_count{type="query",name="One"}': 1,
       graphql_records_resolved_sum: 4,
     });
   });
@@ -324,6 +340,37 @@ describe('operation name labels', () => {
     }
   });
 
+  it('labels each operation of the persisted-documents manifest, and times it, even after 100 other names', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cdr-manifest-'));
+    const document = 'query FromTheManifest { __typename }';
+    const manifest = path.join(dir, 'persisted-documents.json');
+    writeFileSync(manifest, JSON.stringify({ [`sha256:${documentHash(document)}`]: document }));
+    const s = await serve(true, { PERSISTED_DOCUMENTS: manifest });
+    try {
+      // However many names this process saw before, these fill the cap.
+      for (let i = 0; i < 105; i++) await post(s.port, `query Flood${i} { __typename }`, {});
+      const moved = await delta(
+        [
+          'graphql_operations_total{type="query",name="FromTheManifest",outcome="ok"}',
+          'graphql_operation_duration_seconds_count{type="query",name="FromTheManifest"}',
+          'graphql_operations_total{type="query",name="other",outcome="ok"}',
+        ],
+        async () => {
+          expect((await post(s.port, document, {})).status).toBe(200);
+          await post(s.port, 'query NotInTheManifest { __typename }', {});
+        },
+      );
+      expect(moved).toEqual({
+        'graphql_operations_total{type="query",name="FromTheManifest",outcome="ok"}': 1,
+        'graphql_operation_duration_seconds_count{type="query",name="FromTheManifest"}': 1,
+        'graphql_operations_total{type="query",name="other",outcome="ok"}': 1,
+      });
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('labels and logs an operation with a 30,000-character name by at most 100 characters', async () => {
     const s = await serve(true);
     try {
@@ -360,13 +407,14 @@ function promtool(text: string): Promise<{ code: number | string; output: string
 }
 
 describe('npm start with WEB_CONCURRENCY=2', () => {
-  it('serves on METRICS_PORT the sum over its workers, which promtool accepts', async () => {
+  it("serves on METRICS_PORT the sum over its workers, each worker's limiter apart, which promtool accepts", async () => {
     const metricsPort = await freePort();
     const server = await startServerProcess({
       WEB_CONCURRENCY: '2',
       METRICS_PORT: String(metricsPort),
       // Every query an upstream call, so the sum over the workers is known (the cache would answer repeats).
       CACHE_TTL_MS: '0',
+      CARRIERX_MAX_CONCURRENT_CALLS: '64',
     });
     try {
       expect(server.output).toContain(`/metrics`);
@@ -390,6 +438,12 @@ describe('npm start with WEB_CONCURRENCY=2', () => {
       expect(text).toMatch(/^carrierx_requests_total\{outcome="ok",status_class="2xx"\} 6$/m);
       expect(text).toContain('nodejs_eventloop_lag_seconds');
       expect(text).toMatch(/^carrierx_circuit_state 0$/m);
+      // Each worker's own limit, one series per worker: summed, two workers of 64 would read as up to 128.
+      const limits = [...text.matchAll(/^carrierx_concurrency_limit\{worker="(\d+)"\} (\d+)$/gm)];
+      expect(limits).toHaveLength(2);
+      expect(new Set(limits.map((match) => match[1])).size).toBe(2);
+      for (const match of limits) expect(Number(match[2])).toBeLessThanOrEqual(64);
+      expect(text).not.toMatch(/^carrierx_concurrency_limit \d/m);
       const checked = await promtool(text);
       expect(checked.output).toBe('');
       expect(checked.code).toBe(0);

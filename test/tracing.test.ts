@@ -7,6 +7,10 @@ import { composeSupergraph } from '../examples/federation/compose.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
+import { createTracing } from '../src/telemetry/tracing-sdk.ts';
+import { freePort } from './helpers/free-port.ts';
 import { startServerProcess } from './helpers/server-process.ts';
 
 // Traces from `npm start` to a real OTLP/HTTP receiver started here, over the JSON protocol
@@ -456,12 +460,18 @@ describe('OpenTelemetry traces from npm start with the CDR cache on (its default
   const hit = traceparent();
   const partial = traceparent();
   const refresh = traceparent();
+  const invalidation = traceparent();
+  const ADMIN_TOKEN = 'a-cache-admin-token-for-this-test-only';
+  let output = '';
 
   beforeAll(async () => {
     receiver = await startReceiver();
     const server = await startServerProcess({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      LOG_LEVEL: 'info',
+      ACCESS_LOG: 'true',
+      CACHE_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     const ask = (trace: { header: string }, fields: string, headers: Record<string, string> = {}) =>
       fetch(server.url, {
@@ -477,10 +487,28 @@ describe('OpenTelemetry traces from npm start with the CDR cache on (its default
       expect(await ask(refresh, 'drSid price', { 'cache-control': 'no-cache' })).toHaveProperty(
         'data.callDetailRecord.price',
       );
+      const invalidated = await fetch(new URL('/cache/invalidate', server.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          traceparent: invalidation.header,
+          'x-request-id': 'admin-1',
+        },
+        body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
+      });
+      expect(invalidated.status).toBe(200);
     } finally {
       await server.stop();
+      output = server.output;
     }
   }, 120_000);
+
+  const logLines = () =>
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   afterAll(() => receiver?.close());
 
   const callsOf = (trace: { traceId: string }) =>
@@ -501,4 +529,59 @@ describe('OpenTelemetry traces from npm start with the CDR cache on (its default
     expect(receiver.spans.filter((span) => span.traceId === hit.traceId).length).toBeGreaterThan(0);
     expect(callsOf(hit)).toEqual([]);
   });
+
+  it('writes the trace id on the access line of an answer served from the answer cache', () => {
+    const served = logLines().filter((l) => l.msg === 'operation' && l.answerCache === 'hit');
+    expect(served).toHaveLength(1);
+    expect(served[0]).toMatchObject({ traceId: hit.traceId });
+  });
+
+  it('writes the request id and trace id on the line of a cache invalidation', () => {
+    const line = logLines().find((l) => l.msg === 'cache entries invalidated');
+    expect(line).toMatchObject({ requestId: 'admin-1', traceId: invalidation.traceId, count: 1 });
+  });
+});
+
+describe('a trace collector that is down', () => {
+  it('logs one readable line without a stack, and counts the spans it dropped', async () => {
+    // Nothing listens on this port: every export is refused.
+    const port = await freePort();
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => lines.push(line) } });
+    const config = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+    });
+    const dropped = async () =>
+      (await metricsRegistry.getSingleMetric('tracing_spans_dropped_total')?.get())?.values.find(
+        (value) => value.labels.reason === 'export_failed',
+      )?.value ?? 0;
+    const before = await dropped();
+    const tracing = await createTracing(config.tracing as NonNullable<typeof config.tracing>, logger);
+    try {
+      for (const name of ['First', 'Second']) {
+        const span = tracing.startOperation(undefined, { get: () => null }, 'query', name, undefined);
+        tracing.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
+      }
+      const warned = () =>
+        lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.level === 40);
+      // The processor exports every 5 s; the refused export ends within the 1 s timeout and its retries.
+      for (let waited = 0; warned().length === 0 && waited < 30_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const warnings = warned();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({
+        msg: expect.stringContaining('the trace collector did not take the spans'),
+        droppedSpans: 2,
+        code: 'ECONNREFUSED',
+      });
+      expect(lines.join('\n')).not.toContain('stack');
+      expect(String(warnings[0]?.msg)).not.toContain('{');
+      expect((await dropped()) - before).toBe(2);
+    } finally {
+      await tracing.shutdown();
+    }
+  }, 60_000);
 });

@@ -462,13 +462,24 @@ export function createCarrierXClient(options: CarrierXClientOptions): CarrierXCl
       clearTimeout(timer);
       signal?.removeEventListener('abort', exchange);
       if (span) tracer?.endUpstream(span, exchange.status, outcome);
-      recordUpstreamAttempt(
-        outcome,
-        exchange.status,
-        (performance.now() - started) / 1000,
-        exchange.size,
-        attemptNumber > 1,
-      );
+      const seconds = (performance.now() - started) / 1000;
+      recordUpstreamAttempt(outcome, exchange.status, seconds, exchange.size, attemptNumber > 1);
+      // LOG_LEVEL=debug: every attempt, as its span shows it (no filter values). Checked on the client's own
+      // logger first, so that with debug off no line is built and no request child logger is made.
+      if (logger.isLevelEnabled('debug')) {
+        (callOptions.logger ?? logger).debug(
+          {
+            ...subject,
+            path: shownPath(path),
+            ...(fields ? { includeFields: fields.length } : {}),
+            attempt: attemptNumber,
+            status: exchange.status,
+            outcome,
+            ms: Math.round(seconds * 10_000) / 10,
+          },
+          'CarrierX call',
+        );
+      }
     }
   }
 

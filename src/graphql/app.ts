@@ -8,7 +8,7 @@ import { type CdrCache, createCdrCache, type LookupResult } from '../records/cdr
 import type { CacheStore } from '../records/entry.ts';
 import { createMemoryStore } from '../records/memory-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { recordAnswerLookup, recordCacheLookup } from '../telemetry/metrics.ts';
+import { recordAnswerLookup, recordCacheLookup, reserveOperationNames } from '../telemetry/metrics.ts';
 import { REQUEST_ID_HEADER } from '../telemetry/request-id.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { canonicalResultStep } from './execution/canonical-results.ts';
@@ -19,6 +19,7 @@ import { type ExecutionStep, useExecutionSteps } from './execution/steps.ts';
 import { variableCoercionStep } from './execution/variable-coercion.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
+import { operationNamesOf } from './persisted-documents.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
@@ -246,7 +247,7 @@ export function createConfiguredCache(
     fingerprint: records.fingerprint,
     fallbackToken: config.carrierx.token,
     onLookup: recordAnswerLookup,
-    onServed(answer, ms, requestId) {
+    onServed(answer, ms, requestId, traceId) {
       // Counted as what the answer stands for: the operation, and a record cache hit per record it holds.
       for (const _ of answer.dependencies) onLookup('hit');
       reportOperation(observability, {
@@ -257,6 +258,7 @@ export function createConfiguredCache(
         ms,
         tally: { upstreamCalls: 0, records: 0 },
         fromAnswerCache: true,
+        traceId,
       });
     },
     ...(deps.cacheClock ? { now: deps.cacheClock } : {}),
@@ -295,6 +297,8 @@ const UNEXPECTED_MESSAGE = 'Unexpected error.';
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
+  // The deployment's own operations are labelled in the metrics whatever names clients sent first.
+  reserveOperationNames(operationNamesOf(config.persistedDocuments.documents));
   const caches = createConfiguredCache(deps);
   const cache = caches?.records;
   const contextFactory = createContextFactory({

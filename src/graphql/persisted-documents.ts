@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'graphql';
+import { Kind, parse } from 'graphql';
 
 /** The documents a deployment trusts, by the lower-case hex sha256 of their text. */
 export type PersistedDocuments = ReadonlyMap<string, string>;
@@ -58,4 +58,15 @@ export function readPersistedDocuments(paths: readonly string[]): PersistedDocum
     }
   }
   return documents;
+}
+
+/** The names of the operations the documents define (their metrics get a label each, src/telemetry/metrics.ts). */
+export function operationNamesOf(documents: PersistedDocuments): Set<string> {
+  const names = new Set<string>();
+  for (const text of documents.values()) {
+    for (const definition of parse(text).definitions) {
+      if (definition.kind === Kind.OPERATION_DEFINITION && definition.name) names.add(definition.name.value);
+    }
+  }
+  return names;
 }

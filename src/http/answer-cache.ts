@@ -46,7 +46,7 @@ export interface AnswerCacheOptions {
   /** Whether a lookup found a current answer (metrics). */
   onLookup?: ((result: 'hit' | 'miss') => void) | undefined;
   /** An answer was served: the metrics and access-log line of the operation it stands for. */
-  onServed: (answer: Answer, ms: number, requestId: string) => void;
+  onServed: (answer: Answer, ms: number, requestId: string, traceId: string | undefined) => void;
 }
 
 export interface AnswerCache {
@@ -54,8 +54,8 @@ export interface AnswerCache {
   begin(headers: { get(name: string): string | null }, body: Buffer): AnswerLookup | undefined;
   /** A current answer to the request, if there is one (a promise when the store is remote). */
   find(lookup: AnswerLookup): Answer | undefined | Promise<Answer | undefined>;
-  /** Reports an answer `find` returned as served to `requestId`. */
-  served(lookup: AnswerLookup, answer: Answer, requestId: string): void;
+  /** Reports an answer `find` returned as served to `requestId` (in trace `traceId`, with tracing on). */
+  served(lookup: AnswerLookup, answer: Answer, requestId: string, traceId: string | undefined): void;
   /**
    * Keeps a computed answer (the caller checked it is a 200 without errors or extensions), given the request's
    * tally (which must have recorded its reads) and the operation it ran.
@@ -143,8 +143,8 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       if (typeof current === 'boolean') return settle(lookup.key, answer, current);
       return current.then((yes) => settle(lookup.key, answer, yes));
     },
-    served(lookup, answer, requestId) {
-      onServed(answer, performance.now() - lookup.startedAt, requestId);
+    served(lookup, answer, requestId, traceId) {
+      onServed(answer, performance.now() - lookup.startedAt, requestId, traceId);
     },
     keep(lookup, text, tally, operation) {
       const dependencies = tally?.entries;

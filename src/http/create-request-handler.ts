@@ -7,7 +7,7 @@ import type { App } from '../graphql/app.ts';
 import { type Context, tallyOf } from '../graphql/context.ts';
 import { CONTENT_LENGTH } from '../graphql/plugins/use-request-body-limit.ts';
 import { REQUEST_ID_HEADER, requestIdFrom, withRequestId } from '../telemetry/request-id.ts';
-import { tracer } from '../telemetry/tracing.ts';
+import { requestTraceIdOf, tracer } from '../telemetry/tracing.ts';
 import { answerCacheOf } from './answer-cache.ts';
 
 export interface RequestHandlerOptions {
@@ -228,7 +228,7 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
         stats.answered++;
         res.writeHead(200, { 'content-type': RESPONSE_CONTENT_TYPE, 'content-length': answer.bytes });
         res.end(answer.body);
-        answers?.served(lookup, answer, req.headers[REQUEST_ID_HEADER] as string);
+        answers?.served(lookup, answer, req.headers[REQUEST_ID_HEADER] as string, requestTraceIdOf(req));
         return;
       }
     }

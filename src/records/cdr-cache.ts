@@ -107,14 +107,20 @@ interface Call {
   next: Call | undefined;
 }
 
-/** A rate-limited warning: at most one per `intervalMs` per message. */
+/** Whose lines these are: a lookup's call options carry its request's logger (request id, trace id). */
+type LogSource = { readonly logger?: Logger | undefined } | undefined;
+
+/**
+ * A rate-limited warning: at most one per `intervalMs` per message, on the logger of the request that met the
+ * failure (`source`) when there is one, so that the line leads to that request's other lines.
+ */
 function throttledWarn(logger: Logger, intervalMs: number) {
   const last = new Map<string, number>();
-  return (message: string, fields: Record<string, unknown>) => {
+  return (message: string, fields: Record<string, unknown>, source?: LogSource) => {
     const at = Date.now();
     if ((last.get(message) ?? Number.NEGATIVE_INFINITY) + intervalMs > at) return;
     last.set(message, at);
-    logger.warn(fields, message);
+    (source?.logger ?? logger).warn(fields, message);
   };
 }
 
@@ -145,18 +151,22 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
   const fingerprint = createFingerprint(Buffer.from(options.keySecret ?? randomBytes(32).toString('hex')));
 
   /** What the store says, or undefined when it fails or times out (the lookup goes to CarrierX). */
-  async function fromStore<T>(ask: () => T | Promise<T>, failed?: () => void): Promise<T | undefined> {
+  async function fromStore<T>(
+    ask: () => T | Promise<T>,
+    source: LogSource,
+    failed?: () => void,
+  ): Promise<T | undefined> {
     try {
       return await ask();
     } catch (error) {
       failed?.();
-      warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } });
+      warn('cache read failed; going to CarrierX', { err: { message: (error as Error).message } }, source);
       return undefined;
     }
   }
 
-  function read(key: string, failed?: () => void): Promise<CacheEntry | undefined> {
-    return fromStore(() => store.get(key), failed);
+  function read(key: string, source: LogSource, failed?: () => void): Promise<CacheEntry | undefined> {
+    return fromStore(() => store.get(key), source, failed);
   }
 
   /** Writes `entry` if the generation of `scope` is still `generation`; whether it was stored. */
@@ -166,25 +176,26 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     keepMs: number,
     scope: string,
     generation: Generation,
+    source: LogSource,
   ): Promise<boolean> {
     try {
       return await store.set(key, entry, keepMs, { scope, generation });
     } catch (error) {
-      warn('cache write failed', { err: { message: (error as Error).message } });
+      warn('cache write failed', { err: { message: (error as Error).message } }, source);
       return false;
     }
   }
 
   /** The generation of `scope` now; undefined when the store cannot say (nothing fetched then is stored). */
-  function generationOf(scope: string): Promise<Generation | undefined> {
-    return fromStore(() => store.generation(scope));
+  function generationOf(scope: string, source: LogSource): Promise<Generation | undefined> {
+    return fromStore(() => store.generation(scope), source);
   }
 
-  async function remove(key: string): Promise<void> {
+  async function remove(key: string, source: LogSource): Promise<void> {
     try {
       await store.delete(key);
     } catch (error) {
-      warn('cache write failed', { err: { message: (error as Error).message } });
+      warn('cache write failed', { err: { message: (error as Error).message } }, source);
     }
   }
 
@@ -284,13 +295,14 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
           );
           fetched = entryFromRecord(record, asked, now());
         } catch (error) {
-          await failed(key, drSid, generation, error);
+          await failed(key, drSid, generation, error, callOptions);
           throw error;
         }
-        const held = await read(key);
+        const held = await read(key, callOptions);
         const merged = mergeEntries(previous ? mergeEntries(held, previous.entry) : held, fetched);
         const stored =
-          generation !== undefined && (await write(key, merged, keepMs(merged, now()), drSid, generation));
+          generation !== undefined &&
+          (await write(key, merged, keepMs(merged, now()), drSid, generation, callOptions));
         return { entry: merged, stored };
       })
       .finally(() => {
@@ -307,14 +319,15 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     drSid: string,
     generation: Generation | undefined,
     error: unknown,
+    source: LogSource,
   ): Promise<void> {
     if (!(error instanceof ServiceError)) return;
     if (error.code === 'NOT_FOUND' && notFoundTtlMs > 0 && generation !== undefined) {
       const entry = { drSid, values: {}, invalid: undefined, fetchedAt: {}, notFoundAt: now() };
-      await write(key, entry, notFoundTtlMs, drSid, generation);
+      await write(key, entry, notFoundTtlMs, drSid, generation, source);
     } else if (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN') {
       // The credential lost access: what it read before is not served to it again.
-      await remove(key);
+      await remove(key, source);
     }
   }
 
@@ -389,7 +402,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     // returns are stored, so that a later lookup of one of them for these fields is a hit.
     // Which records the page holds is not known before it comes: an invalidation of any record while it is
     // fetched keeps all of them out of the store.
-    const generation = await generationOf(ANY_RECORD);
+    const generation = await generationOf(ANY_RECORD, callOptions);
     const listed = await client.listCallDetailRecords(page, fields, authorization, callOptions);
     if (generation === undefined) return listed;
     const prefix = `${credential}:`;
@@ -397,8 +410,8 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
     await Promise.all(
       listed.records.map(async (record) => {
         const key = prefix + record.drSid.toLowerCase();
-        const merged = mergeEntries(await read(key), entryFromRecord(record, fields, at));
-        await write(key, merged, keepMs(merged, at), ANY_RECORD, generation);
+        const merged = mergeEntries(await read(key, callOptions), entryFromRecord(record, fields, at));
+        await write(key, merged, keepMs(merged, at), ANY_RECORD, generation, callOptions);
       }),
     );
     return listed;
@@ -413,7 +426,7 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       const onReadFailed = () => {
         readFailed = true;
       };
-      let entry = await read(key, onReadFailed);
+      let entry = await read(key, callOptions, onReadFailed);
       // A page this credential is fetching may hold the record (a record asked for beside a list): it is
       // stored as it arrives, so a lookup the store cannot answer waits for it rather than calling CarrierX
       // alongside, then reads again. Only such a lookup waits, and no longer than its own request may: the
@@ -423,12 +436,14 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       if (pages && !answersFrom(entry, fields, now())) {
         await settledWithin([...pages], callOptions);
         readFailed = false;
-        entry = await read(key, onReadFailed);
+        entry = await read(key, callOptions, onReadFailed);
       }
       const at = now();
+      const { tally } = callOptions;
       if (!callOptions.refresh && isKnownMissing(entry, at)) {
         onLookup('hit');
-        callOptions.tally?.readUnvouched();
+        if (tally) tally.cacheHits += 1;
+        tally?.readUnvouched();
         throw new ServiceError('NOT_FOUND');
       }
       const held = entry?.notFoundAt === undefined ? entry : undefined;
@@ -437,12 +452,15 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         : fields.filter((api) => !isFresh(held?.fetchedAt[api], at));
       if (missing.length === 0 && held) {
         onLookup('hit');
-        callOptions.tally?.readEntry(key, held, fields);
+        if (tally) {
+          tally.cacheHits += 1;
+          tally.readEntry(key, held, fields);
+        }
         return recordOf(held);
       }
       try {
         // Noted before any call this lookup joins or starts: see fetchShared.
-        const generation = await generationOf(drSid);
+        const generation = await generationOf(drSid, callOptions);
         const { entry: fetched, stored } = await forCaller(
           () =>
             fetchShared(
@@ -472,7 +490,11 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
         const stale = held && mayServeStale(error) ? staleRecord(held, fields, now()) : undefined;
         onLookup(stale ? 'stale' : 'error');
         if (!stale) throw error;
-        logger.info({ drSid, ageSeconds: staleAges.get(stale) }, 'CarrierX failing: served a stale record');
+        if (tally) tally.stale += 1;
+        (callOptions.logger ?? logger).info(
+          { drSid, ageSeconds: staleAges.get(stale) },
+          'CarrierX failing: served a stale record',
+        );
         return stale;
       }
     },

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -247,13 +248,13 @@ const preparedOperations = new HotCounter(
 );
 const operations = new HotCounter(
   'graphql_operations_total',
-  'GraphQL operations executed, by type, name (the first 100 distinct, then "other") and outcome ("ok" or the first error code).',
+  'GraphQL operations executed, by type, name (those of the persisted-documents manifests, and the first 100 other distinct names; then "other") and outcome ("ok" or the first error code).',
   ['type', 'name', 'outcome'],
 );
 const operationDuration = new HotHistogram(
   'graphql_operation_duration_seconds',
-  'Time of each GraphQL operation, from its context being built to its result.',
-  ['type'],
+  'Time of each GraphQL operation, from its context being built to its result, by type and name (as in graphql_operations_total).',
+  ['type', 'name'],
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 );
 const recordsResolved = new HotHistogram(
@@ -286,27 +287,43 @@ new Gauge({
     if (upstreamState) this.set(CIRCUIT_STATES[upstreamState().breaker]);
   },
 });
-new Gauge({
-  name: 'carrierx_concurrency_limit',
-  help: 'CarrierX calls allowed in flight right now: the adaptive limit (between CARRIERX_MIN_CONCURRENT_CALLS and CARRIERX_MAX_CONCURRENT_CALLS), or the fixed one.',
-  collect() {
-    if (upstreamState) this.set(upstreamState().limit);
-  },
-});
-new Gauge({
-  name: 'carrierx_bulkhead_in_flight',
-  help: 'CarrierX calls holding a bulkhead slot (at most carrierx_concurrency_limit) right now.',
-  collect() {
-    if (upstreamState) this.set(upstreamState().inFlight);
-  },
-});
-new Gauge({
-  name: 'carrierx_bulkhead_queued',
-  help: 'CarrierX calls waiting for a bulkhead slot (at most CARRIERX_MAX_QUEUED_CALLS) right now.',
-  collect() {
-    if (upstreamState) this.set(upstreamState().queued);
-  },
-});
+/**
+ * With WEB_CONCURRENCY above 1: this worker's id, the `worker` label of the gauges that describe one process's
+ * limiter. Each worker has its own adaptive limit and bulkhead, so their sum is no limit anyone set (two workers
+ * of 64 read 128, above CARRIERX_MAX_CONCURRENT_CALLS); labelled, the primary's aggregation keeps one series per
+ * worker, and a sum is still one PromQL `sum()` away. Unset in a single process: no label.
+ */
+let workerLabel: string | undefined;
+
+/** A gauge of this process's limiter, labelled by worker in a cluster (see workerLabel). */
+function limiterGauge(name: string, help: string, read: (state: UpstreamState) => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['worker'],
+    collect() {
+      if (!upstreamState) return;
+      const value = read(upstreamState());
+      if (workerLabel === undefined) this.set(value);
+      else this.set({ worker: workerLabel }, value);
+    },
+  });
+}
+limiterGauge(
+  'carrierx_concurrency_limit',
+  'CarrierX calls allowed in flight right now: the adaptive limit (between CARRIERX_MIN_CONCURRENT_CALLS and CARRIERX_MAX_CONCURRENT_CALLS), or the fixed one; per worker with WEB_CONCURRENCY above 1.',
+  (state) => state.limit,
+);
+limiterGauge(
+  'carrierx_bulkhead_in_flight',
+  'CarrierX calls holding a bulkhead slot (at most carrierx_concurrency_limit) right now; per worker with WEB_CONCURRENCY above 1.',
+  (state) => state.inFlight,
+);
+limiterGauge(
+  'carrierx_bulkhead_queued',
+  'CarrierX calls waiting for a bulkhead slot (at most CARRIERX_MAX_QUEUED_CALLS) right now; per worker with WEB_CONCURRENCY above 1.',
+  (state) => state.queued,
+);
 
 /** Pre-bound children, so that counting an attempt allocates nothing. */
 const attemptChildren = new Map<string, CounterChild>();
@@ -353,6 +370,20 @@ export function recordRetryBudgetExhausted(): void {
  */
 export function recordUpstreamRefusal(outcome: 'circuit_open' | 'bulkhead_full' | 'rate_limited'): void {
   attemptChild(outcome, 'none').inc();
+}
+
+const droppedSpans = new HotCounter(
+  'tracing_spans_dropped_total',
+  'Trace spans never exported, by reason: export_failed (the collector refused them or could not be reached), queue_full (more spans than the exporter keeps while it waits).',
+  ['reason'],
+);
+
+/** Why spans were not exported. */
+export type SpanDropReason = 'export_failed' | 'queue_full';
+
+/** `count` spans were dropped instead of exported (with tracing on). */
+export function recordDroppedSpans(reason: SpanDropReason, count: number): void {
+  droppedSpans.labels(reason).inc(count);
 }
 
 /** Why a GraphQL request was refused before any of its operations executed. */
@@ -439,6 +470,11 @@ export function observeRedis(up: () => boolean): void {
 /** Operation names seen, up to the cap; any name after that is reported as `other`. */
 export const MAX_OPERATION_NAMES = 100;
 const operationNames = new Set<string>();
+/**
+ * The operation names of the persisted-documents manifests: the deployment's own operations, each labelled
+ * whatever other names came first, and not counted against the cap (the manifests bound them).
+ */
+const knownOperationNames = new Set<string>();
 const operationChildren = new Map<string, Map<string, CounterChild>>();
 const durationChildren = new Map<string, HistogramChild>();
 
@@ -452,10 +488,21 @@ const MAX_OPERATION_NAME_LABEL = 100;
 export function operationNameLabel(name: string | undefined): string {
   if (name === undefined || name === '') return 'anonymous';
   if (name.length > MAX_OPERATION_NAME_LABEL) return 'other';
+  if (knownOperationNames.has(name)) return name;
   if (operationNames.has(name)) return name;
   if (operationNames.size >= MAX_OPERATION_NAMES) return 'other';
   operationNames.add(name);
   return name;
+}
+
+/**
+ * Names that always get a label of their own (the persisted-documents manifests' operations), at most 100
+ * characters each, like any label.
+ */
+export function reserveOperationNames(names: Iterable<string>): void {
+  for (const name of names) {
+    if (name !== '' && name.length <= MAX_OPERATION_NAME_LABEL) knownOperationNames.add(name);
+  }
 }
 
 /** One GraphQL operation finished. */
@@ -479,10 +526,10 @@ export function recordOperation(
     byOutcome.set(outcome, child);
   }
   child.inc();
-  let duration: HistogramChild | undefined = durationChildren.get(type);
+  let duration: HistogramChild | undefined = durationChildren.get(key);
   if (!duration) {
-    duration = operationDuration.labels(type);
-    durationChildren.set(type, duration);
+    duration = operationDuration.labels(type, nameLabel);
+    durationChildren.set(key, duration);
   }
   duration.observe(seconds);
   recordsResolved.observe(records);
@@ -523,6 +570,7 @@ export function startMetricsServer(options: {
   logger: Logger;
 }): Server | undefined {
   collectProcessMetrics();
+  if (options.cluster === 'worker') workerLabel = String(cluster.worker?.id ?? process.pid);
   // A worker serves nothing itself; this registers its answer to the primary's requests.
   if (options.cluster !== 'single') aggregator ??= new AggregatorRegistry();
   if (options.cluster === 'worker') return undefined;

@@ -14,7 +14,12 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  type ExportResult,
+  ExportResultCode,
+  setGlobalErrorHandler,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -22,6 +27,7 @@ import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
+  type ReadableSpan,
   type Sampler,
   type SpanExporter,
   TraceIdRatioBasedSampler,
@@ -40,7 +46,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from '../config/index.ts';
 import type { Logger } from './logger.ts';
-import type { UpstreamOutcome } from './metrics.ts';
+import { recordDroppedSpans, type UpstreamOutcome } from './metrics.ts';
 import type { OperationEnd, Tracing, UpstreamAttempt } from './tracing-types.ts';
 
 // Loaded only when tracing is on (src/telemetry/tracing.ts imports it dynamically).
@@ -83,10 +89,84 @@ async function exporterOf(config: TracingConfig): Promise<SpanExporter> {
   return new OTLPTraceExporter(options);
 }
 
-/** The SDK's own complaints (an export that failed, a full queue) as our log lines, at warn and above. */
+/** While the collector refuses spans, at most one line per this long (the processor retries every few seconds). */
+const EXPORT_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * An error as one readable line's fields: its message (`reason`) and code, never its stack (the cause is the
+ * network or the collector, not this code), and not under `err`, which pino's serializer gives a stack field.
+ */
+function readable(error: unknown): { reason: string; code?: string } {
+  if (!(error instanceof Error)) return { reason: String(error).slice(0, 500) };
+  const { code } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' ? { reason: error.message, code } : { reason: error.message };
+}
+
+/**
+ * Export failures as one readable line (OpenTelemetry's own handler writes the error, stack and all, as JSON
+ * into the message): the first of a run of failures, then at most one a minute with how many spans were lost
+ * since, and one line when spans go out again.
+ */
+function exportFailureReporter(logger: Logger, url: string) {
+  let failing = false;
+  let lastLoggedAt = Number.NEGATIVE_INFINITY;
+  let droppedSince = 0;
+  return {
+    failed(error: unknown, spans: number) {
+      droppedSince += spans;
+      const at = Date.now();
+      if (failing && at - lastLoggedAt < EXPORT_FAILURE_LOG_INTERVAL_MS) return;
+      failing = true;
+      lastLoggedAt = at;
+      logger.warn(
+        { url, ...readable(error), droppedSpans: droppedSince },
+        'OpenTelemetry: the trace collector did not take the spans; they are dropped, and the service runs on',
+      );
+      droppedSince = 0;
+    },
+    succeeded() {
+      if (!failing) return;
+      failing = false;
+      logger.info(
+        { url, droppedSpans: droppedSince },
+        'OpenTelemetry: the trace collector takes spans again',
+      );
+      droppedSince = 0;
+    },
+  };
+}
+
+/** The exporter, with each batch it fails to export counted as dropped spans and reported. */
+function reportingExporter(
+  inner: SpanExporter,
+  report: ReturnType<typeof exportFailureReporter>,
+): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
+      inner.export(spans, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) report.succeeded();
+        else {
+          recordDroppedSpans('export_failed', spans.length);
+          report.failed(result.error, spans.length);
+        }
+        done(result);
+      });
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+/** The processor's count of spans it dropped with its queue full, from its diagnostic line. */
+const QUEUE_DROPPED = /^Dropped (\d+) spans because maxQueueSize reached/;
+
+/** The SDK's own complaints (a full queue, a bad setting) as our log lines, at warn and above. */
 function routeDiagnostics(logger: Logger): void {
-  const warn = (message: string, ...args: unknown[]) =>
+  const warn = (message: string, ...args: unknown[]) => {
+    const dropped = QUEUE_DROPPED.exec(message);
+    if (dropped) recordDroppedSpans('queue_full', Number(dropped[1]));
     logger.warn({ detail: args.map(String).join(' ').slice(0, 500) }, `OpenTelemetry: ${message}`);
+  };
   const ignore = () => {};
   diag.setLogger(
     { error: warn, warn, info: ignore, debug: ignore, verbose: ignore },
@@ -97,7 +177,11 @@ function routeDiagnostics(logger: Logger): void {
 /** The tracer: OpenTelemetry's SDK with a batching OTLP/HTTP exporter and W3C trace context. */
 export async function createTracing(config: TracingConfig, logger: Logger): Promise<Tracing> {
   routeDiagnostics(logger);
-  const exporter = await exporterOf(config);
+  const report = exportFailureReporter(logger, config.url);
+  // The processor hands a failed export's error (or its own timeout) to this handler too: the same report, so
+  // an error the exporter has just reported adds no line.
+  setGlobalErrorHandler((error) => report.failed(error, 0));
+  const exporter = reportingExporter(await exporterOf(config), report);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes(config.resource),
     sampler: samplerOf(config),
@@ -146,6 +230,10 @@ export async function createTracing(config: TracingConfig, logger: Logger): Prom
         }
         span.end();
       });
+    },
+
+    requestTraceId(req) {
+      return requestSpans.get(req)?.spanContext().traceId;
     },
 
     startOperation(req, headers, type, name, document) {
@@ -210,7 +298,10 @@ export async function createTracing(config: TracingConfig, logger: Logger): Prom
       try {
         await provider.shutdown();
       } catch (error) {
-        logger.warn({ err: error }, 'OpenTelemetry: exporting the last spans failed');
+        logger.warn(
+          { url: config.url, ...readable(error) },
+          'OpenTelemetry: exporting the last spans failed',
+        );
       }
     },
   };

@@ -41,6 +41,8 @@ export interface Tracing {
    * response's status, when the response closes. Operations of the request find it with `requestSpan`.
    */
   startRequest(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+  /** The trace id of the server span `startRequest` made for `req` (none for health and readiness probes). */
+  requestTraceId(req: IncomingMessage): string | undefined;
   /**
    * A GraphQL operation's span: under the request's server span, or (served without a Node request, e.g. a
    * replay through `app.fetch`) under the `traceparent` of `headers`. Never variable values: the document's

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { TracingConfig } from '../config/index.ts';
 import type { Logger } from './logger.ts';
 import type { Span, Tracing } from './tracing-types.ts';
@@ -19,6 +20,14 @@ export async function startTracing(
   const { createTracing } = await import('./tracing-sdk.ts');
   tracer = await createTracing(config, logger);
   return tracer;
+}
+
+/**
+ * The trace id of the HTTP request `req` for log lines about it that no operation span covers (an answer from
+ * the answer cache, an admin request), when tracing is on.
+ */
+export function requestTraceIdOf(req: IncomingMessage | undefined): string | undefined {
+  return req && tracer ? tracer.requestTraceId(req) : undefined;
 }
 
 /** The trace id of `span` for log lines, when tracing is on. */

@@ -70,13 +70,25 @@ function startOperationSpan(
   return span;
 }
 
+type MaybeCoded = { message?: unknown; extensions?: { code?: unknown; http?: { status?: unknown } } };
+
+/**
+ * The code an error is logged and counted under. Some of Yoga's own refusals carry none: those are named by
+ * their HTTP status (a closed set), so that no refusal reads as a bare `error`.
+ */
+function codeOf(error: MaybeCoded): string {
+  const code = error.extensions?.code;
+  if (typeof code === 'string' && KNOWN_CODES.has(code)) return code;
+  const status = error.extensions?.http?.status;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
+    ? `HTTP_${status}`
+    : 'error';
+}
+
 function errorCodes(result: { readonly errors?: readonly unknown[] | undefined }): string[] {
   if (!result.errors?.length) return [];
   const codes = new Set<string>();
-  for (const error of result.errors as { extensions?: { code?: unknown } }[]) {
-    const code = error.extensions?.code;
-    codes.add(typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'error');
-  }
+  for (const error of result.errors as MaybeCoded[]) codes.add(codeOf(error));
   return [...codes];
 }
 
@@ -87,7 +99,7 @@ export interface FinishedOperation {
   name: string | undefined;
   codes: string[];
   ms: number;
-  tally: Pick<Tally, 'upstreamCalls' | 'records'>;
+  tally: Pick<Tally, 'upstreamCalls' | 'records'> & Partial<Pick<Tally, 'cacheHits' | 'stale'>>;
   span?: Span | undefined;
   traceId?: string | undefined;
   /** Answered from the answer cache, without executing (src/http/answer-cache.ts). */
@@ -119,7 +131,11 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
         upstreamCalls: tally.upstreamCalls,
         records: tally.records,
         errors: codes,
+        // Where the answer came from, when not all from CarrierX just now: an operator reading a surprising
+        // answer needs to know it was kept, or stale.
         ...(operation.fromAnswerCache ? { answerCache: 'hit' } : {}),
+        ...(tally.cacheHits ? { recordCacheHits: tally.cacheHits } : {}),
+        ...(tally.stale ? { staleRecords: tally.stale } : {}),
         ...(operation.traceId ? { traceId: operation.traceId } : {}),
       },
       'operation',

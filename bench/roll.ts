@@ -81,6 +81,8 @@ export interface RollContext {
   cwd: string;
   /** The bench's server environment with the cache at its default; PORT, METRICS_PORT and the rest are set here. */
   env: Record<string, string>;
+  /** --server-env, applied over this scenario's own settings too (but not over ports and log settings). */
+  serverEnv: Record<string, string>;
   redisUrl: string;
   cacheKeySecret: string;
   warmupSeconds: number;
@@ -142,11 +144,13 @@ export async function measureRoll(context: RollContext): Promise<RollResult> {
         ...context.env,
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
-        PORT: String(ports[i]),
-        METRICS_PORT: String(metricsPorts[i]),
         REDIS_URL: context.redisUrl,
         CACHE_KEY_SECRET: context.cacheKeySecret,
         SHUTDOWN_DELAY_MS: String(REPLICA_SHUTDOWN_DELAY_MS),
+        // --server-env after the defaults: `SHUTDOWN_DELAY_MS=0` shows what the drain is worth.
+        ...context.serverEnv,
+        PORT: String(ports[i]),
+        METRICS_PORT: String(metricsPorts[i]),
         // `listening` and `stopped` are info lines: the first says it is up, the second that it stopped as asked.
         LOG_LEVEL: 'info',
         ACCESS_LOG: 'false',

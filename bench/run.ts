@@ -740,6 +740,7 @@ async function main(
           cwd: source.dir,
           // The cache at its default (on), as users run replicas; roll.ts sets ports, Redis and the rest.
           env: cachedEnv,
+          serverEnv: options.serverEnv,
           redisUrl: redisServer.url,
           cacheKeySecret: randomBytes(32).toString('hex'),
           warmupSeconds: options.warmup,

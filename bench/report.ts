@@ -647,7 +647,7 @@ function renderRoll(roll: RollResult): string[] {
   const lines = [
     `## Rolling restart under load (${roll.key})`,
     '',
-    `Scenario 3's request through HAProxy (TCP mode, retries off, checking /ready; test/helpers/haproxy.ts) to ${roll.replicas} production replicas sharing one redis-server (the cache on), at ${roll.connections} keep-alive connections: a steady window, then the same load while each replica in turn gets SIGTERM, exits, starts again on its port and is back in HAProxy's rotation. Every answer is checked as scenario 3's are; a request counts in the phase it was sent in. Nothing is pinned (three replicas, HAProxy and the load share every core).`,
+    `Scenario 3's request through HAProxy (TCP mode, retries off, checking /ready; test/helpers/haproxy.ts) to ${roll.replicas} production replicas sharing one redis-server (the cache on), at ${roll.connections} keep-alive connections: after a warm-up, a steady window (each at least 5 s, whatever --warmup and --duration say), then the same load while each replica in turn gets SIGTERM, exits, starts again on its port and is back in HAProxy's rotation. Every answer is checked as scenario 3's are; a request counts in the phase it was sent in. Nothing is pinned (three replicas, HAProxy and the load share every core).`,
     '',
   ];
   if (roll.problems.length) lines.push(`**FAILED**: ${roll.problems.join('; ')}`, '');

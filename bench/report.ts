@@ -3,6 +3,7 @@ import type { FairnessResult } from './fairness.ts';
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { BenchOptions } from './options.ts';
+import type { RollPhase, RollResult } from './roll.ts';
 import type { ScenarioTarget } from './scenarios.ts';
 import type { StartupResult } from './startup.ts';
 
@@ -97,6 +98,8 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   /** Scenario 12: the good credential alone and beside a rate-limited or slow one. */
   fairness?: FairnessResult;
+  /** Scenario 13: the rolling restart of three replicas behind HAProxy, under load. */
+  roll?: RollResult;
   soak: SoakResult | undefined;
   targets: TargetCheck[];
   /** The same measures for the reference layer (3r, 7r): what any layer could reach here. */
@@ -509,6 +512,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   if (report.fairness) lines.push('', ...renderFairness(report.fairness));
+  if (report.roll) lines.push('', ...renderRoll(report.roll));
   lines.push('', '## Targets', '', '| target | value | goal | verdict |', '|---|---|---|---|');
   for (const t of report.targets) {
     lines.push(
@@ -634,6 +638,56 @@ function renderFairness(fairness: FairnessResult): string[] {
     );
   }
   return lines;
+}
+
+const failedOf = (phase: RollPhase) => phase.socketErrors + phase.non200 + phase.wrongBodies;
+
+/** Scenario 13's section: the steady window against the rolling restart. */
+function renderRoll(roll: RollResult): string[] {
+  const lines = [
+    `## Rolling restart under load (${roll.key})`,
+    '',
+    `Scenario 3's request through HAProxy (TCP mode, retries off, checking /ready; test/helpers/haproxy.ts) to ${roll.replicas} production replicas sharing one redis-server (the cache on), at ${roll.connections} keep-alive connections: after a warm-up, a steady window (each at least 5 s, whatever --warmup and --duration say), then the same load while each replica in turn gets SIGTERM, exits, starts again on its port and is back in HAProxy's rotation. Every answer is checked as scenario 3's are; a request counts in the phase it was sent in. Nothing is pinned (three replicas, HAProxy and the load share every core).`,
+    '',
+  ];
+  if (roll.problems.length) lines.push(`**FAILED**: ${roll.problems.join('; ')}`, '');
+  lines.push(
+    '| phase | seconds | sent | failed (socket / non-200 / wrong body) | req/s | p50 ms | p99 ms | p99 vs steady |',
+    '|---|--:|--:|---|--:|--:|--:|--:|',
+  );
+  for (const [name, phase] of [
+    ['steady', roll.steady],
+    ['during the roll', roll.roll],
+  ] as const) {
+    const { latency } = phase;
+    lines.push(
+      `| ${name} | ${fixed(phase.seconds, 1)} | ${phase.sent} | ${failedOf(phase)} (${phase.socketErrors} / ${phase.non200} / ${phase.wrongBodies}) | ${fixed(phase.requestsPerSecond, 0)} | ${fixed(latency.p50, 3)} | ${fixed(latency.p99, 3)} | ${fixed(roll.steady.latency.p99 > 0 ? latency.p99 / roll.steady.latency.p99 : Number.NaN, 2)} |`,
+    );
+  }
+  lines.push(
+    '',
+    `The roll took ${fixed(roll.rollSeconds, 1)} s: ${roll.steps
+      .map(
+        (step) =>
+          `replica ${step.replica} exited ${fixed(step.stopMs / 1000, 2)} s after SIGTERM, listened again ${fixed(step.startMs / 1000, 2)} s later, and was back in rotation ${fixed(step.backMs / 1000, 2)} s after that`,
+      )
+      .join('; ')}.`,
+  );
+  if (roll.failures.length) lines.push('', `Failed requests, the first few: ${roll.failures.join('; ')}`);
+  return lines;
+}
+
+/** Scenario 13's target: no request fails while the replicas restart one by one. */
+export function rollTargets(roll: RollResult): TargetCheck[] {
+  const failed = failedOf(roll.roll);
+  return [
+    {
+      name: `(${roll.key}) requests failed during a rolling restart`,
+      target: '= 0',
+      value: `${failed} of ${roll.roll.sent}`,
+      pass: roll.roll.sent > 0 ? failed === 0 : undefined,
+    },
+  ];
 }
 
 /** The short text printed at the end of a run. */

@@ -20,11 +20,13 @@ import {
   evaluateTargets,
   renderMarkdown,
   renderSummary,
+  rollTargets,
   type ScenarioResult,
   type ServerLogKind,
   type SoakResult,
   startupTargets,
 } from './report.ts';
+import { killRollNow, measureRoll, type RollResult } from './roll.ts';
 import {
   AUTHORIZATION,
   createScenarios,
@@ -420,6 +422,9 @@ async function main(
   }
   // Started once the others are up, so that fewer processes start at once on the server's core.
   await waitForHttp(`${stack.redisOrigin}/health`, redis, signal, STARTUP_TIMEOUT_MS);
+  // Scenario 13's HAProxy listens here; it and its replicas start only when 13 runs (bench/roll.ts).
+  const rollFrontPort = wanted('13') ? await freePort() : 0;
+  const rollOrigin = `http://127.0.0.1:${rollFrontPort}`;
 
   if (cores) {
     layout.push(
@@ -556,6 +561,7 @@ async function main(
     latency: latencyOrigin,
     redis: stack.redisOrigin,
     fair: fairOrigin,
+    roll: rollOrigin,
   } as const;
   const requestFor = (scenario: Scenario, authorization = AUTHORIZATION): RequestSpec => ({
     url: `${originOf[scenario.target]}${scenario.path}`,
@@ -695,6 +701,7 @@ async function main(
 
   const results: ScenarioResult[] = [];
   let fairness: FairnessResult | undefined;
+  let roll: RollResult | undefined;
   let soak: SoakResult | undefined;
   let aborted: string | undefined;
   const measureAll = async () => {
@@ -720,6 +727,32 @@ async function main(
           say,
         });
         if (fairness.problems.length) say(`    FAILED: ${fairness.problems.join('; ')}`);
+        continue;
+      }
+      if (scenario.target === 'roll') {
+        if (!redisServer) throw new Error(`scenario ${scenario.key}: its redis-server was not started`);
+        say(`\n[${scenario.key}] ${scenario.title}, ${scenario.connections} connection(s)`);
+        roll = await measureRoll({
+          scenario,
+          request: requestFor(scenario),
+          frontPort: rollFrontPort,
+          serverArgs,
+          cwd: source.dir,
+          // The cache at its default (on), as users run replicas; roll.ts sets ports, Redis and the rest.
+          env: cachedEnv,
+          serverEnv: options.serverEnv,
+          redisUrl: redisServer.url,
+          cacheKeySecret: randomBytes(32).toString('hex'),
+          warmupSeconds: options.warmup,
+          durationSeconds: options.duration,
+          signal,
+          say,
+        });
+        const row = (name: string, p: RollResult['steady']) =>
+          `    ${name}: ${p.sent} sent, ${p.socketErrors + p.non200 + p.wrongBodies} failed, ${p.requestsPerSecond.toFixed(0)} req/s, p50 ${p.latency.p50.toFixed(3)} ms, p99 ${p.latency.p99.toFixed(3)} ms`;
+        say(row('steady', roll.steady));
+        say(`${row('during the roll', roll.roll)}; the roll took ${roll.rollSeconds.toFixed(1)} s`);
+        if (roll.problems.length) say(`    FAILED: ${roll.problems.join('; ')}`);
         continue;
       }
       const measured = {
@@ -932,7 +965,7 @@ async function main(
   } catch (error) {
     redisClient.destroy();
     // Keep what was measured: a run stopped by Ctrl-C or a dead child still leaves a (marked) report.
-    if (results.length === 0 && !fairness) throw error;
+    if (results.length === 0 && !fairness && !roll) throw error;
     const reason = signal.aborted ? signal.reason : error;
     aborted = reason instanceof Error ? reason.message : String(reason);
   }
@@ -955,8 +988,13 @@ async function main(
     sids,
     scenarios: results,
     ...(fairness ? { fairness } : {}),
+    ...(roll ? { roll } : {}),
     soak,
-    targets: [...evaluateTargets(results, soak, options, peakRss), ...startupTargets(startup)],
+    targets: [
+      ...evaluateTargets(results, soak, options, peakRss),
+      ...startupTargets(startup),
+      ...(roll ? rollTargets(roll) : []),
+    ],
     startup,
     reference: compareWithReference(results),
     peakRss,
@@ -991,7 +1029,8 @@ async function main(
   const failed =
     results.some((r) => r.problems.length > 0) ||
     (soak?.problems.length ?? 0) > 0 ||
-    (fairness?.problems.length ?? 0) > 0;
+    (fairness?.problems.length ?? 0) > 0 ||
+    (roll?.problems.length ?? 0) > 0;
   if (failed) say('\nSome scenarios failed their correctness checks: their numbers are not valid.');
   return failed ? 1 : 0;
 }
@@ -1026,6 +1065,7 @@ const group = createProcessGroup({
 let source: Source | undefined;
 process.on('exit', () => {
   group.killAllNow();
+  killRollNow();
   redisServer?.killNow();
   source?.remove();
 });
@@ -1035,6 +1075,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     signals += 1;
     if (signals > 1) {
       group.killAllNow();
+      killRollNow();
       redisServer?.killNow();
       process.exit(130);
     }

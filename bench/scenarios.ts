@@ -17,7 +17,8 @@ export type ScenarioTarget =
   | 'traced'
   | 'unmetered'
   | 'latency'
-  | 'fair';
+  | 'fair'
+  | 'roll';
 
 /** Scenario 11's upstream round trip: CarrierX is remote, and its answers take tens of milliseconds. */
 export const SCENARIO_11_LATENCY_MS = 50;
@@ -316,6 +317,16 @@ export function createScenarios(connections: number, sids: readonly string[]): S
         connections,
       ),
       target: 'fair',
+    },
+    // Scenario 3's request through HAProxy to three production replicas sharing Redis (the cache on, as users
+    // run it), steady and then while each replica in turn is restarted: bench/roll.ts runs it.
+    {
+      ...full(
+        '13',
+        `rolling restart under load: 3 replicas behind HAProxy, all ${allFields.length} fields, cache in Redis`,
+        connections,
+      ),
+      target: 'roll',
     },
   ];
 }

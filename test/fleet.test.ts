@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSimulator, DEMO_TOKEN, type Simulator } from '../src/carrierx/simulator/index.ts';
 import { freePort } from './helpers/free-port.ts';
+import { HAPROXY_CHECK, type Haproxy, REPLICA_SHUTDOWN_DELAY_MS, startHaproxy } from './helpers/haproxy.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
@@ -18,20 +15,18 @@ import { type ServerProcess, startServerProcess } from './helpers/server-process
 // along, every answer checked. The fleet goes through a rolling restart, a frozen Redis, a Redis killed and
 // restarted, and one replica killed with SIGKILL. Only the requests the killed replica held may fail.
 
-const HAPROXY = '/usr/sbin/haproxy';
 const CLIENTS = 24;
 const REPLICAS = 3;
-// HAProxy's health check: GET /ready every CHECK_INTER_MS, out after CHECK_FALL failures, back after CHECK_RISE.
-const CHECK_INTER_MS = 300;
-const CHECK_FALL = 2;
-const CHECK_RISE = 2;
-// Covers HAProxy's check (fall × inter, plus the check in progress) several times over: a replica told to stop
-// must still accept the connections HAProxy sends it until a check has taken it out.
-const SHUTDOWN_DELAY_MS = 2_000;
+// HAProxy's health check (test/helpers/haproxy.ts): GET /ready every CHECK_INTER_MS, back after CHECK_RISE
+// successes (out after HAPROXY_CHECK.fall failures).
+const { interMs: CHECK_INTER_MS, rise: CHECK_RISE } = HAPROXY_CHECK;
+// Sized to that check there: a replica told to stop still accepts what HAProxy sends it until a check has
+// taken it out.
+const SHUTDOWN_DELAY_MS = REPLICA_SHUTDOWN_DELAY_MS;
 const REDIS_TIMEOUT_MS = 250;
 const FREEZE_MS = 2_000;
 // A client whose request failed waits this long before its next one, as a client backs off; it is more than
-// HAProxy takes to see a dead replica (CHECK_FALL × CHECK_INTER_MS) with a wide margin.
+// HAProxy takes to see a dead replica (HAPROXY_CHECK.fall × CHECK_INTER_MS) with a wide margin.
 const BACKOFF_MS = 2_000;
 // Between one answer and a client's next request; the connection stays open (keep-alive) meanwhile.
 const PAUSE_MS = 20;
@@ -68,40 +63,11 @@ function connectionsTo(port: number): number {
     }).length;
 }
 
-function haproxyConfig(frontPort: number, replicaPorts: number[]): string {
-  return `global
-  maxconn 2000
-
-defaults
-  mode tcp
-  # As a Kubernetes Service: a connection that fails is not tried again on another replica.
-  retries 0
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  timeout check 1s
-
-frontend fleet
-  bind 127.0.0.1:${frontPort}
-  default_backend replicas
-
-backend replicas
-  balance roundrobin
-  option httpchk GET /ready
-  # observe layer4: a connection to a replica that is refused takes it out at once (error-limit 1), instead of
-  # at its next failed checks; new connections then go to the others (a killed replica refuses them).
-  default-server check inter ${CHECK_INTER_MS} fall ${CHECK_FALL} rise ${CHECK_RISE} observe layer4 error-limit 1 on-error mark-down
-${replicaPorts.map((port, i) => `  server r${i} 127.0.0.1:${port}`).join('\n')}
-`;
-}
-
 describe('three production replicas behind HAProxy sharing one Redis, under steady load', () => {
-  let dir: string;
   let redis: RedisServer;
   let simulator: Simulator;
   let baseUrl: string;
-  let haproxy: ChildProcess;
-  let haproxyOutput = '';
+  let haproxy: Haproxy;
   let frontPort: number;
   const replicaPorts: number[] = [];
   const metricsPorts: number[] = [];
@@ -125,7 +91,6 @@ describe('three production replicas behind HAProxy sharing one Redis, under stea
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fleet-'));
     redis = await startRedisServer();
     simulator = createSimulator();
     baseUrl = await simulator.listen(0, '127.0.0.1');
@@ -135,41 +100,15 @@ describe('three production replicas behind HAProxy sharing one Redis, under stea
     }
     for (let i = 0; i < REPLICAS; i++) replicas.push(await startReplica(i));
     frontPort = await freePort();
-    const cfg = join(dir, 'haproxy.cfg');
-    writeFileSync(cfg, haproxyConfig(frontPort, replicaPorts));
     // Fails, not skips, without HAProxy: .ci/run installs Debian's haproxy.
-    haproxy = spawn(HAPROXY, ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    haproxy.stdout?.on('data', (chunk: Buffer) => {
-      haproxyOutput += chunk.toString();
-    });
-    haproxy.stderr?.on('data', (chunk: Buffer) => {
-      haproxyOutput += chunk.toString();
-    });
-    const failed = new Promise<never>((_, reject) => {
-      haproxy.once('error', (error) => reject(new Error(`${HAPROXY} could not start: ${error.message}`)));
-      haproxy.once('exit', (code) => reject(new Error(`haproxy exited (${code}):\n${haproxyOutput}`)));
-    });
-    failed.catch(() => {});
-    // Up once it answers through the frontend.
-    await Promise.race([
-      failed,
-      vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${frontPort}/ready`)).status).toBe(200), {
-        timeout: 10_000,
-        interval: 100,
-      }),
-    ]);
+    haproxy = await startHaproxy(frontPort, replicaPorts);
   }, 60_000);
 
   afterAll(async () => {
     try {
       if (frozenPid && alive(frozenPid)) process.kill(frozenPid, 'SIGCONT');
     } finally {
-      // A haproxy that could not be spawned has no pid and never exits.
-      if (haproxy?.pid !== undefined && haproxy.exitCode === null && haproxy.signalCode === null) {
-        const exited = once(haproxy, 'exit');
-        haproxy.kill('SIGTERM');
-        await exited;
-      }
+      await haproxy?.stop();
       // Each stops at once: a second signal ends its shutdown delay.
       await Promise.all(
         replicas.map(async (replica) => {
@@ -181,7 +120,6 @@ describe('three production replicas behind HAProxy sharing one Redis, under stea
       );
       await simulator?.close();
       await redis?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 
@@ -340,7 +278,7 @@ describe('three production replicas behind HAProxy sharing one Redis, under stea
 
     // No replica exited unasked, and HAProxy runs on.
     for (const replica of replicas) expect(alive(replica.pid), `exited:\n${replica.output}`).toBe(true);
-    expect(haproxy.exitCode, haproxyOutput).toBeNull();
+    expect(haproxy.exitCode, haproxy.output).toBeNull();
 
     // The replicas share the cache again: a record none has read (taken from the simulator itself), fetched
     // through one replica, is served to the two others from Redis, with no second call to CarrierX.

@@ -86,6 +86,8 @@ export function listeningFields(config: Config, port: number, upstream: Upstream
     cache: config.cache.ttlMs === 0 ? 'off' : config.cache.redisUrl ? 'redis' : 'memory',
     /** Only documents from PERSISTED_DOCUMENTS run (PERSISTED_DOCUMENTS_ONLY). */
     persistedDocumentsOnly: config.persistedDocuments.only,
+    /** How long /ready answers 503 before the server stops listening, on SIGTERM (SHUTDOWN_DELAY_MS). */
+    shutdownDelayMs: config.http.shutdownDelayMs,
     /** Where Prometheus scrapes; off when METRICS_PORT=0. */
     metrics: config.metricsPort === 0 ? 'off' : { host: config.metricsHost, port: config.metricsPort },
   };

@@ -52,13 +52,14 @@ describe('starting the server', () => {
     }
   }, 30_000);
 
-  it('in production, prints one JSON listening line with the upstream, version, limits, cache and metrics instead of the banner', async () => {
+  it('in production, prints one JSON listening line with the upstream, version, limits, cache, drain delay and metrics instead of the banner', async () => {
     const metricsPort = await freePort();
     const server = await startServerProcess({
       NODE_ENV: 'production',
       CARRIERX_BASE_URL: baseUrl,
       LOG_LEVEL: 'info',
       METRICS_PORT: String(metricsPort),
+      SHUTDOWN_DELAY_MS: '1500',
     });
     try {
       const lines = server.output.split('\n').filter(Boolean);
@@ -73,6 +74,7 @@ describe('starting the server', () => {
         limits: { maxRecordsPerOperation: expect.any(Number), requestDeadlineMs: expect.any(Number) },
         cache: 'memory',
         persistedDocumentsOnly: false,
+        shutdownDelayMs: 1500,
         metrics: { host: '127.0.0.1', port: metricsPort },
       });
     } finally {

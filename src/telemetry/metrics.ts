@@ -11,7 +11,6 @@ import {
   type RegistryContentType,
   register,
 } from 'prom-client';
-import type { UpstreamState } from '../carrierx/policies.ts';
 import type { Logger } from './logger.ts';
 
 // The process's Prometheus metrics, on prom-client's global registry: the one its cluster aggregation reads in
@@ -270,9 +269,20 @@ const refusals = new HotCounter(
   ['reason'],
 );
 
+/**
+ * What the circuit and limiter gauges read of the CarrierX client (its policies' state). Declared here rather
+ * than imported: the policies record into this module, which must not depend on them in turn.
+ */
+export interface UpstreamGauges {
+  breaker: 'closed' | 'open' | 'half-open' | 'isolated';
+  limit: number;
+  inFlight: number;
+  queued: number;
+}
+
 // The upstream whose state the gauges report: the client of this process (the last one created, in tests).
-let upstreamState: (() => UpstreamState) | undefined;
-const CIRCUIT_STATES: Record<UpstreamState['breaker'], number> = {
+let upstreamState: (() => UpstreamGauges) | undefined;
+const CIRCUIT_STATES: Record<UpstreamGauges['breaker'], number> = {
   closed: 0,
   'half-open': 1,
   open: 2,
@@ -296,7 +306,7 @@ new Gauge({
 let workerLabel: string | undefined;
 
 /** A gauge of this process's limiter, labelled by worker in a cluster (see workerLabel). */
-function limiterGauge(name: string, help: string, read: (state: UpstreamState) => number): void {
+function limiterGauge(name: string, help: string, read: (state: UpstreamGauges) => number): void {
   new Gauge({
     name,
     help,
@@ -536,7 +546,7 @@ export function recordOperation(
 }
 
 /** Makes the circuit and bulkhead gauges report this upstream's state. */
-export function observeUpstream(state: () => UpstreamState): void {
+export function observeUpstream(state: () => UpstreamGauges): void {
   upstreamState = state;
 }
 

@@ -22,10 +22,10 @@ export const ERRORS = {
   BAD_USER_INPUT: 'The request carries an invalid value.',
   // More distinct records in one operation than MAX_RECORDS_PER_OPERATION; `extensions.limit` says how many.
   TOO_MANY_RECORDS:
-    'This operation asks for more call detail records than this service fetches in one operation.',
+    'This operation asks for more call detail records than this service fetches in one operation (MAX_RECORDS_PER_OPERATION, in extensions.limit).',
   // More records x selected fields in one HTTP request than MAX_FIELDS_PER_REQUEST; `extensions.limit` says how many.
   TOO_MANY_FIELDS:
-    'This request asks for more record fields (records times selected fields) than this service returns in one request.',
+    'This request asks for more record fields (records times selected fields) than this service returns in one request (MAX_FIELDS_PER_REQUEST, in extensions.limit).',
   // HTTP 413, before the body is parsed: the same code Yoga's own limit uses, so clients see one vocabulary.
   REQUEST_ENTITY_TOO_LARGE: 'The request body is larger than this service accepts.',
   // HTTP 400 for a request that is not well-formed HTTP (e.g. an unreadable Content-Length).
@@ -106,6 +106,25 @@ export class ServiceError extends GraphQLError {
     this.code = code;
     this.reason = reason;
   }
+}
+
+/**
+ * TOO_MANY_RECORDS for a list page: what the caller wrote (`asked`, e.g. "first: $pageSize = 200"), the limit,
+ * the setting that holds it and what other fields took of it, so the message says what to change.
+ */
+export function tooManyRecordsForPage(
+  asked: string,
+  size: number,
+  limit: number,
+  taken: number,
+): ServiceError {
+  const others =
+    taken > 0 ? `, and ${taken} of them are already taken by other fields of this operation` : '';
+  return new ServiceError(
+    'TOO_MANY_RECORDS',
+    `callDetailRecords(${asked}) asks for a page of ${size} records; one operation may fetch at most ${limit} (MAX_RECORDS_PER_OPERATION)${others}. Ask for a smaller page and follow pageInfo.endCursor, or raise MAX_RECORDS_PER_OPERATION.`,
+    { limit },
+  );
 }
 
 /** The request's deadline ran out before CarrierX answered, or before a call could start. */

@@ -588,6 +588,101 @@ describe('callDetailRecords and the loader, the cache and the limits', () => {
   });
 });
 
+describe('callDetailRecords errors beside other fields', () => {
+  /** The page beside one record: the record must resolve whatever happens to the page. */
+  const beside = (page: string, variables = '') =>
+    `query Dashboard${variables} { callDetailRecords(${page}) { nodes { drSid } } callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid } }`;
+  type Dashboard = {
+    callDetailRecords: PageData['callDetailRecords'] | null;
+    callDetailRecord: { drSid: string } | null;
+  };
+
+  it('answers the record beside a page over MAX_RECORDS_PER_OPERATION, and names the limit, `first` and the setting', async () => {
+    const defaults = await createHarness();
+    try {
+      const response = await defaults.execute<Dashboard, never>(beside('first: 200'));
+      expect(response.body.data).toEqual({
+        callDetailRecords: null,
+        callDetailRecord: { drSid: SAMPLE_DR_SID },
+      });
+      const [error] = response.body.errors ?? [];
+      expect(error?.path).toEqual(['callDetailRecords']);
+      expect(error?.extensions).toMatchObject({ code: 'TOO_MANY_RECORDS', limit: 100 });
+      expect(error?.message).toMatch(/first: 200/);
+      expect(error?.message).toMatch(/100/);
+      expect(error?.message).toMatch(/MAX_RECORDS_PER_OPERATION/);
+      // The page was never asked for; the record was.
+      expect(defaults.simulator.requests.map((r) => r.path.endsWith('/calls/call_drs'))).toEqual([false]);
+    } finally {
+      await defaults.close();
+    }
+  });
+
+  it('names the variable a page size over MAX_RECORDS_PER_OPERATION came from', async () => {
+    const defaults = await createHarness();
+    try {
+      const response = await defaults.execute<Dashboard, { pageSize: number }>(
+        beside('first: $pageSize', '($pageSize: Int)'),
+        { pageSize: 200 },
+      );
+      expect(response.body.data?.callDetailRecord).toEqual({ drSid: SAMPLE_DR_SID });
+      expect(response.body.data?.callDetailRecords).toBeNull();
+      const [error] = response.body.errors ?? [];
+      expect(error?.extensions).toMatchObject({ code: 'TOO_MANY_RECORDS', limit: 100 });
+      expect(error?.message).toMatch(/first: \$pageSize = 200/);
+      expect(error?.message).toMatch(/MAX_RECORDS_PER_OPERATION/);
+    } finally {
+      await defaults.close();
+    }
+  });
+
+  it('says how much of MAX_RECORDS_PER_OPERATION other fields of the operation already took', async () => {
+    const defaults = await createHarness();
+    try {
+      const response = await defaults.execute(
+        '{ a: callDetailRecords(first: 60) { totalCount } b: callDetailRecords(first: 60) { totalCount } }',
+      );
+      expect(response.body.data).toMatchObject({ a: { totalCount: expect.any(Number) }, b: null });
+      expect(response.body.errors?.[0]?.message).toMatch(/first: 60/);
+      expect(response.body.errors?.[0]?.message).toMatch(/60 .*already/);
+    } finally {
+      await defaults.close();
+    }
+  });
+
+  it('answers the record beside a page with a cursor that is not one of ours, naming `after` and its variable', async () => {
+    const response = await h.execute<Dashboard, { after: string }>(
+      beside('first: 2, after: $after', '($after: String)'),
+      { after: 'not a cursor' },
+    );
+    expect(response.body.data).toEqual({
+      callDetailRecords: null,
+      callDetailRecord: { drSid: SAMPLE_DR_SID },
+    });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.body.errors?.[0]?.message).toMatch(/after: \$after/);
+    expect(listCalls()).toHaveLength(0);
+  });
+
+  it('answers the record beside a page given both `first` and `last`', async () => {
+    const response = await h.execute<Dashboard, never>(beside('first: 2, last: 2'));
+    expect(response.body.data).toEqual({
+      callDetailRecords: null,
+      callDetailRecord: { drSid: SAMPLE_DR_SID },
+    });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(listCalls()).toHaveLength(0);
+  });
+
+  it('names CarrierX page limit, and the variable, for a page over 1000', async () => {
+    const response = await h.execute<Dashboard, { n: number }>(beside('last: $n', '($n: Int)'), { n: 1001 });
+    expect(response.body.data?.callDetailRecord).toEqual({ drSid: SAMPLE_DR_SID });
+    expect(response.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 1000 });
+    expect(response.body.errors?.[0]?.message).toMatch(/last: \$n = 1001/);
+    expect(response.body.errors?.[0]?.message).toMatch(/1000/);
+  });
+});
+
 describe('callDetailRecords when CarrierX fails', () => {
   it('retries a 503 on the list and answers once CarrierX recovers', async () => {
     h.simulator.faults.add({ times: 1, fault: { kind: 'status', status: 503 } });
@@ -604,7 +699,7 @@ describe('callDetailRecords when CarrierX fails', () => {
       const response = await limited.execute<PageData, Record<string, unknown>>(PAGE, { first: 2 });
       expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 30 });
       expect(response.body.errors?.[0]?.path).toEqual(['callDetailRecords']);
-      expect(response.body.data).toBeNull();
+      expect(response.body.data).toEqual({ callDetailRecords: null });
     } finally {
       await limited.close();
     }
@@ -622,7 +717,7 @@ describe('callDetailRecords when CarrierX fails', () => {
       const response = await page({ first: 2 });
       expect(response.body.errors?.[0]?.extensions?.code, JSON.stringify(fault)).toBe(code);
       expect(response.body.errors?.[0]?.path).toEqual(['callDetailRecords']);
-      expect(response.body.data).toBeNull();
+      expect(response.body.data).toEqual({ callDetailRecords: null });
     }
   });
 

@@ -75,8 +75,8 @@ const API_NAME = new Map(CDR_FIELDS.map((f) => [f.name, f.api]));
 const REFUSED_CHARACTER = /[\p{Cc}\u2028\u2029\\]/u;
 const UNPAIRED_SURROGATE = /\p{Cs}/u;
 
-function refuse(message: string): ServiceError {
-  return new ServiceError('BAD_USER_INPUT', message);
+function refuse(message: string, extensions?: Record<string, unknown>): ServiceError {
+  return new ServiceError('BAD_USER_INPUT', message, extensions);
 }
 
 /**
@@ -188,8 +188,19 @@ export interface ListArguments {
   orderBy?: ListOrder | null | undefined;
 }
 
+/** The paging arguments a message names. */
+export type PagingArgument = 'first' | 'last' | 'after' | 'before';
+
+/**
+ * How a paging argument was written, for messages: the resolver says whether it came from a variable
+ * ("first: $pageSize = 200"), which is the name a caller searches their code for.
+ */
+export type WrittenAs = (argument: PagingArgument) => string;
+
 /** One connection page as CarrierX is asked for it, and how to read its answer. */
 export interface ListPlan {
+  /** How the caller asked for the page size, for a refusal's message (e.g. "first: 200", "first: 20 by default"). */
+  asked: string;
   page: { limit: number; after?: string; before?: string; filter?: string; order: string };
   /** Ties cursors to this filter and order. */
   key: string;
@@ -205,7 +216,7 @@ export interface ListPlan {
  * `before`; `last` alone asks for the first `last` records of the reverse order. Both directions at once is
  * refused, as CarrierX refuses after with before. Every refusal is BAD_USER_INPUT and calls nothing.
  */
-export function planList(args: ListArguments): ListPlan {
+export function planList(args: ListArguments, writtenAs: WrittenAs): ListPlan {
   const first = args.first ?? undefined;
   const last = args.last ?? undefined;
   const after = args.after ?? undefined;
@@ -219,8 +230,15 @@ export function planList(args: ListArguments): ListPlan {
     throw refuse('last pages back from before; to page forward from after, use first.');
   }
   const limit = first ?? last ?? DEFAULT_PAGE_SIZE;
+  const asked =
+    first !== undefined
+      ? writtenAs('first')
+      : last !== undefined
+        ? writtenAs('last')
+        : `first: ${limit} by default`;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw refuse(`${first !== undefined ? 'first' : 'last'} must be from 1 to ${MAX_LIST_LIMIT}.`);
+    const range = `a page holds from 1 to ${MAX_LIST_LIMIT} records (CarrierX's largest page)`;
+    throw refuse(`${asked} is no page size: ${range}.`, { limit: MAX_LIST_LIMIT });
   }
   const filter = buildFilter(args.filter);
   const order = args.orderBy ?? DEFAULT_ORDER;
@@ -228,8 +246,8 @@ export function planList(args: ListArguments): ListPlan {
   const backward = last !== undefined || before !== undefined;
   const reversed = backward && before === undefined;
   const page: ListPlan['page'] = { limit, order: buildOrder(order, reversed) };
-  if (after !== undefined) page.after = decodeCursor(after, key, 'after');
-  if (before !== undefined) page.before = decodeCursor(before, key, 'before');
+  if (after !== undefined) page.after = decodeCursor(after, key, writtenAs('after'));
+  if (before !== undefined) page.before = decodeCursor(before, key, writtenAs('before'));
   if (filter !== undefined) page.filter = filter;
-  return { page, key, reversed, backward, fromCursor: after !== undefined || before !== undefined };
+  return { asked, page, key, reversed, backward, fromCursor: after !== undefined || before !== undefined };
 }

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { ListPage } from '../carrierx/client.ts';
 import { commaList } from '../carrierx/fields.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
-import { ServiceError } from '../errors.ts';
+import { ServiceError, tooManyRecordsForPage } from '../errors.ts';
 import { createLimiter } from '../limiter.ts';
 import type { Tally } from '../tally.ts';
 import { type Logger, withDeferredLogger } from '../telemetry/logger.ts';
@@ -19,8 +19,11 @@ export interface CdrRequest {
 export interface CdrLoader {
   /** One record for the fields a selection needs, through the request's DataLoader. */
   load(request: CdrRequest): Promise<CdrRecord>;
-  /** One page of the list endpoint asking for `fields`, counted as `page.limit` records of those fields. */
-  list(page: ListPage, fields: readonly string[]): Promise<CdrPage>;
+  /**
+   * One page of the list endpoint asking for `fields`, counted as `page.limit` records of those fields. `asked`
+   * is how the caller wrote the page size (e.g. "first: $pageSize = 200"), for the message of a refusal.
+   */
+  list(page: ListPage, fields: readonly string[], asked: string): Promise<CdrPage>;
 }
 
 /** One spelling per record: the UUID scalar also admits `{braced}` and upper-case forms, CarrierX's path the bare one. */
@@ -123,12 +126,12 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       if (fieldsLoaded > maxFields) return Promise.reject(tooManyFields());
       return records.load(request);
     },
-    list(page, fields) {
+    list(page, fields, asked) {
       fieldsLoaded += page.limit * Math.max(1, fields.length);
       if (fieldsLoaded > maxFields) return Promise.reject(tooManyFields());
       if ('error' in credentials) return Promise.reject(credentials.error);
       if (sids.size + pageRecords + page.limit > maxRecords) {
-        return Promise.reject(new ServiceError('TOO_MANY_RECORDS', undefined, { limit: maxRecords }));
+        return Promise.reject(tooManyRecordsForPage(asked, page.limit, maxRecords, sids.size + pageRecords));
       }
       pageRecords += page.limit;
       callOptions.tally?.readList();

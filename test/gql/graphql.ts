@@ -105,7 +105,7 @@ export type PageQueryVariables = Exact<{
 }>;
 
 
-export type PageQuery = { callDetailRecords: { totalCount: number | null, nodes: Array<{ drSid: string }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
+export type PageQuery = { callDetailRecords: { totalCount: number | null, nodes: Array<{ drSid: string }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } | null };
 
 export type PriceQueryVariables = Exact<{
   drSid: string;

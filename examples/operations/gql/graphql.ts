@@ -31,7 +31,7 @@ export type CallDetailRecordsPageQueryVariables = Exact<{
 }>;
 
 
-export type CallDetailRecordsPageQuery = { callDetailRecords: { totalCount: number | null, edges: Array<{ cursor: string, node: { drSid: string, dateStart: string | null, numberSrc: string | null, numberDst: string | null, sipcause: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type CallDetailRecordsPageQuery = { callDetailRecords: { totalCount: number | null, edges: Array<{ cursor: string, node: { drSid: string, dateStart: string | null, numberSrc: string | null, numberDst: string | null, sipcause: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type CallDurationsPageQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -39,7 +39,7 @@ export type CallDurationsPageQueryVariables = Exact<{
 }>;
 
 
-export type CallDurationsPageQuery = { callDetailRecords: { nodes: Array<{ drSid: string, dateStart: string | null, ringDuration: string | null, talkDuration: string | null, duration: string | null, durationBilling: string | null, price: string | null, rate: string | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type CallDurationsPageQuery = { callDetailRecords: { nodes: Array<{ drSid: string, dateStart: string | null, ringDuration: string | null, talkDuration: string | null, duration: string | null, durationBilling: string | null, price: string | null, rate: string | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 
 export const CallDetailRecordDocument = {"__meta__":{"hash":"sha256:bdde2128a11b5b93ef7ba34aebf12509d5473c54c44d829f2cc1dbc9c174ce82"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"CallDetailRecord"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"drSid"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"callDetailRecord"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"drSid"},"value":{"kind":"Variable","name":{"kind":"Name","value":"drSid"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"drSid"}},{"kind":"Field","name":{"kind":"Name","value":"direction"}},{"kind":"Field","name":{"kind":"Name","value":"numberSrc"}},{"kind":"Field","name":{"kind":"Name","value":"numberDst"}},{"kind":"Field","name":{"kind":"Name","value":"dateStart"}},{"kind":"Field","name":{"kind":"Name","value":"dateTalk"}},{"kind":"Field","name":{"kind":"Name","value":"dateStop"}},{"kind":"Field","name":{"kind":"Name","value":"ringDuration"}},{"kind":"Field","name":{"kind":"Name","value":"talkDuration"}},{"kind":"Field","name":{"kind":"Name","value":"durationBilling"}},{"kind":"Field","name":{"kind":"Name","value":"price"}},{"kind":"Field","name":{"kind":"Name","value":"sipcause"}},{"kind":"Field","name":{"kind":"Name","value":"stirAttest"}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partnerSid"}}]}}]}}]}}]} as unknown as DocumentNode<CallDetailRecordQuery, CallDetailRecordQueryVariables>;

@@ -1,4 +1,4 @@
-import type { GraphQLObjectType } from 'graphql';
+import { type GraphQLObjectType, type GraphQLResolveInfo, Kind } from 'graphql';
 import { CDR_FIELDS } from '../../carrierx/fields.ts';
 import {
   DEFAULT_ORDER,
@@ -9,7 +9,9 @@ import {
   type ListArguments,
   MAX_FILTER_VALUE_LENGTH,
   ORDER_FIELDS,
+  type PagingArgument,
   planList,
+  type WrittenAs,
 } from '../../carrierx/list-query.ts';
 import { type CdrRecord, type CdrView, viewOf } from '../../carrierx/record.ts';
 import { builder } from './builder.ts';
@@ -163,10 +165,28 @@ export const CallDetailRecordConnectionRef = builder.objectRef<Page>('CallDetail
   }),
 });
 
+/**
+ * How the caller wrote each paging argument: `first: 200`, or `first: $pageSize = 200` when a variable carried
+ * it, the name a caller finds in their code. Cursors are named, never quoted back.
+ */
+function writtenAs(info: GraphQLResolveInfo, args: ListArguments): WrittenAs {
+  // Fields merged from several selections have the same arguments (validation holds them to it).
+  const written = info.fieldNodes[0]?.arguments ?? [];
+  return (argument: PagingArgument) => {
+    const node = written.find((a) => a.name.value === argument)?.value;
+    const variable = node?.kind === Kind.VARIABLE ? `$${node.name.value}` : undefined;
+    const value = args[argument];
+    if (typeof value !== 'number') return variable ? `${argument}: ${variable}` : argument;
+    return variable ? `${argument}: ${variable} = ${value}` : `${argument}: ${value}`;
+  };
+}
+
 builder.queryField('callDetailRecords', (t) =>
   t.field({
     type: CallDetailRecordConnectionRef,
-    nullable: false,
+    // Nullable so that a refused page (a limit, a bad cursor, CarrierX failing) is null with its error and the
+    // operation's other root fields still answer; non-null, the error would null the whole `data`.
+    nullable: true,
     description: `Call detail records the token may see, filtered, ordered and paged (Relay connection spec) through CarrierX's list endpoint. \`first\`/\`after\` pages forward, \`last\`/\`before\` back; at most 1000 a page, ${DEFAULT_PAGE_SIZE} by default. Only the fields selected under nodes or edges.node are fetched.`,
     args: {
       first: t.arg.int({
@@ -181,7 +201,7 @@ builder.queryField('callDetailRecords', (t) =>
       orderBy: t.arg({ type: CallDetailRecordOrderInput, defaultValue: DEFAULT_ORDER }),
     },
     resolve: async (_root, args, context, info) => {
-      const plan = planList(args as ListArguments);
+      const plan = planList(args as ListArguments, writtenAs(info, args as ListArguments));
       const schema = info.schema;
       const fields = selectedConnectionApiFields(
         info,
@@ -189,7 +209,7 @@ builder.queryField('callDetailRecords', (t) =>
         schema.getType('CallDetailRecordEdge') as GraphQLObjectType,
         schema.getType('CallDetailRecord') as GraphQLObjectType,
       );
-      const page = await context.loaders.cdr.list(plan.page, fields);
+      const page = await context.loaders.cdr.list(plan.page, fields, plan.asked);
       const records = plan.reversed ? [...page.records].reverse() : page.records;
       return {
         records,

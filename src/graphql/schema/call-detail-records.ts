@@ -22,8 +22,8 @@ import { selectedConnectionApiFields } from './selection.ts';
 
 // Every type this graph owns is named CallDetailRecord<Thing>, as its connection, edge, filter and order are: in a
 // supergraph, another graph's StringFilter or OrderDirection of the same name would merge with ours, and input
-// types merge to the fields both define (a `like` lost without an error). The entity names spelled out rather
-// than a Cdr prefix, so the schema has one spelling of the word. PageInfo alone keeps its name (below).
+// types merge to the fields both define (our `like` dropped with a hint, not an error). The entity's name is
+// spelled out, not shortened to Cdr, so the schema spells it one way. PageInfo alone keeps its name (below).
 
 const LIKE_HELP = '`%` matches any run of characters';
 const VALUE_RULES = `Values of at most ${MAX_FILTER_VALUE_LENGTH} characters, without control characters, backslashes or both quote kinds.`;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,10 +9,15 @@ import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
-import { parse } from 'graphql';
+import { buildSchema, type GraphQLInputObjectType, type GraphQLObjectType, parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { composeSupergraph, SUBGRAPHS } from '../examples/federation/compose.ts';
+import {
+  composeSubgraphs,
+  composeSupergraph,
+  exampleSubgraphs,
+  SUBGRAPHS,
+} from '../examples/federation/compose.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, partnersTypeDefs } from '../examples/federation/partners-subgraph.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
@@ -264,6 +269,124 @@ describe('the federation examples', () => {
       .version;
     expect(yaml).toContain(`federation_version: =${version}`);
   });
+});
+
+const RELAY_PAGE_INFO =
+  'hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String';
+
+/**
+ * Another team's orders graph, with the generic names a supergraph meets: its own StringFilter (sharing only `eq`
+ * with ours, as the issue's did) and Relay's PageInfo. A Federation 1 graph (no @link) writes no @shareable.
+ */
+function ordersSdl({
+  federation,
+  shareable = federation === 2,
+  pageInfo = RELAY_PAGE_INFO,
+}: {
+  federation: 1 | 2;
+  shareable?: boolean;
+  pageInfo?: string;
+}): string {
+  const link =
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
+  return `
+    ${federation === 2 ? link : ''}
+    input StringFilter { eq: String in: [String!] contains: String }
+    type PageInfo ${shareable ? '@shareable' : ''} { ${pageInfo} }
+    type Order @key(fields: "orderId") { orderId: ID! number: String }
+    type OrderConnection { nodes: [Order!]! pageInfo: PageInfo! }
+    type Query { orders(number: StringFilter): OrderConnection! }
+  `;
+}
+
+/** The names of a type's fields in a composed supergraph. */
+function fieldsOf(supergraphSdl: string, type: string): string[] {
+  const named = buildSchema(supergraphSdl).getType(type) as
+    | GraphQLObjectType
+    | GraphQLInputObjectType
+    | undefined;
+  return Object.keys(named?.getFields() ?? {}).sort();
+}
+
+describe('composing beside a graph with its own StringFilter and PageInfo', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'compose-names-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  async function ordersFile(name: string, sdl: string): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, sdl);
+    return file;
+  }
+
+  it.each([
+    ['Federation 2 graph that marks its PageInfo @shareable', 2],
+    ['Federation 1 graph with a plain PageInfo', 1],
+  ] as const)('composes with a %s, losing no field of either graph', async (_name, federation) => {
+    const file = await ordersFile(`orders-${federation}.graphql`, ordersSdl({ federation }));
+    const { supergraphSdl, hints } = composeSubgraphs(
+      exampleSubgraphs({}, [{ name: 'orders', file, url: 'http://orders.invalid/graphql' }]),
+    );
+    // Their StringFilter is theirs alone; ours has a name of its own, so neither is cut to the fields both have.
+    expect(fieldsOf(supergraphSdl, 'StringFilter')).toEqual(['contains', 'eq', 'in']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordStringFilter')).toEqual(['eq', 'like']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordIdFilter')).toEqual(['eq']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordDateTimeFilter')).toEqual(['ge', 'gt', 'lt']);
+    expect(fieldsOf(supergraphSdl, 'PageInfo')).toEqual([
+      'endCursor',
+      'hasNextPage',
+      'hasPreviousPage',
+      'startCursor',
+    ]);
+    expect(supergraphSdl).toMatch(/orders\(number: StringFilter\): OrderConnection!/);
+    expect(supergraphSdl).toMatch(/filter: CallDetailRecordFilter/);
+    expect(hints).toEqual([]);
+  });
+
+  it('fails composition, naming PageInfo, beside a Federation 2 graph whose PageInfo is not @shareable', async () => {
+    // Federation 2 shares a type only when every graph defining it says so: loud, never a silent merge.
+    const file = await ordersFile('orders-unshared.graphql', ordersSdl({ federation: 2, shareable: false }));
+    expect(() =>
+      composeSubgraphs(
+        exampleSubgraphs({}, [{ name: 'orders', file, url: 'http://orders.invalid/graphql' }]),
+      ),
+    ).toThrow(/Non-shareable field "PageInfo.hasNextPage" is resolved from multiple subgraphs/);
+  });
+
+  it('compose.ts run as a script prints composition hints, each with its code, beside the supergraph it writes', async () => {
+    // Non-null cursors in their PageInfo compose with our nullable ones, and composition says so in a hint.
+    const file = await ordersFile(
+      'orders-hints.graphql',
+      ordersSdl({
+        federation: 2,
+        pageInfo: 'hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String! endCursor: String!',
+      }),
+    );
+    const out = join(dir, 'supergraph.graphql');
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      'examples/federation/compose.ts',
+      '--out',
+      out,
+      '--subgraph',
+      `orders=${file}=http://orders.example/graphql`,
+    ]);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^hint INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE: Type of field "PageInfo.startCursor"/,
+      ),
+      expect.stringMatching(
+        /^hint INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE: Type of field "PageInfo.endCursor"/,
+      ),
+    ]);
+    expect(stdout).toBe(`wrote ${out} (2 composition hints above)\n`);
+    expect(await readFile(out, 'utf8')).toContain(
+      '@join__graph(name: "orders", url: "http://orders.example/graphql")',
+    );
+  }, 30_000);
 });
 
 describe('through a federation gateway, with a graph that references call detail records', () => {

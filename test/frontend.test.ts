@@ -21,7 +21,7 @@ describe('a frontend generating types from the committed schema', () => {
     const types = await generateFrontendTypes();
     expect(types).toContain('export type CallDetailRecordQueryVariables = Exact<{\n  drSid: string;\n}>;');
     expect(types).toContain(
-      '{ callDetailRecord: { drSid: string, dateStart: string | null, price: string | null, direction: Direction | null, userData: unknown } | null }',
+      '{ callDetailRecord: { drSid: string, dateStart: string | null, price: string | null, direction: CallDetailRecordDirection | null, userData: unknown } | null }',
     );
   }, 30_000);
 

@@ -4,41 +4,75 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Conditions on a date field, combined with "and" (e.g. gt and lt for a range). */
+export type CallDetailRecordDateTimeFilter = {
+  /** At or after this instant. */
+  ge?: string | null | undefined;
+  /** After this instant. */
+  gt?: string | null | undefined;
+  /** Before this instant. */
+  lt?: string | null | undefined;
+};
+
+/** Direction of a call, as CarrierX documents it. */
+export type CallDetailRecordDirection =
+  /** CarrierX "any". */
+  | 'ANY'
+  /** CarrierX "inbound". */
+  | 'INBOUND'
+  /** CarrierX "outbound". */
+  | 'OUTBOUND'
+  /** CarrierX "undirected". */
+  | 'UNDIRECTED';
+
 /** Which records to list; every condition set must hold (CarrierX joins filter conditions only with "and"). */
 export type CallDetailRecordFilter = {
   /** When CarrierX inserted the record (UTC). */
-  dateInsert?: DateTimeFilter | null | undefined;
+  dateInsert?: CallDetailRecordDateTimeFilter | null | undefined;
   /** When the call started (UTC). */
-  dateStart?: DateTimeFilter | null | undefined;
+  dateStart?: CallDetailRecordDateTimeFilter | null | undefined;
   /** Direction of the call. */
-  direction?: Direction | null | undefined;
+  direction?: CallDetailRecordDirection | null | undefined;
   /** Secure ID of the destination endpoint (a System Gateway SID for external numbers). */
-  endpointSidDst?: IdFilter | null | undefined;
+  endpointSidDst?: CallDetailRecordIdFilter | null | undefined;
   /** Secure ID of the source endpoint (a System Gateway SID for external numbers). */
-  endpointSidSrc?: IdFilter | null | undefined;
+  endpointSidSrc?: CallDetailRecordIdFilter | null | undefined;
   /** Phone number the call is billed to. */
-  numberBilling?: StringFilter | null | undefined;
+  numberBilling?: CallDetailRecordStringFilter | null | undefined;
   /** Destination phone number, as CarrierX stores it (not normalised). */
-  numberDst?: StringFilter | null | undefined;
+  numberDst?: CallDetailRecordStringFilter | null | undefined;
   /** Source (calling) phone number, as CarrierX stores it (not normalised). */
-  numberSrc?: StringFilter | null | undefined;
+  numberSrc?: CallDetailRecordStringFilter | null | undefined;
   /** Secure ID of the partner that owns the record. */
-  partnerSid?: IdFilter | null | undefined;
+  partnerSid?: CallDetailRecordIdFilter | null | undefined;
   /** Final SIP response code of the call, e.g. "200". */
-  sipcause?: StringFilter | null | undefined;
+  sipcause?: CallDetailRecordStringFilter | null | undefined;
   /** STIR/SHAKEN attestation level: A, B or C. */
-  stirAttest?: StringFilter | null | undefined;
+  stirAttest?: CallDetailRecordStringFilter | null | undefined;
   /** Secure ID of the trunk group of the destination leg. */
-  trunkGroupSidDst?: IdFilter | null | undefined;
+  trunkGroupSidDst?: CallDetailRecordIdFilter | null | undefined;
   /** Secure ID of the trunk group of the source leg. */
-  trunkGroupSidSrc?: IdFilter | null | undefined;
+  trunkGroupSidSrc?: CallDetailRecordIdFilter | null | undefined;
+};
+
+/** Conditions on a secure ID field. */
+export type CallDetailRecordIdFilter = {
+  /** Equal to this ID. */
+  eq?: string | null | undefined;
 };
 
 /** The order of a list of call detail records; dr_sid breaks ties. */
 export type CallDetailRecordOrder = {
-  direction: OrderDirection;
+  direction: CallDetailRecordOrderDirection;
   field: CallDetailRecordOrderField;
 };
+
+/** Ascending or descending. */
+export type CallDetailRecordOrderDirection =
+  /** Smallest (earliest) first. */
+  | 'ASC'
+  /** Largest (latest) first. */
+  | 'DESC';
 
 /** A field call detail records can be listed in the order of. */
 export type CallDetailRecordOrderField =
@@ -53,42 +87,8 @@ export type CallDetailRecordOrderField =
   /** CarrierX's price. */
   | 'PRICE';
 
-/** Conditions on a date field, combined with "and" (e.g. gt and lt for a range). */
-export type DateTimeFilter = {
-  /** At or after this instant. */
-  ge?: string | null | undefined;
-  /** After this instant. */
-  gt?: string | null | undefined;
-  /** Before this instant. */
-  lt?: string | null | undefined;
-};
-
-/** Direction of a call, as CarrierX documents it. */
-export type Direction =
-  /** CarrierX "any". */
-  | 'ANY'
-  /** CarrierX "inbound". */
-  | 'INBOUND'
-  /** CarrierX "outbound". */
-  | 'OUTBOUND'
-  /** CarrierX "undirected". */
-  | 'UNDIRECTED';
-
-/** Conditions on a secure ID field. */
-export type IdFilter = {
-  /** Equal to this ID. */
-  eq?: string | null | undefined;
-};
-
-/** Ascending or descending. */
-export type OrderDirection =
-  /** Smallest (earliest) first. */
-  | 'ASC'
-  /** Largest (latest) first. */
-  | 'DESC';
-
 /** Conditions on a text field, combined with "and". Values of at most 256 characters, without control characters, backslashes or both quote kinds. */
-export type StringFilter = {
+export type CallDetailRecordStringFilter = {
   /** Equal to this text. */
   eq?: string | null | undefined;
   /** Matches this pattern: `%` matches any run of characters (e.g. "+1516%"). */

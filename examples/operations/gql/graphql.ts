@@ -5,7 +5,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Direction of a call, as CarrierX documents it. */
-export type Direction =
+export type CallDetailRecordDirection =
   /** CarrierX "any". */
   | 'ANY'
   /** CarrierX "inbound". */
@@ -20,7 +20,7 @@ export type CallDetailRecordQueryVariables = Exact<{
 }>;
 
 
-export type CallDetailRecordQuery = { callDetailRecord: { drSid: string, direction: Direction | null, numberSrc: string | null, numberDst: string | null, dateStart: string | null, dateTalk: string | null, dateStop: string | null, ringDuration: string | null, talkDuration: string | null, durationBilling: string | null, price: string | null, sipcause: string | null, stirAttest: string | null, partner: { partnerSid: string } | null } | null };
+export type CallDetailRecordQuery = { callDetailRecord: { drSid: string, direction: CallDetailRecordDirection | null, numberSrc: string | null, numberDst: string | null, dateStart: string | null, dateTalk: string | null, dateStop: string | null, ringDuration: string | null, talkDuration: string | null, durationBilling: string | null, price: string | null, sipcause: string | null, stirAttest: string | null, partner: { partnerSid: string } | null } | null };
 
 export type CallDetailRecordsPageQueryVariables = Exact<{
   first?: number | null | undefined;

@@ -9,7 +9,7 @@ import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { needs, selectedApiFields } from './selection.ts';
 
-export const DirectionEnum = builder.enumType('Direction', {
+export const CallDetailRecordDirectionEnum = builder.enumType('CallDetailRecordDirection', {
   description: 'Direction of a call, as CarrierX documents it.',
   values: Object.fromEntries(
     DIRECTIONS.map((value) => [value.toUpperCase(), { value, description: `CarrierX "${value}".` }]),
@@ -25,7 +25,7 @@ const OUTPUT_TYPES = {
   'string-boolean': 'Boolean',
   int: 'Int',
   json: 'JSON',
-  direction: DirectionEnum,
+  direction: CallDetailRecordDirectionEnum,
 } as const satisfies Record<WireKind, unknown>;
 
 export const CallDetailRecordRef = builder.objectRef<CdrView>('CallDetailRecord');

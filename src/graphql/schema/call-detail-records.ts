@@ -15,17 +15,22 @@ import {
 } from '../../carrierx/list-query.ts';
 import { type CdrRecord, type CdrView, viewOf } from '../../carrierx/record.ts';
 import { builder } from './builder.ts';
-import { CallDetailRecordRef, DirectionEnum } from './call-detail-record.ts';
+import { CallDetailRecordDirectionEnum, CallDetailRecordRef } from './call-detail-record.ts';
 import { selectedConnectionApiFields } from './selection.ts';
 
 // A hand-written Relay connection rather than @pothos/plugin-relay: the plugin's connection helper would fit, but
 // it brings a Node interface and global IDs this graph has no use for (records are found by drSid, and by
 // federation's key), and its cursors are offsets or its own, where ours wrap CarrierX's dr_sid cursor.
 
+// Every type this graph owns is named CallDetailRecord<Thing>, as its connection, edge, filter and order are: in a
+// supergraph, another graph's StringFilter or OrderDirection of the same name would merge with ours, and input
+// types merge to the fields both define (our `like` dropped with a hint, not an error). The entity's name is
+// spelled out, not shortened to Cdr, so the schema spells it one way. PageInfo alone keeps its name (below).
+
 const LIKE_HELP = '`%` matches any run of characters';
 const VALUE_RULES = `Values of at most ${MAX_FILTER_VALUE_LENGTH} characters, without control characters, backslashes or both quote kinds.`;
 
-export const StringFilterInput = builder.inputType('StringFilter', {
+export const CallDetailRecordStringFilterInput = builder.inputType('CallDetailRecordStringFilter', {
   description: `Conditions on a text field, combined with "and". ${VALUE_RULES}`,
   fields: (t) => ({
     eq: t.string({ description: 'Equal to this text.' }),
@@ -33,12 +38,12 @@ export const StringFilterInput = builder.inputType('StringFilter', {
   }),
 });
 
-export const IdFilterInput = builder.inputType('IdFilter', {
+export const CallDetailRecordIdFilterInput = builder.inputType('CallDetailRecordIdFilter', {
   description: 'Conditions on a secure ID field.',
   fields: (t) => ({ eq: t.field({ type: 'UUID', description: 'Equal to this ID.' }) }),
 });
 
-export const DateTimeFilterInput = builder.inputType('DateTimeFilter', {
+export const CallDetailRecordDateTimeFilterInput = builder.inputType('CallDetailRecordDateTimeFilter', {
   description: 'Conditions on a date field, combined with "and" (e.g. gt and lt for a range).',
   fields: (t) => ({
     gt: t.field({ type: 'DateTime', description: 'After this instant.' }),
@@ -48,10 +53,10 @@ export const DateTimeFilterInput = builder.inputType('DateTimeFilter', {
 });
 
 const FILTER_TYPES = {
-  string: StringFilterInput,
-  id: IdFilterInput,
-  datetime: DateTimeFilterInput,
-  direction: DirectionEnum,
+  string: CallDetailRecordStringFilterInput,
+  id: CallDetailRecordIdFilterInput,
+  datetime: CallDetailRecordDateTimeFilterInput,
+  direction: CallDetailRecordDirectionEnum,
 } as const satisfies Record<FilterKind, unknown>;
 
 const DESCRIPTION = new Map(CDR_FIELDS.map((f) => [f.name, f.description]));
@@ -64,7 +69,10 @@ export const CallDetailRecordFilterInput = builder.inputType('CallDetailRecordFi
       FILTERABLE_FIELDS.map(({ name, kind }) => [
         name,
         // The table decides the types; Pothos cannot infer them through the loop.
-        t.field({ type: FILTER_TYPES[kind] as typeof StringFilterInput, description: DESCRIPTION.get(name) }),
+        t.field({
+          type: FILTER_TYPES[kind] as typeof CallDetailRecordStringFilterInput,
+          description: DESCRIPTION.get(name),
+        }),
       ]),
     ),
 });
@@ -76,7 +84,7 @@ export const CallDetailRecordOrderFieldEnum = builder.enumType('CallDetailRecord
   ) as Record<keyof typeof ORDER_FIELDS, { value: keyof typeof ORDER_FIELDS; description: string }>,
 });
 
-export const OrderDirectionEnum = builder.enumType('OrderDirection', {
+export const CallDetailRecordOrderDirectionEnum = builder.enumType('CallDetailRecordOrderDirection', {
   description: 'Ascending or descending.',
   values: {
     ASC: { value: 'ASC', description: 'Smallest (earliest) first.' },
@@ -88,7 +96,7 @@ export const CallDetailRecordOrderInput = builder.inputType('CallDetailRecordOrd
   description: 'The order of a list of call detail records; dr_sid breaks ties.',
   fields: (t) => ({
     field: t.field({ type: CallDetailRecordOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true }),
+    direction: t.field({ type: CallDetailRecordOrderDirectionEnum, required: true }),
   }),
 });
 
@@ -109,7 +117,9 @@ interface Edge {
 
 export const PageInfoRef = builder.objectRef<Page>('PageInfo').implement({
   description: 'Where a page lies in its list (Relay connection spec).',
-  // Other subgraphs of a supergraph often define the same PageInfo.
+  // Relay's spec and its clients and linters expect this name, and one PageInfo in a supergraph is what a frontend
+  // wants: shared, not renamed. Federation 2 merges it only with graphs whose PageInfo is @shareable too; one
+  // that is not fails composition with INVALID_FIELD_SHARING (an error, never a silent merge).
   shareable: true,
   fields: (t) => ({
     hasNextPage: t.exposeBoolean('hasNextPage', { nullable: false }),

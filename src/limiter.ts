@@ -28,14 +28,30 @@ export interface LimiterOptions {
   /** Called for each task refused because the queue was full (for metrics and logs). */
   onFull?: () => void;
   /**
-   * The fraction of the slots (and of the queue) one owner may hold while tasks of others wait: a freed slot
-   * goes to the first waiter whose owner holds fewer than `maxShare × max` (counting the slots its tasks took
-   * after waiting: the others are gone within one round of slots), and a full queue makes room for a
-   * newcomer by refusing the last waiter of an owner holding `maxShare` of it or more. Alone, an owner may use
-   * every slot: no slot stays free while anyone waits. Unset or 1: first come, first served, owners unseen.
+   * The fraction of the slots (and of the queue) one owner may hold while another owner is active (holds a
+   * slot, waits for one, or held one within `activeWindowMs`): a task of an owner holding `maxShare × max` or
+   * more waits then, even beside a free slot, so that the others find one free at once; a freed slot goes to
+   * the first waiter whose owner is not held back so; and a full queue makes room for a newcomer by refusing
+   * the last waiter of an owner holding `maxShare` of it or more. Alone, an owner may use every slot. Unset or
+   * 1: first come, first served, owners unseen.
    */
   maxShare?: number;
+  /**
+   * How long after its last slot ends an owner still counts as active for `maxShare` (default
+   * ACTIVE_WINDOW_MS): a caller between two requests has no slot and no waiter, and a slot given away in that
+   * gap to a flooder slow upstream is held for that flooder's whole round trip.
+   */
+  activeWindowMs?: number;
 }
+
+/**
+ * The default `activeWindowMs`. The gap it has to bridge is one caller's time between two upstream calls: its
+ * response, its next request, the work before that request's call. In bench scenario 12 that is a few ms at
+ * the median and ~40 ms at the good credential's p99 alone (phase A) on a busy 2-core machine; a window ten
+ * times that still holds through GC pauses and a loaded event loop. The price is the flooder's: for this long
+ * after the last other caller's call it is held to its share instead of the whole limit.
+ */
+export const ACTIVE_WINDOW_MS = 500;
 
 export interface Limiter {
   /**
@@ -64,13 +80,12 @@ interface Waiter {
   refuse(reason: unknown): void;
 }
 
-/**
- * What one owner holds: places in the queue, and the slots its tasks took after waiting (see `run`). Made when
- * one of its tasks first waits, and kept while it is used (see `holderOf`).
- */
+/** What one owner holds: slots and places in the queue. Kept while it is used (see `holderOf`). */
 interface Holder {
   running: number;
   waiting: number;
+  /** `performance.now()` when it last went idle (nothing running, nothing waiting). */
+  idleSince: number;
   /** Bound once per owner: `start` hands it to each of its tasks' promises. */
   readonly release: () => void;
 }
@@ -81,7 +96,7 @@ const MAX_IDLE_HOLDERS = 1_024;
 
 /**
  * At most `max` tasks at once, at most `maxQueued` waiting. A task admitted at once costs a counter and one
- * `then`: p-limit (used before for the per-request limit) created a queue and closures per limiter and ran each
+ * `then` (and, with a share, its owner's lookup): p-limit (used before for the per-request limit) created a queue and closures per limiter and ran each
  * task through ~6 promises and 4 microtask hops; cockatiel's bulkhead (used before upstream-wide) keeps a
  * cancelled waiter queued until its turn and then passes the freed slot to no one.
  */
@@ -91,6 +106,7 @@ export function createLimiter(initialMax: number, options: LimiterOptions = {}):
     options.maxQueued ?? Number.POSITIVE_INFINITY,
     options.onFull,
     options.maxShare ?? 1,
+    options.activeWindowMs ?? ACTIVE_WINDOW_MS,
   );
 }
 
@@ -104,10 +120,23 @@ class QueueLimiter implements Limiter {
   private readonly waiting: Waiter[] = [];
   /** Per owner, only with a share below 1: without one, owners are not even looked up. */
   private readonly holders: Map<string, Holder> | undefined;
+  /** Owners with a task running or waiting. */
+  private busyOwners = 0;
+  /**
+   * The owner that went idle last, and the last to before it of another owner: enough to tell whether anyone
+   * but a given owner went idle within the window, without a scan (the second is never older than needed, as
+   * an owner going idle again becomes the first).
+   */
+  private lastIdle: Holder | undefined;
+  private lastIdleOther: Holder | undefined;
+  /** Set while waiters are held back beside free slots: it starts them once the window has passed. */
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The map's size at which idle owners are swept out (see `holderOf`). */
+  private sweepAt = MAX_IDLE_HOLDERS;
   /** Bound once: `start` hands it to each task's promise. */
   private readonly release = () => {
     this.running -= 1;
-    if (this.running < this.limit && this.waiting.length > 0) this.next().start();
+    if (this.running < this.limit && this.waiting.length > 0) this.dispatch();
   };
 
   constructor(
@@ -115,6 +144,7 @@ class QueueLimiter implements Limiter {
     private readonly maxQueued: number,
     private readonly onFull: (() => void) | undefined,
     private readonly maxShare: number,
+    private readonly activeWindowMs: number,
   ) {
     this.holders = maxShare < 1 ? new Map() : undefined;
   }
@@ -133,27 +163,39 @@ class QueueLimiter implements Limiter {
 
   set max(value: number) {
     this.limit = value;
-    while (this.running < this.limit && this.waiting.length > 0) this.next().start();
+    this.dispatch();
   }
 
   run<T>(task: () => Promise<T>, wait?: WaitLimit, owner?: string): Promise<T> {
     if (wait?.signal?.aborted) return Promise.reject(wait.signal.reason);
-    // Admitted at once, a task is not counted as its owner's: owners are looked up only once someone waits.
-    // A lookup on every call (hashing each request's fresh Authorization string, then a Map probe) measured
-    // ~1 us a call more on this machine, where the whole admission takes ~0.3 us. The price: slots taken before
-    // the wait began are not seen, so for one round of slots an owner may get up to its share more.
-    if (this.running < this.limit) return this.start(task, undefined);
+    // With a share, every task is counted as its owner's, admitted at once or not: the share has to hold
+    // beside free slots too, or a flooder takes the slot another caller frees between two of its requests and
+    // holds it for its whole (slow) round trip. The lookup (hashing the request's fresh Authorization string,
+    // a Map probe) is the price: see docs/performance.md for what it measured.
     const holder = this.holders === undefined || owner === undefined ? undefined : this.holderOf(owner);
+    if (this.running < this.limit && (holder === undefined || !this.heldBack(holder, undefined))) {
+      return this.start(task, holder);
+    }
     if (this.waiting.length >= this.maxQueued && !this.makeRoomFor(holder)) {
       this.onFull?.();
       return Promise.reject(new LimiterFullError());
     }
-    return this.enqueue(task, wait, holder);
+    const waiting = this.enqueue(task, wait, holder);
+    // Held back beside a free slot: nothing else may come to start it once the window has passed.
+    if (this.running < this.limit) this.wakeAfterWindow();
+    return waiting;
   }
 
   private start<T>(task: () => Promise<T>, holder: Holder | undefined): Promise<T> {
     this.running += 1;
-    if (holder) holder.running += 1;
+    if (holder) {
+      if (holder.running + holder.waiting === 0) this.busyOwners += 1;
+      holder.running += 1;
+    }
+    return this.launch(task, holder);
+  }
+
+  private launch<T>(task: () => Promise<T>, holder: Holder | undefined): Promise<T> {
     let running: Promise<T>;
     try {
       running = task();
@@ -165,18 +207,49 @@ class QueueLimiter implements Limiter {
     return running;
   }
 
+  /** After a holder's count fell: when it now holds nothing, it went idle at this moment. */
+  private leftBy(holder: Holder): void {
+    if (holder.running + holder.waiting !== 0) return;
+    this.busyOwners -= 1;
+    holder.idleSince = performance.now();
+    if (this.lastIdle !== holder) {
+      this.lastIdleOther = this.lastIdle;
+      this.lastIdle = holder;
+    }
+  }
+
+  /**
+   * Whether a task of `holder` must wait even beside a free slot: its owner holds its share or more while
+   * another owner is active. `now` is passed by callers asking for many waiters (read once), else read here
+   * when needed.
+   */
+  private heldBack(holder: Holder, now: number | undefined): boolean {
+    if (holder.running < this.maxShare * this.limit) return false;
+    if (this.busyOwners > (holder.running + holder.waiting > 0 ? 1 : 0)) return true;
+    const other = this.lastIdle === holder ? this.lastIdleOther : this.lastIdle;
+    return other !== undefined && (now ?? performance.now()) - other.idleSince < this.activeWindowMs;
+  }
+
   private holderOf(owner: string): Holder {
     const holders = this.holders as Map<string, Holder>;
     let holder = holders.get(owner);
     if (holder) return holder;
-    if (holders.size >= MAX_IDLE_HOLDERS) {
-      for (const [key, h] of holders) if (h.running === 0 && h.waiting === 0) holders.delete(key);
+    if (holders.size >= this.sweepAt) {
+      for (const [key, h] of holders) {
+        if (h.running === 0 && h.waiting === 0 && h !== this.lastIdle && h !== this.lastIdleOther) {
+          holders.delete(key);
+        }
+      }
+      // With more busy owners than the bound, the next sweep waits for the map to double: no sweep per call.
+      this.sweepAt = Math.max(MAX_IDLE_HOLDERS, holders.size * 2);
     }
     const made: Holder = {
       running: 0,
       waiting: 0,
+      idleSince: Number.NEGATIVE_INFINITY,
       release: () => {
         made.running -= 1;
+        this.leftBy(made);
         this.release();
       },
     };
@@ -185,20 +258,55 @@ class QueueLimiter implements Limiter {
     return holder;
   }
 
-  /**
-   * The waiter a free slot goes to, taken off the queue: the first whose owner holds less than its share, else
-   * (everyone waiting is over it) the first, since a slot left free helps no one.
-   */
-  private next(): Waiter {
-    const { waiting } = this;
-    if (this.holders !== undefined) {
-      const share = this.maxShare * this.limit;
-      for (let i = 0; i < waiting.length; i++) {
-        const holder = waiting[i]?.holder;
-        if (holder === undefined || holder.running < share) return waiting.splice(i, 1)[0] as Waiter;
+  /** Starts waiters while slots are free and one may have it; when all that wait are held back, wakes later. */
+  private dispatch(): void {
+    while (this.running < this.limit && this.waiting.length > 0) {
+      const waiter = this.next();
+      if (waiter === undefined) {
+        this.wakeAfterWindow();
+        return;
       }
+      waiter.start();
     }
-    return waiting.shift() as Waiter;
+  }
+
+  /**
+   * The waiter a free slot goes to, taken off the queue: the first whose owner is not held back (see
+   * `heldBack`); none when every one is. Without shares, the first.
+   */
+  private next(): Waiter | undefined {
+    const { waiting } = this;
+    if (this.holders === undefined) return waiting.shift();
+    const now = performance.now();
+    let refused: Holder | undefined;
+    for (let i = 0; i < waiting.length; i++) {
+      const holder = waiting[i]?.holder;
+      if (holder === undefined) return waiting.splice(i, 1)[0];
+      // A flooder's waiters are most of the queue: one answer for all of them.
+      if (holder === refused) continue;
+      if (!this.heldBack(holder, now)) return waiting.splice(i, 1)[0];
+      refused = holder;
+    }
+    return undefined;
+  }
+
+  /**
+   * Looks again once the other owners' window has passed. Their leaving while busy starts `dispatch` itself;
+   * then this is only a fallback, a window from now.
+   */
+  private wakeAfterWindow(): void {
+    if (this.wakeTimer !== undefined) return;
+    const now = performance.now();
+    const until = (this.lastIdle?.idleSince ?? now) + this.activeWindowMs;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.dispatch();
+      },
+      Math.max(1, Math.ceil(until > now ? until - now : this.activeWindowMs)),
+    );
+    // Each waiter has its own deadline: this timer must not keep a process up.
+    this.wakeTimer.unref?.();
   }
 
   /**
@@ -233,11 +341,14 @@ class QueueLimiter implements Limiter {
       const stopWaiting = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (holder) holder.waiting -= 1;
       };
       const giveUp = (reason: unknown) => {
         stopWaiting();
         waiting.splice(waiting.indexOf(waiter), 1);
+        if (holder) {
+          holder.waiting -= 1;
+          this.leftBy(holder);
+        }
         reject(reason);
       };
       const onAbort = () => giveUp(signal?.reason);
@@ -245,11 +356,20 @@ class QueueLimiter implements Limiter {
         holder,
         start: () => {
           stopWaiting();
-          this.start(task, holder).then(resolve, reject);
+          this.running += 1;
+          // From waiting to running: the owner stays busy throughout.
+          if (holder) {
+            holder.waiting -= 1;
+            holder.running += 1;
+          }
+          this.launch(task, holder).then(resolve, reject);
         },
         refuse: giveUp,
       };
-      if (holder) holder.waiting += 1;
+      if (holder) {
+        if (holder.running + holder.waiting === 0) this.busyOwners += 1;
+        holder.waiting += 1;
+      }
       waiting.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (wait?.until !== undefined) {

@@ -157,23 +157,89 @@ describe('the limiter shared between owners (maxShare)', () => {
     const flood = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => run('flood', `flood-${i}`));
     const other = run('other', 'other-1');
     expect([limiter.active, limiter.queued]).toEqual([4, 5]);
-    // Slots taken before anyone waited are not counted (that would cost every call a lookup): the flooder's
-    // waiters ahead of the other's take slots until it holds its share (two of four) of those counted.
     flood[0]?.open();
+    await tick();
+    // Four flood tasks were queued ahead of it, but the flooder holds three slots, over its share of two.
+    expect(started.at(-1)).toBe('other-1');
     flood[1]?.open();
     await tick();
-    expect(started.at(-1)).toBe('flood-6');
+    // At its share while the other runs: the freed slot stays free for the other's next task.
+    expect([limiter.active, limiter.queued, started.at(-1)]).toEqual([3, 4, 'other-1']);
     flood[2]?.open();
     await tick();
-    // Two flood tasks were queued ahead of it, but the flooder holds its share.
-    expect(started.at(-1)).toBe('other-1');
-    other.open();
-    await tick();
-    // With no one else waiting, the flooder may take the whole limit again.
-    expect(started.at(-1)).toBe('flood-7');
+    expect(started.at(-1)).toBe('flood-5');
     for (const t of flood) t.open();
+    other.open();
     await Promise.all([...flood.map((t) => t.run), other.run]);
     expect([limiter.active, limiter.queued]).toEqual([0, 0]);
+  });
+
+  it('keeps an owner at its share from taking a slot another active owner freed, so the other finds it free', async () => {
+    // The window is longer than any test: here it never passes.
+    const limiter = createLimiter(4, { maxShare: 0.5, activeWindowMs: 60_000 });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const first = run('other', 'other-1');
+    const flood = [1, 2, 3, 4].map((i) => run('flood', `flood-${i}`));
+    // Two slots are the flooder's share; the fourth slot stays free beside its waiters.
+    expect(started).toEqual(['other-1', 'flood-1', 'flood-2']);
+    expect([limiter.active, limiter.queued]).toEqual([3, 2]);
+    first.open();
+    await first.run;
+    await tick();
+    // The other is between two requests, holding nothing: its freed slot is not the flooder's either.
+    expect([limiter.active, limiter.queued]).toEqual([2, 2]);
+    const second = run('other', 'other-2');
+    expect(started.at(-1)).toBe('other-2');
+    second.open();
+    // Its own slots freed, the flooder gets its share back.
+    flood[0]?.open();
+    await tick();
+    expect(started.at(-1)).toBe('flood-3');
+    for (const t of flood) t.open();
+    await Promise.all(flood.map((t) => t.run));
+    expect([limiter.active, limiter.queued]).toEqual([0, 0]);
+  });
+
+  it("gives an owner the whole limit again once another owner's window has passed", async () => {
+    const windowMs = 100;
+    const limiter = createLimiter(4, { maxShare: 0.5, activeWindowMs: windowMs });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const other = run('other', 'other-1');
+    const flood = [1, 2, 3].map((i) => run('flood', `flood-${i}`));
+    other.open();
+    await other.run;
+    const idleAt = performance.now();
+    await tick();
+    expect(started).toEqual(['other-1', 'flood-1', 'flood-2']);
+    // Nothing else happens: the limiter itself starts the waiter once the window is over.
+    while (!started.includes('flood-3')) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(performance.now() - idleAt).toBeGreaterThanOrEqual(windowMs - 1);
+    for (const t of flood) t.open();
+    await Promise.all(flood.map((t) => t.run));
+  });
+
+  it('lets a waiter held back beside a free slot give up on its signal or its deadline', async () => {
+    const limiter = createLimiter(4, { maxShare: 0.5, activeWindowMs: 60_000 });
+    const started: string[] = [];
+    const run = runner(limiter, started);
+    const other = run('other', 'other-1');
+    const flood = [1, 2].map((i) => run('flood', `flood-${i}`));
+    const leaving = new AbortController();
+    const gone = limiter.run(async () => 'never', { signal: leaving.signal }, 'flood');
+    const late = limiter.run(
+      async () => 'never',
+      { until: performance.now() + 20, expired: () => new Error('deadline') },
+      'flood',
+    );
+    expect([limiter.active, limiter.queued]).toEqual([3, 2]);
+    leaving.abort(new Error('caller left'));
+    await expect(gone).rejects.toThrow('caller left');
+    await expect(late).rejects.toThrow('deadline');
+    expect(limiter.queued).toBe(0);
+    for (const t of [other, ...flood]) t.open();
+    await Promise.all([other.run, ...flood.map((t) => t.run)]);
   });
 
   it("refuses the flooder's newest waiter rather than another owner's task when the queue is full", async () => {
@@ -188,13 +254,13 @@ describe('the limiter shared between owners (maxShare)', () => {
     // The flooder's last waiter makes room for it.
     await expect(flood[5]?.run).rejects.toBeInstanceOf(LimiterFullError);
     expect([limiter.queued, refused]).toEqual([4, 2]);
-    // The flooder's first slot counted (one of two, its share) goes to its waiter ahead; the next to the other.
+    // The flooder still holds one slot, its share: the freed one goes to the other, behind its three waiters.
     flood[0]?.open();
     await tick();
-    expect(started.at(-1)).toBe('flood-3');
+    expect(started.at(-1)).toBe('other-1');
     flood[1]?.open();
     await tick();
-    expect(started.at(-1)).toBe('other-1');
+    expect(started.at(-1)).toBe('flood-3');
     for (const t of [...flood, other]) t.open();
     await Promise.all([...flood.slice(0, 5).map((t) => t.run), other.run]);
   });

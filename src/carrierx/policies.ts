@@ -45,7 +45,10 @@ export interface UpstreamPolicyOptions {
   retryBudgetRatio: number;
   /** Retries allowed in any second whatever the calls. */
   retryBudgetMinPerSecond: number;
-  /** The fraction of the limit (and of the queue) one credential may hold while others wait; 1: no such bound. */
+  /**
+   * The fraction of the limit (and of the queue) one credential may hold while another is active (see the
+   * limiter's `maxShare`); 1: no such bound.
+   */
   maxSharePerCredential: number;
 }
 

@@ -112,7 +112,9 @@ export const carrierxEnv = z
       .describe('calls waiting for the limit; beyond it a call fails at once as overloaded'),
     CARRIERX_MAX_SHARE_PER_CREDENTIAL: optional(decimal(0.01, 1))
       .default(0.5)
-      .describe('the fraction of the limit and queue one credential may hold while others are active; 1: off'),
+      .describe(
+        'the fraction of the limit and queue one credential may hold while others are active; 1: off',
+      ),
   })
   // More calls in flight than connections can carry would queue inside undici, out of reach of the per-call
   // timer.

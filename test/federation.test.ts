@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -387,6 +389,53 @@ describe('composing beside a graph with its own StringFilter and PageInfo', () =
       '@join__graph(name: "orders", url: "http://orders.example/graphql")',
     );
   }, 30_000);
+});
+
+describe('the gateway example run as a script', () => {
+  /** How long a stopped gateway may take to exit: disposing of it is a few milliseconds' work. */
+  const EXIT_WITHIN_MS = 10_000;
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops on %s, as Ctrl-C and a process manager stop it',
+    async (signal) => {
+      const dir = await mkdtemp(join(tmpdir(), 'gateway-signal-'));
+      let child: ChildProcess | undefined;
+      try {
+        const supergraph = join(dir, 'supergraph.graphql');
+        const compose = ['--import', 'tsx', 'examples/federation/compose.ts', '--out', supergraph];
+        await promisify(execFile)(process.execPath, compose);
+        const gateway = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'examples/federation/gateway.ts', supergraph],
+          {
+            env: { ...process.env, GATEWAY_PORT: '0' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        child = gateway;
+        let output = '';
+        await new Promise<void>((resolve, reject) => {
+          gateway.stdout?.on('data', (chunk: Buffer) => {
+            output += chunk.toString();
+            if (/gateway on http:\/\/localhost:\d+\/graphql/.test(output)) resolve();
+          });
+          gateway.stderr?.on('data', (chunk: Buffer) => {
+            output += chunk.toString();
+          });
+          gateway.once('exit', () => reject(new Error(`the gateway exited before listening: ${output}`)));
+        });
+        const exited = once(gateway, 'exit').then(([code]) => code as number | null);
+        gateway.kill(signal);
+        // The runtime's own signal handlers used to swallow the signal, and the process served on.
+        const code = await Promise.race([exited, sleep(EXIT_WITHIN_MS).then(() => 'still running')]);
+        expect(code).toBe(0);
+      } finally {
+        if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
 });
 
 describe('through a federation gateway, with a graph that references call detail records', () => {

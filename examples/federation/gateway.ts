@@ -3,6 +3,7 @@
 // serves the supergraph on http://localhost:4002/graphql (GATEWAY_PORT).
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 // The transport is the package's default export.
 import httpTransport from '@graphql-mesh/transport-http';
@@ -20,7 +21,22 @@ export function createGateway(supergraphSdl: string) {
 }
 
 if (import.meta.filename === process.argv[1]) {
-  const port = Number(process.env.GATEWAY_PORT ?? 4002);
   const gateway = createGateway(readFileSync(process.argv[2] ?? 'supergraph.graphql', 'utf8'));
-  createServer(gateway).listen(port, () => console.log(`gateway on http://localhost:${port}/graphql`));
+  const server = createServer(gateway);
+  server.listen(Number(process.env.GATEWAY_PORT ?? 4002), () => {
+    const { port } = server.address() as AddressInfo;
+    console.log(`gateway on http://localhost:${port}/graphql`);
+  });
+  // The runtime registers signal handlers of its own that dispose of it but leave the process (and this
+  // server) running: Ctrl-C and SIGTERM did nothing. Stop serving, dispose of the gateway, then exit.
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) process.exit(1); // a second Ctrl-C: now
+    stopping = true;
+    server.close();
+    server.closeAllConnections();
+    await gateway.dispose();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
 }

@@ -26,8 +26,6 @@ export class Tally {
   cacheHits = 0;
   /** Records served stale from the record cache because CarrierX failed. */
   stale = 0;
-  /** A page of the list endpoint was read: what matches changes as calls are made, so it is asked every time. */
-  listed = false;
   /** Something went into the answer that no store entry vouches for (a list, a stale, failed or 404 lookup). */
   unvouched = false;
   /** The entries read, when `recording` (only the answer cache needs them; copying fields costs on every lookup). */
@@ -59,12 +57,6 @@ export class Tally {
 
   /** A lookup that no entry vouches for: served stale, failed, or answered 404. */
   readUnvouched(): void {
-    this.unvouched = true;
-  }
-
-  /** A page of the list endpoint. */
-  readList(): void {
-    this.listed = true;
     this.unvouched = true;
   }
 }

@@ -134,7 +134,8 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
         return Promise.reject(tooManyRecordsForPage(asked, page.limit, maxRecords, sids.size + pageRecords));
       }
       pageRecords += page.limit;
-      callOptions.tally?.readList();
+      // Which calls match a filter changes as calls are made: no entry vouches for a page, it is asked every time.
+      callOptions.tally?.readUnvouched();
       return limit.run(() =>
         client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
       );

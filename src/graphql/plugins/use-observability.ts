@@ -3,7 +3,12 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { ERRORS } from '../../errors.ts';
 import type { Tally } from '../../tally.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { type RefusalReason, recordOperation, recordRefusal } from '../../telemetry/metrics.ts';
+import {
+  MAX_OPERATION_NAME_LENGTH,
+  type RefusalReason,
+  recordOperation,
+  recordRefusal,
+} from '../../telemetry/metrics.ts';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestId } from '../../telemetry/request-id.ts';
 import { type Span, type Tracing, tracer } from '../../telemetry/tracing.ts';
 import type { Context } from '../context.ts';
@@ -24,13 +29,6 @@ const KNOWN_CODES = new Set<string>([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
 ]);
-
-/**
- * Operation names as telemetry carries them: at most this many characters, then an ellipsis. A client chooses
- * the name, and 200 requests with 30,000-character names took /metrics from 12.7 KB to 6 MB and put each name
- * whole in every access-log line and span name.
- */
-export const MAX_OPERATION_NAME_LENGTH = 100;
 
 /** `name`, cut to MAX_OPERATION_NAME_LENGTH characters with an ellipsis when longer. */
 function boundedName(name: string | undefined): string | undefined {

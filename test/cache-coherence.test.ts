@@ -68,6 +68,16 @@ function nextCallArrives(path = `/calls/call_drs/${SAMPLE_DR_SID}`): Promise<voi
   });
 }
 
+/** `POST /cache/invalidate` of the sample record, in process, with the admin token; its status. */
+async function invalidateSample(h: Harness): Promise<number> {
+  const response = await h.app.fetch('http://localhost/cache/invalidate', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+    body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
+  });
+  return response.status;
+}
+
 /** `promise`, and whether it has settled yet. */
 function watched<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
   let settled = false;
@@ -102,12 +112,7 @@ describe('a persisted GET whose record is invalidated while CarrierX is asked fo
     const arrived = nextCallArrives();
     const racing = getPersisted();
     await arrived;
-    const invalidated = await h.app.fetch('http://localhost/cache/invalidate', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
-    });
-    expect(invalidated.status).toBe(200);
+    expect(await invalidateSample(h)).toBe(200);
     const answer = await racing;
     expect((await answer.json()).errors).toBeUndefined();
     expect(answer.headers.get('cache-control')).toBe('private, max-age=0');
@@ -130,14 +135,7 @@ describe('an invalidation racing a CarrierX call, in process', () => {
   const price = async () =>
     (await h.execute<Cdr, unknown>(PRICE, { drSid: SAMPLE_DR_SID })).body.data?.callDetailRecord?.price;
 
-  async function invalidate(): Promise<number> {
-    const response = await h.app.fetch('http://localhost/cache/invalidate', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ drSids: [SAMPLE_DR_SID] }),
-    });
-    return response.status;
-  }
+  const invalidate = () => invalidateSample(h);
 
   it('does not keep what a call started before the invalidation fetched: the next request asks CarrierX', async () => {
     answerOldPriceSlowly(h.simulator);

@@ -6,7 +6,7 @@ import { createSimulator, DEMO_TOKEN, type Simulator } from '../src/carrierx/sim
 import { freePort } from './helpers/free-port.ts';
 import { HAPROXY_CHECK, type Haproxy, REPLICA_SHUTDOWN_DELAY_MS, startHaproxy } from './helpers/haproxy.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
-import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
+import { alive, type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
 // Issue 22: users run this service as replicas behind an L4 balancer (a Kubernetes Service) sharing one Redis.
 // Here: three production replicas (dist/server.js, as `npm start` runs it) behind Debian's HAProxy in TCP mode
@@ -37,16 +37,6 @@ const LIST = `query Page($first: Int!) { callDetailRecords(first: $first) { node
 
 type Row = { drSid: string; price: string; direction: string };
 type Phase = 'steady' | 'rolling restart' | 'Redis frozen' | 'Redis restarted' | 'replica killed' | 'after';
-
-/** Whether the process `pid` still runs (signal 0 only checks). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The TCP connections established to `port` on loopback, from the kernel's table (each one's server side has

@@ -6,7 +6,7 @@ import { createRedisStore } from '../src/records/redis-store.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { freePort } from './helpers/free-port.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
-import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
+import { alive, type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
 // A Redis that stops answering without closing its connections (SIGSTOP: a stalled host, a long fork, a paused
 // container) must cost each Redis step at most REDIS_TIMEOUT_MS, and a request never more than its deadline.
@@ -22,16 +22,6 @@ const PRICE = `query Price($drSid: UUID!) { callDetailRecord(drSid: $drSid) { dr
 // Asks for a field the record cache does not hold: a lookup that goes on to CarrierX once the read is done.
 const MISSING_SID = '00000000-0000-4000-8000-000000000000';
 const DURATION = `query Duration($drSid: UUID!) { callDetailRecord(drSid: $drSid) { drSid price duration } }`;
-
-/** Whether the process `pid` still runs (signal 0 only checks; an exited child has been reaped by Node). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a server whose Redis freezes (SIGSTOP)', () => {
   let redis: RedisServer;

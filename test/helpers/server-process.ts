@@ -79,3 +79,13 @@ export async function startServerProcess(
     },
   };
 }
+
+/** Whether the process `pid` still runs (signal 0 only checks; an exited child has been reaped by Node). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { banner, listeningFields } from './banner.ts';
 import type { Config } from './config/index.ts';
-import { fatal, workerCachesNeedRelay } from './lifecycle.ts';
+import { fatal, shutdownBoundMs, workerCachesNeedRelay } from './lifecycle.ts';
 import { relayClusterInvalidations } from './records/cluster-invalidation.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { startMetricsServer } from './telemetry/metrics.ts';
@@ -97,7 +97,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     // then drains its own requests (up to the request deadline) before it exits.
     const delayMs = config.http.shutdownDelayMs;
     delayEndsAt = Date.now() + delayMs;
-    const graceMs = delayMs + config.limits.requestDeadlineMs + 10_000;
+    // A worker's own bound, and as long again as its margin for it to exit after that.
+    const graceMs = shutdownBoundMs(config) + 5_000;
     setTimeout(
       () => fatal(logger, `workers were still running ${graceMs} ms after ${reason}; exiting without them`),
       graceMs,

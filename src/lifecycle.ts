@@ -21,6 +21,18 @@ export function workerCachesNeedRelay(config: Config): boolean {
   return config.cache.ttlMs > 0 && !config.cache.redisUrl && config.cache.adminToken !== undefined;
 }
 
+// Beyond a request's deadline, for what follows its end (its answer written, the pools closed) before a stop gives up.
+const STOP_MARGIN_MS = 5_000;
+
+/**
+ * How long a stop may take, from its signal until the server gives up on requests still in flight: the drain
+ * delay (SHUTDOWN_DELAY_MS), then up to a whole REQUEST_DEADLINE_MS for operations started just before it ended,
+ * and a little more. What a deployment's grace period must exceed (deploy/, test/deploy.test.ts).
+ */
+export function shutdownBoundMs(config: Config): number {
+  return config.http.shutdownDelayMs + config.limits.requestDeadlineMs + STOP_MARGIN_MS;
+}
+
 /** One server: the whole app on one HTTP listener (the only process, or one cluster worker). */
 export async function runServer(config: Config, logger: Logger): Promise<void> {
   const upstream = await startUpstream(config);
@@ -128,9 +140,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     stopping = true;
     const delayMs = config.http.shutdownDelayMs;
     logger.info({ signal, delayMs }, 'shutting down');
-    // In-flight operations may take up to their deadline once the delay is over; give them that, and a little
-    // more, before giving up.
-    const graceMs = delayMs + config.limits.requestDeadlineMs + 5_000;
+    const graceMs = shutdownBoundMs(config);
     setTimeout(
       () =>
         fatal(logger, `requests were still in flight ${graceMs} ms after ${signal}; exiting without them`),

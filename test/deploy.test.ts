@@ -8,6 +8,7 @@ import { type IContainer, type IEnvVar, Secret, Service } from 'kubernetes-model
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadConfig, variables } from '../src/config/index.ts';
+import { shutdownBoundMs } from '../src/lifecycle.ts';
 import { freePort } from './helpers/free-port.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
@@ -21,8 +22,6 @@ const read = (file: string) => readFileSync(new URL(file, DEPLOY), 'utf8');
 /** The one manifest that is an example only (never applied as it is), beside those kustomization.yaml lists. */
 const EXAMPLE_SECRET = 'secret.example.yaml';
 
-/** What the lifecycle (src/lifecycle.ts) allows requests in flight after the delay, beyond REQUEST_DEADLINE_MS. */
-const LIFECYCLE_MARGIN_MS = 5_000;
 /** Beyond the moment the server gives up on its own: its exit (closing pools, flushing spans) before SIGKILL. */
 const EXIT_MARGIN_MS = 5_000;
 
@@ -164,7 +163,7 @@ describe('the Kubernetes manifests (deploy/)', () => {
 
   it('give a pod longer to drain than the server takes before giving up on its requests', () => {
     const config = loadConfig(containerEnv());
-    const drainMs = config.http.shutdownDelayMs + config.limits.requestDeadlineMs + LIFECYCLE_MARGIN_MS;
+    const drainMs = shutdownBoundMs(config);
     expect(config.http.shutdownDelayMs).toBeGreaterThan(0);
     expect((pod?.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThanOrEqual(
       drainMs + EXIT_MARGIN_MS,

@@ -59,7 +59,7 @@ export function graphqlConfig(e: z.output<typeof graphqlEnv>, production: boolea
      */
     preparedOperations: e.PREPARED_OPERATIONS,
     persistedDocuments: {
-      /** The manifests' documents by hex sha256; empty: a request by hash is answered PERSISTED_QUERY_NOT_SUPPORTED. */
+      /** The manifests' documents by hex sha256; empty: requests by hash run only what automatic persisted queries registered. */
       documents: e.PERSISTED_DOCUMENTS ?? (new Map() as PersistedDocuments),
       /** Refuse every document that is not in `documents` (PERSISTED_DOCUMENTS_ONLY). */
       only: e.PERSISTED_DOCUMENTS_ONLY,

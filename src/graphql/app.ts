@@ -19,7 +19,7 @@ import { type ExecutionStep, useExecutionSteps } from './execution/steps.ts';
 import { variableCoercionStep } from './execution/variable-coercion.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
-import { operationNamesOf } from './persisted-documents.ts';
+import { createRegisteredDocuments, operationNamesOf } from './persisted-documents.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
@@ -291,6 +291,12 @@ function graphiqlOptions(demoToken: string | undefined) {
  */
 const PREPARED_OPERATIONS_KEPT = 200;
 
+/**
+ * Documents automatic persisted queries keep registered, per process (src/graphql/persisted-documents.ts): a
+ * frontend's operations are a few dozen, and each is at most MAX_QUERY_LENGTH characters.
+ */
+const REGISTERED_DOCUMENTS_KEPT = 500;
+
 /** What masking puts in place of an unexpected error's message. */
 const UNEXPECTED_MESSAGE = 'Unexpected error.';
 
@@ -361,6 +367,7 @@ export function createApp(deps: AppDeps): App {
       // Before the query limits: they judge the document a persisted id stands for.
       usePersistedDocuments({
         ...config.persistedDocuments,
+        registered: createRegisteredDocuments(REGISTERED_DOCUMENTS_KEPT),
         maxAgeSeconds: cache ? Math.floor(config.cache.ttlMs / 1000) : 0,
       }),
       useQueryLimits({

@@ -70,3 +70,43 @@ export function operationNamesOf(documents: PersistedDocuments): Set<string> {
   }
   return names;
 }
+
+/** Documents registered by automatic persisted queries, by hex sha256; the least recently used go first. */
+export interface RegisteredDocuments {
+  get(hash: string): string | undefined;
+  set(hash: string, text: string): void;
+  readonly size: number;
+}
+
+/**
+ * The store automatic persisted queries register into (src/graphql/plugins/use-persisted-documents.ts): a
+ * least-recently-used map of at most `maxEntries` documents, in this process. Each document has passed the
+ * query limits (MAX_QUERY_LENGTH), so the bound is a memory bound. Per process, not in the record cache's
+ * store: a document another process has not seen costs its client one more round trip there (NOT_FOUND, then
+ * the text), which is what Apollo's and urql's links do anyway, and no document text travels to Redis.
+ */
+export function createRegisteredDocuments(maxEntries: number): RegisteredDocuments {
+  const documents = new Map<string, string>();
+  return {
+    get(hash) {
+      const text = documents.get(hash);
+      if (text !== undefined) {
+        // A Map iterates in insertion order: re-inserting makes it the most recently used.
+        documents.delete(hash);
+        documents.set(hash, text);
+      }
+      return text;
+    },
+    set(hash, text) {
+      documents.delete(hash);
+      documents.set(hash, text);
+      if (documents.size > maxEntries) {
+        const oldest = documents.keys().next().value as string;
+        documents.delete(oldest);
+      }
+    },
+    get size() {
+      return documents.size;
+    },
+  };
+}

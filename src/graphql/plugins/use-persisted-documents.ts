@@ -4,8 +4,11 @@ import { tallyOf } from '../context.ts';
 import { documentHash, hashOfDocumentId, type PersistedDocuments } from '../persisted-documents.ts';
 
 export interface PersistedDocumentsOptions {
-  /** The manifests' documents by hex sha256 (src/graphql/persisted-documents.ts). */
-  documents: PersistedDocuments;
+  /**
+   * The manifests' documents in force, by hex sha256 (src/graphql/persisted-documents.ts): read once per request,
+   * so a reload that swaps them is seen whole or not at all.
+   */
+  documents: () => PersistedDocuments;
   /** PERSISTED_DOCUMENTS_ONLY: refuse every document that is not in `documents`. */
   only: boolean;
   /** `max-age` of a GET answer for a persisted document: how long the records in it stay fresh here. */
@@ -57,6 +60,10 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * sent with a document (no hash check), refuses a manifest's own text under an allowlist, and cannot tell
  * "no manifests" (Apollo's NOT_SUPPORTED) from "not in them"; with those added, its lookup is all that was left.
  *
+ * The documents may be replaced while the server runs (a reload, docs/frontend.md): each request judges by the
+ * set in force when it arrived, and everything after this hook (prepared operations, the execution) only runs
+ * what passed it.
+ *
  * A GET answer for a persisted document is cacheable by the browser, `Cache-Control: private, max-age=N`:
  * only a GET can be cached, only a known document makes a stable URL, and `private` because it depends on the
  * caller's credentials. N is the CDR cache's freshness (0 without one, and 0 for an answer with errors, holding
@@ -65,12 +72,13 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * to keep because it was invalidated while CarrierX was being asked, or could not keep because its store failed).
  */
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin {
-  const { documents, only } = options;
+  const { only } = options;
   // The GET requests that ran a persisted document, and whether their answer may be kept for max-age.
   const cacheable = new WeakMap<Request, boolean>();
 
   return {
     onParams({ params, request, setParams }) {
+      const documents = options.documents();
       const id = requestedId(params, request);
       const { query } = params;
       if (id === undefined) {

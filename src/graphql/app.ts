@@ -19,7 +19,12 @@ import { type ExecutionStep, useExecutionSteps } from './execution/steps.ts';
 import { variableCoercionStep } from './execution/variable-coercion.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
-import { createRegisteredDocuments, operationNamesOf } from './persisted-documents.ts';
+import {
+  createLivePersistedDocuments,
+  createRegisteredDocuments,
+  type LivePersistedDocuments,
+  operationNamesOf,
+} from './persisted-documents.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
@@ -50,6 +55,11 @@ export interface AppDeps {
    * drop, returns the invalidation the endpoint runs. Unset: the local drop alone.
    */
   spreadInvalidation?: (dropLocal: CdrCache['invalidate']) => CdrCache['invalidate'];
+  /**
+   * The persisted documents, which the server reloads on SIGHUP and file changes (src/lifecycle.ts); unset: the
+   * configuration's, never reloaded.
+   */
+  persistedDocuments?: LivePersistedDocuments;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -303,9 +313,18 @@ const UNEXPECTED_MESSAGE = 'Unexpected error.';
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
+  const persisted =
+    deps.persistedDocuments ?? createLivePersistedDocuments({ ...config.persistedDocuments, logger });
   // The deployment's own operations are labelled in the metrics whatever names clients sent first.
-  reserveOperationNames(operationNamesOf(config.persistedDocuments.documents));
+  let releaseNames = reserveOperationNames(operationNamesOf(persisted.current()));
   const caches = createConfiguredCache(deps);
+  persisted.onChange((documents) => {
+    const release = releaseNames;
+    releaseNames = reserveOperationNames(operationNamesOf(documents));
+    release();
+    // A kept answer is served before any check: one for a document that left the manifests must not be.
+    caches?.answers?.clear();
+  });
   const cache = caches?.records;
   const contextFactory = createContextFactory({
     client: cache ?? client,
@@ -366,7 +385,8 @@ export function createApp(deps: AppDeps): App {
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       // Before the query limits: they judge the document a persisted id stands for.
       usePersistedDocuments({
-        ...config.persistedDocuments,
+        documents: persisted.current,
+        only: config.persistedDocuments.only,
         registered: createRegisteredDocuments(REGISTERED_DOCUMENTS_KEPT),
         maxAgeSeconds: cache ? Math.floor(config.cache.ttlMs / 1000) : 0,
       }),

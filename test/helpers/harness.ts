@@ -57,7 +57,10 @@ const TEST_ENV: Record<string, string> = {
 /** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */
 export async function createHarness(
   env: Record<string, string> = {},
-  appOptions: Pick<AppDeps, 'demoToken' | 'cacheStore' | 'onCacheLookup' | 'cacheClock'> = {},
+  appOptions: Pick<
+    AppDeps,
+    'demoToken' | 'cacheStore' | 'onCacheLookup' | 'cacheClock' | 'persistedDocuments'
+  > = {},
 ): Promise<Harness> {
   const simulator = createSimulator();
   const baseUrl = await simulator.listen(0, '127.0.0.1');

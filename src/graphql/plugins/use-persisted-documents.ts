@@ -9,8 +9,11 @@ import {
 } from '../persisted-documents.ts';
 
 export interface PersistedDocumentsOptions {
-  /** The manifests' documents by hex sha256 (src/graphql/persisted-documents.ts). */
-  documents: PersistedDocuments;
+  /**
+   * The manifests' documents in force, by hex sha256 (src/graphql/persisted-documents.ts): read once per request,
+   * so a reload that swaps them is seen whole or not at all.
+   */
+  documents: () => PersistedDocuments;
   /** PERSISTED_DOCUMENTS_ONLY: refuse every document that is not in `documents`. */
   only: boolean;
   /**
@@ -75,6 +78,10 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * its hash names, whoever registered it. Under `only` nothing is registered: a text outside the manifests is
  * refused (PERSISTED_QUERY_NOT_IN_LIST).
  *
+ * The documents may be replaced while the server runs (a reload, docs/frontend.md): each request judges by the
+ * set in force when it arrived, and everything after this hook (prepared operations, the execution) only runs
+ * what passed it.
+ *
  * A GET answer for a persisted document is cacheable by the browser, `Cache-Control: private, max-age=N`:
  * only a GET can be cached, only a known document makes a stable URL, and `private` because it depends on the
  * caller's credentials. N is the CDR cache's freshness (0 without one, and 0 for an answer with errors, holding
@@ -83,7 +90,7 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * to keep because it was invalidated while CarrierX was being asked, or could not keep because its store failed).
  */
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin {
-  const { documents, only, registered } = options;
+  const { only, registered } = options;
   // The GET requests that ran a persisted document, and whether their answer may be kept for max-age.
   const cacheable = new WeakMap<Request, boolean>();
   // Requests carrying a document and its verified hash, to register once the document has passed validation.
@@ -91,6 +98,7 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
 
   return {
     onParams({ params, request, setParams }) {
+      const documents = options.documents();
       const id = requestedId(params, request);
       const { query } = params;
       if (id === undefined) {

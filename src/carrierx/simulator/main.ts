@@ -13,6 +13,7 @@ const control = process.env.SIMULATOR_CONTROL === '1';
 const simulator = createSimulator({ control });
 const baseUrl = await simulator.listen(port, host);
 console.log(`CarrierX simulator listening at ${baseUrl}`);
+console.log(`  calls of the 90 days before ${simulator.anchor.toISOString()} (see docs/simulator.md)`);
 console.log(`  ${DEMO_TOKEN}        calls.read`);
 console.log(`  ${DESCENDANT_TOKEN}  calls.read, calls.read_descendant`);
 console.log(`  ${NO_SCOPE_TOKEN}    no calls scope (403)`);

@@ -1,3 +1,4 @@
+import { DATA_WINDOW_DAYS } from './data.ts';
 import { createSimulator, DEMO_TOKEN, DESCENDANT_TOKEN, NO_SCOPE_TOKEN } from './index.ts';
 
 // This runner is its own entry point (`npm run simulator`), so it reads its few variables itself.
@@ -13,6 +14,9 @@ const control = process.env.SIMULATOR_CONTROL === '1';
 const simulator = createSimulator({ control });
 const baseUrl = await simulator.listen(port, host);
 console.log(`CarrierX simulator listening at ${baseUrl}`);
+console.log(
+  `  calls of the ${DATA_WINDOW_DAYS} days before ${simulator.anchor.toISOString()} (see docs/simulator.md)`,
+);
 console.log(`  ${DEMO_TOKEN}        calls.read`);
 console.log(`  ${DESCENDANT_TOKEN}  calls.read, calls.read_descendant`);
 console.log(`  ${NO_SCOPE_TOKEN}    no calls scope (403)`);

@@ -44,6 +44,11 @@ export interface SimulatorOptions {
   /** Serve the `/_simulator/...` control API for out-of-process users. */
   control?: boolean;
   maxRecorded?: number;
+  /**
+   * Unconfirmed filter operators to accept (of `in`, `le`), as a CarrierX known to accept them would; by
+   * default only the confirmed ones, and the others are 400s.
+   */
+  filterOperators?: readonly string[];
 }
 
 const CDR_PATH = '/core/v2/calls/call_drs';
@@ -135,7 +140,7 @@ function withRawValues(stored: StoredRecord, raw: Readonly<Record<string, string
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const store = createRecordStore(createDataset({ recordCount: options.recordCount, seed: options.seed }));
-  const list = createLister(store);
+  const list = createLister(store, { filterOperators: options.filterOperators });
   const log = createRequestLog(options.maxRecorded ?? 10_000);
   const registry = createFaultRegistry();
   const delayed = new Set<NodeJS.Timeout>();

@@ -343,3 +343,19 @@ describe('`le` on date fields', () => {
     }
   });
 });
+
+describe('the simulator and the unconfirmed operators', () => {
+  it('answers 400 to `in` and `le` unless told to accept them, as a CarrierX without them would', async () => {
+    const ask = (h: Harness, filter: string) =>
+      fetch(`${h.baseUrl}/calls/call_drs?limit=1&filter=${encodeURIComponent(filter)}`, {
+        headers: { authorization: 'Bearer carrierx-demo-token' },
+      }).then(async (response) => ({ status: response.status, body: await response.text() }));
+    for (const filter of ['sipcause in ("486","603")', 'date_start le "2025-01-01T00:00:00.000Z"']) {
+      const refused = await ask(here, filter);
+      expect(refused.status, filter).toBe(400);
+      expect(refused.body, filter).toMatch(/unsupported operator/);
+      expect((await ask(pushed, filter)).status, filter).toBe(200);
+    }
+    expect((await ask(pushed, 'sipcause in ("486" "603")')).status).toBe(400);
+  });
+});

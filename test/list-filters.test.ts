@@ -19,7 +19,7 @@ interface PageData {
 }
 
 const PAGE = /* GraphQL */ `
-  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
+  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
     callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
       totalCount
       nodes { drSid }

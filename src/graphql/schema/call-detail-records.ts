@@ -283,7 +283,6 @@ async function mergedPage(plan: MergedListPlan, fields: readonly string[], conte
   const orderField = ORDER_FIELDS[plan.order.field];
   const withOrder = fields.includes(orderField) ? fields : [...fields, orderField].sort();
   const order = buildOrder(plan.order);
-  const asked = `${plan.asked}, once for each of the ${plan.filters.length} list calls of its filter's in or phone`;
   // Calls already at their end are not made again; the merge reads them as undefined.
   const open = plan.filters.flatMap((filter, branch) => {
     const position = plan.positions[branch];
@@ -293,6 +292,7 @@ async function mergedPage(plan: MergedListPlan, fields: readonly string[], conte
     if (position !== undefined && position !== 'start') page.after = position.after;
     return [{ branch, page }];
   });
+  const asked = `${plan.asked}, once for each of the ${open.length} list calls of its filter's in or phone`;
   const fetched = await context.loaders.cdr.lists(
     open.map((call) => call.page),
     withOrder,

@@ -178,6 +178,19 @@ describe('`in` on a filter field', () => {
     expect(callsPerPage).toEqual([6]);
   });
 
+  it('lists an `in` of secure IDs (two endpoints) in date order, newest first', async () => {
+    const endpoints = [...new Set(rows(here).map((row) => String(row.endpoint_sid_src)))].slice(0, 2);
+    const want = expected(here, (row) => endpoints.includes(String(row.endpoint_sid_src)));
+    expect(want.length).toBeGreaterThan(20);
+    const { records, callsPerPage } = await pageThrough(
+      here,
+      { filter: { endpointSidSrc: { in: endpoints } } },
+      20,
+    );
+    expect(records).toEqual(want);
+    expect(callsPerPage[0]).toBe(2);
+  });
+
   it('sends `in` to CarrierX as one condition when CARRIERX_FILTER_OPERATORS names it, with the same records', async () => {
     const causes = failedCauses(pushed);
     const filter = { direction: 'INBOUND', sipcause: { in: causes } };

@@ -333,9 +333,10 @@ describe('composing beside a graph with its own StringFilter and PageInfo', () =
     );
     // Their StringFilter is theirs alone; ours has a name of its own, so neither is cut to the fields both have.
     expect(fieldsOf(supergraphSdl, 'StringFilter')).toEqual(['contains', 'eq', 'in']);
-    expect(fieldsOf(supergraphSdl, 'CallDetailRecordStringFilter')).toEqual(['eq', 'like']);
-    expect(fieldsOf(supergraphSdl, 'CallDetailRecordIdFilter')).toEqual(['eq']);
-    expect(fieldsOf(supergraphSdl, 'CallDetailRecordDateTimeFilter')).toEqual(['ge', 'gt', 'lt']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordStringFilter')).toEqual(['eq', 'in', 'like']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordNumberFilter')).toEqual(['eq', 'in', 'like', 'phone']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordIdFilter')).toEqual(['eq', 'in']);
+    expect(fieldsOf(supergraphSdl, 'CallDetailRecordDateTimeFilter')).toEqual(['ge', 'gt', 'le', 'lt']);
     expect(fieldsOf(supergraphSdl, 'PageInfo')).toEqual([
       'endCursor',
       'hasNextPage',

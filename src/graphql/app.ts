@@ -335,6 +335,7 @@ export function createApp(deps: AppDeps): App {
     maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
+    filterOperators: config.carrierx.filterOperators,
   });
   const observability = { logger, accessLog: config.accessLog };
   const logging = yogaLogging(logger);

@@ -33,6 +33,7 @@ type Documents = {
     "\n        query CaseInsensitive($lower: UUID!, $upper: UUID!) {\n          a: callDetailRecord(drSid: $lower) {\n            price\n          }\n          b: callDetailRecord(drSid: $upper) {\n            rate\n          }\n        }\n      ": typeof types.CaseInsensitiveDocument,
     "\n        query TwoSids($a: UUID!, $b: UUID!) {\n          a: callDetailRecord(drSid: $a) {\n            drSid\n          }\n          b: callDetailRecord(drSid: $b) {\n            drSid\n            dateTalk\n          }\n        }\n      ": typeof types.TwoSidsDocument,
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": typeof types.TwiceDocument,
+    "\n  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      edges { cursor }\n      pageInfo { hasNextPage hasPreviousPage endCursor }\n    }\n  }\n": typeof types.FilteredPageDocument,
 };
 const documents: Documents = {
     "\n  query Page(\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n    $filter: CallDetailRecordFilter\n    $orderBy: CallDetailRecordOrder\n  ) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n": types.PageDocument,
@@ -53,6 +54,7 @@ const documents: Documents = {
     "\n        query CaseInsensitive($lower: UUID!, $upper: UUID!) {\n          a: callDetailRecord(drSid: $lower) {\n            price\n          }\n          b: callDetailRecord(drSid: $upper) {\n            rate\n          }\n        }\n      ": types.CaseInsensitiveDocument,
     "\n        query TwoSids($a: UUID!, $b: UUID!) {\n          a: callDetailRecord(drSid: $a) {\n            drSid\n          }\n          b: callDetailRecord(drSid: $b) {\n            drSid\n            dateTalk\n          }\n        }\n      ": types.TwoSidsDocument,
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": types.TwiceDocument,
+    "\n  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      edges { cursor }\n      pageInfo { hasNextPage hasPreviousPage endCursor }\n    }\n  }\n": types.FilteredPageDocument,
 };
 
 /**
@@ -127,6 +129,10 @@ export function graphql(source: "\n        query TwoSids($a: UUID!, $b: UUID!) {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    "): typeof import('./graphql.js').TwiceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      edges { cursor }\n      pageInfo { hasNextPage hasPreviousPage endCursor }\n    }\n  }\n"): typeof import('./graphql.js').FilteredPageDocument;
 
 
 export function graphql(source: string) {

@@ -1,5 +1,10 @@
 import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
-import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
+import {
+  createSimulator,
+  DEMO_TOKEN,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../src/carrierx/simulator/index.ts';
 import { type Config, loadConfig } from '../../src/config/index.ts';
 import { type App, type AppDeps, createApp } from '../../src/graphql/app.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -61,8 +66,9 @@ export async function createHarness(
     AppDeps,
     'demoToken' | 'cacheStore' | 'onCacheLookup' | 'cacheClock' | 'persistedDocuments'
   > = {},
+  simulatorOptions: SimulatorOptions = {},
 ): Promise<Harness> {
-  const simulator = createSimulator();
+  const simulator = createSimulator(simulatorOptions);
   const baseUrl = await simulator.listen(0, '127.0.0.1');
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logs.push(line) } });

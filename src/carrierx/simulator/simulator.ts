@@ -51,6 +51,11 @@ export interface SimulatorOptions {
   /** Serve the `/_simulator/...` control API for out-of-process users. */
   control?: boolean;
   maxRecorded?: number;
+  /**
+   * Unconfirmed filter operators to accept (of `in`, `le`), as a CarrierX known to accept them would; by
+   * default only the confirmed ones, and the others are 400s.
+   */
+  filterOperators?: readonly string[];
 }
 
 const CDR_PATH = '/core/v2/calls/call_drs';
@@ -146,7 +151,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const store = createRecordStore(
     createDataset({ recordCount: options.recordCount, seed: options.seed, anchorMs: anchor.getTime() }),
   );
-  const list = createLister(store);
+  const list = createLister(store, { filterOperators: options.filterOperators });
   const log = createRequestLog(options.maxRecorded ?? 10_000);
   const registry = createFaultRegistry();
   const delayed = new Set<NodeJS.Timeout>();

@@ -1,7 +1,8 @@
 import { Kind, parse, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCENDANT_DR_SID, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { globalIdOf, MAX_NODE_IDS } from '../src/graphql/schema/node.ts';
+import { globalIdOf } from '../src/graphql/schema/global-id.ts';
+import { MAX_NODE_IDS } from '../src/graphql/schema/node.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import * as documents from './gql/graphql.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';

@@ -29,7 +29,7 @@ import {
 import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, partnersTypeDefs } from '../examples/federation/partners-subgraph.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { globalIdOf } from '../src/graphql/schema/node.ts';
+import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 import { graphql } from './gql/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 

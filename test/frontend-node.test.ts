@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApolloCache } from '../examples/frontend/src/apollo-cache.ts';
 import { createRelayEnvironment } from '../examples/frontend/src/relay-environment.ts';
 import { SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { globalIdOf } from '../src/graphql/schema/node.ts';
+import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 let h: Harness;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { drSidOfGlobalId, globalIdOf, MAX_NODE_IDS } from '../src/graphql/schema/node.ts';
+import { drSidOfGlobalId, globalIdOf } from '../src/graphql/schema/global-id.ts';
+import { MAX_NODE_IDS } from '../src/graphql/schema/node.ts';
 import { graphql } from './gql/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 

@@ -1,9 +1,8 @@
 import type { CdrView } from '../../carrierx/record.ts';
-import { DR_SID } from '../../carrierx/record.ts';
 import { ServiceError } from '../../errors.ts';
-import { canonicalSid } from '../../records/cdr-loader.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordRef, loadCallDetailRecord } from './call-detail-record.ts';
+import { drSidOfGlobalId, globalIdOf } from './global-id.ts';
 import { needs } from './selection.ts';
 
 // Relay's Global Object Identification (https://relay.dev/graphql/objectidentification.htm): every record has an
@@ -13,33 +12,6 @@ import { needs } from './selection.ts';
 
 /** The most ids one `nodes(ids:)` takes; its records count against MAX_RECORDS_PER_OPERATION as well. */
 export const MAX_NODE_IDS = 100;
-
-// The text an id encodes: a version, the type, the record's dr_sid in lower case. The version lets a later form
-// be told apart from this one; the type, another type's ids, should this graph ever issue any.
-const ID_PREFIX = 'v1:CallDetailRecord:';
-// base64url of ID_PREFIX and a 36-character UUID, unpadded: 75 characters, no more, no fewer.
-const ID_LENGTH = Math.ceil(((ID_PREFIX.length + 36) * 4) / 3);
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/** The global id of the record with this dr_sid: one id per record, whatever case the SID was written in. */
-export function globalIdOf(drSid: string): string {
-  return Buffer.from(`${ID_PREFIX}${canonicalSid(drSid)}`).toString('base64url');
-}
-
-/**
- * The dr_sid a global id stands for, or undefined when the id is not one `globalIdOf` makes. Strict: only the
- * exact bytes this service issues pass (no padding, no other spelling of the same bytes, a lower-case UUID), so
- * nothing a caller makes up reaches CarrierX unless it decodes to a UUID.
- */
-export function drSidOfGlobalId(id: string): string | undefined {
-  if (id.length !== ID_LENGTH || !BASE64URL.test(id)) return undefined;
-  const text = Buffer.from(id, 'base64url').toString('latin1');
-  if (!text.startsWith(ID_PREFIX)) return undefined;
-  const drSid = text.slice(ID_PREFIX.length);
-  // The round trip rules out the other spellings base64 decoders accept for the same bytes (stray low bits).
-  if (!DR_SID.test(drSid) || drSid !== drSid.toLowerCase() || globalIdOf(drSid) !== id) return undefined;
-  return drSid;
-}
 
 const NOT_AN_ID =
   'This is not an id this service issued: pass the `id` of a CallDetailRecord as this service returned it.';

@@ -149,8 +149,9 @@ describe('global ids', () => {
     ['another type', Buffer.from(`v1:CallDetailRecorX:${SAMPLE_DR_SID}`).toString('base64url')],
     ['another version', Buffer.from(`v2:CallDetailRecord:${SAMPLE_DR_SID}`).toString('base64url')],
     [
+      // As long as a UUID, so that only the UUID check keeps it from CarrierX's path.
       'a path in place of the SID',
-      Buffer.from(`v1:CallDetailRecord:../../calls/call_drs/x-y`).toString('base64url'),
+      Buffer.from(`v1:CallDetailRecord:${'../../calls/call_drs/'.padEnd(36, 'x')}`).toString('base64url'),
     ],
     ['a 100 KB string', 'A'.repeat(100 * 1024)],
   ])('returns null with BAD_USER_INPUT for %s, without calling CarrierX', async (_name, id) => {

@@ -77,7 +77,7 @@ describe('subgraph SDL', () => {
     );
     // Relay's PageInfo is defined by many graphs: shareable, it composes beside theirs.
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
-    expect(sdl).toMatch(/type CallDetailRecord\s+@key\(fields: "drSid"\)/);
+    expect(sdl).toMatch(/type CallDetailRecord implements Node\s+@key\(fields: "drSid"\)/);
     for (const [type, key] of [
       ['Partner', 'partnerSid'],
       ['Endpoint', 'endpointSid'],

@@ -33,6 +33,8 @@ type Documents = {
     "\n        query CaseInsensitive($lower: UUID!, $upper: UUID!) {\n          a: callDetailRecord(drSid: $lower) {\n            price\n          }\n          b: callDetailRecord(drSid: $upper) {\n            rate\n          }\n        }\n      ": typeof types.CaseInsensitiveDocument,
     "\n        query TwoSids($a: UUID!, $b: UUID!) {\n          a: callDetailRecord(drSid: $a) {\n            drSid\n          }\n          b: callDetailRecord(drSid: $b) {\n            drSid\n            dateTalk\n          }\n        }\n      ": typeof types.TwoSidsDocument,
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": typeof types.TwiceDocument,
+    "\n    query ApolloRecord($drSid: UUID!) {\n      callDetailRecord(drSid: $drSid) {\n        __typename\n        id\n        drSid\n        price\n      }\n    }\n  ": typeof types.ApolloRecordDocument,
+    "\n    query ApolloNode($id: ID!) {\n      node(id: $id) {\n        __typename\n        id\n        ... on CallDetailRecord {\n          price\n        }\n      }\n    }\n  ": typeof types.ApolloNodeDocument,
     "\n  query IdsEverywhere($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n    }\n    callDetailRecords(first: 3) {\n      nodes {\n        id\n        drSid\n      }\n    }\n  }\n": typeof types.IdsEverywhereDocument,
     "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n  }\n": typeof types.NodeByIdDocument,
     "\n  query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {\n    nodes(ids: $ids) {\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": typeof types.NodesAndRecordDocument,
@@ -60,6 +62,8 @@ const documents: Documents = {
     "\n        query CaseInsensitive($lower: UUID!, $upper: UUID!) {\n          a: callDetailRecord(drSid: $lower) {\n            price\n          }\n          b: callDetailRecord(drSid: $upper) {\n            rate\n          }\n        }\n      ": types.CaseInsensitiveDocument,
     "\n        query TwoSids($a: UUID!, $b: UUID!) {\n          a: callDetailRecord(drSid: $a) {\n            drSid\n          }\n          b: callDetailRecord(drSid: $b) {\n            drSid\n            dateTalk\n          }\n        }\n      ": types.TwoSidsDocument,
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": types.TwiceDocument,
+    "\n    query ApolloRecord($drSid: UUID!) {\n      callDetailRecord(drSid: $drSid) {\n        __typename\n        id\n        drSid\n        price\n      }\n    }\n  ": types.ApolloRecordDocument,
+    "\n    query ApolloNode($id: ID!) {\n      node(id: $id) {\n        __typename\n        id\n        ... on CallDetailRecord {\n          price\n        }\n      }\n    }\n  ": types.ApolloNodeDocument,
     "\n  query IdsEverywhere($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n    }\n    callDetailRecords(first: 3) {\n      nodes {\n        id\n        drSid\n      }\n    }\n  }\n": types.IdsEverywhereDocument,
     "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n  }\n": types.NodeByIdDocument,
     "\n  query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {\n    nodes(ids: $ids) {\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": types.NodesAndRecordDocument,
@@ -141,6 +145,14 @@ export function graphql(source: "\n        query TwoSids($a: UUID!, $b: UUID!) {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    "): typeof import('./graphql.js').TwiceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    query ApolloRecord($drSid: UUID!) {\n      callDetailRecord(drSid: $drSid) {\n        __typename\n        id\n        drSid\n        price\n      }\n    }\n  "): typeof import('./graphql.js').ApolloRecordDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    query ApolloNode($id: ID!) {\n      node(id: $id) {\n        __typename\n        id\n        ... on CallDetailRecord {\n          price\n        }\n      }\n    }\n  "): typeof import('./graphql.js').ApolloNodeDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

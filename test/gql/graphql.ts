@@ -214,6 +214,20 @@ export type TwiceQueryVariables = Exact<{
 
 export type TwiceQuery = { callDetailRecord: { price: string | null } | null };
 
+export type ApolloRecordQueryVariables = Exact<{
+  drSid: string;
+}>;
+
+
+export type ApolloRecordQuery = { callDetailRecord: { __typename: 'CallDetailRecord', id: string, drSid: string, price: string | null } | null };
+
+export type ApolloNodeQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ApolloNodeQuery = { node: { __typename: 'CallDetailRecord', price: string | null, id: string } | null };
+
 export type IdsEverywhereQueryVariables = Exact<{
   drSid: string;
 }>;
@@ -468,6 +482,27 @@ export const TwiceDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TwiceQuery, TwiceQueryVariables>;
+export const ApolloRecordDocument = new TypedDocumentString(`
+    query ApolloRecord($drSid: UUID!) {
+  callDetailRecord(drSid: $drSid) {
+    __typename
+    id
+    drSid
+    price
+  }
+}
+    `) as unknown as TypedDocumentString<ApolloRecordQuery, ApolloRecordQueryVariables>;
+export const ApolloNodeDocument = new TypedDocumentString(`
+    query ApolloNode($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on CallDetailRecord {
+      price
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ApolloNodeQuery, ApolloNodeQueryVariables>;
 export const IdsEverywhereDocument = new TypedDocumentString(`
     query IdsEverywhere($drSid: UUID!) {
   callDetailRecord(drSid: $drSid) {

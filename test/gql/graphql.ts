@@ -232,6 +232,20 @@ export type TwiceQueryVariables = Exact<{
 
 export type TwiceQuery = { callDetailRecord: { price: string | null } | null };
 
+export type ApolloRecordQueryVariables = Exact<{
+  drSid: string;
+}>;
+
+
+export type ApolloRecordQuery = { callDetailRecord: { __typename: 'CallDetailRecord', id: string, drSid: string, price: string | null } | null };
+
+export type ApolloNodeQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ApolloNodeQuery = { node: { __typename: 'CallDetailRecord', price: string | null, id: string } | null };
+
 export type FilteredPageQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
@@ -243,6 +257,51 @@ export type FilteredPageQueryVariables = Exact<{
 
 
 export type FilteredPageQuery = { callDetailRecords: { totalCount: number | null, nodes: Array<{ drSid: string }>, edges: Array<{ cursor: string }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, endCursor: string | null } } | null };
+
+export type IdsEverywhereQueryVariables = Exact<{
+  drSid: string;
+}>;
+
+
+export type IdsEverywhereQuery = { callDetailRecord: { id: string, drSid: string } | null, callDetailRecords: { nodes: Array<{ id: string, drSid: string }> } | null };
+
+export type NodeByIdQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeByIdQuery = { node: { __typename: 'CallDetailRecord', drSid: string, price: string | null, id: string } | null };
+
+export type NodesAndRecordQueryVariables = Exact<{
+  ids: Array<string | number> | string | number;
+  drSid: string;
+}>;
+
+
+export type NodesAndRecordQuery = { nodes: Array<{ drSid: string, price: string | null, id: string } | null> | null, callDetailRecord: { drSid: string, price: string | null } | null };
+
+export type NodeIdOnlyQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeIdOnlyQuery = { node: { id: string } | null };
+
+export type NodeThroughFragmentsQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeThroughFragmentsQuery = { node: { talkDuration: string | null } | null };
+
+export type NodeFieldsFragment = { talkDuration: string | null };
+
+export type ManyNodesQueryVariables = Exact<{
+  ids: Array<string | number> | string | number;
+}>;
+
+
+export type ManyNodesQuery = { nodes: Array<{ id: string } | null> | null };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -282,6 +341,13 @@ export const BillingFragmentDoc = new TypedDocumentString(`
     fragment Codecs on CallDetailRecord {
   codecSrc
 }`, {"fragmentName":"Billing"}) as unknown as TypedDocumentString<BillingFragment, unknown>;
+export const NodeFieldsFragmentDoc = new TypedDocumentString(`
+    fragment NodeFields on Node {
+  ... on CallDetailRecord {
+    talkDuration
+  }
+}
+    `, {"fragmentName":"NodeFields"}) as unknown as TypedDocumentString<NodeFieldsFragment, unknown>;
 export const PageDocument = new TypedDocumentString(`
     query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
   callDetailRecords(
@@ -446,6 +512,27 @@ export const TwiceDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TwiceQuery, TwiceQueryVariables>;
+export const ApolloRecordDocument = new TypedDocumentString(`
+    query ApolloRecord($drSid: UUID!) {
+  callDetailRecord(drSid: $drSid) {
+    __typename
+    id
+    drSid
+    price
+  }
+}
+    `) as unknown as TypedDocumentString<ApolloRecordQuery, ApolloRecordQueryVariables>;
+export const ApolloNodeDocument = new TypedDocumentString(`
+    query ApolloNode($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on CallDetailRecord {
+      price
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ApolloNodeQuery, ApolloNodeQueryVariables>;
 export const FilteredPageDocument = new TypedDocumentString(`
     query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
   callDetailRecords(
@@ -471,3 +558,69 @@ export const FilteredPageDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<FilteredPageQuery, FilteredPageQueryVariables>;
+export const IdsEverywhereDocument = new TypedDocumentString(`
+    query IdsEverywhere($drSid: UUID!) {
+  callDetailRecord(drSid: $drSid) {
+    id
+    drSid
+  }
+  callDetailRecords(first: 3) {
+    nodes {
+      id
+      drSid
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<IdsEverywhereQuery, IdsEverywhereQueryVariables>;
+export const NodeByIdDocument = new TypedDocumentString(`
+    query NodeById($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on CallDetailRecord {
+      drSid
+      price
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<NodeByIdQuery, NodeByIdQueryVariables>;
+export const NodesAndRecordDocument = new TypedDocumentString(`
+    query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {
+  nodes(ids: $ids) {
+    id
+    ... on CallDetailRecord {
+      drSid
+      price
+    }
+  }
+  callDetailRecord(drSid: $drSid) {
+    drSid
+    price
+  }
+}
+    `) as unknown as TypedDocumentString<NodesAndRecordQuery, NodesAndRecordQueryVariables>;
+export const NodeIdOnlyDocument = new TypedDocumentString(`
+    query NodeIdOnly($id: ID!) {
+  node(id: $id) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<NodeIdOnlyQuery, NodeIdOnlyQueryVariables>;
+export const NodeThroughFragmentsDocument = new TypedDocumentString(`
+    query NodeThroughFragments($id: ID!) {
+  node(id: $id) {
+    ...NodeFields
+  }
+}
+    fragment NodeFields on Node {
+  ... on CallDetailRecord {
+    talkDuration
+  }
+}`) as unknown as TypedDocumentString<NodeThroughFragmentsQuery, NodeThroughFragmentsQueryVariables>;
+export const ManyNodesDocument = new TypedDocumentString(`
+    query ManyNodes($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<ManyNodesQuery, ManyNodesQueryVariables>;

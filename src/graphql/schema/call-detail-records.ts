@@ -27,8 +27,8 @@ import { CallDetailRecordDirectionEnum, CallDetailRecordRef } from './call-detai
 import { selectedConnectionApiFields } from './selection.ts';
 
 // A hand-written Relay connection rather than @pothos/plugin-relay: the plugin's connection helper would fit, but
-// it brings a Node interface and global IDs this graph has no use for (records are found by drSid, and by
-// federation's key), and its cursors are offsets or its own, where ours wrap CarrierX's dr_sid cursor.
+// its cursors are offsets or its own, where ours wrap CarrierX's dr_sid cursor; the Node interface and global
+// ids are hand-written too (node.ts).
 
 // Every type this graph owns is named CallDetailRecord<Thing>, as its connection, edge, filter and order are: in a
 // supergraph, another graph's StringFilter or OrderDirection of the same name would merge with ours, and input

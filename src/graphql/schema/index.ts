@@ -12,6 +12,7 @@ import { builder } from './builder.ts';
 import './call-detail-record.ts';
 import './call-detail-records.ts';
 import './references.ts';
+import './cdr-entities.ts';
 import { toSubgraphSchema } from './subgraph.ts';
 
 // The Federation version the subgraph declares: the newest that @apollo/subgraph and composition 2.14 accept.

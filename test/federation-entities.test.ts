@@ -1,16 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { composeSupergraph } from '../examples/federation/compose.ts';
+import { gatewayConfig } from '../examples/federation/gateway.config.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, PARTNERS } from '../examples/federation/partners-subgraph.ts';
 import { CHILD_PARTNER_SID, DESCENDANT_TOKEN, PARENT_PARTNER_SID } from '../src/carrierx/simulator/index.ts';
 import { ERRORS, NOT_IN_LIST } from '../src/errors.ts';
 import { GATEWAY_SIGNATURE_EXTENSION, signParams } from '../src/graphql/gateway-signature.ts';
 import { documentHash } from '../src/graphql/persisted-documents.ts';
+import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
@@ -270,6 +274,7 @@ async function startFederation(h: Harness, options: { hmacSecret?: string } = {}
   return {
     url: gw.url,
     cdrUrl: cdr.url,
+    partnersUrl: partners.url,
     async close() {
       await Promise.all([cdr.server, partners.server, gw.server].map(stop));
       await gateway.dispose();
@@ -396,6 +401,45 @@ describe('PERSISTED_DOCUMENTS_ONLY with GATEWAY_HMAC_SECRET', () => {
     expect(h.simulator.requests).toEqual([]);
   });
 
+  // The CLI route of the docs (`npm run gateway`): the pinned Hive Gateway CLI, run in examples/federation so it
+  // reads gateway.config.ts there. Passing Authorization on and signing with GATEWAY_HMAC_SECRET are that file's
+  // doing, so an answer from this allowlisted graph shows the CLI loaded it. Slow to start on a busy machine.
+  it("serves the supergraph through the Hive Gateway CLI with the example's gateway.config.ts", async () => {
+    const supergraph = join(dir, 'supergraph.graphql');
+    await writeFile(supergraph, composeSupergraph({ cdr: signed.cdrUrl, partners: signed.partnersUrl }));
+    const port = await freePort();
+    let child: ChildProcess | undefined;
+    try {
+      const cli = spawn(
+        join(process.cwd(), 'node_modules/.bin/hive-gateway'),
+        ['supergraph', supergraph, '--host', '127.0.0.1', '--port', String(port)],
+        {
+          cwd: 'examples/federation',
+          env: { ...process.env, GATEWAY_HMAC_SECRET: SECRET, NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      child = cli;
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const read = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes(`Listening on http://127.0.0.1:${port}`)) resolve();
+        };
+        cli.stdout?.on('data', read);
+        cli.stderr?.on('data', read);
+        cli.once('exit', () => reject(new Error(`hive-gateway exited before listening: ${output}`)));
+      });
+      expect(output).toMatch(/Found default config file .*examples\/federation\/gateway\.config\.ts/);
+      const body = await throughGateway(`http://127.0.0.1:${port}/graphql`, FIVE_PARTNERS);
+      expect(body.errors).toBeUndefined();
+      expect(body.data?.partners.map((p) => p.name)).toEqual(PARTNERS.map((p) => p.name));
+      expect(listCalls(h)).toHaveLength(5);
+    } finally {
+      if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('runs a direct request signed with the secret as the gateway signs, variables included', async () => {
     const query = 'query($n: Int) { callDetailRecords(first: $n) { nodes { drSid } } }';
     const variables = { n: 1 };
@@ -412,5 +456,36 @@ describe('PERSISTED_DOCUMENTS_ONLY with GATEWAY_HMAC_SECRET', () => {
       extensions: { [GATEWAY_SIGNATURE_EXTENSION]: signParams({ query, variables }, SECRET) },
     });
     expect(tampered.status).toBe(403);
+  });
+});
+
+describe("the example's Apollo Router configuration", () => {
+  // The router binary is not run here (it cannot be downloaded offline): this checks the file's shape against
+  // the router's documented header rules, and that it forwards what the Hive Gateway example forwards.
+  it('router.yaml forwards the headers gateway.config.ts forwards, to every subgraph', async () => {
+    const config = parseYaml(await readFile('examples/federation/router.yaml', 'utf8')) as {
+      supergraph: { listen: string; path: string };
+      headers: { all: { request: { propagate: { named: string } }[] } };
+      include_subgraph_errors: { all: boolean };
+    };
+    expect(Object.keys(config).sort()).toEqual(['headers', 'include_subgraph_errors', 'supergraph']);
+    expect(config.supergraph).toEqual({ listen: '127.0.0.1:4002', path: '/graphql' });
+    expect(config.include_subgraph_errors).toEqual({ all: true });
+    expect(Object.keys(config.headers)).toEqual(['all']);
+    const rules = config.headers.all.request;
+    expect(rules.every((rule) => Object.keys(rule).join() === 'propagate')).toBe(true);
+    expect(rules.every((rule) => Object.keys(rule.propagate).join() === 'named')).toBe(true);
+
+    const request = new Request('http://gateway.invalid/graphql', {
+      headers: {
+        authorization: 'Bearer t',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        'x-request-id': 'r-1',
+        cookie: 'not forwarded',
+      },
+    });
+    const forwarded = gatewayConfig.propagateHeaders.fromClientToSubgraphs({ request } as never);
+    expect(rules.map((rule) => rule.propagate.named).sort()).toEqual(Object.keys(forwarded).sort());
+    expect(Object.keys(forwarded).sort()).toEqual(['authorization', 'traceparent', 'x-request-id']);
   });
 });

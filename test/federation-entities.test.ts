@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultParamsSerializer } from '@graphql-hive/gateway-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { composeSupergraph } from '../examples/federation/compose.ts';
@@ -12,7 +13,7 @@ import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, PARTNERS } from '../examples/federation/partners-subgraph.ts';
 import { CHILD_PARTNER_SID, DESCENDANT_TOKEN, PARENT_PARTNER_SID } from '../src/carrierx/simulator/index.ts';
 import { ERRORS, NOT_IN_LIST } from '../src/errors.ts';
-import { GATEWAY_SIGNATURE_EXTENSION, signParams } from '../src/graphql/gateway-signature.ts';
+import { GATEWAY_SIGNATURE_EXTENSION, signedPayload, signParams } from '../src/graphql/gateway-signature.ts';
 import { documentHash } from '../src/graphql/persisted-documents.ts';
 import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -456,6 +457,24 @@ describe('PERSISTED_DOCUMENTS_ONLY with GATEWAY_HMAC_SECRET', () => {
       extensions: { [GATEWAY_SIGNATURE_EXTENSION]: signParams({ query, variables }, SECRET) },
     });
     expect(tampered.status).toBe(403);
+  });
+});
+
+describe('the gateway signature', () => {
+  it("signs exactly the payload Hive Gateway's own subgraph check reads, whatever the key order or text", () => {
+    for (const params of [
+      { query: '{ __typename }' },
+      { query: '{ __typename }', variables: {} },
+      { query: '{ __typename }', variables: null },
+      {
+        query: 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }',
+        variables: {
+          r: [{ partnerSid: 'b', __typename: 'Partner', nested: { z: 1, a: [true, null, 1.5, 'é\u2028"'] } }],
+        },
+      },
+    ]) {
+      expect(signedPayload(params)).toBe(defaultParamsSerializer(params as never));
+    }
   });
 });
 

@@ -49,6 +49,20 @@ export const ERRORS = {
     'This service runs only its persisted documents: send the documentId of an operation from its manifest.',
   // A document sent with a hash that is not its sha256.
   PERSISTED_QUERY_HASH_MISMATCH: 'The document id is not the sha256 hash of the document sent with it.',
+  // HTTP 403: a gateway signature (Hive Gateway's hmacSignature) that GATEWAY_HMAC_SECRET does not verify.
+  GATEWAY_SIGNATURE_INVALID:
+    'The request carries a gateway signature (extensions["hmac-signature"]) that does not match it: the gateway signs with another secret than GATEWAY_HMAC_SECRET, or the request was changed after it was signed.',
+} as const;
+
+/**
+ * Texts for PERSISTED_QUERY_NOT_IN_LIST when the refused request looks like a federation gateway's (it carries
+ * a signature, or asks for `_entities` or `_service`): the advice for a browser's build would mislead there.
+ */
+export const NOT_IN_LIST = {
+  GATEWAY_UNSIGNED:
+    "This service runs only its persisted documents, and a federation gateway's queries only when signed: set hmacSignature: { secret } in Hive Gateway's configuration and GATEWAY_HMAC_SECRET here to the same secret.",
+  GATEWAY_NO_SECRET:
+    "This service runs only its persisted documents, and cannot check the gateway signature this request carries: GATEWAY_HMAC_SECRET is unset. Set it to the secret of the gateway's hmacSignature.",
 } as const;
 
 /**

@@ -9,10 +9,14 @@ import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
 import { gatewayConfig } from './gateway.config.ts';
 
-/** A gateway over the composed supergraph SDL: a request handler for node:http, disposed with dispose(). */
-export function createGateway(supergraphSdl: string) {
+/**
+ * A gateway over the composed supergraph SDL: a request handler for node:http, disposed with dispose().
+ * `hmacSecret` signs its subgraph requests (GATEWAY_HMAC_SECRET's part of gateway.config.ts, given here).
+ */
+export function createGateway(supergraphSdl: string, options: { hmacSecret?: string } = {}) {
   return createGatewayRuntime({
     ...gatewayConfig,
+    ...(options.hmacSecret === undefined ? {} : { hmacSignature: { secret: options.hmacSecret } }),
     supergraph: supergraphSdl,
     // The CLI loads transports by itself; the runtime needs to be given them.
     transports: { http: httpTransport },

@@ -37,6 +37,10 @@ export const graphqlEnv = z
     PERSISTED_DOCUMENTS_ONLY: optional(flag)
       .default(false)
       .describe('the production allowlist: only documents from PERSISTED_DOCUMENTS run'),
+    // Hive Gateway's hmacSignature secret; its own docs ask for a random, opaque string.
+    GATEWAY_HMAC_SECRET: optional(z.string().min(32, { error: 'must be at least 32 characters' })).describe(
+      "the federation gateway's HMAC signing secret: requests it signed run any document",
+    ),
   })
   // An allowlist with nothing on it would refuse every operation: surely a missing variable, not a wish.
   .refine((e) => !e.PERSISTED_DOCUMENTS_ONLY || (e.PERSISTED_DOCUMENTS?.documents.size ?? 0) > 0, {
@@ -65,6 +69,8 @@ export function graphqlConfig(e: z.output<typeof graphqlEnv>, production: boolea
       paths: e.PERSISTED_DOCUMENTS?.paths ?? ([] as readonly string[]),
       /** Refuse every document that is not in `documents` (PERSISTED_DOCUMENTS_ONLY). */
       only: e.PERSISTED_DOCUMENTS_ONLY,
+      /** Requests Hive Gateway signed with this secret (its hmacSignature) pass the allowlist; unset: none do. */
+      gatewaySecret: e.GATEWAY_HMAC_SECRET,
     },
   };
 }

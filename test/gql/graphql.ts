@@ -150,7 +150,10 @@ export type EntitiesQueryVariables = Exact<{
 }>;
 
 
-export type EntitiesQuery = { _entities: Array<{ drSid: string, cost: string | null, partner: { partnerSid: string } | null } | null> };
+export type EntitiesQuery = { _entities: Array<
+    | { drSid: string, cost: string | null, partner: { partnerSid: string } | null }
+    | Record<PropertyKey, never>
+   | null> };
 
 export type EntityPartnerFragment = { partner: { partnerSid: string } | null };
 

@@ -1,6 +1,7 @@
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import { type ErrorCode, ServiceError } from '../../errors.ts';
+import { type ErrorCode, NOT_IN_LIST, ServiceError } from '../../errors.ts';
 import { tallyOf } from '../context.ts';
+import { createGatewaySignatureCheck, GATEWAY_SIGNATURE_EXTENSION } from '../gateway-signature.ts';
 import {
   documentHash,
   hashOfDocumentId,
@@ -23,6 +24,8 @@ export interface PersistedDocumentsOptions {
   registered: RegisteredDocuments;
   /** `max-age` of a GET answer for a persisted document: how long the records in it stay fresh here. */
   maxAgeSeconds: number;
+  /** GATEWAY_HMAC_SECRET: a request the federation gateway signed with it runs any document. */
+  gatewaySecret?: string | undefined;
 }
 
 // Request-level refusals: the operation never runs, CarrierX is never called.
@@ -33,6 +36,21 @@ const DOCUMENT_ID_TYPE =
   'documentId must be a string: "sha256:" and the 64 hex digits of the document\'s hash.';
 const APQ_SHAPE = 'extensions.persistedQuery must be { "version": 1, "sha256Hash": "<64 hex digits>" }.';
 const TWO_IDS = 'documentId and extensions.persistedQuery.sha256Hash name different documents.';
+
+/** Fields only a federation gateway asks for: a refused document naming one is most likely a gateway's. */
+const GATEWAY_FIELDS = /\b_(?:entities|service)\b/;
+
+/** The allowlist's refusal, in words that fit who sent the request. */
+function notInList(params: GraphQLParams, gatewaySecret: string | undefined): ServiceError {
+  const signed = (params.extensions as Record<string, unknown> | undefined)?.[GATEWAY_SIGNATURE_EXTENSION];
+  if (signed !== undefined && gatewaySecret === undefined) {
+    return refuse('PERSISTED_QUERY_NOT_IN_LIST', NOT_IN_LIST.GATEWAY_NO_SECRET);
+  }
+  if (typeof params.query === 'string' && GATEWAY_FIELDS.test(params.query)) {
+    return refuse('PERSISTED_QUERY_NOT_IN_LIST', NOT_IN_LIST.GATEWAY_UNSIGNED);
+  }
+  return refuse('PERSISTED_QUERY_NOT_IN_LIST');
+}
 
 /** The id a request names, by either convention; undefined when it names none. */
 function requestedId(params: GraphQLParams & { documentId?: unknown }, request: Request): string | undefined {
@@ -62,7 +80,11 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * as `documentId` (the GraphQL-over-HTTP convention, `sha256:<hex>` or `<hex>`) or as Apollo's
  * `extensions.persistedQuery.sha256Hash`, over POST or GET. A document sent along with an id must hash to it.
  * With `only` (PERSISTED_DOCUMENTS_ONLY) any document not in the manifests is refused, whether sent by id or as
- * text, before it is parsed: the allowlist that keeps arbitrary queries out in production.
+ * text, before it is parsed: the allowlist that keeps arbitrary queries out in production. A federation gateway
+ * plans its own queries (`_entities`, a root field's part of an operation), which no manifest can list: a
+ * request signed by the gateway (Hive Gateway's HMAC upstream signature, src/graphql/gateway-signature.ts, with
+ * `gatewaySecret`) runs any document, an unsigned one meets the allowlist, and a badly signed one is refused
+ * whether or not the allowlist is on.
  *
  * An `onParams` hook, placed before the query limits so they judge the document that runs: the HTTP fast path
  * runs the same hooks (`getResultForParams`), so a persisted document is served there too, and a refusal thrown
@@ -90,7 +112,8 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * to keep because it was invalidated while CarrierX was being asked, or could not keep because its store failed).
  */
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin {
-  const { only, registered } = options;
+  const { only, registered, gatewaySecret } = options;
+  const checkSignature = gatewaySecret === undefined ? undefined : createGatewaySignatureCheck(gatewaySecret);
   // The GET requests that ran a persisted document, and whether their answer may be kept for max-age.
   const cacheable = new WeakMap<Request, boolean>();
   // Requests carrying a document and its verified hash, to register once the document has passed validation.
@@ -101,9 +124,13 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
       const documents = options.documents();
       const id = requestedId(params, request);
       const { query } = params;
+      const signature = checkSignature?.(params) ?? 'unsigned';
+      if (signature === 'forged') {
+        throw new ServiceError('GATEWAY_SIGNATURE_INVALID', undefined, { http: { status: 403 } });
+      }
       if (id === undefined) {
-        if (!only || typeof query !== 'string') return;
-        if (!documents.has(documentHash(query))) throw refuse('PERSISTED_QUERY_NOT_IN_LIST');
+        if (!only || typeof query !== 'string' || signature === 'signed') return;
+        if (!documents.has(documentHash(query))) throw notInList(params, gatewaySecret);
         if (request.method === 'GET') cacheable.set(request, true);
         return;
       }
@@ -112,7 +139,7 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
       if (typeof query === 'string') {
         // A document sent with its hash (Apollo's automatic persisted queries, after a NOT_FOUND).
         if (hash === undefined || documentHash(query) !== hash) throw refuse('PERSISTED_QUERY_HASH_MISMATCH');
-        if (only && !documents.has(hash)) throw refuse('PERSISTED_QUERY_NOT_IN_LIST');
+        if (only && !documents.has(hash) && signature !== 'signed') throw notInList(params, gatewaySecret);
         if (!only && !documents.has(hash)) registering.set(request, { hash, text: query });
         text = query;
       } else {

@@ -136,7 +136,7 @@ export const CallDetailRecordOrderInput = builder.inputType('CallDetailRecordOrd
 });
 
 /** A resolved page: the records in list order and what CarrierX said about the rest. */
-interface Page {
+export interface Page {
   readonly records: readonly CdrRecord[];
   /** Ties the page's cursors to its filter and order. */
   readonly key: string;
@@ -227,6 +227,50 @@ function writtenAs(info: GraphQLResolveInfo, args: ListArguments): WrittenAs {
   };
 }
 
+/** The arguments of every callDetailRecords field: the root field's and the entities' (src/graphql/schema/cdr-entities.ts). */
+export const callDetailRecordsArgs = builder.args((t) => ({
+  first: t.int({
+    description: `Records after \`after\` (1 to 1000; ${DEFAULT_PAGE_SIZE} if neither first nor last).`,
+  }),
+  after: t.string({ description: 'A cursor of this list: the page starts after it.' }),
+  last: t.int({
+    description: 'Records before `before`, or the last records of the list (1 to 1000).',
+  }),
+  before: t.string({ description: 'A cursor of this list: the page ends before it.' }),
+  filter: t.field({ type: CallDetailRecordFilterInput }),
+  orderBy: t.field({ type: CallDetailRecordOrderInput, defaultValue: DEFAULT_ORDER }),
+}));
+
+/**
+ * One page of callDetailRecords for its (coerced) arguments: the root field's resolver, and the entities' with
+ * the entity's condition already joined to `args.filter`, so their cursors are tied to the filter that ran.
+ */
+export async function resolveCallDetailRecords(
+  args: ListArguments,
+  context: Context,
+  info: GraphQLResolveInfo,
+): Promise<Page> {
+  const plan = planList(args, writtenAs(info, args), context.filterOperators);
+  const schema = info.schema;
+  const fields = selectedConnectionApiFields(
+    info,
+    schema.getType('CallDetailRecordConnection') as GraphQLObjectType,
+    schema.getType('CallDetailRecordEdge') as GraphQLObjectType,
+    schema.getType('CallDetailRecord') as GraphQLObjectType,
+  );
+  if (plan.merged) return mergedPage(plan, fields, context);
+  const page = await context.loaders.cdr.list(plan.page, fields, plan.asked);
+  const records = plan.reversed ? [...page.records].reverse() : page.records;
+  return {
+    records,
+    key: plan.key,
+    // CarrierX's has_more is about the direction it was asked to go; a cursor means a record lies behind.
+    hasNextPage: plan.backward ? plan.fromCursor : page.hasMore,
+    hasPreviousPage: plan.backward ? page.hasMore : plan.fromCursor,
+    totalCount: page.total,
+  };
+}
+
 builder.queryField('callDetailRecords', (t) =>
   t.field({
     type: CallDetailRecordConnectionRef,
@@ -234,43 +278,8 @@ builder.queryField('callDetailRecords', (t) =>
     // operation's other root fields still answer; non-null, the error would null the whole `data`.
     nullable: true,
     description: `Call detail records the token may see, filtered, ordered and paged (Relay connection spec) through CarrierX's list endpoint. \`first\`/\`after\` pages forward, \`last\`/\`before\` back; at most 1000 a page, ${DEFAULT_PAGE_SIZE} by default. Only the fields selected under nodes or edges.node are fetched.`,
-    args: {
-      first: t.arg.int({
-        description: `Records after \`after\` (1 to 1000; ${DEFAULT_PAGE_SIZE} if neither first nor last).`,
-      }),
-      after: t.arg.string({ description: 'A cursor of this list: the page starts after it.' }),
-      last: t.arg.int({
-        description: 'Records before `before`, or the last records of the list (1 to 1000).',
-      }),
-      before: t.arg.string({ description: 'A cursor of this list: the page ends before it.' }),
-      filter: t.arg({ type: CallDetailRecordFilterInput }),
-      orderBy: t.arg({ type: CallDetailRecordOrderInput, defaultValue: DEFAULT_ORDER }),
-    },
-    resolve: async (_root, args, context, info) => {
-      const plan = planList(
-        args as ListArguments,
-        writtenAs(info, args as ListArguments),
-        context.filterOperators,
-      );
-      const schema = info.schema;
-      const fields = selectedConnectionApiFields(
-        info,
-        schema.getType('CallDetailRecordConnection') as GraphQLObjectType,
-        schema.getType('CallDetailRecordEdge') as GraphQLObjectType,
-        schema.getType('CallDetailRecord') as GraphQLObjectType,
-      );
-      if (plan.merged) return mergedPage(plan, fields, context);
-      const page = await context.loaders.cdr.list(plan.page, fields, plan.asked);
-      const records = plan.reversed ? [...page.records].reverse() : page.records;
-      return {
-        records,
-        key: plan.key,
-        // CarrierX's has_more is about the direction it was asked to go; a cursor means a record lies behind.
-        hasNextPage: plan.backward ? plan.fromCursor : page.hasMore,
-        hasPreviousPage: plan.backward ? page.hasMore : plan.fromCursor,
-        totalCount: page.total,
-      };
-    },
+    args: callDetailRecordsArgs,
+    resolve: (_root, args, context, info) => resolveCallDetailRecords(args as ListArguments, context, info),
   }),
 );
 

@@ -13,6 +13,7 @@ import './call-detail-record.ts';
 import './call-detail-records.ts';
 import './node.ts';
 import './references.ts';
+import './cdr-entities.ts';
 import { toSubgraphSchema } from './subgraph.ts';
 
 // The Federation version the subgraph declares: the newest that @apollo/subgraph and composition 2.14 accept.

@@ -1,4 +1,6 @@
+import { UUIDResolver } from 'graphql-scalars';
 import { toGraphQLName } from '../../carrierx/fields.ts';
+import { ServiceError } from '../../errors.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordRef } from './call-detail-record.ts';
 import { needs } from './selection.ts';
@@ -6,10 +8,12 @@ import { needs } from './selection.ts';
 type KeyShape = Record<string, string>;
 
 /**
- * An entity another graph owns, referenced from a CDR by its key only (`resolvable: false`): a gateway takes
- * the key from here and asks the owning graph for everything else.
+ * An entity another graph owns, referenced from a CDR by its key. Key-only (`resolvable: false`): a gateway
+ * takes the key from here and asks the owning graph for everything else. Resolvable: this graph adds fields of
+ * its own to it (src/graphql/schema/cdr-entities.ts), and resolves a representation to its key, checked to be a
+ * UUID since it goes into a CarrierX filter.
  */
-function keyOnlyEntity(typeName: string, key: string, description: string) {
+function referencedEntity(typeName: string, key: string, description: string, resolvable: boolean) {
   const ref = builder.objectRef<KeyShape>(typeName).implement({
     description,
     fields: (t) => ({
@@ -18,24 +22,42 @@ function keyOnlyEntity(typeName: string, key: string, description: string) {
   });
   builder.asEntity(ref, {
     // Pothos types selections from literal keys; this one is built from a parameter.
-    key: builder.keyDirective(builder.selection<KeyShape>(key as never), false),
-    // Required by the plugin's types; never called, since this graph does not resolve these entities.
-    resolveReference: (reference) => reference,
+    key: resolvable
+      ? builder.selection<KeyShape>(key as never)
+      : builder.keyDirective(builder.selection<KeyShape>(key as never), false),
+    // Async on purpose: a rejection nulls only this representation; a synchronous throw would null them all.
+    resolveReference: async (reference) => {
+      let sid: string;
+      try {
+        sid = UUIDResolver.parseValue(reference[key]) as string;
+      } catch {
+        throw new ServiceError('BAD_USER_INPUT', `A ${typeName} representation needs a UUID ${key}.`);
+      }
+      return { [key]: sid };
+    },
   });
   return ref;
 }
 
-const Partner = keyOnlyEntity(
+const OWNED_ELSEWHERE = 'owned by another graph; this graph adds the call detail records that name it.';
+export const Partner = referencedEntity(
   'Partner',
   'partnerSid',
-  'A CarrierX partner (account), owned by another graph.',
+  `A CarrierX partner (account), ${OWNED_ELSEWHERE}`,
+  true,
 );
-const Endpoint = keyOnlyEntity('Endpoint', 'endpointSid', 'A CarrierX endpoint, owned by another graph.');
-const Trunk = keyOnlyEntity('Trunk', 'trunkSid', 'A CarrierX trunk, owned by another graph.');
-const TrunkGroup = keyOnlyEntity(
+export const Endpoint = referencedEntity(
+  'Endpoint',
+  'endpointSid',
+  `A CarrierX endpoint, ${OWNED_ELSEWHERE}`,
+  true,
+);
+const Trunk = referencedEntity('Trunk', 'trunkSid', 'A CarrierX trunk, owned by another graph.', false);
+export const TrunkGroup = referencedEntity(
   'TrunkGroup',
   'trunkGroupSid',
-  'A CarrierX trunk group, owned by another graph.',
+  `A CarrierX trunk group, ${OWNED_ELSEWHERE}`,
+  true,
 );
 
 /** Each reference field, the stub it returns, and the one CarrierX sid field it is keyed by. */

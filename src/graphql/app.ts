@@ -388,6 +388,7 @@ export function createApp(deps: AppDeps): App {
       usePersistedDocuments({
         documents: persisted.current,
         only: config.persistedDocuments.only,
+        gatewaySecret: config.persistedDocuments.gatewaySecret,
         registered: createRegisteredDocuments(REGISTERED_DOCUMENTS_KEPT),
         maxAgeSeconds: cache ? Math.floor(config.cache.ttlMs / 1000) : 0,
       }),

@@ -27,7 +27,7 @@ describe('a frontend generating types from the committed schema', () => {
     const types = await generateFrontendTypes();
     expect(types).toContain('export type CallDetailRecordQueryVariables = Exact<{\n  drSid: string;\n}>;');
     expect(types).toContain(
-      "{ __typename: 'Query', callDetailRecord: { __typename: 'CallDetailRecord', drSid: string, dateStart: string | null, price: string | null, direction: CallDetailRecordDirection | null, userData: unknown } | null }",
+      "{ __typename: 'Query', callDetailRecord: { __typename: 'CallDetailRecord', id: string, drSid: string, dateStart: string | null, price: string | null, direction: CallDetailRecordDirection | null, userData: unknown } | null }",
     );
   }, 30_000);
 

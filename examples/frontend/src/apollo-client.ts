@@ -1,5 +1,6 @@
-import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, HttpLink } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { createApolloCache } from './apollo-cache.ts';
 import { CallDetailRecordQuery } from './call-detail-record.ts';
 import { CSRF_HEADER, persistedDocumentHash, type ServiceOptions } from './persisted-document.ts';
 
@@ -31,8 +32,9 @@ export function createApolloClient({ url, token, fetch }: ServiceOptions) {
   });
   return new ApolloClient({
     link: persisted.concat(http),
-    // A record's identity is its drSid; the __typename codegen added to every selection names its type.
-    cache: new InMemoryCache({ typePolicies: { CallDetailRecord: { keyFields: ['drSid'] } } }),
+    // Records kept once under their global id (apollo-cache.ts); the __typename codegen added to every selection
+    // names their type.
+    cache: createApolloCache(),
   });
 }
 

@@ -4,6 +4,7 @@ import { graphql } from './gql/index.ts';
 export const CallDetailRecordQuery = graphql(`
   query CallDetailRecord($drSid: UUID!) {
     callDetailRecord(drSid: $drSid) {
+      id
       drSid
       dateStart
       price

@@ -14,10 +14,10 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n": typeof types.CallDetailRecordDocument,
+    "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n": typeof types.CallDetailRecordDocument,
 };
 const documents: Documents = {
-    "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n": types.CallDetailRecordDocument,
+    "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n": types.CallDetailRecordDocument,
 };
 
 /**
@@ -37,7 +37,7 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n"): (typeof documents)["\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n"];
+export function graphql(source: "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n"): (typeof documents)["\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -12,6 +12,8 @@ import { recordAnswerLookup, recordCacheLookup, reserveOperationNames } from '..
 import { REQUEST_ID_HEADER } from '../telemetry/request-id.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { canonicalResultStep } from './execution/canonical-results.ts';
+import { createCostEstimator } from './execution/cost.ts';
+import { costLimitStep } from './execution/cost-limit.ts';
 import { maskingStep } from './execution/masking.ts';
 import { usePreparedOperations } from './execution/prepared.ts';
 import { staleReportStep } from './execution/stale-report.ts';
@@ -307,7 +309,9 @@ export function createApp(deps: AppDeps): App {
     logger,
     fallbackToken: config.carrierx.token,
     maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
-    maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+    // A backstop for a batch's operations together: each alone is held to its estimate, which its records never
+    // exceed, before it runs (costLimitStep).
+    maxRecordsPerOperation: config.limits.operationCost,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
   });
@@ -320,6 +324,8 @@ export function createApp(deps: AppDeps): App {
   const steps: ExecutionStep[] = [
     observeStep(observability),
     variableCoercionStep(logger),
+    // After coercion: the estimate reads the variables' values.
+    costLimitStep(createCostEstimator(schema), config.limits.operationCost),
     ...(cache ? [staleReportStep] : []),
     canonicalResultStep,
     maskingStep(maskError, UNEXPECTED_MESSAGE, logging.error),
@@ -369,7 +375,6 @@ export function createApp(deps: AppDeps): App {
         aliases: config.limits.queryAliases,
         tokens: config.limits.queryTokens,
         directives: config.limits.queryDirectives,
-        cost: config.limits.queryCost,
       }),
       useReadableRequestErrors(),
       useKnownOperationTypes(),

@@ -25,8 +25,9 @@ export const ERRORS = {
   // much, the message which fields cost what. The code Apollo Router's and Hive Router's demand control use.
   COST_ESTIMATED_TOO_EXPENSIVE:
     'This operation is estimated to cost more CarrierX calls and records than this service runs in one operation (MAX_OPERATION_COST, in extensions.limit).',
-  // Records fetched by one HTTP request beyond MAX_OPERATION_COST: what the operations of a batch fetch
-  // together (each one alone is held to its estimate first); `extensions.limit` says how many.
+  // Records fetched by one HTTP request beyond MAX_OPERATION_COST, counted as they are fetched: pages whose
+  // records the selection does not show (the estimate counts only records selected, as the spec does), and
+  // the operations of a batch together (each alone is held to its estimate first); `extensions.limit` says how many.
   TOO_MANY_RECORDS:
     'This request asks for more call detail records than this service fetches for one request (MAX_OPERATION_COST, in extensions.limit; the operations of a batch count together).',
   // More records x selected fields in one HTTP request than MAX_FIELDS_PER_REQUEST; `extensions.limit` says how many.
@@ -150,7 +151,7 @@ export function tooManyRecordsForPage(
   taken: number,
 ): ServiceError {
   const others =
-    taken > 0 ? `, and ${taken} of them are already taken by other operations of this request` : '';
+    taken > 0 ? `, and ${taken} of them are already taken by other fields or operations of this request` : '';
   return new ServiceError(
     'TOO_MANY_RECORDS',
     `callDetailRecords(${asked}) asks for a page of ${size} records; one request may fetch at most ${limit} (MAX_OPERATION_COST)${others}. Ask for a smaller page and follow pageInfo.endCursor, send fewer operations in one batch, or raise MAX_OPERATION_COST.`,

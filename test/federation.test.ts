@@ -66,7 +66,7 @@ describe('subgraph SDL', () => {
   it('answers _service { sdl } with CallDetailRecord as an entity keyed by drSid and the key-only stubs', async () => {
     const sdl = await ourSubgraphSdl();
     expect(sdl).toContain(
-      '@link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])',
+      '@link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@cost", "@listSize"])',
     );
     // Relay's PageInfo is defined by many graphs: shareable, it composes beside theirs.
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
@@ -78,7 +78,8 @@ describe('subgraph SDL', () => {
       ['TrunkGroup', 'trunkGroupSid'],
     ]) {
       expect(sdl).toMatch(
-        new RegExp(`type ${type}\\s+@key\\(fields: "${key}", resolvable: false\\)\\s*\\{[^}]*${key}: ID!`),
+        // Then its @cost(weight: 0): a key stub costs no CarrierX call.
+        new RegExp(`type ${type}\\s+@key\\(fields: "${key}", resolvable: false\\)[^{]*\\{[^}]*${key}: ID!`),
       );
     }
   });

@@ -309,8 +309,9 @@ export function createApp(deps: AppDeps): App {
     logger,
     fallbackToken: config.carrierx.token,
     maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
-    // A backstop for a batch's operations together: each alone is held to its estimate, which its records never
-    // exceed, before it runs (costLimitStep).
+    // The records actually fetched, held to the same number: what the estimate does not see (a page whose
+    // records are not selected, the operations of a batch together). Each operation is held to its estimate
+    // first (costLimitStep).
     maxRecordsPerOperation: config.limits.operationCost,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,

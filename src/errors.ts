@@ -154,7 +154,7 @@ export function tooManyRecordsForPage(
     taken > 0 ? `, and ${taken} of them are already taken by other fields or operations of this request` : '';
   return new ServiceError(
     'TOO_MANY_RECORDS',
-    `callDetailRecords(${asked}) asks for a page of ${size} records; one request may fetch at most ${limit} (MAX_OPERATION_COST)${others}. Ask for a smaller page and follow pageInfo.endCursor, send fewer operations in one batch, or raise MAX_OPERATION_COST.`,
+    `callDetailRecords(${asked}) asks for a page of ${size} records (fetched whether or not they are selected); one request may fetch at most ${limit} (MAX_OPERATION_COST)${others}. Ask for a smaller page and follow pageInfo.endCursor, send fewer operations in one batch, or raise MAX_OPERATION_COST.`,
     { limit },
   );
 }

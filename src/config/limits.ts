@@ -57,17 +57,20 @@ function operationCost(e: z.output<typeof limitsEnv>): number {
 /** The warnings an old limit setting gets at start: what replaced it, and what this start made of it. */
 export function deprecatedLimits(env: Record<string, string | undefined>, cost: number) {
   const warnings: { variable: string; suggestion: string; message: string }[] = [];
-  if (env.MAX_RECORDS_PER_OPERATION !== undefined) {
+  // Set as the schema reads it: an empty value is unset.
+  const set = (name: 'MAX_RECORDS_PER_OPERATION' | 'MAX_QUERY_COST' | 'MAX_OPERATION_COST') =>
+    limitsEnv.shape[name].safeParse(env[name]).data !== undefined;
+  if (set('MAX_RECORDS_PER_OPERATION')) {
     warnings.push({
       variable: 'MAX_RECORDS_PER_OPERATION',
       suggestion: 'MAX_OPERATION_COST',
       message:
-        env.MAX_OPERATION_COST === undefined
+        !set('MAX_OPERATION_COST')
           ? `MAX_RECORDS_PER_OPERATION is deprecated: MAX_OPERATION_COST (CarrierX calls and records) replaces it, and is taken as ${cost} (2 × ${env.MAX_RECORDS_PER_OPERATION} + 1, what that many records can cost). Set MAX_OPERATION_COST and remove MAX_RECORDS_PER_OPERATION.`
           : 'MAX_RECORDS_PER_OPERATION is deprecated and ignored: MAX_OPERATION_COST is set. Remove MAX_RECORDS_PER_OPERATION.',
     });
   }
-  if (env.MAX_QUERY_COST !== undefined) {
+  if (set('MAX_QUERY_COST')) {
     warnings.push({
       variable: 'MAX_QUERY_COST',
       suggestion: 'MAX_OPERATION_COST',

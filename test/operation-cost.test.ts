@@ -46,6 +46,7 @@ const library = buildSchema(`
     authors(first: Int, last: Int): [Author!]! @listSize(slicingArguments: ["first", "last"], requireOneSlicingArgument: false, assumedSize: 5)
     shelf(first: Int = 10): Shelf @listSize(slicingArguments: ["first"], sizedFields: ["books"])
     search(text: String @cost(weight: 7)): Book
+    book(id: ID!): Book
   }
   type Shelf @cost(weight: 0) { books: [Book!]! }
   type Author { name: String books(first: Int!): [Book!]! @listSize(slicingArguments: ["first"]) }
@@ -86,6 +87,16 @@ describe('the cost estimate (IBM cost directive spec)', () => {
     expect(cost(fragments, { withBooks: false })).toBe(10);
     // Kept per values of the variables it read: the first answer is not served for the second.
     expect(cost(fragments, { withBooks: true })).toBe(16);
+  });
+
+  it('analyses a document once when its cost depends on none of its variables, and again for a page size', () => {
+    const byId = parse('query ($id: ID!, $n: Int) { book(id: $id) { title } a: authors(first: 1) { name } }');
+    const first = estimator.estimate(byId, undefined, { id: 'a' });
+    expect(estimator.estimate(byId, undefined, { id: 'b' })).toBe(first);
+    const paged = parse('query ($id: ID!, $n: Int) { book(id: $id) { title } authors(first: $n) { name } }');
+    expect(estimator.estimate(paged, undefined, { id: 'a', n: 2 })?.cost).toBe(5);
+    expect(estimator.estimate(paged, undefined, { id: 'a', n: 7 })?.cost).toBe(10);
+    expect(estimator.estimate(paged, undefined, { id: 'b', n: 2 })?.cost).toBe(5);
   });
 
   it('adds the weight of an argument given, and nothing for one left out', () => {

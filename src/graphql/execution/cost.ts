@@ -151,11 +151,15 @@ function skipped(
   return false;
 }
 
-/** How a root field was written, for a refusal: `alias: name(first: $n = 1000)`. */
-function written(node: FieldNode, scope: Scope): string {
+/**
+ * How a root field was written, for a refusal: `alias: name(first: $n = 1000)`. Only its slicing arguments are
+ * shown, whose values the estimate read anyway: a variable read for the label alone (a `$drSid`) would make the
+ * estimate depend on it, and every new value of it analyse the document again.
+ */
+function written(node: FieldNode, slicing: readonly string[], scope: Scope): string {
   const name = node.alias ? `${node.alias.value}: ${node.name.value}` : node.name.value;
   const shown = (node.arguments ?? [])
-    .filter((a) => a.value.kind === Kind.INT || a.value.kind === Kind.VARIABLE)
+    .filter((a) => slicing.includes(a.name.value))
     .map((a) => {
       const value = argumentValue(node, a.name.value, scope);
       if (typeof value !== 'number') return undefined;
@@ -221,7 +225,13 @@ export function createCostEstimator(schema: GraphQLSchema) {
             : 0;
       } else {
         cost = fieldCost(type, selection, scope, sized);
-        if (counted) roots?.push({ field: written(selection, scope), cost });
+        if (counted && roots) {
+          const slicing =
+            (isObjectType(type) &&
+              weights.get(type)?.get(selection.name.value)?.listSize?.slicingArguments) ||
+            [];
+          roots.push({ field: written(selection, slicing, scope), cost });
+        }
       }
       if (counted) total += cost;
     }

@@ -34,7 +34,7 @@ import {
  *   are honoured; variables are resolved and their defaults applied, so `first: 1000` and `first: $n` with
  *   n = 1000 cost the same.
  * One addition for this service: `_entities` is as long as the `representations` it is given (each one a
- * CarrierX call), which a gateway computes from its own query plan.
+ * CarrierX call), which a gateway computes from its own query plan (SIZED_BY_ARGUMENT).
  */
 
 /** What an operation is estimated to cost, and what each root field of it costs. */
@@ -43,6 +43,13 @@ export interface CostEstimate {
   /** Each root field selected (by response key), as written, with its cost: what a refusal names. */
   readonly fields: readonly { readonly field: string; readonly cost: number }[];
 }
+
+/**
+ * Lists as long as one of their arguments (`Type.field` → argument): what the spec cannot say, since its slicing
+ * arguments are numbers. Federation's `_entities` returns one item per representation; a field that looks
+ * records up by a list of ids adds its line here.
+ */
+export const SIZED_BY_ARGUMENT: Readonly<Record<string, string>> = { 'Query._entities': 'representations' };
 
 /** The size of a list field no `@listSize` sizes: CarrierX's largest page, so that no list is underestimated. */
 export const UNSIZED_LIST = 1000;
@@ -63,6 +70,8 @@ interface FieldWeights {
   readonly listSize: ListSize | undefined;
   /** Arguments with a `@cost`, by name. */
   readonly argumentWeights: ReadonlyMap<string, number> | undefined;
+  /** The list argument this list is as long as (SIZED_BY_ARGUMENT). */
+  readonly sizedBy: string | undefined;
 }
 
 type Directed = {
@@ -92,7 +101,7 @@ function weightOf(element: Directed): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-function fieldWeights(field: GraphQLField<unknown, unknown>): FieldWeights {
+function fieldWeights(parent: GraphQLObjectType, field: GraphQLField<unknown, unknown>): FieldWeights {
   const named: GraphQLNamedType = getNamedType(field.type);
   const weight = weightOf(field) ?? weightOf(named) ?? (isCompositeType(named) ? 1 : 0);
   const sizing = directiveArguments(field, 'listSize');
@@ -111,6 +120,7 @@ function fieldWeights(field: GraphQLField<unknown, unknown>): FieldWeights {
       sizedFields: strings(sizing.sizedFields),
     },
     argumentWeights: argumentWeights.size > 0 ? argumentWeights : undefined,
+    sizedBy: SIZED_BY_ARGUMENT[`${parent.name}.${field.name}`],
   };
 }
 
@@ -185,7 +195,7 @@ export function createCostEstimator(schema: GraphQLSchema) {
   const weights = new Map<GraphQLObjectType, Map<string, FieldWeights>>();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
-    weights.set(type, new Map(Object.values(type.getFields()).map((f) => [f.name, fieldWeights(f)])));
+    weights.set(type, new Map(Object.values(type.getFields()).map((f) => [f.name, fieldWeights(type, f)])));
   }
 
   /** Whether a fragment on `condition` applies where the selection is of `type`. */
@@ -273,9 +283,9 @@ export function createCostEstimator(schema: GraphQLSchema) {
     let size = 1;
     if (own.list) {
       if (sized?.fields.includes(name)) size = sized.size;
-      else if (name === '_entities') {
-        const representations = argumentValue(node, 'representations', scope);
-        size = Array.isArray(representations) ? representations.length : 0;
+      else if (own.sizedBy !== undefined) {
+        const items = argumentValue(node, own.sizedBy, scope);
+        size = Array.isArray(items) ? items.length : items === undefined ? 0 : 1;
       } else if (own.listSize && !childSized && slice !== undefined) size = slice;
       else size = UNSIZED_LIST;
     }

@@ -64,10 +64,9 @@ export function deprecatedLimits(env: Record<string, string | undefined>, cost: 
     warnings.push({
       variable: 'MAX_RECORDS_PER_OPERATION',
       suggestion: 'MAX_OPERATION_COST',
-      message:
-        !set('MAX_OPERATION_COST')
-          ? `MAX_RECORDS_PER_OPERATION is deprecated: MAX_OPERATION_COST (CarrierX calls and records) replaces it, and is taken as ${cost} (2 × ${env.MAX_RECORDS_PER_OPERATION} + 1, what that many records can cost). Set MAX_OPERATION_COST and remove MAX_RECORDS_PER_OPERATION.`
-          : 'MAX_RECORDS_PER_OPERATION is deprecated and ignored: MAX_OPERATION_COST is set. Remove MAX_RECORDS_PER_OPERATION.',
+      message: !set('MAX_OPERATION_COST')
+        ? `MAX_RECORDS_PER_OPERATION is deprecated: MAX_OPERATION_COST (CarrierX calls and records) replaces it, and is taken as ${cost} (2 × ${env.MAX_RECORDS_PER_OPERATION} + 1, what that many records can cost). Set MAX_OPERATION_COST and remove MAX_RECORDS_PER_OPERATION.`
+        : 'MAX_RECORDS_PER_OPERATION is deprecated and ignored: MAX_OPERATION_COST is set. Remove MAX_RECORDS_PER_OPERATION.',
     });
   }
   if (set('MAX_QUERY_COST')) {

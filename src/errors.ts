@@ -20,9 +20,16 @@ export const ERRORS = {
   UPSTREAM_BAD_RESPONSE: 'CarrierX sent a response this service cannot read.',
   // A federation representation whose key is not a UUID (the root field's argument is checked by validation).
   BAD_USER_INPUT: 'The request carries an invalid value.',
-  // More distinct records in one operation than MAX_RECORDS_PER_OPERATION; `extensions.limit` says how many.
+  // An operation whose estimated cost (CarrierX calls and records, src/graphql/execution/cost.ts) is over
+  // MAX_OPERATION_COST, refused before anything runs; `extensions.estimated` and `extensions.limit` say by how
+  // much, the message which fields cost what. The code Apollo Router's and Hive Router's demand control use.
+  COST_ESTIMATED_TOO_EXPENSIVE:
+    'This operation is estimated to cost more CarrierX calls and records than this service runs in one operation (MAX_OPERATION_COST, in extensions.limit).',
+  // Records fetched by one HTTP request beyond MAX_OPERATION_COST, counted as they are fetched: pages whose
+  // records the selection does not show (the estimate counts only records selected, as the spec does), and
+  // the operations of a batch together (each alone is held to its estimate first); `extensions.limit` says how many.
   TOO_MANY_RECORDS:
-    'This operation asks for more call detail records than this service fetches in one operation (MAX_RECORDS_PER_OPERATION, in extensions.limit).',
+    'This request asks for more call detail records than this service fetches for one request (MAX_OPERATION_COST, in extensions.limit; the operations of a batch count together).',
   // More records x selected fields in one HTTP request than MAX_FIELDS_PER_REQUEST; `extensions.limit` says how many.
   TOO_MANY_FIELDS:
     'This request asks for more record fields (records times selected fields) than this service returns in one request (MAX_FIELDS_PER_REQUEST, in extensions.limit).',
@@ -120,6 +127,31 @@ export class ServiceError extends GraphQLError {
   }
 }
 
+/** At most this many root fields are named in a refusal, the costliest first. */
+const FIELDS_NAMED = 3;
+
+/**
+ * COST_ESTIMATED_TOO_EXPENSIVE: the estimate and the limit, which root fields cost what (as written, with the
+ * variables' values), and what to change.
+ */
+export function operationTooCostly(
+  estimate: { cost: number; fields: readonly { field: string; cost: number }[] },
+  limit: number,
+): ServiceError {
+  const costliest = [...estimate.fields].sort((a, b) => b.cost - a.cost);
+  const named = costliest.slice(0, FIELDS_NAMED).map(({ field, cost }) => `${field} costs ${cost}`);
+  const rest = costliest.slice(FIELDS_NAMED);
+  if (rest.length > 0) {
+    named.push(`${rest.length} other fields cost ${rest.reduce((sum, { cost }) => sum + cost, 0)}`);
+  }
+  return new ServiceError(
+    'COST_ESTIMATED_TOO_EXPENSIVE',
+    `This operation is estimated to cost ${estimate.cost} CarrierX calls and records; one operation may cost at most ${limit} (MAX_OPERATION_COST). ${named.join('; ')}. A record by drSid costs 2 (a call and its record); a page costs 1 plus its first or last records under each of nodes and edges selected. Ask for smaller pages and follow pageInfo.endCursor, select a page's records under nodes or edges rather than both, or use fewer aliases.`,
+    // As a validation error is: a request error, 400 for application/graphql-response+json.
+    { estimated: estimate.cost, limit, http: { spec: true, status: 400 } },
+  );
+}
+
 /**
  * TOO_MANY_RECORDS for a list page: what the caller wrote (`asked`, e.g. "first: $pageSize = 200"), the limit,
  * the setting that holds it and what other fields took of it, so the message says what to change.
@@ -131,10 +163,10 @@ export function tooManyRecordsForPage(
   taken: number,
 ): ServiceError {
   const others =
-    taken > 0 ? `, and ${taken} of them are already taken by other fields of this operation` : '';
+    taken > 0 ? `, and ${taken} of them are already taken by other fields or operations of this request` : '';
   return new ServiceError(
     'TOO_MANY_RECORDS',
-    `callDetailRecords(${asked}) asks for a page of ${size} records; one operation may fetch at most ${limit} (MAX_RECORDS_PER_OPERATION)${others}. Ask for a smaller page and follow pageInfo.endCursor, or raise MAX_RECORDS_PER_OPERATION.`,
+    `callDetailRecords(${asked}) asks for a page of ${size} records (fetched whether or not they are selected); one request may fetch at most ${limit} (MAX_OPERATION_COST)${others}. Ask for a smaller page and follow pageInfo.endCursor, send fewer operations in one batch, or raise MAX_OPERATION_COST.`,
     { limit },
   );
 }

@@ -49,8 +49,9 @@ const PAGE = /* GraphQL */ `
 
 let h: Harness;
 beforeAll(async () => {
-  // Pages of up to 1000 records, CarrierX's limit; the limits' defaults have a test of their own below.
-  h = await createHarness({ MAX_RECORDS_PER_OPERATION: '1000' });
+  // Pages of up to 1000 records, CarrierX's limit, under both nodes and edges; the limits' defaults have a test
+  // of their own below.
+  h = await createHarness({ MAX_OPERATION_COST: '2001' });
 });
 afterAll(() => h.close());
 beforeEach(() => {
@@ -381,7 +382,7 @@ describe('callDetailRecords paging arguments and cursors', () => {
   });
 
   it('accepts a page of 1000, CarrierX limit, when the record limit allows it', async () => {
-    const large = await createHarness({ MAX_RECORDS_PER_OPERATION: '1000', MAX_QUERY_COST: '10000' });
+    const large = await createHarness({ MAX_OPERATION_COST: '1001' });
     try {
       const response = await large.execute<PageData, never>(
         '{ callDetailRecords(first: 1000) { nodes { drSid } } }',
@@ -569,31 +570,33 @@ describe('callDetailRecords and the loader, the cache and the limits', () => {
     }
   });
 
-  it('counts a page as `first` records against MAX_RECORDS_PER_OPERATION, and refuses it whole without calling CarrierX', async () => {
+  it('refuses a page over MAX_OPERATION_COST whole, before calling CarrierX', async () => {
     const defaults = await createHarness();
     try {
-      const response = await defaults.execute(PAGE, { first: 101 });
-      expect(response.body.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_MANY_RECORDS', limit: 100 });
+      // One call, and 250 records under nodes: 251.
+      const response = await defaults.execute(PAGE, { first: 250 });
+      expect(response.body.errors?.[0]?.extensions).toEqual({
+        code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+        estimated: 251,
+        limit: 250,
+      });
       expect(defaults.simulator.requests).toHaveLength(0);
-      // Two pages of 50 fit; a third list in the same operation does not.
-      const three = await defaults.execute(
-        'query ($n: Int) { a: callDetailRecords(first: $n) { totalCount } b: callDetailRecords(first: $n) { totalCount } c: callDetailRecords(first: 1) { totalCount } }',
-        { n: 50 },
-      );
-      expect(three.body.errors?.map((error) => error.extensions?.code)).toEqual(['TOO_MANY_RECORDS']);
-      expect(defaults.simulator.requests).toHaveLength(2);
     } finally {
       await defaults.close();
     }
   });
 
-  it('counts a page size written in the document against the query cost limit, before any call', async () => {
-    const defaults = await createHarness({ MAX_RECORDS_PER_OPERATION: '1000' });
+  it('holds the records pages fetch to MAX_OPERATION_COST even when the selection shows none of them', async () => {
+    const defaults = await createHarness();
     try {
-      const response = await defaults.execute('{ callDetailRecords(first: 1000) { nodes { drSid price } } }');
-      expect(response.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      expect(response.body.errors?.[0]?.message).toMatch(/Cost limit/);
-      expect(defaults.simulator.requests).toHaveLength(0);
+      // Estimated at a call each (no record is selected), but each page still fetches its 100 records.
+      const three = await defaults.execute(
+        'query ($n: Int) { a: callDetailRecords(first: $n) { totalCount } b: callDetailRecords(first: $n) { totalCount } c: callDetailRecords(first: 100) { totalCount } }',
+        { n: 100 },
+      );
+      expect(three.body.errors?.map((error) => error.extensions?.code)).toEqual(['TOO_MANY_RECORDS']);
+      expect(three.body.errors?.[0]?.message).toMatch(/200 of them are already taken/);
+      expect(defaults.simulator.requests).toHaveLength(2);
     } finally {
       await defaults.close();
     }
@@ -624,54 +627,29 @@ describe('callDetailRecords errors beside other fields', () => {
     callDetailRecord: { drSid: string } | null;
   };
 
-  it('answers the record beside a page over MAX_RECORDS_PER_OPERATION, and names the limit, `first` and the setting', async () => {
+  it('refuses a page over MAX_OPERATION_COST with the record beside it, naming `first` as written and the setting', async () => {
     const defaults = await createHarness();
     try {
-      const response = await defaults.execute<Dashboard, never>(beside('first: 200'));
-      expect(response.body.data).toEqual({
-        callDetailRecords: null,
-        callDetailRecord: { drSid: SAMPLE_DR_SID },
-      });
-      const [error] = response.body.errors ?? [];
-      expect(error?.path).toEqual(['callDetailRecords']);
-      expect(error?.extensions).toMatchObject({ code: 'TOO_MANY_RECORDS', limit: 100 });
-      expect(error?.message).toMatch(/first: 200/);
-      expect(error?.message).toMatch(/100/);
-      expect(error?.message).toMatch(/MAX_RECORDS_PER_OPERATION/);
-      // The page was never asked for; the record was.
-      expect(defaults.simulator.requests.map((r) => r.path.endsWith('/calls/call_drs'))).toEqual([false]);
-    } finally {
-      await defaults.close();
-    }
-  });
-
-  it('names the variable a page size over MAX_RECORDS_PER_OPERATION came from', async () => {
-    const defaults = await createHarness();
-    try {
-      const response = await defaults.execute<Dashboard, { pageSize: number }>(
+      const literal = await defaults.execute<Dashboard, never>(beside('first: 300'));
+      const variable = await defaults.execute<Dashboard, { pageSize: number }>(
         beside('first: $pageSize', '($pageSize: Int)'),
-        { pageSize: 200 },
+        { pageSize: 300 },
       );
-      expect(response.body.data?.callDetailRecord).toEqual({ drSid: SAMPLE_DR_SID });
-      expect(response.body.data?.callDetailRecords).toBeNull();
-      const [error] = response.body.errors ?? [];
-      expect(error?.extensions).toMatchObject({ code: 'TOO_MANY_RECORDS', limit: 100 });
-      expect(error?.message).toMatch(/first: \$pageSize = 200/);
-      expect(error?.message).toMatch(/MAX_RECORDS_PER_OPERATION/);
-    } finally {
-      await defaults.close();
-    }
-  });
-
-  it('says how much of MAX_RECORDS_PER_OPERATION other fields of the operation already took', async () => {
-    const defaults = await createHarness();
-    try {
-      const response = await defaults.execute(
-        '{ a: callDetailRecords(first: 60) { totalCount } b: callDetailRecords(first: 60) { totalCount } }',
-      );
-      expect(response.body.data).toMatchObject({ a: { totalCount: expect.any(Number) }, b: null });
-      expect(response.body.errors?.[0]?.message).toMatch(/first: 60/);
-      expect(response.body.errors?.[0]?.message).toMatch(/60 .*already/);
+      for (const [response, written] of [
+        [literal, 'callDetailRecords(first: 300) costs 301'],
+        [variable, 'callDetailRecords(first: $pageSize = 300) costs 301'],
+      ] as const) {
+        expect(response.body.data).toBeUndefined();
+        const [error] = response.body.errors ?? [];
+        expect(error?.extensions).toEqual({
+          code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+          estimated: 303,
+          limit: 250,
+        });
+        expect(error?.message).toContain(written);
+        expect(error?.message).toContain('MAX_OPERATION_COST');
+      }
+      expect(defaults.simulator.requests).toHaveLength(0);
     } finally {
       await defaults.close();
     }
@@ -720,7 +698,7 @@ describe('callDetailRecords when CarrierX fails', () => {
 
   it('answers RATE_LIMITED for the page when CarrierX answers 429', async () => {
     // On a server of its own: the token then waits out Retry-After (30 s) on every call, the next tests' too.
-    const limited = await createHarness({ MAX_RECORDS_PER_OPERATION: '1000' });
+    const limited = await createHarness();
     try {
       limited.simulator.faults.add({ fault: { kind: 'rate-limit', retryAfter: '30' } });
       const response = await limited.execute<PageData, Record<string, unknown>>(PAGE, { first: 2 });

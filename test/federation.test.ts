@@ -73,7 +73,7 @@ describe('subgraph SDL', () => {
   it('answers _service { sdl } with CallDetailRecord, Partner, Endpoint and TrunkGroup as entities and Trunk key-only', async () => {
     const sdl = await ourSubgraphSdl();
     expect(sdl).toContain(
-      '@link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])',
+      '@link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@cost", "@listSize"])',
     );
     // Relay's PageInfo is defined by many graphs: shareable, it composes beside theirs.
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
@@ -85,7 +85,8 @@ describe('subgraph SDL', () => {
       ['TrunkGroup', 'trunkGroupSid'],
     ]) {
       expect(sdl).toMatch(
-        new RegExp(`type ${type}\\s+@key\\(fields: "${key}"\\)\\s*\\{[^}]*callDetailRecords\\(`),
+        // Resolvable by key (this graph adds their callDetailRecords), then @cost(weight: 0): a key costs no call.
+        new RegExp(`type ${type}\\s+@key\\(fields: "${key}"\\)[^{]*\\{[^}]*callDetailRecords\\(`),
       );
     }
     expect(sdl).toMatch(/type Trunk\s+@key\(fields: "trunkSid", resolvable: false\)\s*\{[^}]*trunkSid: ID!/);

@@ -167,35 +167,39 @@ describe('query limits stop abusive operations before any resolver runs', () => 
     );
   });
 
-  it('rejects an operation over MAX_QUERY_COST', async () => {
-    const cheap = await createHarness({ MAX_QUERY_COST: '200' });
+  it('rejects an operation over MAX_OPERATION_COST', async () => {
+    const cheap = await createHarness({ MAX_OPERATION_COST: '5' });
+    // Three records by SID at a call and a record each: 6.
     const aliases = Array.from(
       { length: 3 },
       (_, i) => `r${i}: callDetailRecord(drSid: "${SAMPLE_DR_SID}") { ${ALL_FIELDS} }`,
     );
     const body = (await cheap.execute(`{ ${aliases.join(' ')} }`)).body as Body;
-    expect(body.errors?.[0]?.message).toMatch(/Cost limit of 200 exceeded/);
+    expect(body.errors?.[0]?.extensions).toEqual({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      estimated: 6,
+      limit: 5,
+    });
     expect(cheap.simulator.requests).toHaveLength(0);
     await cheap.close();
   });
 });
 
 describe('records per operation', () => {
-  it('fetches the first MAX_RECORDS_PER_OPERATION records and fails the rest with TOO_MANY_RECORDS, uncalled', async () => {
-    const capped = await createHarness({ MAX_RECORDS_PER_OPERATION: '3' });
+  it('refuses five records by SID over MAX_OPERATION_COST whole, calling CarrierX for none', async () => {
+    const capped = await createHarness({ MAX_OPERATION_COST: '9' });
     const aliases = sids.slice(0, 5).map((sid, i) => `r${i}: callDetailRecord(drSid: "${sid}") { drSid }`);
     const body = (await capped.execute(`{ ${aliases.join(' ')} }`, undefined, { token: DESCENDANT_TOKEN }))
       .body as Body;
-    expect(Object.values(body.data ?? {}).filter((r) => r !== null)).toHaveLength(3);
+    expect(body.data).toBeUndefined();
     expect(body.errors?.map((e) => e.extensions)).toEqual([
-      { code: 'TOO_MANY_RECORDS', limit: 3 },
-      { code: 'TOO_MANY_RECORDS', limit: 3 },
+      { code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 10, limit: 9 },
     ]);
-    expect(capped.simulator.requests).toHaveLength(3);
+    expect(capped.simulator.requests).toHaveLength(0);
     await capped.close();
   });
 
-  it('caps a gateway _entities fetch of 150 records at the default 100', async () => {
+  it('refuses a gateway _entities fetch of 150 records whole at the default limit, each a call and a record', async () => {
     const representations = sids.slice(0, 150).map((drSid) => ({ __typename: 'CallDetailRecord', drSid }));
     const body = await run(
       h,
@@ -204,19 +208,21 @@ describe('records per operation', () => {
 }`,
       { representations },
     );
-    expect(codes(body).filter((c) => c === 'TOO_MANY_RECORDS')).toHaveLength(50);
-    expect((body.data?._entities as unknown[] | undefined)?.filter((e) => e !== null)).toHaveLength(100);
-    expect(h.simulator.requests).toHaveLength(100);
+    expect(body.errors?.map((e) => e.extensions)).toEqual([
+      { code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 300, limit: 250 },
+    ]);
+    expect(h.simulator.requests).toHaveLength(0);
   });
 
-  it('counts a record once however many fields or aliases ask for it', async () => {
-    const capped = await createHarness({ MAX_RECORDS_PER_OPERATION: '1' });
+  it('estimates each alias of a record and fetches the record once', async () => {
+    const capped = await createHarness({ MAX_OPERATION_COST: '4' });
     const body = (
       await capped.execute(
         `{ a: callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid } b: callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`,
       )
     ).body as Body;
     expect(body.errors).toBeUndefined();
+    expect(capped.simulator.requests).toHaveLength(1);
     await capped.close();
   });
 });
@@ -359,14 +365,23 @@ describe('limits per HTTP request, however many operations it batches', () => {
   });
   const allCodes = (bodies: Body[]) => bodies.flatMap(codes);
 
-  it('counts MAX_RECORDS_PER_OPERATION across all operations of a batch', async () => {
-    const batching = await createHarness({ GRAPHQL_BATCH_LIMIT: '5', MAX_RECORDS_PER_OPERATION: '3' });
+  it('holds the records of all operations of a batch together to MAX_OPERATION_COST', async () => {
+    const batching = await createHarness({ GRAPHQL_BATCH_LIMIT: '5', MAX_OPERATION_COST: '4' });
     try {
-      const [a, b, c, d] = [...batching.simulator.records.keys()] as [string, string, string, string];
-      const res = await post(batching, [twoRecords(a, b), twoRecords(c, d)]);
+      const [a, b, c, d, e, f] = [...batching.simulator.records.keys()] as string[] as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      // Each operation alone is estimated at 4 and passes; six records together are two over.
+      const res = await post(batching, [twoRecords(a, b), twoRecords(c, d), twoRecords(e, f)]);
       const bodies = JSON.parse(res.text) as Body[];
-      expect(allCodes(bodies).filter((code) => code === 'TOO_MANY_RECORDS')).toHaveLength(1);
-      expect(batching.simulator.requests).toHaveLength(3);
+      expect(allCodes(bodies).filter((code) => code === 'TOO_MANY_RECORDS')).toHaveLength(2);
+      expect(allCodes(bodies)).not.toContain('COST_ESTIMATED_TOO_EXPENSIVE');
+      expect(batching.simulator.requests).toHaveLength(4);
     } finally {
       await batching.close();
     }
@@ -413,7 +428,9 @@ fragment All on CallDetailRecord {
   });
 
   it('refuses records beyond MAX_FIELDS_PER_REQUEST (records x fields) with TOO_MANY_FIELDS and its limit', async () => {
-    const body = await run(h, entities(30), { r: hundred() });
+    // The cost limit would refuse 3,000 representations first: lifted, to test the response-size bound alone.
+    const wide = await createHarness({ MAX_QUERY_LENGTH: '10000000', MAX_OPERATION_COST: '10000' });
+    const body = await run(wide, entities(30), { r: hundred() }).finally(() => wide.close());
     const tooMany = (body.errors ?? []).filter((e) => e.extensions?.code === 'TOO_MANY_FIELDS');
     expect(tooMany.length).toBeGreaterThan(0);
     expect(tooMany[0]?.extensions?.limit).toBe(20_000);
@@ -422,7 +439,7 @@ fragment All on CallDetailRecord {
       .filter((record) => record !== null);
     // 20,000 fields is 384 records of 52 fields; descendant and missing records count too but are not served.
     expect(served.length).toBeLessThanOrEqual(Math.floor(20_000 / CDR_FIELDS.length));
-    expect(h.simulator.requests.length).toBeLessThanOrEqual(100);
+    expect(wide.simulator.requests.length).toBeLessThanOrEqual(100);
   });
 
   it('shares MAX_FIELDS_PER_REQUEST between the operations of a batch', async () => {

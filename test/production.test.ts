@@ -163,14 +163,13 @@ describe('configuration of the limits and switches', () => {
     });
     expect(loadConfig({}).limits).toEqual({
       requestDeadlineMs: 15_000,
-      maxRecordsPerOperation: 100,
+      operationCost: 250,
       maxFieldsPerRequest: 20_000,
       queryLength: 32_768,
       queryDepth: 8,
       queryAliases: 30,
       queryTokens: 2_000,
       queryDirectives: 50,
-      queryCost: 5_000,
       requestBodyBytes: 262_144,
       requestBodyLimitStrategy: 'content-length',
       batch: 0,

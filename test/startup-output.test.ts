@@ -71,7 +71,7 @@ describe('starting the server', () => {
         url: server.url,
         upstream: baseUrl,
         version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-        limits: { maxRecordsPerOperation: expect.any(Number), requestDeadlineMs: expect.any(Number) },
+        limits: { operationCost: expect.any(Number), requestDeadlineMs: expect.any(Number) },
         cache: 'memory',
         persistedDocumentsOnly: false,
         shutdownDelayMs: 1500,

@@ -3,7 +3,7 @@ import { cacheConfig, cacheEnv } from './cache.ts';
 import { carrierxConfig, carrierxEnv } from './carrierx.ts';
 import { graphqlConfig, graphqlEnv } from './graphql.ts';
 import { httpConfig, httpEnv } from './http.ts';
-import { limitsConfig, limitsEnv } from './limits.ts';
+import { deprecatedLimits, limitsConfig, limitsEnv } from './limits.ts';
 import { runtimeConfig, runtimeEnv } from './runtime.ts';
 import { whenValid } from './shared.ts';
 import { simulatorConfig, simulatorEnv } from './simulator.ts';
@@ -95,8 +95,8 @@ const configSchema = envSchema.transform((e) => {
 /** The validated configuration, as every part of the service reads it. */
 export type Config = z.output<typeof configSchema> & {
   /**
-   * Variables that look like ours but are not (typos, most likely), for the entry point to log at warn:
-   * loadConfig itself logs nothing. In production they are a ConfigError instead.
+   * Variables that look like ours but are not (typos, most likely), and deprecated ones still read, for the
+   * entry point to log at warn: loadConfig itself logs nothing. In production a typo is a ConfigError instead.
    */
   warnings: UnknownVariable[];
 };
@@ -127,7 +127,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         problem: `is not a variable this service reads: did you mean ${u.suggestion}?`,
       }))
     : [];
-  if (parsed.success && typos.length === 0) return { ...parsed.data, warnings: unknown };
+  if (parsed.success && typos.length === 0) {
+    const deprecated = deprecatedLimits(env, parsed.data.limits.operationCost);
+    return { ...parsed.data, warnings: [...deprecated, ...unknown] };
+  }
   const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
     const raw = env[name];

@@ -12,6 +12,8 @@ import { recordAnswerLookup, recordCacheLookup, reserveOperationNames } from '..
 import { REQUEST_ID_HEADER } from '../telemetry/request-id.ts';
 import { type Context, createContextFactory } from './context.ts';
 import { canonicalResultStep } from './execution/canonical-results.ts';
+import { createCostEstimator } from './execution/cost.ts';
+import { costLimitStep } from './execution/cost-limit.ts';
 import { maskingStep } from './execution/masking.ts';
 import { usePreparedOperations } from './execution/prepared.ts';
 import { staleReportStep } from './execution/stale-report.ts';
@@ -332,7 +334,10 @@ export function createApp(deps: AppDeps): App {
     logger,
     fallbackToken: config.carrierx.token,
     maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
-    maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+    // The records actually fetched, held to the same number: what the estimate does not see (a page whose
+    // records are not selected, the operations of a batch together). Each operation is held to its estimate
+    // first (costLimitStep).
+    maxRecordsPerOperation: config.limits.operationCost,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
     filterOperators: config.carrierx.filterOperators,
@@ -346,6 +351,8 @@ export function createApp(deps: AppDeps): App {
   const steps: ExecutionStep[] = [
     observeStep(observability),
     variableCoercionStep(logger),
+    // After coercion: the estimate reads the variables' values.
+    costLimitStep(createCostEstimator(schema), config.limits.operationCost),
     ...(cache ? [staleReportStep] : []),
     canonicalResultStep,
     maskingStep(maskError, UNEXPECTED_MESSAGE, logging.error),
@@ -398,7 +405,6 @@ export function createApp(deps: AppDeps): App {
         aliases: config.limits.queryAliases,
         tokens: config.limits.queryTokens,
         directives: config.limits.queryDirectives,
-        cost: config.limits.queryCost,
       }),
       useReadableRequestErrors(),
       useKnownOperationTypes(),

@@ -1,4 +1,3 @@
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
@@ -14,7 +13,6 @@ export interface QueryLimits {
   aliases: number;
   tokens: number;
   directives: number;
-  cost: number;
 }
 
 // Armor's validation rules throw, which ends validation with an error lacking a code. Reported instead, the
@@ -64,11 +62,11 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
     onPluginInit({ addPlugin }) {
       addPlugin(maxTokensPlugin({ n: limits.tokens }));
       addPlugin(stackSafeParse);
-      // Fragments are a way to write a selection, not a level: they add neither depth nor cost.
+      // Fragments are a way to write a selection, not a level: they add no depth. (Cost is not armor's: the one
+      // cost limit, in CarrierX calls and records, is src/graphql/execution/cost-limit.ts's.)
       addPlugin(maxDepthPlugin({ n: limits.depth, flattenFragments: true, ...reportInstead }));
       addPlugin(maxAliasesPlugin({ n: limits.aliases, ...reportInstead }));
       addPlugin(maxDirectivesPlugin({ n: limits.directives, ...reportInstead }));
-      addPlugin(costLimitPlugin({ maxCost: limits.cost, flattenFragments: true, ...reportInstead }));
     },
   };
 }

@@ -36,6 +36,22 @@ export interface SchemaTypes {
     Decimal: { Input: string; Output: string };
     JSON: { Input: unknown; Output: unknown };
   };
+  // IBM's cost directives, as Apollo's cost spec declares them (src/graphql/schema/cost.ts applies them).
+  Directives: {
+    cost: {
+      locations: 'FIELD_DEFINITION' | 'OBJECT' | 'ARGUMENT_DEFINITION' | 'SCALAR' | 'ENUM';
+      args: { weight: number };
+    };
+    listSize: {
+      locations: 'FIELD_DEFINITION';
+      args: {
+        assumedSize?: number;
+        slicingArguments?: string[];
+        sizedFields?: string[];
+        requireOneSlicingArgument?: boolean;
+      };
+    };
+  };
 }
 
 /** The schema builder: plugins, scalars and context type; types live in one file each beside it. */

@@ -7,6 +7,7 @@ import { staleAgeOf } from '../../records/cdr-cache.ts';
 import { canonicalSid } from '../../records/cdr-loader.ts';
 import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
+import { COST, costs } from './cost.ts';
 import { needs, selectedApiFields } from './selection.ts';
 
 export const CallDetailRecordDirectionEnum = builder.enumType('CallDetailRecordDirection', {
@@ -50,6 +51,9 @@ export function secondsBetween(from: unknown, to: unknown): string | Error | nul
 CallDetailRecordRef.implement({
   description:
     'A CarrierX Call Detail Record: one call, its legs, numbers, timing, price and STIR/SHAKEN details. Only the fields a query selects are fetched from CarrierX.',
+  // Found by its SID (the root field, a federation representation): a call for one record. A page's records
+  // weigh a record each, at the connection's fields.
+  directives: costs(COST.call + COST.record),
   fields: (t) => ({
     ...Object.fromEntries(
       CDR_FIELDS.map((f: CdrField) => [

@@ -24,6 +24,7 @@ import { type CdrPage, type CdrRecord, type CdrView, viewOf } from '../../carrie
 import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordDirectionEnum, CallDetailRecordRef } from './call-detail-record.ts';
+import { COST, costs, free, page } from './cost.ts';
 import { selectedConnectionApiFields } from './selection.ts';
 
 // A hand-written Relay connection rather than @pothos/plugin-relay: the plugin's connection helper would fit, but
@@ -159,6 +160,7 @@ interface Edge {
 
 export const PageInfoRef = builder.objectRef<Page>('PageInfo').implement({
   description: 'Where a page lies in its list (Relay connection spec).',
+  directives: free,
   // Relay's spec and its clients and linters expect this name, and one PageInfo in a supergraph is what a frontend
   // wants: shared, not renamed. Federation 2 merges it only with graphs whose PageInfo is @shareable too; one
   // that is not fails composition with INVALID_FIELD_SHARING (an error, never a silent merge).
@@ -179,12 +181,13 @@ export const PageInfoRef = builder.objectRef<Page>('PageInfo').implement({
 
 export const CallDetailRecordEdgeRef = builder.objectRef<Edge>('CallDetailRecordEdge').implement({
   description: 'A record in a list, with the cursor to page from it.',
+  directives: free,
   fields: (t) => ({
     cursor: t.exposeString('cursor', {
       nullable: false,
       description: 'Opaque; valid only with the filter and order of the list it came from.',
     }),
-    node: t.expose('node', { type: CallDetailRecordRef, nullable: false }),
+    node: t.expose('node', { type: CallDetailRecordRef, nullable: false, directives: costs(COST.record) }),
   }),
 });
 
@@ -201,6 +204,7 @@ export const CallDetailRecordConnectionRef = builder.objectRef<Page>('CallDetail
       type: [CallDetailRecordRef],
       nullable: { list: false, items: false },
       description: 'The records of the page, without cursors.',
+      directives: costs(COST.record),
       resolve: (page) => page.records.map(viewOf),
     }),
     pageInfo: t.field({ type: PageInfoRef, nullable: false, resolve: (page) => page }),
@@ -277,6 +281,7 @@ builder.queryField('callDetailRecords', (t) =>
     // Nullable so that a refused page (a limit, a bad cursor, CarrierX failing) is null with its error and the
     // operation's other root fields still answer; non-null, the error would null the whole `data`.
     nullable: true,
+    directives: page(DEFAULT_PAGE_SIZE),
     description: `Call detail records the token may see, filtered, ordered and paged (Relay connection spec) through CarrierX's list endpoint. \`first\`/\`after\` pages forward, \`last\`/\`before\` back; at most 1000 a page, ${DEFAULT_PAGE_SIZE} by default. Only the fields selected under nodes or edges.node are fetched.`,
     args: callDetailRecordsArgs,
     resolve: (_root, args, context, info) => resolveCallDetailRecords(args as ListArguments, context, info),

@@ -1,3 +1,4 @@
+import { DEFAULT_PAGE_SIZE } from '../../carrierx/list-query.ts';
 import { ServiceError } from '../../errors.ts';
 import { builder } from './builder.ts';
 import {
@@ -5,6 +6,7 @@ import {
   callDetailRecordsArgs,
   resolveCallDetailRecords,
 } from './call-detail-records.ts';
+import { page } from './cost.ts';
 import { Endpoint, Partner, TrunkGroup } from './references.ts';
 
 type Filter = Readonly<Record<string, unknown>>;
@@ -127,6 +129,8 @@ for (const entity of CDR_ENTITIES) {
       // Nullable for the root field's reason: a refused page is null with its error, the rest still answers.
       nullable: true,
       description: `The call detail records of this ${entity.typeName}${twoSided ? ' on one leg' : ''} (filter.${twoSided ? `${entity.fields.SRC} or filter.${entity.fields.DST}, as \`side\` says,` : entity.fields.ANY} equal to its ${entity.key}, "and" the conditions of \`filter\`), listed and paged as Query.callDetailRecords. Its cursors page this list only.`,
+      // Weighed as the root field's page: a call plus its records, for each entity a gateway sends.
+      directives: page(DEFAULT_PAGE_SIZE),
       args: { ...callDetailRecordsArgs, ...sideArgs(entity) },
       resolve: (parent, args, context, info) =>
         resolveCallDetailRecords(

@@ -16,8 +16,9 @@ import './references.ts';
 import './cdr-entities.ts';
 import { toSubgraphSchema } from './subgraph.ts';
 
-// The Federation version the subgraph declares: the newest that @apollo/subgraph and composition 2.14 accept.
-const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
+// The Federation version the subgraph declares: 2.9 is the first whose spec holds the cost directives (Apollo's
+// cost spec v0.1, imported through it as Apollo's demand-control docs do), which routers read our weights from.
+const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.9';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
@@ -84,7 +85,7 @@ function checkRepresentations(schema: GraphQLSchema): void {
 function createSchema(): GraphQLSchema {
   const schema = toSubgraphSchema(builder, {
     linkUrl: FEDERATION_LINK,
-    federationDirectives: ['@key', '@shareable'],
+    federationDirectives: ['@key', '@shareable', '@cost', '@listSize'],
   });
   checkRepresentations(schema);
   settleListItems(schema);

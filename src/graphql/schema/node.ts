@@ -10,7 +10,7 @@ import { needs } from './selection.ts';
 // Apollo Client's cache keys records by its default (`__typename` + `id`). A hand-written interface rather than
 // @pothos/plugin-relay, which would bring connection helpers and cursors this graph writes its own way.
 
-/** The most ids one `nodes(ids:)` takes; its records count against MAX_RECORDS_PER_OPERATION as well. */
+/** The most ids one `nodes(ids:)` takes; its records count against MAX_OPERATION_COST as well. */
 export const MAX_NODE_IDS = 100;
 
 const NOT_AN_ID =
@@ -54,7 +54,10 @@ builder.queryFields((t) => ({
     type: [NodeRef],
     // Nullable as callDetailRecords is: a refused list is null with its error, and other root fields answer.
     nullable: { list: true, items: true },
-    description: `The records with these global ids, in the order given: each item as node(id:) answers it, null with its own error. At most ${MAX_NODE_IDS} ids; a repeated id is fetched once, and each distinct record counts against MAX_RECORDS_PER_OPERATION.`,
+    description: `The records with these global ids, in the order given: each item as node(id:) answers it, null with its own error. At most ${MAX_NODE_IDS} ids; a repeated id is fetched once, and each distinct record counts against MAX_OPERATION_COST.`,
+    // As long as its ids (this service's estimate, SIZED_BY_ARGUMENT); a router, which cannot size a list by an
+    // ID list, assumes the most it takes.
+    directives: { listSize: { assumedSize: MAX_NODE_IDS, requireOneSlicingArgument: false } },
     args: {
       ids: t.arg.idList({
         required: true,

@@ -3,6 +3,7 @@ import { toGraphQLName } from '../../carrierx/fields.ts';
 import { ServiceError } from '../../errors.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordRef } from './call-detail-record.ts';
+import { free } from './cost.ts';
 import { needs } from './selection.ts';
 
 type KeyShape = Record<string, string>;
@@ -16,6 +17,8 @@ type KeyShape = Record<string, string>;
 function referencedEntity(typeName: string, key: string, description: string, resolvable: boolean) {
   const ref = builder.objectRef<KeyShape>(typeName).implement({
     description,
+    // The key alone, taken from the record that references it: no call.
+    directives: free,
     fields: (t) => ({
       [key]: t.exposeID(key, { nullable: false, description: `Secure ID of the ${typeName}.` }),
     }),

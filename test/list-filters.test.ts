@@ -32,9 +32,10 @@ const PAGE = /* GraphQL */ `
 let here: Harness;
 let pushed: Harness;
 beforeAll(async () => {
-  here = await createHarness({ MAX_RECORDS_PER_OPERATION: '1000' });
+  // A page of CarrierX's largest size (1000 records and its call) within the estimate.
+  here = await createHarness({ MAX_OPERATION_COST: '1001' });
   pushed = await createHarness(
-    { MAX_RECORDS_PER_OPERATION: '1000', CARRIERX_FILTER_OPERATORS: 'in,le' },
+    { MAX_OPERATION_COST: '1001', CARRIERX_FILTER_OPERATORS: 'in,le' },
     {},
     { filterOperators: ['in', 'le'] },
   );
@@ -230,11 +231,11 @@ describe('`in` on a filter field', () => {
     expect(listCalls(here)).toHaveLength(0);
   });
 
-  it('counts every list call of the page against MAX_RECORDS_PER_OPERATION, refusing the page whole without calling CarrierX', async () => {
+  it('counts every list call of the page against MAX_OPERATION_COST, refusing the page whole without calling CarrierX', async () => {
     const response = await page(here, { first: 600, filter: { sipcause: { in: ['486', '603'] } } });
-    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'TOO_MANY_RECORDS', limit: 1000 });
+    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'TOO_MANY_RECORDS', limit: 1001 });
     expect(response.body.errors?.[0]?.message).toMatch(
-      /^callDetailRecords\(first: \$first = 600, once for each of the 2 list calls of its filter's in or phone\) asks for a page of 1200 records; one operation may fetch at most 1000 \(MAX_RECORDS_PER_OPERATION\)\./,
+      /^callDetailRecords\(first: \$first = 600, once for each of the 2 list calls of its filter's in or phone\) asks for a page of 1200 records \(fetched whether or not they are selected\); one request may fetch at most 1001 \(MAX_OPERATION_COST\)\./,
     );
     expect(listCalls(here)).toHaveLength(0);
   });

@@ -211,14 +211,15 @@ describe('global ids', () => {
   });
 });
 
-describe('global ids under MAX_RECORDS_PER_OPERATION', () => {
+describe('global ids under MAX_OPERATION_COST', () => {
   let limited: Harness;
   beforeAll(async () => {
-    limited = await createHarness({ MAX_RECORDS_PER_OPERATION: '2' });
+    // Each id is estimated at a call and its record: 2.
+    limited = await createHarness({ MAX_OPERATION_COST: '8' });
   });
   afterAll(() => limited.close());
 
-  it('counts the distinct records of nodes(ids:) against the limit, with TOO_MANY_RECORDS beyond it', async () => {
+  it('fetches a repeated id once, within the estimate of two per id', async () => {
     const sids = [...limited.simulator.records.keys()].slice(0, 3);
     const ids = [sids[0], sids[1], sids[0], sids[2]].map((sid) => globalIdOf(sid as string));
     const res = await limited.execute(
@@ -226,10 +227,25 @@ describe('global ids under MAX_RECORDS_PER_OPERATION', () => {
       { ids },
       { token: DESCENDANT_TOKEN },
     );
-    expect(res.body.data?.nodes?.map((n) => n?.id ?? null)).toEqual([ids[0], ids[1], ids[2], null]);
-    expect(res.body.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([
-      [['nodes', 3], 'TOO_MANY_RECORDS'],
-    ]);
-    expect(limited.simulator.requests.filter((r) => r.path.includes('/calls/call_drs/'))).toHaveLength(2);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.nodes?.map((n) => n?.id ?? null)).toEqual(ids);
+    expect(limited.simulator.requests.filter((r) => r.path.includes('/calls/call_drs/'))).toHaveLength(3);
+  });
+
+  it('refuses nodes(ids:) estimated over the limit before fetching anything, naming the estimate', async () => {
+    const before = limited.simulator.requests.length;
+    const sids = [...limited.simulator.records.keys()].slice(0, 5);
+    const res = await limited.execute(
+      graphql(`query ManyNodes($ids: [ID!]!) { nodes(ids: $ids) { id } }`),
+      { ids: sids.map((sid) => globalIdOf(sid as string)) },
+      { token: DESCENDANT_TOKEN },
+    );
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      estimated: 10,
+      limit: 8,
+    });
+    expect(limited.simulator.requests.length).toBe(before);
   });
 });

@@ -197,7 +197,9 @@ describe('the subgraph SDL', () => {
     expect(sdl).toContain(
       '@link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@cost", "@listSize"])',
     );
-    expect(sdl).toMatch(/type CallDetailRecord\s+@key\(fields: "drSid"\)\s+@cost\(weight: 2\)/);
+    expect(sdl).toMatch(
+      /type CallDetailRecord implements Node\s+@key\(fields: "drSid"\)\s+@cost\(weight: 2\)/,
+    );
     expect(sdl).toContain(
       '@cost(weight: 1) @listSize(assumedSize: 20, slicingArguments: ["first", "last"], sizedFields: ["edges", "nodes"], requireOneSlicingArgument: false)',
     );

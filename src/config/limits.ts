@@ -9,6 +9,10 @@ export const limitsEnv = z.object({
   MAX_RECORDS_PER_OPERATION: optional(integer(1, 10_000))
     .default(100)
     .describe('distinct records one operation may resolve'),
+  // A statistic reads every record of its range (100 pages of 1000 at this default) to answer a few sums.
+  MAX_STATS_RECORDS: optional(integer(1, 10_000_000))
+    .default(100_000)
+    .describe('records one callDetailRecordStats scan reads before it stops, answering complete: false'),
   // Records x selected fields one HTTP request may be answered with: 100 records of all 52 fields is 5,200;
   // 30 aliases of that (a 10 KB request that passes every query limit) would be 156,000, about 4.8 MB.
   MAX_FIELDS_PER_REQUEST: optional(integer(1, 10_000_000))
@@ -37,6 +41,7 @@ export function limitsConfig(e: z.output<typeof limitsEnv>) {
     limits: {
       requestDeadlineMs: e.REQUEST_DEADLINE_MS,
       maxRecordsPerOperation: e.MAX_RECORDS_PER_OPERATION,
+      maxStatsRecords: e.MAX_STATS_RECORDS,
       maxFieldsPerRequest: e.MAX_FIELDS_PER_REQUEST,
       queryLength: e.MAX_QUERY_LENGTH,
       queryDepth: e.MAX_QUERY_DEPTH,

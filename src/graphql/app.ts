@@ -308,6 +308,7 @@ export function createApp(deps: AppDeps): App {
     fallbackToken: config.carrierx.token,
     maxParallelPerRequest: config.carrierx.maxParallelPerRequest,
     maxRecordsPerOperation: config.limits.maxRecordsPerOperation,
+    maxStatsRecords: config.limits.maxStatsRecords,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
   });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DESCENDANT_TOKEN } from '../src/carrierx/simulator/index.ts';
+import { createRedisStore } from '../src/records/redis-store.ts';
 import { DecimalSum } from '../src/records/stats.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -91,7 +94,7 @@ function expectedTable(rows: readonly Row[], api: string, key: string) {
 
 /** The zone's wall clock at `ms`, e.g. "2025-03-09 01:59", read through toLocaleString, not the service's code. */
 function wall(ms: number, timeZone: string): string {
-  return new Date(ms).toLocaleString('sv-SE', { timeZone, hour12: false }).slice(0, 16);
+  return new Date(ms).toLocaleString('sv-SE', { timeZone, hourCycle: 'h23' }).slice(0, 16);
 }
 
 function listRequests(h: Harness) {
@@ -360,5 +363,72 @@ describe('callDetailRecordStats with its own limits and cache', () => {
     // Another grouping is another statistic.
     await ask(['SIPCAUSE']);
     expect(limited.simulator.stats.requests).toBeGreaterThan(calls);
+  });
+});
+
+describe('callDetailRecordStats kept in Redis', () => {
+  let redis: RedisServer;
+  let store: ReturnType<typeof createRedisStore>;
+  let shared: Harness;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    store = createRedisStore({
+      url: redis.url,
+      timeoutMs: 2_000,
+      keyPrefix: 'stats-test:',
+      logger: createLogger({ level: 'silent' }),
+    });
+    await store.connected;
+    shared = await createHarness(
+      { CACHE_TTL_MS: '60000', CACHE_KEY_SECRET: 'a-cache-key-secret-of-at-least-32-characters' },
+      { cacheStore: store },
+    );
+  });
+  afterAll(async () => {
+    await shared?.close();
+    await store?.close?.();
+    await redis?.stop();
+  });
+
+  it('answers a repeated statistic from Redis and computes it again once a record is invalidated', async () => {
+    const records = [...shared.simulator.records.values()];
+    const starts = records.map((row) => Date.parse(row.date_start as string));
+    const filter = {
+      dateStart: {
+        ge: new Date(Math.min(...starts)).toISOString(),
+        lt: new Date(Math.max(...starts) + 1).toISOString(),
+      },
+    };
+    const ask = () =>
+      shared.execute<{ callDetailRecordStats: Stats | null }, Record<string, unknown>>(
+        STATS,
+        { filter, groupBy: ['STIR_ATTEST'], bucket: 'WEEK', timeZone: 'Europe/Berlin' },
+        { token: DESCENDANT_TOKEN },
+      );
+    shared.simulator.resetLog();
+    const first = await ask();
+    expect(first.body.errors).toBeUndefined();
+    const calls = shared.simulator.stats.requests;
+    expect(calls).toBeGreaterThan(0);
+    const second = await ask();
+    expect(second.text).toBe(first.text);
+    expect(shared.simulator.stats.requests).toBe(calls);
+    // Weeks start on Monday at local midnight, written with Berlin's offset.
+    for (const group of answerOf(second).groups) {
+      const bucket = group.key.bucket as string;
+      expect(
+        new Date(Date.parse(bucket)).toLocaleString('en-US', {
+          timeZone: 'Europe/Berlin',
+          weekday: 'short',
+          hour: '2-digit',
+          hourCycle: 'h23',
+        }),
+      ).toBe('Mon, 00');
+      expect(bucket).toMatch(/T00:00:00\.000\+0[12]:00$/);
+    }
+    await store.deleteRecord(String(records[0]?.dr_sid));
+    const third = await ask();
+    expect(third.text).toBe(first.text);
+    expect(shared.simulator.stats.requests).toBeGreaterThan(calls);
   });
 });

@@ -26,7 +26,7 @@ interface Stats {
 const MEASURES = 'calls answered durationSeconds billedSeconds cost';
 const KEY =
   'bucket direction sipcause stirAttest partnerSid trunkGroupSidSrc trunkGroupSidDst endpointSidSrc endpointSidDst numberSrc numberDst';
-const STATS = /* GraphQL */ `
+const STATS = `
   query Stats($filter: CallDetailRecordFilter!, $groupBy: [CallDetailRecordDimension!], $bucket: CallDetailRecordTimeBucket, $timeZone: String, $limit: Int) {
     callDetailRecordStats(filter: $filter, groupBy: $groupBy, bucket: $bucket, timeZone: $timeZone, limit: $limit) {
       total { ${MEASURES} }
@@ -287,7 +287,7 @@ describe('callDetailRecordStats', () => {
 
   it('asks CarrierX only for the fields the selection and grouping need', async () => {
     const response = await h.execute(
-      /* GraphQL */ `query ($filter: CallDetailRecordFilter!) {
+      `query ($filter: CallDetailRecordFilter!) {
         callDetailRecordStats(filter: $filter, groupBy: [DIRECTION]) { groups { key { direction } cost } }
       }`,
       { filter: { dateStart: range } },

@@ -275,6 +275,16 @@ describe('callDetailRecordStats', () => {
     }
   });
 
+  it('counts a call that starts at the lower bound with ge and not with gt', async () => {
+    const at = rows[Math.floor(rows.length / 2)]?.date_start as string;
+    const same = rows.filter((row) => row.date_start === at).length;
+    const later = rows.filter((row) => Date.parse(row.date_start as string) > Date.parse(at)).length;
+    const ge = answerOf(await stats({ filter: { dateStart: { ge: at, lt: range.lt } } }));
+    const gt = answerOf(await stats({ filter: { dateStart: { gt: at, lt: range.lt } } }));
+    expect(ge.total.calls).toBe(later + same);
+    expect(gt.total.calls).toBe(later);
+  });
+
   it('refuses an unknown time zone and a range without both ends, naming them, without calling CarrierX', async () => {
     const zone = await stats({ filter: { dateStart: range }, timeZone: 'Mars/Olympus_Mons' });
     expect(zone.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

@@ -265,9 +265,9 @@ export interface StatsArguments {
 /** A validated statistics request: what is scanned, how it is grouped, and which fields pages ask for. */
 export interface StatsPlan {
   readonly filter: Readonly<Record<string, unknown>>;
-  /** dateStart's lower bound, its operator (gt or ge), and its upper bound (lt). */
+  /** dateStart's bounds as given: the lower (gt or ge) and the upper (lt, or le where the filter has it). */
   readonly from: { readonly at: Date; readonly operator: 'gt' | 'ge' };
-  readonly until: Date;
+  readonly until: { readonly at: Date; readonly operator: 'lt' | 'le' };
   readonly groupBy: readonly StatsDimension[];
   readonly bucket: TimeBucket | undefined;
   readonly timeZone: string;
@@ -295,14 +295,15 @@ function refuse(message: string): ServiceError {
 export function planStats(args: StatsArguments, measures: readonly string[]): StatsPlan {
   const dateStart = (args.filter.dateStart ?? {}) as Readonly<Record<string, Date | null | undefined>>;
   const lower = dateStart.ge ?? dateStart.gt;
-  const upper = dateStart.lt;
-  if (!lower || !upper || (dateStart.ge && dateStart.gt)) {
+  const upper = dateStart.lt ?? dateStart.le;
+  if (!lower || !upper || (dateStart.ge && dateStart.gt) || (dateStart.lt && dateStart.le)) {
     throw refuse(
       'callDetailRecordStats needs filter.dateStart bounded at both ends: one of gt or ge, and lt (e.g. { ge: "2026-03-01T00:00:00Z", lt: "2026-04-01T00:00:00Z" }).',
     );
   }
-  if (lower.getTime() >= upper.getTime()) {
-    throw refuse('filter.dateStart is empty: its lower bound must come before lt.');
+  const inclusive = dateStart.ge !== undefined && dateStart.ge !== null && !dateStart.lt;
+  if (lower.getTime() > upper.getTime() || (lower.getTime() === upper.getTime() && !inclusive)) {
+    throw refuse('filter.dateStart is empty: its lower bound must come before its upper bound.');
   }
   const limit = args.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_STATS_GROUPS) {
@@ -316,7 +317,7 @@ export function planStats(args: StatsArguments, measures: readonly string[]): St
   return {
     filter: args.filter,
     from: { at: lower, operator: dateStart.ge ? 'ge' : 'gt' },
-    until: upper,
+    until: { at: upper, operator: dateStart.lt ? 'lt' : 'le' },
     groupBy,
     bucket,
     timeZone,
@@ -374,17 +375,18 @@ async function scan(
   const base: Record<string, unknown> = { ...plan.filter };
   if (condition) base[condition.field] = { ...(base[condition.field] as object), eq: condition.value };
   const from = plan.from.at.getTime();
-  const until = plan.until.getTime();
+  const until = plan.until.at.getTime();
   const slices = Math.max(1, Math.min(limits.parallel, Math.floor((until - from) / 1000)));
   // Whole seconds between slices: each boundary is a `ge` of one slice and the `lt` of the one before.
   const edges = Array.from({ length: slices + 1 }, (_, i) =>
     i === 0 ? from : i === slices ? until : from + Math.floor(((until - from) * i) / slices / 1000) * 1000,
   );
+  // The first slice keeps the lower bound as given, the last the upper one; slices meet at `ge`/`lt`.
   const filters = edges.slice(0, -1).map((start, i) => {
-    const dateStart =
-      i === 0
-        ? { [plan.from.operator]: plan.from.at, lt: new Date(edges[1] as number) }
-        : { ge: new Date(start), lt: new Date(edges[i + 1] as number) };
+    const dateStart: Record<string, Date> =
+      i === 0 ? { [plan.from.operator]: plan.from.at } : { ge: new Date(start) };
+    if (i === slices - 1) dateStart[plan.until.operator] = plan.until.at;
+    else dateStart.lt = new Date(edges[i + 1] as number);
     return buildFilter({ ...base, dateStart });
   });
 

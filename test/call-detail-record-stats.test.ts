@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DESCENDANT_TOKEN } from '../src/carrierx/simulator/index.ts';
+import { UNAVAILABLE } from '../src/errors.ts';
 import { createRedisStore } from '../src/records/redis-store.ts';
 import { DecimalSum } from '../src/records/stats.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
@@ -307,6 +308,18 @@ describe('callDetailRecordStats', () => {
     const fields = listRequests(h).map((r) => (r.query.include_fields ?? '').split(',').sort());
     expect(fields.length).toBeGreaterThan(0);
     for (const list of fields) expect(list).toEqual(['direction', 'dr_sid', 'price']);
+  });
+
+  it('fails at the request deadline when CarrierX pages are slower than it, never with a partial sum', async () => {
+    // The harness's REQUEST_DEADLINE_MS is 2000; every page takes 10 s.
+    h.simulator.faults.add({ latencyMs: 10_000 });
+    const started = performance.now();
+    const response = await stats({ filter: { dateStart: range } });
+    const elapsed = performance.now() - started;
+    expect(response.body.data?.callDetailRecordStats).toBeNull();
+    expect(response.body.errors?.[0]?.message).toBe(UNAVAILABLE.DEADLINE);
+    // The deadline plus a generous margin, far below one page's 10 s.
+    expect(elapsed).toBeLessThan(2_000 + 5_000);
   });
 
   it('fails with CarrierX error when a page fails mid-scan, never a partial sum', async () => {

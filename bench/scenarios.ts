@@ -1,4 +1,5 @@
 import { CDR_FIELDS } from '../src/carrierx/fields.ts';
+import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 
 /** CarrierX's documented sample record, which the simulator serves byte for byte. */
 export const SAMPLE_DR_SID = 'c02a73b2-8401-459a-af7e-f4cc3eee7854';
@@ -135,6 +136,8 @@ export function createScenarios(connections: number, sids: readonly string[]): S
   const partialQuery = `query PartialHit($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) { ${partialFields.join(' ')} }\n}`;
   const threeQuery = `query ThreeFields($drSid: UUID!) {\n  callDetailRecord(drSid: $drSid) { ${THREE_FIELDS.join(' ')} }\n}`;
 
+  const nodeQuery = `query NodeLookup($id: ID!) {\n  node(id: $id) { ... on CallDetailRecord { ${THREE_FIELDS.join(' ')} } }\n}`;
+
   const rest = (key: string, title: string, conns: number): Scenario => ({
     key,
     title,
@@ -182,6 +185,16 @@ export function createScenarios(connections: number, sids: readonly string[]): S
       { drSid: SAMPLE_DR_SID },
       SAMPLE_DR_SID,
       (data) => checkRecord(data.callDetailRecord, THREE_FIELDS, SAMPLE_DR_SID, 'callDetailRecord'),
+    ),
+    // Scenario 4 through Relay's node(id:): what the global id and the Node interface add to the same lookup.
+    graphqlScenario(
+      '4n',
+      '`node(id:)`, 3 fields',
+      connections,
+      nodeQuery,
+      { id: globalIdOf(SAMPLE_DR_SID) },
+      SAMPLE_DR_SID,
+      (data) => checkRecord(data.node, THREE_FIELDS, SAMPLE_DR_SID, 'node'),
     ),
     graphqlScenario(
       '5',

@@ -108,6 +108,14 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   };
   process.on('SIGINT', () => stopAll('SIGINT'));
   process.on('SIGTERM', () => stopAll('SIGTERM'));
+  // An operator signals the primary, whose pid is the service's: each worker reloads its own persisted documents
+  // (each also watches the manifests itself). Without manifests SIGHUP keeps its default, as in one process.
+  if (config.persistedDocuments.paths.length > 0) {
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      for (const worker of startedAt.keys()) worker.process.kill('SIGHUP');
+    });
+  }
 
   for (let i = 0; i < config.workers; i++) fork();
 }

@@ -40,12 +40,10 @@ export const ERRORS = {
   // HTTP 421 for a Host name not in ALLOWED_HOSTS (what a DNS-rebinding page would send).
   MISDIRECTED_REQUEST: 'This service does not answer for this host name (see ALLOWED_HOSTS).',
   // Persisted documents (docs/frontend.md), with the codes Apollo's clients and router use for the same cases:
-  // an Apollo client that sent a hash alone reacts to NOT_FOUND by sending the document with it, and to
-  // NOT_SUPPORTED by no longer sending hashes.
+  // an Apollo client (or urql's persisted exchange) that sent a hash alone reacts to NOT_FOUND by sending the
+  // document with it, which registers it unless PERSISTED_DOCUMENTS_ONLY is on (automatic persisted queries).
   PERSISTED_QUERY_NOT_FOUND:
-    'No persisted document has this id: send a documentId from the manifest this service was deployed with.',
-  PERSISTED_QUERY_NOT_SUPPORTED:
-    'This service has no persisted documents (PERSISTED_DOCUMENTS is unset): send the document as "query".',
+    'No persisted document has this id: send the document with its hash (automatic persisted queries), or a documentId from the manifest this service was deployed with.',
   // PERSISTED_DOCUMENTS_ONLY: the production allowlist.
   PERSISTED_QUERY_NOT_IN_LIST:
     'This service runs only its persisted documents: send the documentId of an operation from its manifest.',

@@ -3,6 +3,7 @@ import { banner, listeningFields } from './banner.ts';
 import { createCarrierXClient } from './carrierx/client.ts';
 import type { Config } from './config/index.ts';
 import { createApp } from './graphql/app.ts';
+import { createLivePersistedDocuments } from './graphql/persisted-documents.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createClusterInvalidation } from './records/cluster-invalidation.ts';
 import type { Logger } from './telemetry/logger.ts';
@@ -66,10 +67,18 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       new Promise((resolve) => setTimeout(resolve, config.cache.redisTimeoutMs).unref()),
     ]);
   }
+  // Reloaded without a restart (docs/frontend.md): on SIGHUP (a cluster primary passes it on to each worker),
+  // and when a manifest's file changes.
+  const persistedDocuments = createLivePersistedDocuments({ ...config.persistedDocuments, logger });
+  const reloading = config.persistedDocuments.paths.length > 0;
+  const stopWatching = reloading ? persistedDocuments.watch() : undefined;
+  // Without manifests SIGHUP keeps its default (the process ends), as before there was anything to reload.
+  if (reloading) process.on('SIGHUP', () => persistedDocuments.reload('SIGHUP'));
   const app = createApp({
     config,
     client,
     logger,
+    persistedDocuments,
     ...(cacheStore ? { cacheStore } : {}),
     // A worker's in-process cache is one of several: an invalidation goes through the primary to all of them.
     ...(cluster.isWorker && workerCachesNeedRelay(config)
@@ -165,6 +174,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
         return drain();
       })
       .then(async () => {
+        stopWatching?.();
         await client.close();
         await cacheStore?.close?.();
         await upstream.close();

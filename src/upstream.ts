@@ -24,7 +24,11 @@ export async function startUpstream(config: Config): Promise<Upstream> {
   }
   // Imported only when used: a production deployment never loads the simulator's data.
   const sim = await import('./carrierx/simulator/index.ts');
-  const instance = sim.createSimulator({ control: config.simulator.control });
+  // It accepts the unconfirmed filter operators the service is told CarrierX accepts, as that CarrierX would.
+  const instance = sim.createSimulator({
+    control: config.simulator.control,
+    filterOperators: [...config.carrierx.filterOperators],
+  });
   return {
     baseUrl: await listenSimulator(instance, config.simulator.port),
     demoToken: sim.DEMO_TOKEN,

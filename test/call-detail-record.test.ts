@@ -66,7 +66,8 @@ describe('CallDetailRecord', () => {
     );
     const fields = (res.body.data as { __type: { fields: { name: string; description: string | null }[] } })
       .__type.fields;
-    expect(fields.length).toBe(52 + 2 + 7);
+    // The 52 of CarrierX, two durations, seven references and the global id.
+    expect(fields.length).toBe(52 + 2 + 7 + 1);
     for (const f of fields) expect(f.description, f.name).toMatch(/\S{3,}/);
   });
 });

@@ -12,6 +12,7 @@ import {
 } from '../src/carrierx/simulator/index.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { daysBeforeAnchor } from './helpers/simulator-dates.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -125,25 +126,51 @@ describe('callDetailRecords', () => {
   });
 
   it('sends CarrierX one filter string joining every condition with "and", and returns exactly the matching records', async () => {
+    // Two months of the simulator's three, wherever today puts them.
+    const from = daysBeforeAnchor(h.simulator, 70);
+    const to = daysBeforeAnchor(h.simulator, 10);
     const filter = {
       direction: 'OUTBOUND',
       numberSrc: { like: '+1516%' },
-      dateStart: { ge: '2025-04-01T00:00:00.000Z', lt: '2025-06-01T00:00:00.000Z' },
+      dateStart: { ge: from, lt: to },
     };
     const data = await pageData({ first: 1000, filter });
     const want = expected(
       (row) =>
         row.direction === 'outbound' &&
         String(row.number_src).startsWith('+1516') &&
-        (row.date_start as string) >= '2025-04-01T00:00:00.000Z' &&
-        (row.date_start as string) < '2025-06-01T00:00:00.000Z',
+        (row.date_start as string) >= from &&
+        (row.date_start as string) < to,
     );
     expect(want.length).toBeGreaterThan(0);
     expect(sids(data)).toEqual(want);
     expect(data.totalCount).toBe(want.length);
     expect(listCalls().map((r) => r.query.filter)).toEqual([
-      'direction eq "outbound" and number_src like "+1516%" and date_start ge "2025-04-01T00:00:00.000Z" and date_start lt "2025-06-01T00:00:00.000Z"',
+      `direction eq "outbound" and number_src like "+1516%" and date_start ge "${from}" and date_start lt "${to}"`,
     ]);
+  });
+
+  it("finds yesterday's calls, newest first, with dateStart from 00:00 UTC yesterday to 00:00 UTC today", async () => {
+    // The simulator's anchor is 00:00 UTC of the day it started (test/simulator.test.ts checks it).
+    const yesterday = daysBeforeAnchor(h.simulator, 1);
+    const today = daysBeforeAnchor(h.simulator, 0);
+    const response = await h.execute<PageData, Record<string, unknown>>(
+      `query ($filter: CallDetailRecordFilter) {
+        callDetailRecords(first: 100, filter: $filter) { totalCount nodes { drSid dateStart } }
+      }`,
+      { filter: { dateStart: { ge: yesterday, lt: today } } },
+    );
+    expect(response.body.errors).toBeUndefined();
+    const data = (response.body.data as PageData).callDetailRecords;
+    const want = expected(
+      (row) => (row.date_start as string) >= yesterday && (row.date_start as string) < today,
+    );
+    expect(want.length).toBeGreaterThan(0);
+    expect(sids(data)).toEqual(want);
+    expect(data.totalCount).toBe(want.length);
+    const starts = (data.nodes ?? []).map((node) => node.dateStart as string);
+    expect(starts).toEqual([...starts].sort().reverse());
+    expect(starts.every((start) => start >= yesterday && start < today)).toBe(true);
   });
 
   it('filters on every field the filter input offers, as the simulator data says', async () => {
@@ -214,10 +241,9 @@ describe('callDetailRecords', () => {
   });
 
   it('pages forward to the end and back to the start of a filtered set, matching the simulator data', async () => {
-    const filter = { direction: 'INBOUND', dateStart: { ge: '2025-04-15T00:00:00.000Z' } };
-    const want = expected(
-      (row) => row.direction === 'inbound' && (row.date_start as string) >= '2025-04-15T00:00:00.000Z',
-    );
+    const from = daysBeforeAnchor(h.simulator, 56);
+    const filter = { direction: 'INBOUND', dateStart: { ge: from } };
+    const want = expected((row) => row.direction === 'inbound' && (row.date_start as string) >= from);
     expect(want.length).toBeGreaterThan(120);
 
     const forward: string[] = [];
@@ -477,10 +503,11 @@ describe('callDetailRecords filter values (injection corpus)', () => {
     expect(listCalls()).toHaveLength(0);
   });
 
-  it('refuses operators CarrierX has not confirmed as GraphQL validation errors', async () => {
+  it('refuses operators the filter input does not offer as GraphQL validation errors', async () => {
     for (const filter of [
       '{ numberSrc: { ne: "1" } }',
-      '{ dateStart: { le: "2025-01-01T00:00:00Z" } }',
+      '{ sipcause: { ilike: "4%" } }',
+      '{ sipcause: { phone: "486" } }',
       '{ partnerSid: { like: "%" } }',
     ]) {
       const response = await h.execute(`{ callDetailRecords(filter: ${filter}) { totalCount } }`);
@@ -733,17 +760,35 @@ describe('callDetailRecords when CarrierX fails', () => {
 
 describe('the example operations a frontend starts from', () => {
   it('runs examples/operations/call-detail-records-page.graphql and call-durations-page.graphql', async () => {
+    // The operation has no default range (a fixed one would age): a frontend passes one, here the last 60 days.
+    const variables: Record<string, { from: string; to: string } | undefined> = {
+      'call-detail-records-page': {
+        from: daysBeforeAnchor(h.simulator, 60),
+        to: daysBeforeAnchor(h.simulator, 0),
+      },
+    };
     for (const name of ['call-detail-records-page', 'call-durations-page']) {
       const document = readFileSync(
         new URL(`../examples/operations/${name}.graphql`, import.meta.url),
         'utf8',
       );
-      const response = await h.execute<PageData, never>(document);
+      const response = await h.execute<PageData, Record<string, string> | undefined>(
+        document,
+        variables[name],
+      );
       expect(response.body.errors, name).toBeUndefined();
       const connection = response.body.data?.callDetailRecords as PageData['callDetailRecords'];
       const records = connection.nodes ?? connection.edges?.map((edge) => edge.node) ?? [];
       expect(records.length, name).toBe(20);
       expect(connection.pageInfo.hasNextPage, name).toBe(true);
+      const range = variables[name];
+      if (range) {
+        const outside = records.filter(
+          (record) =>
+            !((record.dateStart as string) >= range.from && (record.dateStart as string) < range.to),
+        );
+        expect(outside, name).toEqual([]);
+      }
     }
   });
 });

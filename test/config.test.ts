@@ -170,6 +170,17 @@ describe('configuration', () => {
     },
   );
 
+  it('sends CarrierX no unconfirmed filter operator unless CARRIERX_FILTER_OPERATORS names it, and refuses others', () => {
+    expect([...loadConfig({}).carrierx.filterOperators]).toEqual([]);
+    expect([...loadConfig({ CARRIERX_FILTER_OPERATORS: 'in, LE' }).carrierx.filterOperators]).toEqual([
+      'in',
+      'le',
+    ]);
+    expect(() => loadConfig({ CARRIERX_FILTER_OPERATORS: 'in,ne' })).toThrow(
+      'CARRIERX_FILTER_OPERATORS: must name operators among in, le, comma-separated',
+    );
+  });
+
   it('answers any Host by default, but only loopback and HOST once a fallback CARRIERX_TOKEN exists', () => {
     expect(loadConfig({}).http.allowedHosts).toEqual(['*']);
     expect(loadConfig({ CARRIERX_TOKEN: 't' }).http.allowedHosts).toEqual([

@@ -1,6 +1,8 @@
 import { Kind, parse, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCENDANT_DR_SID, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { globalIdOf } from '../src/graphql/schema/global-id.ts';
+import { MAX_NODE_IDS } from '../src/graphql/schema/node.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import * as documents from './gql/graphql.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -115,6 +117,28 @@ const EXCHANGES: Exchange[] = [
       `{ ${sids.map((sid, i) => `r${i}: callDetailRecord(drSid: "${sid}") { drSid price talkDuration }`).join(' ')} }`,
     ),
   ),
+
+  q(
+    'node(id:) through a fragment on Node and an inline fragment on CallDetailRecord',
+    `query($id: ID!) { node(id: $id) { __typename id ...N } } fragment N on Node { ... on CallDetailRecord { drSid price } }`,
+    { id: globalIdOf(SAMPLE_DR_SID) },
+  ),
+  q(
+    'nodes(ids:) with a repeated, a malformed, a missing and a forbidden id, beside callDetailRecord',
+    `query($ids: [ID!]!, $s: UUID!) {
+      nodes(ids: $ids) { id ... on CallDetailRecord { drSid talkDuration } }
+      callDetailRecord(drSid: $s) { id price }
+    }`,
+    {
+      ids: [SAMPLE_DR_SID, MISSING, SAMPLE_DR_SID, DESCENDANT_DR_SID, UNANSWERED_DR_SID]
+        .map(globalIdOf)
+        .concat('nope'),
+      s: SAMPLE_DR_SID,
+    },
+  ),
+  q('nodes(ids:) with more ids than it takes', 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', {
+    ids: Array.from({ length: MAX_NODE_IDS + 1 }, () => globalIdOf(SAMPLE_DR_SID)),
+  }),
 
   ...[
     [true, true],

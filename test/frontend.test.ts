@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { executeCodegen, loadContext } from '@graphql-codegen/cli';
 import { isScalarType, isSpecifiedScalarType } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -7,11 +9,15 @@ import { schema } from '../src/graphql/schema/index.ts';
 const FRONTEND_CONFIG = 'examples/frontend/graphql.config.yml';
 
 /** Runs GraphQL Code Generator on the example's config as a frontend would, without writing the files. */
-async function generateFrontendTypes(): Promise<string> {
+async function generateFrontend(): Promise<{ filename: string; content: string }[]> {
   const context = await loadContext(FRONTEND_CONFIG);
   const { result, error } = await executeCodegen(context);
   if (error) throw error;
-  const types = result.find((file) => file.filename.endsWith('graphql.ts'));
+  return result;
+}
+
+async function generateFrontendTypes(): Promise<string> {
+  const types = (await generateFrontend()).find((file) => file.filename.endsWith('graphql.ts'));
   if (!types) throw new Error('codegen wrote no graphql.ts');
   return types.content;
 }
@@ -21,8 +27,29 @@ describe('a frontend generating types from the committed schema', () => {
     const types = await generateFrontendTypes();
     expect(types).toContain('export type CallDetailRecordQueryVariables = Exact<{\n  drSid: string;\n}>;');
     expect(types).toContain(
-      '{ callDetailRecord: { drSid: string, dateStart: string | null, price: string | null, direction: CallDetailRecordDirection | null, userData: unknown } | null }',
+      "{ __typename: 'Query', callDetailRecord: { __typename: 'CallDetailRecord', drSid: string, dateStart: string | null, price: string | null, direction: CallDetailRecordDirection | null, userData: unknown } | null }",
     );
+  }, 30_000);
+
+  it('selects __typename everywhere and writes the persisted-documents manifest, with each id in its document', async () => {
+    const files = await generateFrontend();
+    const manifest = files.find((file) => file.filename.endsWith('persisted-documents.json'));
+    const entries = Object.entries(JSON.parse(manifest?.content ?? '{}') as Record<string, string>);
+    expect(entries).toHaveLength(1);
+    const [[id, document]] = entries as [[string, string]];
+    expect(document).toContain('callDetailRecord(drSid: $drSid) { __typename ');
+    const types = files.find((file) => file.filename.endsWith('graphql.ts'));
+    expect(types?.content).toContain(`"__meta__":{"hash":"${id}"}`);
+  }, 30_000);
+
+  it('is committed as codegen writes it (examples/frontend/src/gql/), so the examples run and typecheck', async () => {
+    const files = await generateFrontend();
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      // Output paths are relative to the config's folder, where `npx graphql-codegen` runs in a frontend.
+      const committed = path.resolve(path.dirname(FRONTEND_CONFIG), file.filename);
+      expect(readFileSync(committed, 'utf8'), file.filename).toBe(file.content);
+    }
   }, 30_000);
 
   it('ships the same scalar mapping the repository types its own test documents with', async () => {

@@ -183,6 +183,36 @@ describe('GraphiQL in a browser with no internet', () => {
     await context.close();
   }, 90_000);
 
+  it("lists the record's root fields first in the Explorer, and Federation's _entities and _service last", async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.route('**/*', (route) =>
+      isOffHost(route.request().url()) ? route.abort('internetdisconnected') : route.continue(),
+    );
+    const page = await context.newPage();
+    await page.goto(`${origin}/graphql`);
+    await page.locator('.graphiql-query-editor .monaco-editor').waitFor({ timeout: 30_000 });
+    await page.locator('.graphiql-sidebar button[aria-label="Show GraphiQL Explorer"]').click();
+    // The example query's operation, as the Explorer lays it out: its root fields, top to bottom on screen (each
+    // child after the title bar is one, wrapped in a div of its own once it has arguments to show).
+    const operation = page.locator('[id="query-CallDetailRecord"]');
+    await operation.locator('[data-field-name="_service"]').waitFor({ timeout: 10_000 });
+    const shown = await operation.evaluate((element) =>
+      [...element.querySelectorAll(':scope > :not(.graphiql-operation-title-bar)')]
+        .map((node) => ({
+          name: node.querySelector('[data-field-name]')?.getAttribute('data-field-name'),
+          top: node.getBoundingClientRect().top,
+        }))
+        .sort((a, b) => a.top - b.top)
+        .map((field) => field.name),
+    );
+    expect(shown[0]).toBe('callDetailRecord');
+    // Still there for a federation owner to tick: at the end, not gone.
+    expect(shown.slice(-2).sort()).toEqual(['_entities', '_service']);
+    expect(shown.length).toBeGreaterThan(3);
+    await page.screenshot({ path: '/tmp/graphiql-explorer-order.png' });
+    await context.close();
+  }, 90_000);
+
   it('answers 404 to unnormalised traversal paths on the wire', async () => {
     const prefix = `/graphiql-assets/${GRAPHIQL_VERSION}`;
     for (const path of [

@@ -9,7 +9,7 @@ import repoCodegen from '../codegen.ts';
 import { CallDetailRecordDocument } from '../examples/operations/gql/graphql.ts';
 import { SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
-import { documentHash } from '../src/graphql/persisted-documents.ts';
+import { createRegisteredDocuments, documentHash } from '../src/graphql/persisted-documents.ts';
 import { createRequestHandler, type RequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { postGraphQL } from './helpers/post.ts';
@@ -50,6 +50,10 @@ async function get(h: Harness, params: Record<string, string>): Promise<Answer> 
 
 const codeOf = (answer: Answer) => answer.body.errors?.map((error) => error.extensions?.code);
 const upstreamCalls = (h: Harness) => h.simulator.requests.filter((r) => r.path.includes('/calls/')).length;
+
+/** One raw HTTP POST to the request handler, as a server or gateway sends it. */
+const rawPost = (port: number, body: string) =>
+  postGraphQL(port, body, AUTH).then((reply) => ({ status: reply.status, body: reply.text }));
 
 /** Writes a manifest to a temporary file and returns its path. */
 function manifestFile(content: string): string {
@@ -126,13 +130,14 @@ describe('persisted documents from PERSISTED_DOCUMENTS', () => {
     expect(upstreamCalls(h)).toBe(0);
   });
 
-  it('runs a document sent with its own hash, as an Apollo client does after PERSISTED_QUERY_NOT_FOUND', async () => {
-    const answer = await post(h, {
-      query: ARBITRARY,
-      extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(ARBITRARY) } },
-    });
+  it('runs and registers a document sent with its own hash, as an Apollo client does after PERSISTED_QUERY_NOT_FOUND', async () => {
+    const apq = { extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(ARBITRARY) } } };
+    const answer = await post(h, { query: ARBITRARY, ...apq });
     expect(answer.body.errors).toBeUndefined();
     expect(answer.body.data?.callDetailRecord?.price).toBe('0.0025');
+    // Beside the manifests: the allowlist is off, so the hash alone now runs it.
+    const byHash = await post(h, { ...apq, variables });
+    expect(byHash.body.data?.callDetailRecord?.price).toBe('0.0025');
   });
 
   it('refuses a documentId that is not a string, and a malformed persistedQuery, as BAD_REQUEST', async () => {
@@ -180,16 +185,80 @@ describe('a GET for a persisted document with the CDR cache on', () => {
   });
 });
 
-describe('without PERSISTED_DOCUMENTS', () => {
+describe('automatic persisted queries, without PERSISTED_DOCUMENTS', () => {
   let h: Harness;
+  let server: Server;
+  let port: number;
+  let handler: RequestHandler;
   beforeAll(async () => {
     h = await createHarness();
+    handler = createRequestHandler(h.app, { fastPath: true, maxBodyBytes: 256 * 1024 });
+    server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await h.close();
+  });
 
-  it("answers a request by id with PERSISTED_QUERY_NOT_SUPPORTED, so Apollo's clients send documents instead", async () => {
-    const answer = await post(h, { extensions: { persistedQuery: { version: 1, sha256Hash: HASH } } });
-    expect(codeOf(answer)).toEqual(['PERSISTED_QUERY_NOT_SUPPORTED']);
+  /** A document of its own for each test: what one test registers is not another's to find. */
+  const documentFor = (alias: string) =>
+    `{ ${alias}: callDetailRecord(drSid: "${SAMPLE_DR_SID}") { price } }`;
+  const byHash = (text: string) => ({
+    extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(text) } },
+  });
+
+  it("answers an unknown hash with PERSISTED_QUERY_NOT_FOUND, on which Apollo's link sends the document", async () => {
+    h.simulator.resetLog();
+    const answer = await post(h, byHash(documentFor('unknown')));
+    expect(answer.status).toBe(400);
+    expect(codeOf(answer)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+    expect(upstreamCalls(h)).toBe(0);
+  });
+
+  it('registers a document sent with its hash, then runs it by the hash alone over POST and GET', async () => {
+    const text = documentFor('registered');
+    const registering = await post(h, { query: text, ...byHash(text) });
+    expect(registering.body.errors).toBeUndefined();
+    const byPost = await post(h, byHash(text));
+    expect(byPost.body.errors).toBeUndefined();
+    expect(byPost.body.data).toEqual({ registered: { price: '0.0025' } });
+    const byGet = await get(h, { extensions: JSON.stringify(byHash(text).extensions) });
+    expect(byGet.body.data).toEqual({ registered: { price: '0.0025' } });
+  });
+
+  it('registers on the HTTP fast path too, where a JSON POST from a server is answered', async () => {
+    const text = documentFor('fast');
+    const before = { ...handler.stats };
+    const registering = await rawPost(port, JSON.stringify({ query: text, ...byHash(text) }));
+    expect(registering.status).toBe(200);
+    const answer = await rawPost(port, JSON.stringify(byHash(text)));
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).data).toEqual({ fast: { price: '0.0025' } });
+    expect(handler.stats.fastPath - before.fastPath).toBe(2);
+    expect(handler.stats.replayed - before.replayed).toBe(0);
+  });
+
+  it('registers nothing for a document sent with a hash that is not its own (PERSISTED_QUERY_HASH_MISMATCH)', async () => {
+    const text = documentFor('mismatched');
+    const claimed = documentHash(documentFor('claimed'));
+    const refused = await post(h, {
+      query: text,
+      extensions: { persistedQuery: { version: 1, sha256Hash: claimed } },
+    });
+    expect(refused.status).toBe(400);
+    expect(codeOf(refused)).toEqual(['PERSISTED_QUERY_HASH_MISMATCH']);
+    const later = await post(h, { extensions: { persistedQuery: { version: 1, sha256Hash: claimed } } });
+    expect(codeOf(later)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it('registers nothing for a document that fails validation', async () => {
+    const text = '{ callDetailRecord(drSid: "not-a-uuid") { price } }';
+    const refused = await post(h, { query: text, ...byHash(text) });
+    expect(codeOf(refused)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    const later = await post(h, byHash(text));
+    expect(codeOf(later)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
   });
 
   it('still runs any document sent as text', async () => {
@@ -198,9 +267,19 @@ describe('without PERSISTED_DOCUMENTS', () => {
   });
 });
 
-/** One raw HTTP POST to the request handler, as a server or gateway sends it. */
-const rawPost = (port: number, body: string) =>
-  postGraphQL(port, body, AUTH).then((reply) => ({ status: reply.status, body: reply.text }));
+describe('the store of registered documents', () => {
+  it('keeps at most its bound, forgetting the least recently used first', () => {
+    const registered = createRegisteredDocuments(2);
+    registered.set('a', '{ a }');
+    registered.set('b', '{ b }');
+    expect(registered.get('a')).toBe('{ a }');
+    registered.set('c', '{ c }');
+    expect(registered.size).toBe(2);
+    expect(registered.get('b')).toBeUndefined();
+    expect(registered.get('a')).toBe('{ a }');
+    expect(registered.get('c')).toBe('{ c }');
+  });
+});
 
 describe('the production allowlist (PERSISTED_DOCUMENTS_ONLY=true)', () => {
   let h: Harness;
@@ -229,6 +308,9 @@ describe('the production allowlist (PERSISTED_DOCUMENTS_ONLY=true)', () => {
     // Not even with its own hash: the allowlist is the manifests, not whatever hashes correctly.
     const withHash = await post(h, { query: ARBITRARY, documentId: documentHash(ARBITRARY) });
     expect(codeOf(withHash)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    // Nor registered by it: automatic persisted queries are off under the allowlist.
+    const byHash = await post(h, { documentId: documentHash(ARBITRARY) });
+    expect(codeOf(byHash)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
     expect(upstreamCalls(h)).toBe(0);
   });
 

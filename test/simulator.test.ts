@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startOfUtcDay } from '../src/carrierx/simulator/data.ts';
 import {
   CDR_API_FIELDS,
   CHILD_PARTNER_SID,
@@ -13,6 +14,7 @@ import {
   type Simulator,
   UNANSWERED_DR_SID,
 } from '../src/carrierx/simulator/index.ts';
+import { daysBeforeAnchor } from './helpers/simulator-dates.ts';
 
 type Json = Record<string, unknown>;
 interface ListBody {
@@ -32,9 +34,13 @@ const sampleText = readFileSync(
 
 let simulator: Simulator;
 let baseUrl: string;
+/** When the shared simulator was being created: its anchor is the start of the UTC day of one of them. */
+const creating = { from: 0, to: 0 };
 
 beforeAll(async () => {
+  creating.from = Date.now();
   simulator = createSimulator({ control: true });
+  creating.to = Date.now();
   baseUrl = await simulator.listen(0);
 });
 afterAll(() => simulator.close());
@@ -368,17 +374,19 @@ describe('list filters', () => {
   });
 
   it('compares dates as strings and joins conditions with and', async () => {
+    const from = daysBeforeAnchor(simulator, 14);
+    const to = daysBeforeAnchor(simulator, 7);
     const body = await filtered(
-      'date_start ge "2025-05-01T00:00:00.000Z" and date_start lt \'2025-05-08T00:00:00.000Z\' and direction eq outbound',
+      `date_start ge "${from}" and date_start lt '${to}' and direction eq outbound`,
     );
-    expect(body.total).toBe(
-      all().filter(
-        (record) =>
-          (record.date_start as string) >= '2025-05-01' &&
-          (record.date_start as string) < '2025-05-08' &&
-          record.direction === 'outbound',
-      ).length,
+    const want = all().filter(
+      (record) =>
+        (record.date_start as string) >= from &&
+        (record.date_start as string) < to &&
+        record.direction === 'outbound',
     );
+    expect(want.length).toBeGreaterThan(0);
+    expect(body.total).toBe(want.length);
   });
 
   it('accepts quoted values with spaces and requires quotes around them', async () => {
@@ -719,6 +727,75 @@ describe('the control API', () => {
     } finally {
       await quiet.close();
     }
+  });
+});
+
+describe('the dates of the generated records', () => {
+  const DAY_MS = 24 * 3600 * 1000;
+  const DATE_FIELDS = ['date_start', 'date_talk', 'date_stop', 'date_insert'] as const;
+  const generated = (of: Simulator) =>
+    [...of.records.values()].filter((record) => record.dr_sid !== SAMPLE_DR_SID);
+
+  it('serves the same dates all its life, even after the clock passes midnight', async () => {
+    const dates = async () =>
+      (await list('limit=1000', DESCENDANT_TOKEN)).items.map((item) =>
+        DATE_FIELDS.map((field) => item[field]),
+      );
+    const first = await dates();
+    const anchor = simulator.anchor.getTime();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 2 * DAY_MS);
+      expect(await dates()).toEqual(first);
+      expect(simulator.anchor.getTime()).toBe(anchor);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('dates every generated call in the 90 days before 00:00 UTC of the day the simulator starts, the newest yesterday', () => {
+    // Midnight may pass while it is created: either day's start is right, nothing else is.
+    expect([startOfUtcDay(creating.from), startOfUtcDay(creating.to)]).toContain(simulator.anchor.getTime());
+    const anchor = simulator.anchor.getTime();
+    const starts = generated(simulator).map((record) => Date.parse(record.date_start as string));
+    expect(Math.min(...starts)).toBeGreaterThanOrEqual(anchor - 90 * DAY_MS);
+    expect(Math.max(...starts)).toBeGreaterThanOrEqual(anchor - DAY_MS);
+    // One check over all of them: an expect per date would make this test slow enough to matter.
+    const afterAnchor = generated(simulator).flatMap((record) =>
+      DATE_FIELDS.filter(
+        (field) => record[field] !== null && Date.parse(record[field] as string) >= anchor,
+      ).map((field) => `${record.dr_sid} ${field}`),
+    );
+    expect(afterAnchor).toEqual([]);
+  });
+
+  it("keeps CarrierX's own dates on the sample record", () => {
+    const sample = JSON.parse(sampleText) as Json;
+    for (const field of DATE_FIELDS) {
+      expect(simulator.records.get(SAMPLE_DR_SID)?.[field]).toBe(sample[field]);
+    }
+  });
+
+  it('moves the generated records by the anchor alone: the same records, order and durations on any day', () => {
+    const early = createSimulator({ recordCount: 200, anchor: new Date('2030-01-01T00:00:00.000Z') });
+    const late = createSimulator({ recordCount: 200, anchor: new Date('2031-06-15T00:00:00.000Z') });
+    const shift = late.anchor.getTime() - early.anchor.getTime();
+    const byStart = (of: Simulator) =>
+      generated(of)
+        .sort((a, b) => Date.parse(a.date_start as string) - Date.parse(b.date_start as string))
+        .map((record) => record.dr_sid);
+    expect(byStart(late)).toEqual(byStart(early));
+    const shifted = generated(early).map((record) => {
+      const moved: Json = { ...record };
+      for (const field of DATE_FIELDS) {
+        if (record[field] !== null) {
+          moved[field] = new Date(Date.parse(record[field] as string) + shift).toISOString();
+        }
+      }
+      return moved;
+    });
+    expect(generated(late)).toEqual(shifted);
+    expect(late.records.get(SAMPLE_DR_SID)).toEqual(early.records.get(SAMPLE_DR_SID));
   });
 });
 

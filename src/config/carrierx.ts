@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { UpstreamPolicyOptions } from '../carrierx/policies.ts';
-import { flag, httpUrlOf, integer, optional, whenValid } from './shared.ts';
+import { commaList, flag, httpUrlOf, integer, optional, whenValid } from './shared.ts';
 
 /**
  * Calls in flight to CarrierX when nothing is set: enough for 50 ms round trips at ~5,000 calls/s (one
@@ -17,6 +17,12 @@ const decimal = (min: number, max: number) => {
     .transform(Number)
     .pipe(z.number().min(min, { error }).max(max, { error }));
 };
+
+/**
+ * The unconfirmed CarrierX filter operators the service can send (src/carrierx/list-query.ts) when
+ * CARRIERX_FILTER_OPERATORS names them; without it, it does their work itself.
+ */
+export const PUSHABLE_OPERATORS = ['in', 'le'] as const;
 
 /** Concurrent streams undici opens on one HTTP/2 connection (its maxConcurrentStreams default). */
 export const H2_STREAMS_PER_CONNECTION = 100;
@@ -60,6 +66,20 @@ export const carrierxEnv = z
     )
       .default('include_fields')
       .describe("name of CarrierX's field-filtering query parameter; off fetches whole records"),
+    // CarrierX's sources use only eq, like, gt, ge and lt; the others are unconfirmed, so none is sent until
+    // an operator names one CarrierX accepts (the service then sends it instead of doing its work here).
+    CARRIERX_FILTER_OPERATORS: optional(
+      commaList((item) => item.toLowerCase()).pipe(
+        z.array(
+          z.enum(PUSHABLE_OPERATORS, {
+            error: `must name operators among ${PUSHABLE_OPERATORS.join(', ')}, comma-separated`,
+          }),
+        ),
+      ),
+    ).meta({
+      description: 'unconfirmed filter operators CarrierX accepts (in, le): sent instead of done here',
+      unset: 'none',
+    }),
     // Unset: one per call CARRIERX_MAX_CONCURRENT_CALLS allows (HTTP/1.1 carries one call per connection at a
     // time); undici opens them only as calls need them.
     CARRIERX_CONNECTIONS: optional(integer(1, 10_000)).meta({
@@ -145,6 +165,8 @@ export function carrierxConfig(e: z.output<typeof carrierxEnv>) {
       includeFieldsParam:
         e.CARRIERX_INCLUDE_FIELDS_PARAM === 'off' ? undefined : e.CARRIERX_INCLUDE_FIELDS_PARAM,
       connections: connections(e),
+      /** The unconfirmed filter operators CarrierX accepts, sent to it rather than done here. */
+      filterOperators: new Set<string>(e.CARRIERX_FILTER_OPERATORS ?? []),
       /** undici's allowH2: HTTP/2 where CarrierX offers it. */
       http2: e.CARRIERX_HTTP2,
       maxParallelPerRequest: e.CARRIERX_MAX_PARALLEL_PER_REQUEST,

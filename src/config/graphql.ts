@@ -23,11 +23,11 @@ export const graphqlEnv = z
     PREPARED_OPERATIONS: optional(flag)
       .default(true)
       .describe("a query document that ran cleanly once skips Yoga's pipeline after (needs GRAPHQL_JIT)"),
-    // Read and checked at startup (docs/frontend.md).
+    // Read and checked at startup (docs/frontend.md); the paths are kept for reloads (SIGHUP, a file change).
     PERSISTED_DOCUMENTS: optional(
       commaList().transform((paths, ctx) => {
         try {
-          return readPersistedDocuments(paths);
+          return { paths, documents: readPersistedDocuments(paths) };
         } catch (error) {
           ctx.addIssue({ code: 'custom', message: (error as Error).message });
           return z.NEVER;
@@ -39,7 +39,7 @@ export const graphqlEnv = z
       .describe('the production allowlist: only documents from PERSISTED_DOCUMENTS run'),
   })
   // An allowlist with nothing on it would refuse every operation: surely a missing variable, not a wish.
-  .refine((e) => !e.PERSISTED_DOCUMENTS_ONLY || (e.PERSISTED_DOCUMENTS?.size ?? 0) > 0, {
+  .refine((e) => !e.PERSISTED_DOCUMENTS_ONLY || (e.PERSISTED_DOCUMENTS?.documents.size ?? 0) > 0, {
     path: ['PERSISTED_DOCUMENTS_ONLY'],
     ...whenValid,
     error: 'needs PERSISTED_DOCUMENTS to list at least one manifest with a document in it',
@@ -59,8 +59,10 @@ export function graphqlConfig(e: z.output<typeof graphqlEnv>, production: boolea
      */
     preparedOperations: e.PREPARED_OPERATIONS,
     persistedDocuments: {
-      /** The manifests' documents by hex sha256; empty: a request by hash is answered PERSISTED_QUERY_NOT_SUPPORTED. */
-      documents: e.PERSISTED_DOCUMENTS ?? (new Map() as PersistedDocuments),
+      /** The manifests' documents by hex sha256; empty: requests by hash run only what automatic persisted queries registered. */
+      documents: e.PERSISTED_DOCUMENTS?.documents ?? (new Map() as PersistedDocuments),
+      /** The manifests' paths, read again on SIGHUP or when they change; empty without PERSISTED_DOCUMENTS. */
+      paths: e.PERSISTED_DOCUMENTS?.paths ?? ([] as readonly string[]),
       /** Refuse every document that is not in `documents` (PERSISTED_DOCUMENTS_ONLY). */
       only: e.PERSISTED_DOCUMENTS_ONLY,
     },

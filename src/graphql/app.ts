@@ -19,7 +19,12 @@ import { type ExecutionStep, useExecutionSteps } from './execution/steps.ts';
 import { variableCoercionStep } from './execution/variable-coercion.ts';
 import { renderGraphiQL } from './graphiql/render-graphiql.ts';
 import { useOfflineGraphiQL } from './graphiql/use-offline-graphiql.ts';
-import { operationNamesOf } from './persisted-documents.ts';
+import {
+  createLivePersistedDocuments,
+  createRegisteredDocuments,
+  type LivePersistedDocuments,
+  operationNamesOf,
+} from './persisted-documents.ts';
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
@@ -50,6 +55,11 @@ export interface AppDeps {
    * drop, returns the invalidation the endpoint runs. Unset: the local drop alone.
    */
   spreadInvalidation?: (dropLocal: CdrCache['invalidate']) => CdrCache['invalidate'];
+  /**
+   * The persisted documents, which the server reloads on SIGHUP and file changes (src/lifecycle.ts); unset: the
+   * configuration's, never reloaded.
+   */
+  persistedDocuments?: LivePersistedDocuments;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -291,15 +301,30 @@ function graphiqlOptions(demoToken: string | undefined) {
  */
 const PREPARED_OPERATIONS_KEPT = 200;
 
+/**
+ * Documents automatic persisted queries keep registered, per process (src/graphql/persisted-documents.ts): a
+ * frontend's operations are a few dozen, and each is at most MAX_QUERY_LENGTH characters.
+ */
+const REGISTERED_DOCUMENTS_KEPT = 500;
+
 /** What masking puts in place of an unexpected error's message. */
 const UNEXPECTED_MESSAGE = 'Unexpected error.';
 
 /** Builds the GraphQL server (no I/O, nothing listens): the entry point wires it to HTTP. */
 export function createApp(deps: AppDeps): App {
   const { config, client, logger } = deps;
+  const persisted =
+    deps.persistedDocuments ?? createLivePersistedDocuments({ ...config.persistedDocuments, logger });
   // The deployment's own operations are labelled in the metrics whatever names clients sent first.
-  reserveOperationNames(operationNamesOf(config.persistedDocuments.documents));
+  let releaseNames = reserveOperationNames(operationNamesOf(persisted.current()));
   const caches = createConfiguredCache(deps);
+  persisted.onChange((documents) => {
+    const release = releaseNames;
+    releaseNames = reserveOperationNames(operationNamesOf(documents));
+    release();
+    // A kept answer is served before any check: one for a document that left the manifests must not be.
+    caches?.answers?.clear();
+  });
   const cache = caches?.records;
   const contextFactory = createContextFactory({
     client: cache ?? client,
@@ -311,6 +336,7 @@ export function createApp(deps: AppDeps): App {
     maxStatsRecords: config.limits.maxStatsRecords,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
+    filterOperators: config.carrierx.filterOperators,
   });
   const observability = { logger, accessLog: config.accessLog };
   const logging = yogaLogging(logger);
@@ -361,7 +387,9 @@ export function createApp(deps: AppDeps): App {
       ...(config.graphiql ? [useOfflineGraphiQL()] : []),
       // Before the query limits: they judge the document a persisted id stands for.
       usePersistedDocuments({
-        ...config.persistedDocuments,
+        documents: persisted.current,
+        only: config.persistedDocuments.only,
+        registered: createRegisteredDocuments(REGISTERED_DOCUMENTS_KEPT),
         maxAgeSeconds: cache ? Math.floor(config.cache.ttlMs / 1000) : 0,
       }),
       useQueryLimits({

@@ -51,6 +51,8 @@ export interface StaleRecord {
 
 export interface Context {
   readonly loaders: { readonly cdr: CdrLoader };
+  /** The unconfirmed filter operators CarrierX is known to accept (CARRIERX_FILTER_OPERATORS). */
+  readonly filterOperators: ReadonlySet<string>;
   readonly observed: Observation;
   /** With a cache: the stale records this operation served, reported in `extensions.stale`. */
   readonly stale: StaleRecord[] | undefined;
@@ -72,6 +74,8 @@ export interface ContextDeps {
   maxFieldsPerRequest: number;
   /** Time from the start of a GraphQL operation after which no upstream call or retry wait may run. */
   requestDeadlineMs: number;
+  /** The unconfirmed filter operators CarrierX is known to accept; unset: none. */
+  filterOperators?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -98,10 +102,12 @@ export function tallyOf(request: object): Tally | undefined {
  * view per HTTP request), so the loader is kept per Request: one budget per HTTP request.
  */
 export function createContextFactory(deps: ContextDeps) {
+  const filterOperators = deps.filterOperators ?? new Set<string>();
   return ({ request, recordReads }: YogaInitialContext & ReadsOption): Context => {
     const observed = new Observation(requestIdOf(request), deps.logger);
     return {
       observed,
+      filterOperators,
       stale: deps.cached ? [] : undefined,
       loaders: new RequestLoaders(deps, request, observed, recordReads === true),
     };

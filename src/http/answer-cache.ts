@@ -30,6 +30,8 @@ export interface AnswerLookup {
   readonly refresh: boolean;
   /** performance.now() when the lookup began, for a served answer's duration. */
   readonly startedAt: number;
+  /** How many times the cache had been cleared when the lookup began: an answer begun before a clear is not kept. */
+  readonly clears: number;
 }
 
 export interface AnswerCacheOptions {
@@ -66,6 +68,11 @@ export interface AnswerCache {
     tally: Tally | undefined,
     operation: { type: string; name: string | undefined } | undefined,
   ): void;
+  /**
+   * Drops every answer, and keeps none computed before (a persisted-documents reload: an answer is served
+   * without running the checks that refused a document no longer in the manifests).
+   */
+  clear(): void;
   readonly size: number;
 }
 
@@ -86,6 +93,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
   const now = options.now ?? Date.now;
   const onLookup = options.onLookup ?? (() => {});
   const lru = createLru<Answer>(options.maxBytes, sizeOf, now);
+  let clears = 0;
 
   /** Every dependency still current in the store; a store error means not current. */
   function allCurrent(dependencies: readonly EntryRead[]): boolean | Promise<boolean> {
@@ -130,6 +138,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         key: `${fingerprint(credentials.authorization)}\n${body.toString('latin1')}`,
         refresh: asksForRefresh(headers.get('cache-control'), headers.get('pragma')),
         startedAt: performance.now(),
+        clears,
       };
     },
     find(lookup) {
@@ -146,10 +155,14 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     served(lookup, answer, requestId, traceId) {
       onServed(answer, performance.now() - lookup.startedAt, requestId, traceId);
     },
+    clear() {
+      clears++;
+      lru.deleteWhere(() => true);
+    },
     keep(lookup, text, tally, operation) {
       const dependencies = tally?.entries;
       // No lookup at all (only __typename, say): nothing bounds its freshness, and nothing is saved by keeping it.
-      if (!dependencies?.length || tally?.unvouched || !operation) return;
+      if (!dependencies?.length || tally?.unvouched || !operation || lookup.clears !== clears) return;
       let freshUntil = Number.POSITIVE_INFINITY;
       for (const dependency of dependencies) {
         for (const api in dependency.fetchedAt) {

@@ -25,6 +25,11 @@ export interface CdrLoader {
    */
   list(page: ListPage, fields: readonly string[], asked: string): Promise<CdrPage>;
   /**
+   * Several pages at once (one list call each, in parallel), counted together: refused whole, calling
+   * nothing, when all of them would pass the operation's limits.
+   */
+  lists(pages: readonly ListPage[], fields: readonly string[], asked: string): Promise<CdrPage[]>;
+  /**
    * One page of a statistics scan: through the request's concurrency limit, deadline and credentials like
    * `list`, but bounded by the scan's own record limit (`scanLimits`), not MAX_RECORDS_PER_OPERATION, and its
    * records are not stored one by one in the record cache (a scan reads thousands for a few sums).
@@ -139,7 +144,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     { cacheKeyFn: (r) => `${r.drSid} ${commaList(r.fields)}` },
   );
 
-  return {
+  const loader: CdrLoader = {
     load(request) {
       // Counted at the load, not at the fetch: the response carries every load in full, however few upstream
       // calls they share (30 aliases of the same 100 records are 30 x 100 records to answer).
@@ -148,17 +153,25 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       return records.load(request);
     },
     list(page, fields, asked) {
-      fieldsLoaded += page.limit * Math.max(1, fields.length);
+      return loader.lists([page], fields, asked).then((pages) => pages[0] as CdrPage);
+    },
+    lists(pages, fields, asked) {
+      const size = pages.reduce((sum, page) => sum + page.limit, 0);
+      fieldsLoaded += size * Math.max(1, fields.length);
       if (fieldsLoaded > maxFields) return Promise.reject(tooManyFields());
       if ('error' in credentials) return Promise.reject(credentials.error);
-      if (sids.size + pageRecords + page.limit > maxRecords) {
-        return Promise.reject(tooManyRecordsForPage(asked, page.limit, maxRecords, sids.size + pageRecords));
+      if (sids.size + pageRecords + size > maxRecords) {
+        return Promise.reject(tooManyRecordsForPage(asked, size, maxRecords, sids.size + pageRecords));
       }
-      pageRecords += page.limit;
-      // Which calls match a filter changes as calls are made: no entry vouches for a page, it is asked every time.
-      callOptions.tally?.readUnvouched();
-      return limit.run(() =>
-        client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
+      pageRecords += size;
+      return Promise.all(
+        pages.map((page) => {
+          // Which calls match a filter changes as calls are made: no entry vouches for a page, it is asked every time.
+          callOptions.tally?.readUnvouched();
+          return limit.run(() =>
+            client.listCallDetailRecords(page, fields, credentials.authorization, callOptions),
+          );
+        }),
       );
     },
     scan(page, fields) {
@@ -177,6 +190,7 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
       return client.summary(key, credentials.authorization, compute, callOptions);
     },
   };
+  return loader;
 }
 
 /** Whether sorted `have` contains every name in sorted `want`. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MAX_LIST_LIMIT } from '../carrierx/client.ts';
 import { DECIMAL_TEXT, toGraphQLName } from '../carrierx/fields.ts';
-import { buildFilter } from '../carrierx/list-query.ts';
+import { buildFilters } from '../carrierx/list-query.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
 import type { CdrLoader } from './cdr-loader.ts';
@@ -274,6 +274,8 @@ export interface StatsPlan {
   readonly limit: number;
   /** The API fields each page asks for, sorted: dr_sid, the measures selected and the keys grouped by. */
   readonly fields: readonly string[];
+  /** The unconfirmed filter operators CarrierX is known to accept (CARRIERX_FILTER_OPERATORS). */
+  readonly pushDown: ReadonlySet<string>;
 }
 
 /** An extra condition on the scanned records, e.g. a Partner entity's own `partnerSid`. */
@@ -292,7 +294,11 @@ function refuse(message: string): ServiceError {
  * be an IANA name, `limit` from 1 to 1000. `measures` are the API fields the selection's measures need.
  * Everything refused is BAD_USER_INPUT and calls nothing.
  */
-export function planStats(args: StatsArguments, measures: readonly string[]): StatsPlan {
+export function planStats(
+  args: StatsArguments,
+  measures: readonly string[],
+  pushDown: ReadonlySet<string> = new Set(),
+): StatsPlan {
   const dateStart = (args.filter.dateStart ?? {}) as Readonly<Record<string, Date | null | undefined>>;
   const lower = dateStart.ge ?? dateStart.gt;
   const upper = dateStart.lt ?? dateStart.le;
@@ -305,6 +311,8 @@ export function planStats(args: StatsArguments, measures: readonly string[]): St
   if (lower.getTime() > upper.getTime() || (lower.getTime() === upper.getTime() && !inclusive)) {
     throw refuse('filter.dateStart is empty: its lower bound must come before its upper bound.');
   }
+  // Refuses what no list call could carry (a value, an `in` needing too many calls) before any call.
+  buildFilters(args.filter, pushDown);
   const limit = args.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_STATS_GROUPS) {
     throw refuse(`limit is ${limit}: a statistic returns from 1 to ${MAX_STATS_GROUPS} groups.`);
@@ -323,6 +331,7 @@ export function planStats(args: StatsArguments, measures: readonly string[]): St
     timeZone,
     limit,
     fields: [...fields].sort(),
+    pushDown,
   };
 }
 
@@ -335,7 +344,7 @@ export interface ScanLimits {
 /** Ties a cached statistic to everything its answer depends on (the credential is the cache's part). */
 function summaryKey(plan: StatsPlan, condition: EntityCondition | undefined, maxRecords: number): string {
   const canonical = JSON.stringify([
-    buildFilter(plan.filter),
+    buildFilters(plan.filter, plan.pushDown),
     condition ? [condition.field, condition.value.toLowerCase()] : null,
     plan.groupBy,
     plan.bucket ?? null,
@@ -376,18 +385,23 @@ async function scan(
   if (condition) base[condition.field] = { ...(base[condition.field] as object), eq: condition.value };
   const from = plan.from.at.getTime();
   const until = plan.until.at.getTime();
-  const slices = Math.max(1, Math.min(limits.parallel, Math.floor((until - from) / 1000)));
+  // An `in` or `phone` done here is one list call per value (a branch): each slice is paged once per branch.
+  const branches = buildFilters(base, plan.pushDown).length;
+  const slices = Math.max(
+    1,
+    Math.min(Math.ceil(limits.parallel / branches), Math.floor((until - from) / 1000)),
+  );
   // Whole seconds between slices: each boundary is a `ge` of one slice and the `lt` of the one before.
   const edges = Array.from({ length: slices + 1 }, (_, i) =>
     i === 0 ? from : i === slices ? until : from + Math.floor(((until - from) * i) / slices / 1000) * 1000,
   );
   // The first slice keeps the lower bound as given, the last the upper one; slices meet at `ge`/`lt`.
-  const filters = edges.slice(0, -1).map((start, i) => {
+  const filters = edges.slice(0, -1).flatMap((start, i) => {
     const dateStart: Record<string, Date> =
       i === 0 ? { [plan.from.operator]: plan.from.at } : { ge: new Date(start) };
     if (i === slices - 1) dateStart[plan.until.operator] = plan.until.at;
     else dateStart.lt = new Date(edges[i + 1] as number);
-    return buildFilter({ ...base, dateStart });
+    return buildFilters({ ...base, dateStart }, plan.pushDown);
   });
 
   const bucketOf = plan.bucket ? createBucketer(plan.bucket, plan.timeZone) : undefined;

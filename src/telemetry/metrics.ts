@@ -482,9 +482,10 @@ export const MAX_OPERATION_NAMES = 100;
 const operationNames = new Set<string>();
 /**
  * The operation names of the persisted-documents manifests: the deployment's own operations, each labelled
- * whatever other names came first, and not counted against the cap (the manifests bound them).
+ * whatever other names came first, and not counted against the cap (the manifests bound them). Counted by the
+ * reservations holding each (an app's, and after a reload its new one until the old is released).
  */
-const knownOperationNames = new Set<string>();
+const knownOperationNames = new Map<string, number>();
 const operationChildren = new Map<string, Map<string, CounterChild>>();
 const durationChildren = new Map<string, HistogramChild>();
 
@@ -512,12 +513,26 @@ export function operationNameLabel(name: string | undefined): string {
 
 /**
  * Names that always get a label of their own (the persisted-documents manifests' operations), at most 100
- * characters each, like any label.
+ * characters each, like any label, until the function returned is called (a reload reserves the new manifests'
+ * names, then releases the old ones: a name that left them is labelled like any client's from then on).
  */
-export function reserveOperationNames(names: Iterable<string>): void {
+export function reserveOperationNames(names: Iterable<string>): () => void {
+  const reserved = new Set<string>();
   for (const name of names) {
-    if (name !== '' && name.length <= MAX_OPERATION_NAME_LENGTH) knownOperationNames.add(name);
+    if (name === '' || name.length > MAX_OPERATION_NAME_LENGTH || reserved.has(name)) continue;
+    reserved.add(name);
+    knownOperationNames.set(name, (knownOperationNames.get(name) ?? 0) + 1);
   }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    for (const name of reserved) {
+      const count = (knownOperationNames.get(name) ?? 1) - 1;
+      if (count > 0) knownOperationNames.set(name, count);
+      else knownOperationNames.delete(name);
+    }
+  };
 }
 
 /** One GraphQL operation finished. */

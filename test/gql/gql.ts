@@ -33,6 +33,16 @@ type Documents = {
     "\n        query CaseInsensitive($lower: UUID!, $upper: UUID!) {\n          a: callDetailRecord(drSid: $lower) {\n            price\n          }\n          b: callDetailRecord(drSid: $upper) {\n            rate\n          }\n        }\n      ": typeof types.CaseInsensitiveDocument,
     "\n        query TwoSids($a: UUID!, $b: UUID!) {\n          a: callDetailRecord(drSid: $a) {\n            drSid\n          }\n          b: callDetailRecord(drSid: $b) {\n            drSid\n            dateTalk\n          }\n        }\n      ": typeof types.TwoSidsDocument,
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": typeof types.TwiceDocument,
+    "\n    query ApolloRecord($drSid: UUID!) {\n      callDetailRecord(drSid: $drSid) {\n        __typename\n        id\n        drSid\n        price\n      }\n    }\n  ": typeof types.ApolloRecordDocument,
+    "\n    query ApolloNode($id: ID!) {\n      node(id: $id) {\n        __typename\n        id\n        ... on CallDetailRecord {\n          price\n        }\n      }\n    }\n  ": typeof types.ApolloNodeDocument,
+    "\n  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      edges { cursor }\n      pageInfo { hasNextPage hasPreviousPage endCursor }\n    }\n  }\n": typeof types.FilteredPageDocument,
+    "\n  query IdsEverywhere($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n    }\n    callDetailRecords(first: 3) {\n      nodes {\n        id\n        drSid\n      }\n    }\n  }\n": typeof types.IdsEverywhereDocument,
+    "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n  }\n": typeof types.NodeByIdDocument,
+    "\n  query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {\n    nodes(ids: $ids) {\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": typeof types.NodesAndRecordDocument,
+    "query NodeIdOnly($id: ID!) { node(id: $id) { id } }": typeof types.NodeIdOnlyDocument,
+    "\n        query NodeThroughFragments($id: ID!) {\n          node(id: $id) {\n            ...NodeFields\n          }\n        }\n      ": typeof types.NodeThroughFragmentsDocument,
+    "\n      fragment NodeFields on Node {\n        ... on CallDetailRecord {\n          talkDuration\n        }\n      }\n    ": typeof types.NodeFieldsFragmentDoc,
+    "query ManyNodes($ids: [ID!]!) { nodes(ids: $ids) { id } }": typeof types.ManyNodesDocument,
 };
 const documents: Documents = {
     "\n  query Page(\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n    $filter: CallDetailRecordFilter\n    $orderBy: CallDetailRecordOrder\n  ) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n": types.PageDocument,
@@ -53,6 +63,16 @@ const documents: Documents = {
     "\n        query CaseInsensitive($lower: UUID!, $upper: UUID!) {\n          a: callDetailRecord(drSid: $lower) {\n            price\n          }\n          b: callDetailRecord(drSid: $upper) {\n            rate\n          }\n        }\n      ": types.CaseInsensitiveDocument,
     "\n        query TwoSids($a: UUID!, $b: UUID!) {\n          a: callDetailRecord(drSid: $a) {\n            drSid\n          }\n          b: callDetailRecord(drSid: $b) {\n            drSid\n            dateTalk\n          }\n        }\n      ": types.TwoSidsDocument,
     "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    ": types.TwiceDocument,
+    "\n    query ApolloRecord($drSid: UUID!) {\n      callDetailRecord(drSid: $drSid) {\n        __typename\n        id\n        drSid\n        price\n      }\n    }\n  ": types.ApolloRecordDocument,
+    "\n    query ApolloNode($id: ID!) {\n      node(id: $id) {\n        __typename\n        id\n        ... on CallDetailRecord {\n          price\n        }\n      }\n    }\n  ": types.ApolloNodeDocument,
+    "\n  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      edges { cursor }\n      pageInfo { hasNextPage hasPreviousPage endCursor }\n    }\n  }\n": types.FilteredPageDocument,
+    "\n  query IdsEverywhere($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n    }\n    callDetailRecords(first: 3) {\n      nodes {\n        id\n        drSid\n      }\n    }\n  }\n": types.IdsEverywhereDocument,
+    "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n  }\n": types.NodeByIdDocument,
+    "\n  query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {\n    nodes(ids: $ids) {\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n": types.NodesAndRecordDocument,
+    "query NodeIdOnly($id: ID!) { node(id: $id) { id } }": types.NodeIdOnlyDocument,
+    "\n        query NodeThroughFragments($id: ID!) {\n          node(id: $id) {\n            ...NodeFields\n          }\n        }\n      ": types.NodeThroughFragmentsDocument,
+    "\n      fragment NodeFields on Node {\n        ... on CallDetailRecord {\n          talkDuration\n        }\n      }\n    ": types.NodeFieldsFragmentDoc,
+    "query ManyNodes($ids: [ID!]!) { nodes(ids: $ids) { id } }": types.ManyNodesDocument,
 };
 
 /**
@@ -127,6 +147,46 @@ export function graphql(source: "\n        query TwoSids($a: UUID!, $b: UUID!) {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n      query Twice($drSid: UUID!) {\n        callDetailRecord(drSid: $drSid) {\n          price\n        }\n      }\n    "): typeof import('./graphql.js').TwiceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    query ApolloRecord($drSid: UUID!) {\n      callDetailRecord(drSid: $drSid) {\n        __typename\n        id\n        drSid\n        price\n      }\n    }\n  "): typeof import('./graphql.js').ApolloRecordDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    query ApolloNode($id: ID!) {\n      node(id: $id) {\n        __typename\n        id\n        ... on CallDetailRecord {\n          price\n        }\n      }\n    }\n  "): typeof import('./graphql.js').ApolloNodeDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {\n    callDetailRecords(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {\n      totalCount\n      nodes { drSid }\n      edges { cursor }\n      pageInfo { hasNextPage hasPreviousPage endCursor }\n    }\n  }\n"): typeof import('./graphql.js').FilteredPageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query IdsEverywhere($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n    }\n    callDetailRecords(first: 3) {\n      nodes {\n        id\n        drSid\n      }\n    }\n  }\n"): typeof import('./graphql.js').IdsEverywhereDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n  }\n"): typeof import('./graphql.js').NodeByIdDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {\n    nodes(ids: $ids) {\n      id\n      ... on CallDetailRecord {\n        drSid\n        price\n      }\n    }\n    callDetailRecord(drSid: $drSid) {\n      drSid\n      price\n    }\n  }\n"): typeof import('./graphql.js').NodesAndRecordDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query NodeIdOnly($id: ID!) { node(id: $id) { id } }"): typeof import('./graphql.js').NodeIdOnlyDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n        query NodeThroughFragments($id: ID!) {\n          node(id: $id) {\n            ...NodeFields\n          }\n        }\n      "): typeof import('./graphql.js').NodeThroughFragmentsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n      fragment NodeFields on Node {\n        ... on CallDetailRecord {\n          talkDuration\n        }\n      }\n    "): typeof import('./graphql.js').NodeFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query ManyNodes($ids: [ID!]!) { nodes(ids: $ids) { id } }"): typeof import('./graphql.js').ManyNodesDocument;
 
 
 export function graphql(source: string) {

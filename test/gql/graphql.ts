@@ -10,6 +10,8 @@ export type CallDetailRecordDateTimeFilter = {
   ge?: string | null | undefined;
   /** After this instant. */
   gt?: string | null | undefined;
+  /** At or before this instant (to the millisecond). Sent as CarrierX `le` when CARRIERX_FILTER_OPERATORS names it, otherwise as `lt` the next millisecond. */
+  le?: string | null | undefined;
   /** Before this instant. */
   lt?: string | null | undefined;
 };
@@ -38,11 +40,11 @@ export type CallDetailRecordFilter = {
   /** Secure ID of the source endpoint (a System Gateway SID for external numbers). */
   endpointSidSrc?: CallDetailRecordIdFilter | null | undefined;
   /** Phone number the call is billed to. */
-  numberBilling?: CallDetailRecordStringFilter | null | undefined;
+  numberBilling?: CallDetailRecordNumberFilter | null | undefined;
   /** Destination phone number, as CarrierX stores it (not normalised). */
-  numberDst?: CallDetailRecordStringFilter | null | undefined;
+  numberDst?: CallDetailRecordNumberFilter | null | undefined;
   /** Source (calling) phone number, as CarrierX stores it (not normalised). */
-  numberSrc?: CallDetailRecordStringFilter | null | undefined;
+  numberSrc?: CallDetailRecordNumberFilter | null | undefined;
   /** Secure ID of the partner that owns the record. */
   partnerSid?: CallDetailRecordIdFilter | null | undefined;
   /** Final SIP response code of the call, e.g. "200". */
@@ -59,6 +61,20 @@ export type CallDetailRecordFilter = {
 export type CallDetailRecordIdFilter = {
   /** Equal to this ID. */
   eq?: string | null | undefined;
+  /** Equal to any of these values (1 to 10). Unless CarrierX is configured to take `in` (CARRIERX_FILTER_OPERATORS), each value is one list call, merged here in the list's order: at most 10 calls for the whole filter (an `in` on two fields takes one per combination), each counted as a page against MAX_RECORDS_PER_OPERATION, and such a list pages forward only (first/after). */
+  in?: Array<string> | null | undefined;
+};
+
+/** Conditions on a phone number field, combined with "and". CarrierX stores numbers as it received them, with or without a leading + ("+15162065451" and "15162065451" both occur): `phone` matches both. Values of at most 256 characters, without control characters, backslashes or both quote kinds. */
+export type CallDetailRecordNumberFilter = {
+  /** Equal to this text, as stored (one spelling of the number). */
+  eq?: string | null | undefined;
+  /** Equal to any of these values (1 to 10). Unless CarrierX is configured to take `in` (CARRIERX_FILTER_OPERATORS), each value is one list call, merged here in the list's order: at most 10 calls for the whole filter (an `in` on two fields takes one per combination), each counted as a page against MAX_RECORDS_PER_OPERATION, and such a list pages forward only (first/after). */
+  in?: Array<string> | null | undefined;
+  /** Matches this pattern: `%` matches any run of characters. As stored: "+1516%" misses numbers stored without the +. */
+  like?: string | null | undefined;
+  /** This number however it is stored: "+15162065451" or "15162065451" matches both spellings (digits with an optional leading +; an `in` of the two forms). */
+  phone?: string | null | undefined;
 };
 
 /** The order of a list of call detail records; dr_sid breaks ties. */
@@ -91,7 +107,9 @@ export type CallDetailRecordOrderField =
 export type CallDetailRecordStringFilter = {
   /** Equal to this text. */
   eq?: string | null | undefined;
-  /** Matches this pattern: `%` matches any run of characters (e.g. "+1516%"). */
+  /** Equal to any of these values (1 to 10). Unless CarrierX is configured to take `in` (CARRIERX_FILTER_OPERATORS), each value is one list call, merged here in the list's order: at most 10 calls for the whole filter (an `in` on two fields takes one per combination), each counted as a page against MAX_RECORDS_PER_OPERATION, and such a list pages forward only (first/after). */
+  in?: Array<string> | null | undefined;
+  /** Matches this pattern: `%` matches any run of characters (e.g. "4%"). */
   like?: string | null | undefined;
 };
 
@@ -214,6 +232,77 @@ export type TwiceQueryVariables = Exact<{
 
 export type TwiceQuery = { callDetailRecord: { price: string | null } | null };
 
+export type ApolloRecordQueryVariables = Exact<{
+  drSid: string;
+}>;
+
+
+export type ApolloRecordQuery = { callDetailRecord: { __typename: 'CallDetailRecord', id: string, drSid: string, price: string | null } | null };
+
+export type ApolloNodeQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ApolloNodeQuery = { node: { __typename: 'CallDetailRecord', price: string | null, id: string } | null };
+
+export type FilteredPageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+  filter?: CallDetailRecordFilter | null | undefined;
+  orderBy?: CallDetailRecordOrder | null | undefined;
+}>;
+
+
+export type FilteredPageQuery = { callDetailRecords: { totalCount: number | null, nodes: Array<{ drSid: string }>, edges: Array<{ cursor: string }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, endCursor: string | null } } | null };
+
+export type IdsEverywhereQueryVariables = Exact<{
+  drSid: string;
+}>;
+
+
+export type IdsEverywhereQuery = { callDetailRecord: { id: string, drSid: string } | null, callDetailRecords: { nodes: Array<{ id: string, drSid: string }> } | null };
+
+export type NodeByIdQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeByIdQuery = { node: { __typename: 'CallDetailRecord', drSid: string, price: string | null, id: string } | null };
+
+export type NodesAndRecordQueryVariables = Exact<{
+  ids: Array<string | number> | string | number;
+  drSid: string;
+}>;
+
+
+export type NodesAndRecordQuery = { nodes: Array<{ drSid: string, price: string | null, id: string } | null> | null, callDetailRecord: { drSid: string, price: string | null } | null };
+
+export type NodeIdOnlyQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeIdOnlyQuery = { node: { id: string } | null };
+
+export type NodeThroughFragmentsQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeThroughFragmentsQuery = { node: { talkDuration: string | null } | null };
+
+export type NodeFieldsFragment = { talkDuration: string | null };
+
+export type ManyNodesQueryVariables = Exact<{
+  ids: Array<string | number> | string | number;
+}>;
+
+
+export type ManyNodesQuery = { nodes: Array<{ id: string } | null> | null };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -252,6 +341,13 @@ export const BillingFragmentDoc = new TypedDocumentString(`
     fragment Codecs on CallDetailRecord {
   codecSrc
 }`, {"fragmentName":"Billing"}) as unknown as TypedDocumentString<BillingFragment, unknown>;
+export const NodeFieldsFragmentDoc = new TypedDocumentString(`
+    fragment NodeFields on Node {
+  ... on CallDetailRecord {
+    talkDuration
+  }
+}
+    `, {"fragmentName":"NodeFields"}) as unknown as TypedDocumentString<NodeFieldsFragment, unknown>;
 export const PageDocument = new TypedDocumentString(`
     query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
   callDetailRecords(
@@ -416,3 +512,115 @@ export const TwiceDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TwiceQuery, TwiceQueryVariables>;
+export const ApolloRecordDocument = new TypedDocumentString(`
+    query ApolloRecord($drSid: UUID!) {
+  callDetailRecord(drSid: $drSid) {
+    __typename
+    id
+    drSid
+    price
+  }
+}
+    `) as unknown as TypedDocumentString<ApolloRecordQuery, ApolloRecordQueryVariables>;
+export const ApolloNodeDocument = new TypedDocumentString(`
+    query ApolloNode($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on CallDetailRecord {
+      price
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ApolloNodeQuery, ApolloNodeQueryVariables>;
+export const FilteredPageDocument = new TypedDocumentString(`
+    query FilteredPage($first: Int, $after: String, $last: Int, $before: String, $filter: CallDetailRecordFilter, $orderBy: CallDetailRecordOrder) {
+  callDetailRecords(
+    first: $first
+    after: $after
+    last: $last
+    before: $before
+    filter: $filter
+    orderBy: $orderBy
+  ) {
+    totalCount
+    nodes {
+      drSid
+    }
+    edges {
+      cursor
+    }
+    pageInfo {
+      hasNextPage
+      hasPreviousPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<FilteredPageQuery, FilteredPageQueryVariables>;
+export const IdsEverywhereDocument = new TypedDocumentString(`
+    query IdsEverywhere($drSid: UUID!) {
+  callDetailRecord(drSid: $drSid) {
+    id
+    drSid
+  }
+  callDetailRecords(first: 3) {
+    nodes {
+      id
+      drSid
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<IdsEverywhereQuery, IdsEverywhereQueryVariables>;
+export const NodeByIdDocument = new TypedDocumentString(`
+    query NodeById($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on CallDetailRecord {
+      drSid
+      price
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<NodeByIdQuery, NodeByIdQueryVariables>;
+export const NodesAndRecordDocument = new TypedDocumentString(`
+    query NodesAndRecord($ids: [ID!]!, $drSid: UUID!) {
+  nodes(ids: $ids) {
+    id
+    ... on CallDetailRecord {
+      drSid
+      price
+    }
+  }
+  callDetailRecord(drSid: $drSid) {
+    drSid
+    price
+  }
+}
+    `) as unknown as TypedDocumentString<NodesAndRecordQuery, NodesAndRecordQueryVariables>;
+export const NodeIdOnlyDocument = new TypedDocumentString(`
+    query NodeIdOnly($id: ID!) {
+  node(id: $id) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<NodeIdOnlyQuery, NodeIdOnlyQueryVariables>;
+export const NodeThroughFragmentsDocument = new TypedDocumentString(`
+    query NodeThroughFragments($id: ID!) {
+  node(id: $id) {
+    ...NodeFields
+  }
+}
+    fragment NodeFields on Node {
+  ... on CallDetailRecord {
+    talkDuration
+  }
+}`) as unknown as TypedDocumentString<NodeThroughFragmentsQuery, NodeThroughFragmentsQueryVariables>;
+export const ManyNodesDocument = new TypedDocumentString(`
+    query ManyNodes($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<ManyNodesQuery, ManyNodesQueryVariables>;

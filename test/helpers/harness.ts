@@ -1,5 +1,10 @@
 import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
-import { createSimulator, DEMO_TOKEN, type Simulator } from '../../src/carrierx/simulator/index.ts';
+import {
+  createSimulator,
+  DEMO_TOKEN,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../src/carrierx/simulator/index.ts';
 import { type Config, loadConfig } from '../../src/config/index.ts';
 import { type App, type AppDeps, createApp } from '../../src/graphql/app.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -57,9 +62,13 @@ const TEST_ENV: Record<string, string> = {
 /** A server wired to a fresh embedded simulator on a loopback port, with its logs captured. */
 export async function createHarness(
   env: Record<string, string> = {},
-  appOptions: Pick<AppDeps, 'demoToken' | 'cacheStore' | 'onCacheLookup' | 'cacheClock'> = {},
+  appOptions: Pick<
+    AppDeps,
+    'demoToken' | 'cacheStore' | 'onCacheLookup' | 'cacheClock' | 'persistedDocuments'
+  > = {},
+  simulatorOptions: SimulatorOptions = {},
 ): Promise<Harness> {
-  const simulator = createSimulator();
+  const simulator = createSimulator(simulatorOptions);
   const baseUrl = await simulator.listen(0, '127.0.0.1');
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logs.push(line) } });

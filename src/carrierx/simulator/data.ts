@@ -55,16 +55,38 @@ const PUBLIC_IPS = ['162.251.180.18', '162.251.180.24', '208.78.161.42', '54.172
 const CARRIER_IPS = ['12.7.193.174', '64.125.111.10', '199.255.156.2'];
 const SIGNING_ENTITIES = ['carrierX', 'Bandwidth', 'Lumen', 'Twilio'];
 const VERSTATS = ['TN-Validation-Passed', 'TN-Validation-Failed', 'No-TN-Validation'];
-const WINDOW_START_MS = Date.parse('2025-03-01T00:00:00.000Z');
-const WINDOW_MS = 120 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** How far back the generated calls go from the anchor. */
+export const DATA_WINDOW_DAYS = 90;
+const WINDOW_MS = DATA_WINDOW_DAYS * DAY_MS;
+// Longer than any generated call (up to 9 s of ringing, then at most an hour of talk) plus its insert delay (at
+// most 5 min): the window ends this long before the anchor, so no date of a generated record is after it.
+const WINDOW_END_MARGIN_MS = 2 * 3600 * 1000;
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Builds the sample record plus `recordCount` generated ones (the first two are the pinned special records). */
-export function createDataset(options: { recordCount?: number; seed?: number } = {}): CdrRecord[] {
+/** The start (00:00 UTC) of the UTC day holding the instant: the simulator's default anchor. */
+export function startOfUtcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/**
+ * Builds the sample record plus `recordCount` generated ones (the first two are the pinned special records).
+ * Generated calls start within the `DATA_WINDOW_DAYS` days before `anchorMs` and every one of their dates is
+ * before it, so "yesterday" and "the last 7 days" find calls. Only the anchor moves them: for a seed, each
+ * record's offset from the anchor, and so their order, is always the same. The sample keeps CarrierX's dates.
+ */
+export function createDataset(options: {
+  recordCount?: number;
+  seed?: number;
+  anchorMs: number;
+}): CdrRecord[] {
   const recordCount = options.recordCount ?? DEFAULT_RECORD_COUNT;
   if (!Number.isInteger(recordCount) || recordCount < 2) {
     throw new RangeError(`recordCount must be an integer of at least 2, got ${recordCount}`);
   }
+  const { anchorMs } = options;
+  if (!Number.isSafeInteger(anchorMs)) throw new RangeError(`anchor must be a valid date, got ${anchorMs}`);
+  const windowStartMs = anchorMs - WINDOW_END_MARGIN_MS - WINDOW_MS;
   const random = mulberry32(options.seed ?? DEFAULT_SEED);
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -106,7 +128,7 @@ export function createDataset(options: { recordCount?: number; seed?: number } =
     const numberSrc = withPlus(srcDigits);
     const numberDst = withPlus(dstDigits);
 
-    const startMs = WINDOW_START_MS + Math.floor(random() * WINDOW_MS);
+    const startMs = windowStartMs + Math.floor(random() * WINDOW_MS);
     let talkMs: number | null = null;
     let durationMicros: number;
     let sipcause: string;

@@ -7,12 +7,21 @@ export class QueryError extends Error {
 
 /** The operators CarrierX's own sources use; the others its docs hint at are unconfirmed, so they are 400s. */
 export const FILTER_OPERATORS = ['eq', 'like', 'gt', 'ge', 'lt'] as const;
-type Operator = (typeof FILTER_OPERATORS)[number];
+
+/**
+ * Unconfirmed operators the simulator accepts only when told to (SimulatorOptions.filterOperators), so that the
+ * service is tested both sending them and doing their work itself. `in` takes a parenthesised, comma-separated
+ * list of values: `number_src in ("+15162065451","15162065451")`.
+ */
+export const OPTIONAL_FILTER_OPERATORS = ['in', 'le'] as const;
+type Operator = (typeof FILTER_OPERATORS)[number] | (typeof OPTIONAL_FILTER_OPERATORS)[number];
 
 interface Condition {
   field: string;
   operator: Operator;
   value: string | null;
+  /** The values of an `in`. */
+  values?: string[];
   pattern?: RegExp;
 }
 
@@ -42,7 +51,12 @@ export function compareText(left: string, right: string): number {
  * double-quoted (quotes required around spaces; a backslash escapes the next character); a bare `null` is the
  * null literal. Throws QueryError naming the unknown field, the unknown operator or where the syntax broke.
  */
-export function parseFilter(text: string, fields: ReadonlySet<string>): (record: CdrRecord) => boolean {
+export function parseFilter(
+  text: string,
+  fields: ReadonlySet<string>,
+  extraOperators: readonly string[] = [],
+): (record: CdrRecord) => boolean {
+  const supported = [...FILTER_OPERATORS, ...extraOperators];
   const conditions: Condition[] = [];
   let position = 0;
   const skipWhitespace = () => {
@@ -72,13 +86,20 @@ export function parseFilter(text: string, fields: ReadonlySet<string>): (record:
     const operatorStart = position;
     const operator = word()?.toLowerCase();
     if (operator === undefined) throw syntax(`an operator after "${field}"`);
-    if (!(FILTER_OPERATORS as readonly string[]).includes(operator)) {
+    if (!supported.includes(operator)) {
       position = operatorStart;
       throw new QueryError(
-        `Invalid filter: unsupported operator "${operator}" (supported: ${FILTER_OPERATORS.join(', ')})`,
+        `Invalid filter: unsupported operator "${operator}" (supported: ${supported.join(', ')})`,
       );
     }
     skipWhitespace();
+    if (operator === 'in') {
+      conditions.push({ field, operator, value: '', values: readValueList() });
+      skipWhitespace();
+      if (position >= text.length) break;
+      readJoiner();
+      continue;
+    }
     const value = readValue();
     if (value === null && operator !== 'eq') {
       throw new QueryError(`Invalid filter: operator "${operator}" cannot compare with null`);
@@ -89,6 +110,11 @@ export function parseFilter(text: string, fields: ReadonlySet<string>): (record:
 
     skipWhitespace();
     if (position >= text.length) break;
+    readJoiner();
+  }
+  return (record) => conditions.every((condition) => matches(condition, comparable(record[condition.field])));
+
+  function readJoiner(): void {
     const joiner = word();
     if (joiner?.toLowerCase() !== 'and' || !/\s/.test(text[position] ?? '')) {
       if (joiner !== undefined) position -= joiner.length;
@@ -96,9 +122,29 @@ export function parseFilter(text: string, fields: ReadonlySet<string>): (record:
     }
     skipWhitespace();
   }
-  return (record) => conditions.every((condition) => matches(condition, comparable(record[condition.field])));
 
-  function readValue(): string | null {
+  function readValueList(): string[] {
+    if (text[position] !== '(') throw syntax('"(" opening the values of "in"');
+    position += 1;
+    const values: string[] = [];
+    while (true) {
+      skipWhitespace();
+      const value = readValue(',)');
+      if (value === null) throw new QueryError('Invalid filter: operator "in" cannot compare with null');
+      values.push(value);
+      skipWhitespace();
+      const next = text[position];
+      position += 1;
+      if (next === ')') return values;
+      if (next !== ',') {
+        position -= 1;
+        throw syntax('"," or ")" in the values of "in"');
+      }
+    }
+  }
+
+  /** A value; `ends` are the characters that may follow one besides whitespace (inside an `in` list). */
+  function readValue(ends = ''): string | null {
     const quote = text[position];
     if (quote === '"' || quote === "'") {
       let value = '';
@@ -108,7 +154,11 @@ export function parseFilter(text: string, fields: ReadonlySet<string>): (record:
           value += text[++index];
         } else if (char === quote) {
           position = index + 1;
-          if (position < text.length && !/\s/.test(text[position] as string)) {
+          if (
+            position < text.length &&
+            !/\s/.test(text[position] as string) &&
+            !ends.includes(text[position] as string)
+          ) {
             throw syntax('whitespace after the closing quote');
           }
           return value;
@@ -121,7 +171,12 @@ export function parseFilter(text: string, fields: ReadonlySet<string>): (record:
       );
     }
     const start = position;
-    while (position < text.length && !/\s/.test(text[position] as string)) position++;
+    while (
+      position < text.length &&
+      !/\s/.test(text[position] as string) &&
+      !ends.includes(text[position] as string)
+    )
+      position++;
     if (position === start) throw syntax('a value');
     const bare = text.slice(start, position);
     return bare === 'null' ? null : bare;
@@ -129,6 +184,7 @@ export function parseFilter(text: string, fields: ReadonlySet<string>): (record:
 }
 
 function matches(condition: Condition, actual: string | null): boolean {
+  if (condition.values) return actual !== null && condition.values.some((v) => compareText(actual, v) === 0);
   const expected = condition.value;
   if (expected === null) return actual === null;
   if (actual === null) return false;
@@ -143,6 +199,10 @@ function matches(condition: Condition, actual: string | null): boolean {
       return compareText(actual, expected) >= 0;
     case 'lt':
       return compareText(actual, expected) < 0;
+    case 'le':
+      return compareText(actual, expected) <= 0;
+    case 'in':
+      return false;
   }
 }
 

@@ -18,7 +18,11 @@ const ORDER_CACHE_LIMIT = 256;
  * Serves `GET /calls/call_drs`: order, filter, then page by offset or by an after/before dr_sid cursor, and
  * render CarrierX's envelope. Sorted lists are cached per (visibility, order) since the data never changes.
  */
-export function createLister(store: RecordStore): (request: ListRequest) => string {
+export function createLister(
+  store: RecordStore,
+  options: { filterOperators?: readonly string[] | undefined } = {},
+): (request: ListRequest) => string {
+  const extraOperators = options.filterOperators ?? [];
   const all = [...store.bySid.values()];
   const own = all.filter((stored) => !stored.descendant);
   const sortedCache = new Map<string, readonly StoredRecord[]>();
@@ -44,7 +48,7 @@ export function createLister(store: RecordStore): (request: ListRequest) => stri
     }
     const ordered = sorted(includeDescendants, query.order?.trim() || DEFAULT_ORDER);
     const filterText = query.filter?.trim();
-    const predicate = filterText ? parseFilter(filterText, store.fields) : undefined;
+    const predicate = filterText ? parseFilter(filterText, store.fields, extraOperators) : undefined;
     const matching = predicate ? ordered.filter((stored) => predicate(stored.record)) : ordered;
 
     const pagination: { next?: string; previous?: string } = {};

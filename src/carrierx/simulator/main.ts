@@ -1,3 +1,5 @@
+import { DATA_WINDOW_DAYS } from './data.ts';
+import { OPTIONAL_FILTER_OPERATORS } from './filter.ts';
 import { createSimulator, DEMO_TOKEN, DESCENDANT_TOKEN, NO_SCOPE_TOKEN } from './index.ts';
 
 // This runner is its own entry point (`npm run simulator`), so it reads its few variables itself.
@@ -9,10 +11,25 @@ if (!/^\d+$/.test(portText) || port > 65535) {
 }
 const host = process.env.SIMULATOR_HOST || '127.0.0.1';
 const control = process.env.SIMULATOR_CONTROL === '1';
+// The unconfirmed filter operators to accept (e.g. "in,le"), to try a service configured to send them.
+const filterOperators = (process.env.SIMULATOR_FILTER_OPERATORS ?? '')
+  .split(',')
+  .map((operator) => operator.trim().toLowerCase())
+  .filter(Boolean);
+const unknown = filterOperators.filter((o) => !(OPTIONAL_FILTER_OPERATORS as readonly string[]).includes(o));
+if (unknown.length > 0) {
+  console.error(
+    `SIMULATOR_FILTER_OPERATORS names operators among ${OPTIONAL_FILTER_OPERATORS.join(', ')}, got "${unknown.join(', ')}"`,
+  );
+  process.exit(1);
+}
 
-const simulator = createSimulator({ control });
+const simulator = createSimulator({ control, filterOperators });
 const baseUrl = await simulator.listen(port, host);
 console.log(`CarrierX simulator listening at ${baseUrl}`);
+console.log(
+  `  calls of the ${DATA_WINDOW_DAYS} days before ${simulator.anchor.toISOString()} (see docs/simulator.md)`,
+);
 console.log(`  ${DEMO_TOKEN}        calls.read`);
 console.log(`  ${DESCENDANT_TOKEN}  calls.read, calls.read_descendant`);
 console.log(`  ${NO_SCOPE_TOKEN}    no calls scope (403)`);

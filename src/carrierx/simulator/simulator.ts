@@ -7,7 +7,7 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CdrRecord, createDataset, SAMPLE_DR_SID } from './data.ts';
+import { type CdrRecord, createDataset, SAMPLE_DR_SID, startOfUtcDay } from './data.ts';
 import { createFaultRegistry, type Fault, type FaultRule, parseFaultRule } from './faults.ts';
 import { QueryError } from './filter.ts';
 import { createLister } from './list.ts';
@@ -35,15 +35,27 @@ export interface Simulator {
   resetLog(): void;
   faults: { add(rule: FaultRule): () => void; clear(): void };
   readonly records: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  /** The instant the generated records are dated back from, fixed when the simulator was created. */
+  readonly anchor: Date;
 }
 
 export interface SimulatorOptions {
   /** How many records to generate besides the sample (default 1200, at least 2). */
   recordCount?: number;
   seed?: number;
+  /**
+   * Every generated call happened in the 90 days before this instant (default: 00:00 UTC of the day the
+   * simulator is created). Tests pin it to get the same dates on any day.
+   */
+  anchor?: Date;
   /** Serve the `/_simulator/...` control API for out-of-process users. */
   control?: boolean;
   maxRecorded?: number;
+  /**
+   * Unconfirmed filter operators to accept (of `in`, `le`), as a CarrierX known to accept them would; by
+   * default only the confirmed ones, and the others are 400s.
+   */
+  filterOperators?: readonly string[];
 }
 
 const CDR_PATH = '/core/v2/calls/call_drs';
@@ -134,8 +146,12 @@ function withRawValues(stored: StoredRecord, raw: Readonly<Record<string, string
 }
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
-  const store = createRecordStore(createDataset({ recordCount: options.recordCount, seed: options.seed }));
-  const list = createLister(store);
+  // Computed once: the dates stay the same for the simulator's whole life, even across midnight.
+  const anchor = new Date(options.anchor?.getTime() ?? startOfUtcDay(Date.now()));
+  const store = createRecordStore(
+    createDataset({ recordCount: options.recordCount, seed: options.seed, anchorMs: anchor.getTime() }),
+  );
+  const list = createLister(store, { filterOperators: options.filterOperators });
   const log = createRequestLog(options.maxRecorded ?? 10_000);
   const registry = createFaultRegistry();
   const delayed = new Set<NodeJS.Timeout>();
@@ -489,6 +505,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       clear: () => registry.clear(),
     },
     records: store.records,
+    get anchor() {
+      // A copy: a caller's setTime() must not move what this simulator reports.
+      return new Date(anchor.getTime());
+    },
   };
 }
 

@@ -32,6 +32,21 @@ function scriptJson(value: unknown): string {
 }
 
 /**
+ * The Explorer (@graphiql/plugin-explorer, which Yoga's bundle always adds and takes no options from this page)
+ * lists an operation's root fields sorted by name, so Apollo Federation's `_entities` and `_service`, there for
+ * the gateway, led the list a newcomer ticks fields from. They stay in the schema, the docs and the Explorer,
+ * moved to the end of each operation's list and dimmed. Each field is a `.graphiql-explorer-<name>` node; an
+ * operation's list is the element holding its `.graphiql-operation-title-bar`.
+ */
+const EXPLORER_STYLE = `
+.graphiql-explorer-root div:has(> .graphiql-operation-title-bar) { display: flex; flex-direction: column; }
+.graphiql-explorer-root div:has(> .graphiql-operation-title-bar) > :is(.graphiql-explorer-_entities, .graphiql-explorer-_service) {
+  order: 1;
+  opacity: 0.6;
+}
+`;
+
+/**
  * Builds a `renderGraphiQL` for Yoga that loads GraphiQL from the assets `useOfflineGraphiQL` serves;
  * pass both the same `basePath`.
  */
@@ -58,6 +73,7 @@ export function createGraphiQLRenderer(
 <title>${title}</title>
 <link rel="icon" href="${escapeHtml(opts.favicon || DEFAULT_FAVICON)}">
 <link rel="stylesheet" href="${escapeHtml(urls.stylesheet)}">
+<style>${EXPLORER_STYLE}</style>
 </head>
 <body id="body" class="no-focus-outline">
 <noscript>You need to enable JavaScript to run this app.</noscript>

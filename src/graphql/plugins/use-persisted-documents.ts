@@ -1,13 +1,26 @@
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { type ErrorCode, ServiceError } from '../../errors.ts';
 import { tallyOf } from '../context.ts';
-import { documentHash, hashOfDocumentId, type PersistedDocuments } from '../persisted-documents.ts';
+import {
+  documentHash,
+  hashOfDocumentId,
+  type PersistedDocuments,
+  type RegisteredDocuments,
+} from '../persisted-documents.ts';
 
 export interface PersistedDocumentsOptions {
-  /** The manifests' documents by hex sha256 (src/graphql/persisted-documents.ts). */
-  documents: PersistedDocuments;
+  /**
+   * The manifests' documents in force, by hex sha256 (src/graphql/persisted-documents.ts): read once per request,
+   * so a reload that swaps them is seen whole or not at all.
+   */
+  documents: () => PersistedDocuments;
   /** PERSISTED_DOCUMENTS_ONLY: refuse every document that is not in `documents`. */
   only: boolean;
+  /**
+   * Where automatic persisted queries register documents sent with their hash; unused under `only`, where
+   * nothing outside the manifests runs, so nothing is registered.
+   */
+  registered: RegisteredDocuments;
   /** `max-age` of a GET answer for a persisted document: how long the records in it stay fresh here. */
   maxAgeSeconds: number;
 }
@@ -54,8 +67,20 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * An `onParams` hook, placed before the query limits so they judge the document that runs: the HTTP fast path
  * runs the same hooks (`getResultForParams`), so a persisted document is served there too, and a refusal thrown
  * here, before execution, is answered by Yoga. Not @graphql-yoga/plugin-persisted-operations: it ignores an id
- * sent with a document (no hash check), refuses a manifest's own text under an allowlist, and cannot tell
- * "no manifests" (Apollo's NOT_SUPPORTED) from "not in them"; with those added, its lookup is all that was left.
+ * sent with a document (no hash check) and refuses a manifest's own text under an allowlist; with those added,
+ * its lookup is all that was left.
+ *
+ * Automatic persisted queries (Apollo's protocol), without `only`: a document sent with its hash is registered
+ * once it has been parsed and validated (when it starts executing, on either HTTP path), and a later request by
+ * the hash alone runs it. An unknown hash is answered PERSISTED_QUERY_NOT_FOUND, on which Apollo's link (and
+ * urql's persisted exchange) send the text with the hash: two round trips for a document's first request to a
+ * process, one after. The hash is always checked (PERSISTED_QUERY_HASH_MISMATCH), so an entry is the document
+ * its hash names, whoever registered it. Under `only` nothing is registered: a text outside the manifests is
+ * refused (PERSISTED_QUERY_NOT_IN_LIST).
+ *
+ * The documents may be replaced while the server runs (a reload, docs/frontend.md): each request judges by the
+ * set in force when it arrived, and everything after this hook (prepared operations, the execution) only runs
+ * what passed it.
  *
  * A GET answer for a persisted document is cacheable by the browser, `Cache-Control: private, max-age=N`:
  * only a GET can be cached, only a known document makes a stable URL, and `private` because it depends on the
@@ -65,12 +90,15 @@ function requestedId(params: GraphQLParams & { documentId?: unknown }, request: 
  * to keep because it was invalidated while CarrierX was being asked, or could not keep because its store failed).
  */
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin {
-  const { documents, only } = options;
+  const { only, registered } = options;
   // The GET requests that ran a persisted document, and whether their answer may be kept for max-age.
   const cacheable = new WeakMap<Request, boolean>();
+  // Requests carrying a document and its verified hash, to register once the document has passed validation.
+  const registering = new WeakMap<Request, { hash: string; text: string }>();
 
   return {
     onParams({ params, request, setParams }) {
+      const documents = options.documents();
       const id = requestedId(params, request);
       const { query } = params;
       if (id === undefined) {
@@ -85,10 +113,11 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
         // A document sent with its hash (Apollo's automatic persisted queries, after a NOT_FOUND).
         if (hash === undefined || documentHash(query) !== hash) throw refuse('PERSISTED_QUERY_HASH_MISMATCH');
         if (only && !documents.has(hash)) throw refuse('PERSISTED_QUERY_NOT_IN_LIST');
+        if (!only && !documents.has(hash)) registering.set(request, { hash, text: query });
         text = query;
       } else {
-        if (documents.size === 0) throw refuse('PERSISTED_QUERY_NOT_SUPPORTED');
-        const found = hash === undefined ? undefined : documents.get(hash);
+        // Under `only` nothing is ever registered: the manifests alone answer.
+        const found = hash === undefined ? undefined : (documents.get(hash) ?? registered.get(hash));
         if (found === undefined) throw refuse('PERSISTED_QUERY_NOT_FOUND');
         text = found;
       }
@@ -100,6 +129,12 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
         variables: params.variables,
         extensions: params.extensions,
       });
+    },
+    onExecute({ args }) {
+      // Execution starts only for a document that parsed and passed validation and the query limits.
+      const request = (args.contextValue as { request?: Request }).request;
+      const document = request && registering.get(request);
+      if (document) registered.set(document.hash, document.text);
     },
     onResultProcess({ request, result }) {
       if (!cacheable.has(request)) return;

@@ -171,8 +171,8 @@ function selectedMeasures(info: GraphQLResolveInfo): readonly string[] {
 }
 
 /** Validates a statistics field's arguments against its selection: BAD_USER_INPUT, and no call, if refused. */
-export function statsPlanOf(args: StatsArguments, info: GraphQLResolveInfo): StatsPlan {
-  return planStats(args, selectedMeasures(info));
+export function statsPlanOf(args: StatsArguments, context: Context, info: GraphQLResolveInfo): StatsPlan {
+  return planStats(args, selectedMeasures(info), context.filterOperators);
 }
 
 /**
@@ -203,6 +203,6 @@ builder.queryField('callDetailRecordStats', (t) =>
       limit: t.arg.int({ defaultValue: 100, description: `Groups returned, 1 to ${MAX_STATS_GROUPS}.` }),
     },
     resolve: (_root, args, context, info) =>
-      resolveStats(context, statsPlanOf(args as unknown as StatsArguments, info)),
+      resolveStats(context, statsPlanOf(args as unknown as StatsArguments, context, info)),
   }),
 );

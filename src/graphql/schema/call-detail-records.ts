@@ -1,26 +1,34 @@
 import { type GraphQLObjectType, type GraphQLResolveInfo, Kind } from 'graphql';
+import type { ListPage } from '../../carrierx/client.ts';
 import { CDR_FIELDS } from '../../carrierx/fields.ts';
+import { mergePages } from '../../carrierx/list-merge.ts';
 import {
+  buildOrder,
   DEFAULT_ORDER,
   DEFAULT_PAGE_SIZE,
   encodeCursor,
+  encodeMergedCursor,
   FILTERABLE_FIELDS,
   type FilterKind,
   type ListArguments,
   MAX_FILTER_VALUE_LENGTH,
+  MAX_IN_VALUES,
+  MAX_LIST_BRANCHES,
+  type MergedListPlan,
   ORDER_FIELDS,
   type PagingArgument,
   planList,
   type WrittenAs,
 } from '../../carrierx/list-query.ts';
-import { type CdrRecord, type CdrView, viewOf } from '../../carrierx/record.ts';
+import { type CdrPage, type CdrRecord, type CdrView, viewOf } from '../../carrierx/record.ts';
+import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordDirectionEnum, CallDetailRecordRef } from './call-detail-record.ts';
 import { selectedConnectionApiFields } from './selection.ts';
 
 // A hand-written Relay connection rather than @pothos/plugin-relay: the plugin's connection helper would fit, but
-// it brings a Node interface and global IDs this graph has no use for (records are found by drSid, and by
-// federation's key), and its cursors are offsets or its own, where ours wrap CarrierX's dr_sid cursor.
+// its cursors are offsets or its own, where ours wrap CarrierX's dr_sid cursor; the Node interface and global
+// ids are hand-written too (node.ts).
 
 // Every type this graph owns is named CallDetailRecord<Thing>, as its connection, edge, filter and order are: in a
 // supergraph, another graph's StringFilter or OrderDirection of the same name would merge with ours, and input
@@ -30,17 +38,38 @@ import { selectedConnectionApiFields } from './selection.ts';
 const LIKE_HELP = '`%` matches any run of characters';
 const VALUE_RULES = `Values of at most ${MAX_FILTER_VALUE_LENGTH} characters, without control characters, backslashes or both quote kinds.`;
 
+const IN_HELP = `Equal to any of these values (1 to ${MAX_IN_VALUES}). Unless CarrierX is configured to take \`in\` (CARRIERX_FILTER_OPERATORS), each value is one list call, merged here in the list's order: at most ${MAX_LIST_BRANCHES} calls for the whole filter (an \`in\` on two fields takes one per combination), each counted as a page against MAX_RECORDS_PER_OPERATION, and such a list pages forward only (first/after).`;
+
 export const CallDetailRecordStringFilterInput = builder.inputType('CallDetailRecordStringFilter', {
   description: `Conditions on a text field, combined with "and". ${VALUE_RULES}`,
   fields: (t) => ({
     eq: t.string({ description: 'Equal to this text.' }),
-    like: t.string({ description: `Matches this pattern: ${LIKE_HELP} (e.g. "+1516%").` }),
+    like: t.string({ description: `Matches this pattern: ${LIKE_HELP} (e.g. "4%").` }),
+    in: t.stringList({ description: IN_HELP }),
+  }),
+});
+
+export const CallDetailRecordNumberFilterInput = builder.inputType('CallDetailRecordNumberFilter', {
+  description: `Conditions on a phone number field, combined with "and". CarrierX stores numbers as it received them, with or without a leading + ("+15162065451" and "15162065451" both occur): \`phone\` matches both. ${VALUE_RULES}`,
+  fields: (t) => ({
+    eq: t.string({ description: 'Equal to this text, as stored (one spelling of the number).' }),
+    like: t.string({
+      description: `Matches this pattern: ${LIKE_HELP}. As stored: "+1516%" misses numbers stored without the +.`,
+    }),
+    in: t.stringList({ description: IN_HELP }),
+    phone: t.string({
+      description:
+        'This number however it is stored: "+15162065451" or "15162065451" matches both spellings (digits with an optional leading +; an `in` of the two forms).',
+    }),
   }),
 });
 
 export const CallDetailRecordIdFilterInput = builder.inputType('CallDetailRecordIdFilter', {
   description: 'Conditions on a secure ID field.',
-  fields: (t) => ({ eq: t.field({ type: 'UUID', description: 'Equal to this ID.' }) }),
+  fields: (t) => ({
+    eq: t.field({ type: 'UUID', description: 'Equal to this ID.' }),
+    in: t.field({ type: ['UUID'], description: IN_HELP }),
+  }),
 });
 
 export const CallDetailRecordDateTimeFilterInput = builder.inputType('CallDetailRecordDateTimeFilter', {
@@ -49,11 +78,17 @@ export const CallDetailRecordDateTimeFilterInput = builder.inputType('CallDetail
     gt: t.field({ type: 'DateTime', description: 'After this instant.' }),
     ge: t.field({ type: 'DateTime', description: 'At or after this instant.' }),
     lt: t.field({ type: 'DateTime', description: 'Before this instant.' }),
+    le: t.field({
+      type: 'DateTime',
+      description:
+        'At or before this instant (to the millisecond). Sent as CarrierX `le` when CARRIERX_FILTER_OPERATORS names it, otherwise as `lt` the next millisecond.',
+    }),
   }),
 });
 
 const FILTER_TYPES = {
   string: CallDetailRecordStringFilterInput,
+  number: CallDetailRecordNumberFilterInput,
   id: CallDetailRecordIdFilterInput,
   datetime: CallDetailRecordDateTimeFilterInput,
   direction: CallDetailRecordDirectionEnum,
@@ -108,6 +143,13 @@ interface Page {
   readonly hasNextPage: boolean;
   readonly hasPreviousPage: boolean;
   readonly totalCount: number | null;
+  /** A merged page's cursors, one per record; otherwise each record's cursor is its dr_sid and `key`. */
+  readonly cursors?: readonly string[];
+}
+
+/** The cursor of the page's record at `index`. */
+function cursorAt(page: Page, index: number): string {
+  return page.cursors?.[index] ?? encodeCursor((page.records[index] as CdrRecord).drSid, page.key);
 }
 
 interface Edge {
@@ -126,17 +168,11 @@ export const PageInfoRef = builder.objectRef<Page>('PageInfo').implement({
     hasPreviousPage: t.exposeBoolean('hasPreviousPage', { nullable: false }),
     startCursor: t.string({
       description: "The first edge's cursor; null on an empty page.",
-      resolve: (page) => {
-        const first = page.records[0];
-        return first ? encodeCursor(first.drSid, page.key) : null;
-      },
+      resolve: (page) => (page.records.length > 0 ? cursorAt(page, 0) : null),
     }),
     endCursor: t.string({
       description: "The last edge's cursor; null on an empty page.",
-      resolve: (page) => {
-        const last = page.records[page.records.length - 1];
-        return last ? encodeCursor(last.drSid, page.key) : null;
-      },
+      resolve: (page) => (page.records.length > 0 ? cursorAt(page, page.records.length - 1) : null),
     }),
   }),
 });
@@ -159,7 +195,7 @@ export const CallDetailRecordConnectionRef = builder.objectRef<Page>('CallDetail
       type: [CallDetailRecordEdgeRef],
       nullable: { list: false, items: false },
       resolve: (page) =>
-        page.records.map((node) => ({ cursor: encodeCursor(node.drSid, page.key), node: viewOf(node) })),
+        page.records.map((node, index) => ({ cursor: cursorAt(page, index), node: viewOf(node) })),
     }),
     nodes: t.field({
       type: [CallDetailRecordRef],
@@ -211,7 +247,11 @@ builder.queryField('callDetailRecords', (t) =>
       orderBy: t.arg({ type: CallDetailRecordOrderInput, defaultValue: DEFAULT_ORDER }),
     },
     resolve: async (_root, args, context, info) => {
-      const plan = planList(args as ListArguments, writtenAs(info, args as ListArguments));
+      const plan = planList(
+        args as ListArguments,
+        writtenAs(info, args as ListArguments),
+        context.filterOperators,
+      );
       const schema = info.schema;
       const fields = selectedConnectionApiFields(
         info,
@@ -219,6 +259,7 @@ builder.queryField('callDetailRecords', (t) =>
         schema.getType('CallDetailRecordEdge') as GraphQLObjectType,
         schema.getType('CallDetailRecord') as GraphQLObjectType,
       );
+      if (plan.merged) return mergedPage(plan, fields, context);
       const page = await context.loaders.cdr.list(plan.page, fields, plan.asked);
       const records = plan.reversed ? [...page.records].reverse() : page.records;
       return {
@@ -232,3 +273,42 @@ builder.queryField('callDetailRecords', (t) =>
     },
   }),
 );
+
+/**
+ * A page of a list whose `in` is done here: one list call per value, in parallel through the request's loader
+ * (so each counts against the operation's limits and primes the record cache as any page does), each asked for
+ * the page size after its own position, merged in the list's order. The order field is fetched too, to merge by.
+ */
+async function mergedPage(plan: MergedListPlan, fields: readonly string[], context: Context): Promise<Page> {
+  const orderField = ORDER_FIELDS[plan.order.field];
+  const withOrder = fields.includes(orderField) ? fields : [...fields, orderField].sort();
+  const order = buildOrder(plan.order);
+  // Calls already at their end are not made again; the merge reads them as undefined.
+  const open = plan.filters.flatMap((filter, branch) => {
+    const position = plan.positions[branch];
+    if (position === 'end') return [];
+    const page: ListPage = { limit: plan.limit, order };
+    if (filter !== undefined) page.filter = filter;
+    if (position !== undefined && position !== 'start') page.after = position.after;
+    return [{ branch, page }];
+  });
+  const asked = `${plan.asked}, once for each of the ${open.length} list calls of its filter's in or phone`;
+  const fetched = await context.loaders.cdr.lists(
+    open.map((call) => call.page),
+    withOrder,
+    asked,
+  );
+  const pages = plan.filters.map((): CdrPage | undefined => undefined);
+  open.forEach((call, i) => {
+    pages[call.branch] = fetched[i];
+  });
+  const merged = mergePages(plan.order, plan.limit, plan.positions, pages);
+  return {
+    records: merged.records,
+    key: plan.key,
+    hasNextPage: merged.hasNextPage,
+    hasPreviousPage: plan.fromCursor,
+    totalCount: merged.totalCount,
+    cursors: merged.positions.map((positions) => encodeMergedCursor(positions, plan.key)),
+  };
+}

@@ -297,6 +297,23 @@ describe('callDetailRecordStats', () => {
     expect(gt.total.calls).toBe(later);
   });
 
+  it('sums the calls of an in filter once each, CarrierX asked once per value', async () => {
+    const causes = ['480', '486', '487'];
+    const response = await stats({
+      filter: { dateStart: range, sipcause: { in: causes } },
+      groupBy: ['SIPCAUSE'],
+    });
+    expect(response.body.errors).toBeUndefined();
+    const answer = answerOf(response);
+    const matching = rows.filter((row) => causes.includes(row.sipcause as string));
+    expect(answer.total).toEqual(measuresOf(matching));
+    expect(answer.groups.map((group) => group.key.sipcause).sort()).toEqual(
+      [...new Set(matching.map((row) => row.sipcause as string))].sort(),
+    );
+    const filters = listRequests(h).map((r) => r.query.filter ?? '');
+    for (const cause of causes) expect(filters.some((f) => f.includes(`sipcause eq "${cause}"`))).toBe(true);
+  });
+
   it('refuses an unknown time zone and a range without both ends, naming them, without calling CarrierX', async () => {
     const zone = await stats({ filter: { dateStart: range }, timeZone: 'Mars/Olympus_Mons' });
     expect(zone.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

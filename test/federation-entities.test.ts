@@ -214,6 +214,54 @@ describe('callDetailRecords on the Partner, TrunkGroup and Endpoint entities', (
     expect(listCalls(h).map((r) => r.query.filter)).toEqual([`endpoint_sid_dst eq "${sid}"`]);
   });
 
+  it("answers a partner's and a trunk group's statistics as the root statistic with their sid in the filter", async () => {
+    const dates = [...h.simulator.records.values()].map((r) => String(r.date_start)).sort();
+    const dateStart = { ge: dates[0], lt: new Date(Date.parse(dates.at(-1) as string) + 1).toISOString() };
+    const trunkGroup = trunkGroupOnBothLegs(h);
+    const stats = 'total { calls answered durationSeconds cost } groups { key { direction } calls cost }';
+    const entities = await h.execute<{ _entities: Record<string, unknown>[] }, unknown>(
+      `query EntityStats($representations: [_Any!]!, $filter: CallDetailRecordFilter!) {
+        _entities(representations: $representations) {
+          ... on Partner { callDetailRecordStats(filter: $filter, groupBy: [DIRECTION]) { ${stats} } }
+          ... on TrunkGroup { callDetailRecordStats(side: DST, filter: $filter, groupBy: [DIRECTION]) { ${stats} } }
+        }
+      }`,
+      {
+        representations: [
+          { __typename: 'Partner', partnerSid: PARENT_PARTNER_SID },
+          { __typename: 'TrunkGroup', trunkGroupSid: trunkGroup },
+        ],
+        filter: { dateStart },
+      },
+    );
+    expect(entities.body.errors).toBeUndefined();
+    const root = await h.execute<Record<string, unknown>, unknown>(
+      `query RootStats($partner: CallDetailRecordFilter!, $trunkGroup: CallDetailRecordFilter!) {
+        partner: callDetailRecordStats(filter: $partner, groupBy: [DIRECTION]) { ${stats} }
+        trunkGroup: callDetailRecordStats(filter: $trunkGroup, groupBy: [DIRECTION]) { ${stats} }
+      }`,
+      {
+        partner: { dateStart, partnerSid: { eq: PARENT_PARTNER_SID } },
+        trunkGroup: { dateStart, trunkGroupSidDst: { eq: trunkGroup } },
+      },
+    );
+    expect(root.body.errors).toBeUndefined();
+    const [partner, group] = entities.body.data?._entities ?? [];
+    expect(partner?.callDetailRecordStats).toEqual(root.body.data?.partner);
+    expect(group?.callDetailRecordStats).toEqual(root.body.data?.trunkGroup);
+    // Not vacuous: each counts the records with that sid, and only those.
+    const calls = (answer: unknown) => (answer as { total: { calls: number } }).total.calls;
+    expect(calls(partner?.callDetailRecordStats)).toBe(
+      recordsWith(h, 'partner_sid', PARENT_PARTNER_SID).length,
+    );
+    // The demo token sees its own partner's records only.
+    expect(calls(group?.callDetailRecordStats)).toBe(
+      recordsWith(h, 'trunk_group_sid_dst', trunkGroup).filter((r) => r.partner_sid === PARENT_PARTNER_SID)
+        .length,
+    );
+    expect(calls(group?.callDetailRecordStats)).toBeLessThan(h.simulator.records.size);
+  });
+
   it('refuses a trunk group list without side, as validation does for a missing required argument', async () => {
     const res = await h.execute(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on TrunkGroup { callDetailRecords { totalCount } } } }`,

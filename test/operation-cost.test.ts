@@ -131,6 +131,29 @@ describe('MAX_OPERATION_COST', () => {
     expect(variable.errors).toBeUndefined();
   });
 
+  it("estimates a statistic at a full scan's calls, 100, whatever groups it returns: two fit, a third is refused", async () => {
+    const range = { dateStart: { ge: '2000-01-01T00:00:00Z', lt: '2100-01-01T00:00:00Z' } };
+    const stat = (alias: string) =>
+      `${alias}: callDetailRecordStats(filter: $f, groupBy: [SIPCAUSE], limit: 1000) { total { calls } groups { key { sipcause } calls } }`;
+    const two = await withCost(h, `query Two($f: CallDetailRecordFilter!) { ${stat('a')} ${stat('b')} }`, {
+      f: range,
+    });
+    expect(two.errors).toBeUndefined();
+    expect((two.extensions?.cost as { estimated: number }).estimated).toBe(200);
+    h.simulator.resetLog();
+    const three = await run(
+      `query Three($f: CallDetailRecordFilter!) { ${stat('a')} ${stat('b')} ${stat('c')} }`,
+      {
+        f: range,
+      },
+    );
+    expect(three.errors?.[0]?.extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      estimated: 300,
+    });
+    expect(h.simulator.requests).toHaveLength(0);
+  });
+
   it('says which field costs what and what to change', async () => {
     const body = await run(
       `query Dashboard($n: Int = 200) {

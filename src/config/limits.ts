@@ -19,6 +19,10 @@ export const limitsEnv = z.object({
   MAX_RECORDS_PER_OPERATION: optional(integer(1, 10_000)).describe(
     'deprecated: read as MAX_OPERATION_COST = 2 × its value + 1 when that is unset',
   ),
+  // A statistic reads every record of its range (100 pages of 1000 at this default) to answer a few sums.
+  MAX_STATS_RECORDS: optional(integer(1, 10_000_000))
+    .default(100_000)
+    .describe('records one callDetailRecordStats scan reads before it stops, answering complete: false'),
   // Records x selected fields one HTTP request may be answered with: 100 records of all 52 fields is 5,200;
   // 30 aliases of that (a 10 KB request that passes every query limit) would be 156,000, about 4.8 MB.
   MAX_FIELDS_PER_REQUEST: optional(integer(1, 10_000_000))
@@ -85,6 +89,7 @@ export function limitsConfig(e: z.output<typeof limitsEnv>) {
       requestDeadlineMs: e.REQUEST_DEADLINE_MS,
       /** The one cost limit: estimated CarrierX calls and records per operation (src/graphql/execution/cost.ts). */
       operationCost: operationCost(e),
+      maxStatsRecords: e.MAX_STATS_RECORDS,
       maxFieldsPerRequest: e.MAX_FIELDS_PER_REQUEST,
       queryLength: e.MAX_QUERY_LENGTH,
       queryDepth: e.MAX_QUERY_DEPTH,

@@ -338,6 +338,7 @@ export function createApp(deps: AppDeps): App {
     // records are not selected, the operations of a batch together). Each operation is held to its estimate
     // first (costLimitStep).
     maxRecordsPerOperation: config.limits.operationCost,
+    maxStatsRecords: config.limits.maxStatsRecords,
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
     filterOperators: config.carrierx.filterOperators,

@@ -68,6 +68,8 @@ export interface ContextDeps {
   fallbackToken: string | undefined;
   maxParallelPerRequest: number;
   maxRecordsPerOperation: number;
+  /** Records one statistics scan may read (MAX_STATS_RECORDS); unset: 100,000. */
+  maxStatsRecords?: number;
   /** Records x selected fields one HTTP request may load, all its operations together. */
   maxFieldsPerRequest: number;
   /** Time from the start of a GraphQL operation after which no upstream call or retry wait may run. */
@@ -154,6 +156,7 @@ class RequestLoaders {
       credentials: resolveCredentials(request.headers.get('authorization'), deps.fallbackToken),
       maxParallel: deps.maxParallelPerRequest,
       maxRecords: deps.maxRecordsPerOperation,
+      maxScanRecords: deps.maxStatsRecords,
       maxFields: deps.maxFieldsPerRequest,
       signal: request.signal,
       deadlineAt: observed.startedAt + deps.requestDeadlineMs,

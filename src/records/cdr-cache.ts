@@ -40,6 +40,8 @@ export interface CachedCallOptions extends CallOptions {
   refresh?: boolean | undefined;
   /** The request's tally: told each entry a lookup was answered from, or that none vouches for it. */
   readonly tally?: Tally | undefined;
+  /** False: a list page's records are not stored (a statistics scan reads thousands for a few sums). */
+  readonly keepRecords?: boolean | undefined;
 }
 
 /** Where the loader gets records: the CarrierX client, or the cache in front of it; called alike. */
@@ -57,6 +59,17 @@ export interface CdrSource {
     authorization: string,
     options?: CachedCallOptions,
   ): Promise<CdrPage>;
+  /**
+   * A summary of many records (a statistic) kept under `key` for this credential: the cache answers it while
+   * fresh and no record was invalidated since it was computed, else `compute`s and keeps it. Unset (no cache):
+   * computed every time.
+   */
+  summary?<T>(
+    key: string,
+    authorization: string,
+    compute: () => Promise<T>,
+    options?: CachedCallOptions,
+  ): Promise<T>;
 }
 
 /** The cache: a source of records with the client's shape, plus invalidation. */
@@ -499,6 +512,9 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       }
     },
     listCallDetailRecords(page, fields, authorization, callOptions = {}) {
+      if (callOptions.keepRecords === false) {
+        return client.listCallDetailRecords(page, fields, authorization, callOptions);
+      }
       const credential = fingerprint(authorization);
       const listed = listAndStore(page, fields, authorization, credential, callOptions);
       let pages = listing.get(credential);
@@ -513,6 +529,34 @@ export function createCdrCache(options: CdrCacheOptions): CdrCache {
       };
       listed.then(done, done);
       return listed;
+    },
+    async summary(key, authorization, compute, callOptions = {}) {
+      if (ttlMs <= 0) return compute();
+      // One entry per (credential, summary), in the record store under a key no dr_sid can take.
+      const entryKey = `${fingerprint(authorization)}:${key}`;
+      // Any record invalidated since the summary was computed may have changed it.
+      const generation = await generationOf(ANY_RECORD, callOptions);
+      if (!callOptions.refresh && generation !== undefined) {
+        const held = await read(entryKey, callOptions);
+        const at = now();
+        if (held?.values.generation === generation && isFresh(held.fetchedAt.summary, at)) {
+          onLookup('hit');
+          if (callOptions.tally) callOptions.tally.cacheHits += 1;
+          return held.values.summary as Awaited<ReturnType<typeof compute>>;
+        }
+      }
+      const value = await compute();
+      onLookup('miss');
+      if (generation !== undefined) {
+        const entry: CacheEntry = {
+          drSid: key,
+          values: { summary: value, generation },
+          invalid: undefined,
+          fetchedAt: { summary: now() },
+        };
+        await write(entryKey, entry, ttlMs, ANY_RECORD, generation, callOptions);
+      }
+      return value;
     },
     fingerprint,
     async invalidate(drSids) {

@@ -29,6 +29,19 @@ export interface CdrLoader {
    * nothing, when all of them would pass the operation's limits.
    */
   lists(pages: readonly ListPage[], fields: readonly string[], asked: string): Promise<CdrPage[]>;
+  /**
+   * One page of a statistics scan: through the request's concurrency limit, deadline and credentials like
+   * `list`, but bounded by the scan's own record limit (`scanLimits`), not MAX_RECORDS_PER_OPERATION, and its
+   * records are not stored one by one in the record cache (a scan reads thousands for a few sums).
+   */
+  scan(page: ListPage, fields: readonly string[]): Promise<CdrPage>;
+  /** What one scan may read (MAX_STATS_RECORDS) and how many of its pages may be in flight. */
+  readonly scanLimits: { readonly maxRecords: number; readonly parallel: number };
+  /**
+   * The summary of many records kept under `key` for this credential, or `compute`'s, then kept: with a
+   * cache, for the record cache's TTL; without one, computed every time.
+   */
+  summary<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
 /** One spelling per record: the UUID scalar also admits `{braced}` and upper-case forms, CarrierX's path the bare one. */
@@ -51,6 +64,8 @@ export interface CdrLoaderOptions {
    * beyond it a load fails with TOO_MANY_FIELDS. Unset: no bound.
    */
   maxFields?: number | undefined;
+  /** Records one statistics scan may read (MAX_STATS_RECORDS). */
+  maxScanRecords?: number | undefined;
   /** Aborts pending upstream calls, e.g. when the caller disconnects. */
   signal?: AbortSignal | undefined;
   /** A `performance.now()` value: no upstream call or retry wait for this request goes past it. */
@@ -84,6 +99,12 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
     deadlineAt: options.deadlineAt,
     tally: observed?.tally,
     refresh: options.refresh,
+  });
+  const scanOptions: CachedCallOptions = withDeferredLogger(observed, {
+    signal: options.signal,
+    deadlineAt: options.deadlineAt,
+    tally: observed?.tally,
+    keepRecords: false,
   });
   const limit = createLimiter(options.maxParallel);
   // Counted against maxRecords: each distinct SID fetched, and each record a list page may return.
@@ -152,6 +173,21 @@ export function createCdrLoader(options: CdrLoaderOptions): CdrLoader {
           );
         }),
       );
+    },
+    scan(page, fields) {
+      if ('error' in credentials) return Promise.reject(credentials.error);
+      callOptions.tally?.readUnvouched();
+      return limit.run(() =>
+        client.listCallDetailRecords(page, fields, credentials.authorization, scanOptions),
+      );
+    },
+    scanLimits: { maxRecords: options.maxScanRecords ?? 100_000, parallel: options.maxParallel },
+    summary(key, compute) {
+      if ('error' in credentials) return Promise.reject(credentials.error);
+      // A summary vouches for no record entry: an answer holding one is not kept by the answer cache.
+      callOptions.tally?.readUnvouched();
+      if (!client.summary) return compute();
+      return client.summary(key, credentials.authorization, compute, callOptions);
     },
   };
   return loader;

@@ -32,7 +32,7 @@ export interface SchemaTypes {
   DefaultFieldNullability: true;
   Scalars: {
     UUID: { Input: string; Output: string };
-    DateTime: { Input: Date; Output: Date };
+    DateTime: { Input: Date; Output: Date | string };
     Decimal: { Input: string; Output: string };
     JSON: { Input: unknown; Output: unknown };
   };
@@ -68,10 +68,25 @@ function specifiedBy<T extends GraphQLScalarType>(scalar: T, specifiedByURL: str
 }
 
 builder.addScalarType('UUID', specifiedBy(UUIDResolver, 'https://www.rfc-editor.org/rfc/rfc9562'));
-builder.addScalarType(
-  'DateTime',
-  specifiedBy(DateTimeResolver, 'https://www.rfc-editor.org/rfc/rfc3339#section-5.6'),
-);
+// An instant with its zone's offset, as a statistics bucket's start is written ("2026-03-08T00:00:00.000-05:00").
+const OFFSET_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}$/;
+
+/**
+ * DateTime as RFC 3339 `date-time`: record times are written in UTC (`Z`), as CarrierX sends them; a value the
+ * schema computes in a caller's time zone (a statistics bucket) is written with that zone's offset, still the
+ * same instant to any RFC 3339 reader. graphql-scalars' serialize turns a string back into a Date (printed in
+ * UTC), so text that already carries an offset passes as it is.
+ */
+const DateTimeScalar = specifiedBy(DateTimeResolver, 'https://www.rfc-editor.org/rfc/rfc3339#section-5.6');
+const serializeDateTime = DateTimeScalar.serialize.bind(DateTimeScalar);
+DateTimeScalar.serialize = (value: unknown) =>
+  typeof value === 'string' && OFFSET_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
+    ? value
+    : serializeDateTime(value);
+DateTimeScalar.description =
+  'An instant as an RFC 3339 date-time string with milliseconds. Record times are in UTC, e.g. 2007-12-03T10:15:30.000Z; ' +
+  "a statistics bucket's start carries the offset of the time zone it was asked in, e.g. 2026-03-08T00:00:00.000-05:00.";
+builder.addScalarType('DateTime', DateTimeScalar);
 builder.addScalarType('Decimal', DecimalScalar);
 builder.addScalarType('JSON', JSONResolver);
 builder.queryType({});

@@ -1,6 +1,14 @@
 import { DEFAULT_PAGE_SIZE } from '../../carrierx/list-query.ts';
 import { ServiceError } from '../../errors.ts';
+import type { StatsArguments } from '../../records/stats.ts';
 import { builder } from './builder.ts';
+import {
+  CallDetailRecordStatsRef,
+  callDetailRecordStatsArgs,
+  resolveStats,
+  STATS_COST,
+  statsDescription,
+} from './call-detail-record-stats.ts';
 import {
   CallDetailRecordConnectionRef,
   callDetailRecordsArgs,
@@ -120,7 +128,6 @@ export function sideArgs(entity: CdrEntity) {
   }));
 }
 
-// callDetailRecordStats on the entities is the same loop with its own arguments and resolver.
 for (const entity of CDR_ENTITIES) {
   const twoSided = isTwoSided(entity);
   builder.objectField(entity.type, 'callDetailRecords', (t) =>
@@ -135,6 +142,24 @@ for (const entity of CDR_ENTITIES) {
       resolve: (parent, args, context, info) =>
         resolveCallDetailRecords(
           { ...args, filter: entityFilter(entity, parent, args as { side?: Side }) },
+          context,
+          info,
+        ),
+    }),
+  );
+  builder.objectField(entity.type, 'callDetailRecordStats', (t) =>
+    t.field({
+      type: CallDetailRecordStatsRef,
+      nullable: true,
+      description: `${statsDescription(`this ${entity.typeName}'s records${twoSided ? ' on one leg (as `side` says)' : ''}`)} As Query.callDetailRecordStats with the ${entity.key} joined to \`filter\`.`,
+      directives: STATS_COST,
+      args: { ...callDetailRecordStatsArgs, ...sideArgs(entity) },
+      resolve: (parent, args, context, info) =>
+        resolveStats(
+          {
+            ...(args as unknown as StatsArguments),
+            filter: entityFilter(entity, parent, args as { side?: Side }),
+          },
           context,
           info,
         ),

@@ -11,6 +11,7 @@ import { ServiceError } from '../../errors.ts';
 import { builder } from './builder.ts';
 import './call-detail-record.ts';
 import './call-detail-records.ts';
+import './call-detail-record-stats.ts';
 import './node.ts';
 import './references.ts';
 import './cdr-entities.ts';

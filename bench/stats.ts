@@ -3,7 +3,7 @@
  * asked twice with the record cache on: the first answer reads every record from CarrierX, the second comes
  * from the cache. Prints CarrierX calls, bytes CarrierX sent and time for each.
  *
- *   node --import tsx bench/stats.ts [--records 10000]
+ *   npm run bench:stats [-- --records 10000]
  *
  * In one process (the simulator, the app and this client share a core): the numbers are what a scan costs
  * CarrierX and how long it takes end to end, not a throughput measure like the load scenarios of bench/run.ts.

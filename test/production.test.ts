@@ -164,6 +164,7 @@ describe('configuration of the limits and switches', () => {
     expect(loadConfig({}).limits).toEqual({
       requestDeadlineMs: 15_000,
       operationCost: 250,
+      maxStatsRecords: 100_000,
       maxFieldsPerRequest: 20_000,
       queryLength: 32_768,
       queryDepth: 8,

@@ -28,6 +28,7 @@ export async function startUpstream(config: Config): Promise<Upstream> {
   const instance = sim.createSimulator({
     control: config.simulator.control,
     filterOperators: [...config.carrierx.filterOperators],
+    liveRate: config.simulator.liveRate,
   });
   return {
     baseUrl: await listenSimulator(instance, config.simulator.port),

@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESCENDANT_TOKEN } from '../src/carrierx/simulator/index.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { startUpstream } from '../src/upstream.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
 /** Holds a port the way another program would, so the server finds it taken. */
@@ -78,6 +80,32 @@ describe('the embedded simulator of npm start', () => {
 
   it('refuses a SIMULATOR_PORT that is not a port, naming the variable', () => {
     expect(() => loadConfig({ SIMULATOR_PORT: '70000' })).toThrow(/SIMULATOR_PORT: must be a whole number/);
-    expect(loadConfig({}).simulator).toEqual({ port: undefined, control: false });
+    expect(loadConfig({}).simulator).toEqual({ port: undefined, control: false, liveRate: 6 });
+  });
+
+  it('adds SIMULATOR_LIVE_RATE new calls a minute to the simulator it starts, and none at 0', async () => {
+    expect(() => loadConfig({ SIMULATOR_LIVE_RATE: '1.5' })).toThrow(
+      /SIMULATOR_LIVE_RATE: must be a whole number/,
+    );
+    const totalOf = async (baseUrl: string) => {
+      const response = await fetch(`${baseUrl}/calls/call_drs?limit=1`, {
+        headers: { authorization: `Bearer ${DESCENDANT_TOKEN}` },
+      });
+      return ((await response.json()) as { total: number }).total;
+    };
+    // 6000 a minute is one every 10 ms: 5 s is five hundred intervals of margin on a busy machine.
+    const busy = await startUpstream(loadConfig({ SIMULATOR_PORT: '0', SIMULATOR_LIVE_RATE: '6000' }));
+    const quiet = await startUpstream(loadConfig({ SIMULATOR_PORT: '0', SIMULATOR_LIVE_RATE: '0' }));
+    try {
+      const [busyFirst, quietFirst] = [await totalOf(busy.baseUrl), await totalOf(quiet.baseUrl)];
+      const deadline = Date.now() + 5000;
+      while ((await totalOf(busy.baseUrl)) === busyFirst && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await totalOf(busy.baseUrl)).toBeGreaterThan(busyFirst);
+      expect(await totalOf(quiet.baseUrl)).toBe(quietFirst);
+    } finally {
+      await Promise.all([busy.close(), quiet.close()]);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startOfUtcDay } from '../src/carrierx/simulator/data.ts';
 import {
   CDR_API_FIELDS,
@@ -10,6 +10,7 @@ import {
   DESCENDANT_DR_SID,
   DESCENDANT_TOKEN,
   NO_SCOPE_TOKEN,
+  PARENT_PARTNER_SID,
   SAMPLE_DR_SID,
   type Simulator,
   UNANSWERED_DR_SID,
@@ -796,6 +797,183 @@ describe('the dates of the generated records', () => {
     });
     expect(generated(late)).toEqual(shifted);
     expect(late.records.get(SAMPLE_DR_SID)).toEqual(early.records.get(SAMPLE_DR_SID));
+  });
+});
+
+describe('new calls (the live feed)', () => {
+  // Each test has its own simulator: records added to the shared one would change the totals other tests read.
+  // In the past, so that "now" is after every generated record, as it is with the default anchor.
+  const ANCHOR = new Date('2025-06-01T00:00:00.000Z');
+  const started: Simulator[] = [];
+  afterEach(async () => {
+    vi.useRealTimers();
+    await Promise.all(started.splice(0).map((each) => each.close()));
+  });
+  async function liveSimulator(options: { liveRate?: number; seed?: number } = {}) {
+    const sim = createSimulator({ control: true, anchor: ANCHOR, ...options });
+    started.push(sim);
+    const url = await sim.listen(0);
+    const listOf = async (query: string, token: string = DEMO_TOKEN) => {
+      const response = await fetch(`${url}/calls/call_drs?${query}`, { headers: bearer(token) });
+      expect(response.status, query).toBe(200);
+      return (await response.json()) as ListBody;
+    };
+    const addRecords = async (body?: unknown) => {
+      const response = await fetch(new URL('/_simulator/records', url), {
+        method: 'POST',
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { items: Json[] }).items;
+    };
+    return { sim, url, listOf, addRecords };
+  }
+  const since = (watermark: unknown) =>
+    `filter=${encodeURIComponent(`date_insert ge "${watermark}"`)}&order=${encodeURIComponent('date_insert asc')}&limit=1000`;
+
+  it('lists records added through the control API after the previous watermark, in date_insert then dr_sid order', async () => {
+    const { listOf, addRecords } = await liveSimulator();
+    const before = await listOf('order=date_insert%20desc&limit=1', DESCENDANT_TOKEN);
+    const watermark = before.items[0]?.date_insert as string;
+    // Asked before the records are added too, so that a list sorted before them cannot be served after.
+    const { total } = await listOf('limit=1', DESCENDANT_TOKEN);
+    const asked = Date.now();
+    const [single] = await addRecords();
+    const batch = await addRecords({ count: 3 });
+    const answered = Date.now();
+
+    const insert = Date.parse(single?.date_insert as string);
+    expect(insert).toBeGreaterThanOrEqual(asked);
+    expect(insert).toBeLessThanOrEqual(answered);
+    // One batch, one instant: the poller must cope with records that share its watermark.
+    expect(new Set(batch.map((record) => record.date_insert)).size).toBe(1);
+    expect(Date.parse(batch[0]?.date_insert as string)).toBeGreaterThan(insert);
+    for (const record of [single, ...batch] as Json[]) {
+      expect(Date.parse(record.date_stop as string)).toBeLessThan(Date.parse(record.date_insert as string));
+      expect(Date.parse(record.date_start as string)).toBeLessThanOrEqual(
+        Date.parse(record.date_stop as string),
+      );
+    }
+    const batchSids = batch.map((record) => record.dr_sid as string);
+    expect(batchSids).toEqual([...batchSids].sort());
+
+    const after = await listOf(since(watermark), DESCENDANT_TOKEN);
+    expect(sids(after).slice(-4)).toEqual([single?.dr_sid, ...batchSids]);
+    expect(after.items.slice(-4)).toEqual([single, ...batch]);
+    const fromSingle = await listOf(since(single?.date_insert), DESCENDANT_TOKEN);
+    expect(sids(fromSingle)).toEqual([single?.dr_sid, ...batchSids]);
+    const fromBatch = await listOf(since(batch[0]?.date_insert), DESCENDANT_TOKEN);
+    expect(sids(fromBatch)).toEqual(batchSids);
+    expect((await listOf('limit=1', DESCENDANT_TOKEN)).total).toBe((total as number) + 4);
+  });
+
+  it("shows a new record only to the tokens that may read its partner's records", async () => {
+    const { url, listOf, addRecords } = await liveSimulator();
+    const child = await addRecords({ count: 2, partnerSid: CHILD_PARTNER_SID });
+    const parent = await addRecords({ partnerSid: PARENT_PARTNER_SID });
+    const watermark = child[0]?.date_insert;
+    expect(sids(await listOf(since(watermark), DEMO_TOKEN))).toEqual([parent[0]?.dr_sid]);
+    expect(sids(await listOf(since(watermark), DESCENDANT_TOKEN))).toEqual([
+      ...child.map((record) => record.dr_sid),
+      parent[0]?.dr_sid,
+    ]);
+    const forbidden = await fetch(`${url}/calls/call_drs/${child[0]?.dr_sid}`, { headers: bearer() });
+    expect(forbidden.status).toBe(403);
+
+    // Without partnerSid, the new calls are shared out as the generated ones are: mostly the parent's.
+    const mixed = await addRecords({ count: 200 });
+    const children = mixed.filter((record) => record.partner_sid === CHILD_PARTNER_SID).length;
+    expect(children).toBeGreaterThan(5);
+    expect(children).toBeLessThan(50);
+    expect((await listOf(since(mixed[0]?.date_insert), DEMO_TOKEN)).total).toBe(200 - children);
+  });
+
+  it('sets the field values asked for on every new record', async () => {
+    const { addRecords } = await liveSimulator();
+    const records = await addRecords({
+      count: 2,
+      fields: { direction: 'inbound', number_src: '+15162065451' },
+    });
+    for (const record of records)
+      expect(record).toMatchObject({ direction: 'inbound', number_src: '+15162065451' });
+    expect(Object.keys(records[0] as Json)).toEqual(CDR_API_FIELDS);
+  });
+
+  it('answers 400 naming what is wrong with a request to add records, and 405 to other methods', async () => {
+    const { sim, url } = await liveSimulator();
+    const count = sim.records.size;
+    const cases: [string, RegExp][] = [
+      ['{"count":0}', /count must be an integer from 1 to 1000/],
+      ['{"count":1001}', /count must be an integer from 1 to 1000/],
+      ['{"partnerSid":"someone-else"}', /partnerSid must be the parent partner/],
+      ['{"fields":{"dr_sid":"x"}}', /fields cannot set dr_sid/],
+      ['{"fields":{"date_insert":"2030-01-01T00:00:00.000Z"}}', /fields cannot set date_insert/],
+      ['{"fields":{"colour":"red"}}', /unknown field "colour"/],
+      ['{"surprise":true}', /Unknown key "surprise"/],
+      ['[1]', /Expected an object/],
+      ['not json', /./],
+    ];
+    for (const [body, message] of cases) {
+      const response = await fetch(new URL('/_simulator/records', url), { method: 'POST', body });
+      expect(response.status, body).toBe(400);
+      expect(((await response.json()) as Json).message, body).toMatch(message);
+    }
+    const get = await fetch(new URL('/_simulator/records', url));
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(sim.records.size).toBe(count);
+  });
+
+  it('makes the same new calls in the same order in every run of a seed, and other calls for another seed', () => {
+    const calls = (seed?: number) => {
+      const sim = createSimulator({
+        recordCount: 2,
+        anchor: ANCHOR,
+        ...(seed === undefined ? {} : { seed }),
+      });
+      const first = sim.addRecords({ count: 3 });
+      const second = sim.addRecords();
+      // Only date_insert and the dates derived from it depend on when they were added.
+      return [...first, ...second].map((record): Json => {
+        const { date_insert, date_start, date_stop, date_talk, ...rest } = record;
+        return { ...rest, length: Date.parse(date_stop as string) - Date.parse(date_start as string) };
+      });
+    };
+    const run = calls();
+    expect(calls()).toEqual(run);
+    expect(new Set(run.map((record) => record.dr_sid)).size).toBe(4);
+    const other = calls(7).map((record) => record.dr_sid);
+    expect(other.filter((sid) => run.some((record) => record.dr_sid === sid))).toEqual([]);
+    // The account stays that of the dataset: its numbers are the ones the generated calls use.
+    const dataset = new Set(
+      [...createSimulator({ recordCount: 300 }).records.values()].map((r) => r.number_billing),
+    );
+    for (const record of run) expect(dataset).toContain(record.number_billing);
+  });
+
+  it('adds liveRate calls a minute while it listens, each dated when it was added, and none after close', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2030-01-02T12:00:00.000Z'));
+    const { sim } = await liveSimulator({ liveRate: 6 });
+    const initial = sim.records.size;
+    const start = Date.now();
+    vi.advanceTimersByTime(60_000);
+    const added = [...sim.records.values()].slice(initial);
+    // One every 60000 / 6 = 10000 ms, dated at its tick.
+    expect(added.map((record) => Date.parse(record.date_insert as string) - start)).toEqual([
+      10_000, 20_000, 30_000, 40_000, 50_000, 60_000,
+    ]);
+    await sim.close();
+    vi.advanceTimersByTime(60_000);
+    expect(sim.records.size).toBe(initial + 6);
+  });
+
+  it('adds no calls on its own when liveRate is 0, the default', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    const { sim } = await liveSimulator();
+    const initial = sim.records.size;
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(sim.records.size).toBe(initial);
   });
 });
 

@@ -39,6 +39,8 @@ export async function startServerProcess(
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       SIMULATOR_PORT: '0',
+      // No new calls arriving mid-test: a list's newest records and its total stay what the test expects.
+      SIMULATOR_LIVE_RATE: '0',
       METRICS_PORT: '0',
       // A production server waits 5 s after SIGTERM for balancers to see it leave; a test's stop() need not,
       // unless it is about that wait (test/http-server.test.ts sets it).

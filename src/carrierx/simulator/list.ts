@@ -16,18 +16,26 @@ const ORDER_CACHE_LIMIT = 256;
 
 /**
  * Serves `GET /calls/call_drs`: order, filter, then page by offset or by an after/before dr_sid cursor, and
- * render CarrierX's envelope. Sorted lists are cached per (visibility, order) since the data never changes.
+ * render CarrierX's envelope. Sorted lists are cached per (visibility, order) until records are added.
  */
 export function createLister(
   store: RecordStore,
   options: { filterOperators?: readonly string[] | undefined } = {},
 ): (request: ListRequest) => string {
   const extraOperators = options.filterOperators ?? [];
-  const all = [...store.bySid.values()];
-  const own = all.filter((stored) => !stored.descendant);
+  let all: StoredRecord[] = [];
+  let own: StoredRecord[] = [];
+  let version = -1;
   const sortedCache = new Map<string, readonly StoredRecord[]>();
 
   const sorted = (includeDescendants: boolean, order: string) => {
+    if (version !== store.version) {
+      // New records arrive a few a minute at most: sorting afresh then is cheaper than keeping lists merged.
+      version = store.version;
+      all = [...store.bySid.values()];
+      own = all.filter((stored) => !stored.descendant);
+      sortedCache.clear();
+    }
     const key = `${includeDescendants ? 'all' : 'own'}|${order}`;
     let list = sortedCache.get(key);
     if (!list) {

@@ -16,19 +16,31 @@ export interface StoredRecord {
   projections: Map<string, { body: Buffer; headers: OutgoingHttpHeaders }>;
 }
 
-/** The records by dr_sid plus the default-ordered lists each kind of token may page through. */
+/** The records by dr_sid; records arrive at runtime too (the live feed), each bumping `version`. */
 export interface RecordStore {
   bySid: ReadonlyMap<string, StoredRecord>;
   records: ReadonlyMap<string, CdrRecord>;
   fields: ReadonlySet<string>;
   get(sid: string): StoredRecord | undefined;
+  /** Stores new records; a dr_sid already stored is refused (RangeError) and then none is stored. */
+  add(records: readonly CdrRecord[]): void;
+  /** Changes whenever records are added, so that lists sorted from an older version are sorted again. */
+  readonly version: number;
 }
 
 export function createRecordStore(records: readonly CdrRecord[]): RecordStore {
   const bySid = new Map<string, StoredRecord>();
   const plain = new Map<string, CdrRecord>();
   const fields = new Set<string>();
-  for (const record of records) {
+  let version = 0;
+  const add = (incoming: readonly CdrRecord[]) => {
+    const sids = incoming.map((record) => String(record.dr_sid));
+    const taken = sids.find((sid, index) => bySid.has(sid) || sids.indexOf(sid) !== index);
+    if (taken !== undefined) throw new RangeError(`A record with dr_sid ${taken} is already stored`);
+    for (const record of incoming) store(record);
+    version += 1;
+  };
+  const store = (record: CdrRecord) => {
     const frozen = deepFreeze(record);
     const sid = String(frozen.dr_sid);
     const json = JSON.stringify(frozen);
@@ -47,7 +59,8 @@ export function createRecordStore(records: readonly CdrRecord[]): RecordStore {
       projections: new Map(),
     });
     plain.set(sid, frozen);
-  }
+  };
+  for (const record of records) store(record);
   return {
     bySid,
     records: plain,
@@ -55,6 +68,10 @@ export function createRecordStore(records: readonly CdrRecord[]): RecordStore {
     get(sid) {
       // UUIDs are case-insensitive; only pay for the lower-casing when the exact lookup misses.
       return bySid.get(sid) ?? bySid.get(sid.toLowerCase());
+    },
+    add,
+    get version() {
+      return version;
     },
   };
 }

@@ -11,6 +11,7 @@ import { type CdrRecord, createDataset, SAMPLE_DR_SID, startOfUtcDay } from './d
 import { createFaultRegistry, type Fault, type FaultRule, parseFaultRule } from './faults.ts';
 import { QueryError } from './filter.ts';
 import { createLister } from './list.ts';
+import { createLiveFeed, MAX_LIVE_RATE, type NewRecords } from './live.ts';
 import {
   createRecordStore,
   parseFieldList,
@@ -37,6 +38,11 @@ export interface Simulator {
   readonly records: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
   /** The instant the generated records are dated back from, fixed when the simulator was created. */
   readonly anchor: Date;
+  /**
+   * Adds records of calls that just ended, inserted now (one instant for the whole batch), as the live feed
+   * does; answers them in dr_sid order. Throws a RangeError for a bad request.
+   */
+  addRecords(request?: NewRecords): CdrRecord[];
 }
 
 export interface SimulatorOptions {
@@ -56,6 +62,11 @@ export interface SimulatorOptions {
    * default only the confirmed ones, and the others are 400s.
    */
   filterOperators?: readonly string[];
+  /**
+   * New records a minute while listening (default 0: none), at even intervals, so a live feed has something
+   * to show; at most 6000. Tests add records with addRecords() instead.
+   */
+  liveRate?: number;
 }
 
 const CDR_PATH = '/core/v2/calls/call_drs';
@@ -78,6 +89,11 @@ const CONTROL_INDEX = {
     { method: 'GET', path: '/_simulator/stats', description: 'requests served and body bytes sent' },
     { method: 'DELETE', path: '/_simulator/stats', description: 'reset the counters and the request log' },
     {
+      method: 'POST',
+      path: '/_simulator/records',
+      description: 'add records of calls that just ended (JSON body, optional); answers 201 {"items"}',
+    },
+    {
       method: 'GET',
       path: '/_simulator/requests',
       description: 'the recorded CarrierX requests, oldest first',
@@ -93,6 +109,11 @@ const CONTROL_INDEX = {
       '{ kind: "reset" | "hang" | "malformed-json" | "truncated-body" | "wrong-types" | "unknown-enum" | "not-a-cdr" } (optional)',
   },
   example: { match: { token: 'carrierx-demo-token' }, times: 3, fault: { kind: 'status', status: 503 } },
+  newRecords: {
+    count: 'integer from 1 to 1000 (optional, default 1); the records share one date_insert',
+    partnerSid: "the parent or the child partner (optional; by default about 10% are the child's)",
+    fields: '{ <API field>: value } set on every record (optional; not dr_sid, date_insert, partner_sid)',
+  },
 };
 const MAX_CONTROL_BODY = 64 * 1024;
 const EMPTY_QUERY: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -152,6 +173,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     createDataset({ recordCount: options.recordCount, seed: options.seed, anchorMs: anchor.getTime() }),
   );
   const list = createLister(store, { filterOperators: options.filterOperators });
+  const live = createLiveFeed(store, options.seed);
+  const liveRate = options.liveRate ?? 0;
+  if (!(liveRate >= 0 && liveRate <= MAX_LIVE_RATE)) {
+    throw new RangeError(`liveRate must be from 0 to ${MAX_LIVE_RATE} records a minute, got ${liveRate}`);
+  }
   const log = createRequestLog(options.maxRecorded ?? 10_000);
   const registry = createFaultRegistry();
   const delayed = new Set<NodeJS.Timeout>();
@@ -438,6 +464,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         if (method !== 'GET') return notAllowed('GET');
         return reply(200, log.entries());
       }
+      if (route === 'records') {
+        if (method !== 'POST') return notAllowed('POST');
+        let items: CdrRecord[];
+        try {
+          const text = await readBody(req);
+          // An empty body adds one record: `curl -X POST .../records` is the whole call.
+          items = live.add(text.trim() === '' ? {} : JSON.parse(text));
+        } catch (error) {
+          return reply(400, JSON.parse(errorBody((error as Error).message)));
+        }
+        return reply(201, { items });
+      }
       return reply(404, JSON.parse(errorBody('Not Found')));
     } catch (error) {
       if (!res.headersSent) reply(500, JSON.parse(errorBody((error as Error).message)));
@@ -464,6 +502,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           reject(error);
         });
         created.listen(port, host, () => {
+          live.start(liveRate);
           const bound = created.address() as AddressInfo;
           // A wildcard bind is reachable on loopback; clients cannot connect to 0.0.0.0 or :: everywhere.
           const reachable =
@@ -479,6 +518,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return baseUrl;
     },
     async close() {
+      live.stop();
       for (const timer of delayed) clearTimeout(timer);
       delayed.clear();
       const running = server;
@@ -509,6 +549,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       // A copy: a caller's setTime() must not move what this simulator reports.
       return new Date(anchor.getTime());
     },
+    addRecords: (request) => live.add(request),
   };
 }
 

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../examples/federation/compose.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph } from '../examples/federation/partners-subgraph.ts';
+import { listen } from './helpers/listen.ts';
 import { type ServerProcess, startServerProcess } from './helpers/server-process.ts';
 
 /** A curl command from a ```sh block of the documentation, and the answer the lines after it say it gives. */
@@ -50,14 +50,6 @@ function documentedCurls(): DocumentedCurl[] {
 }
 
 const curls = documentedCurls();
-
-async function listen(
-  handler: Parameters<typeof createServer>[1],
-): Promise<{ server: Server; origin: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 describe('every curl in the documentation, run against npm start on the simulator', () => {
   let server: ServerProcess;

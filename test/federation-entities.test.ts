@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultParamsSerializer } from '@graphql-hive/gateway-runtime';
@@ -17,17 +15,7 @@ import { GATEWAY_SIGNATURE_EXTENSION, signedPayload, signParams } from '../src/g
 import { documentHash } from '../src/graphql/persisted-documents.ts';
 import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql` };
-}
-
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-}
+import { listen, stop } from './helpers/listen.ts';
 
 const listCalls = (h: Harness) => h.simulator.requests.filter((r) => r.path.endsWith('/calls/call_drs'));
 

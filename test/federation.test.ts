@@ -1,8 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,19 +31,9 @@ import { DESCENDANT_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carri
 import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 import { graphql } from './gql/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { listen, stop } from './helpers/listen.ts';
 
 const SAMPLE_PARTNER_SID = 'ed437757-002d-4ecc-aa5a-efdf5e50dba0';
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql` };
-}
-
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-}
 
 let h: Harness;
 beforeAll(async () => {

@@ -20,3 +20,19 @@ export function createListeners() {
     },
   };
 }
+
+/** One server for `handler` (an app, a gateway, another subgraph) on a free loopback port, stopped with `stop`. */
+export async function listen(
+  handler: RequestListener,
+): Promise<{ server: Server; origin: string; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, origin, url: `${origin}/graphql` };
+}
+
+/** Stops a server of `listen`, its keep-alive connections too. */
+export async function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}

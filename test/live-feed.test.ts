@@ -14,6 +14,7 @@ import type { ServiceError } from '../src/errors.ts';
 import { createLiveFeed, type LiveEvent, type LiveFeed, type LiveFeedOptions } from '../src/live/feed.ts';
 import { createFingerprint } from '../src/records/cdr-cache.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
 
 // The feed's clock is pinned here, well after every generated record: the first watermark is this instant, so
 // a record the test inserts at T0 + n ms is new, and whatever the simulator generated is history.
@@ -115,6 +116,14 @@ async function take(events: AsyncIterator<LiveEvent>, count: number): Promise<st
     sids.push(next.value.record.drSid);
   }
   return sids;
+}
+
+/** The value of a series on /metrics, 0 when it is not there yet. */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = (await metricsRegistry.getSingleMetric(name)?.get())?.values.find((value) =>
+    Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted),
+  );
+  return found?.value ?? 0;
 }
 
 /** The error the iterator ends with, or the events it gave instead. */
@@ -231,7 +240,26 @@ describe('the live call feed', () => {
     );
   });
 
+  it('resumes from CarrierX when a resume id comes after its feed had stopped', async () => {
+    const { feed, insert } = await setup({ pollerGraceMs: 0 });
+    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    insert(1);
+    const seen = (await first.next()).value as LiveEvent;
+    await first.return?.();
+    await vi.waitFor(() => expect(feed.stats().pollers).toBe(0), { timeout: 5_000 });
+    // One record at the instant of the event resumed from (after it in the feed's order), one later.
+    const after = insert(1, { drSid: 'ffffffff-0000-4000-8000-000000000000' });
+    const next = insert(2);
+    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
+    expect(await take(resumed, 2)).toEqual([after, next]);
+  });
+
   it('keeps 429 and 503 answers during polling from subscribers, and polls on', async () => {
+    const before = {
+      error: await metric('live_feed_polls_total', { outcome: 'error' }),
+      rateLimited: await metric('live_feed_polls_total', { outcome: 'rate_limited' }),
+      delivered: await metric('live_feed_records_delivered_total'),
+    };
     const { feed, insert, simulator } = await setup({}, 0);
     const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const first = insert(1);
@@ -246,8 +274,14 @@ describe('the live call feed', () => {
     const third = insert(3);
     expect(await take(events, 2)).toEqual([second, third]);
     const statuses = simulator.requests.map((r) => r.status);
-    expect(statuses).toContain(503);
-    expect(statuses).toContain(429);
+    expect(statuses.filter((status) => status === 503)).toHaveLength(2);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(1);
+    // Without retries in the client, each failed call was a failed round, counted by its outcome.
+    expect(await metric('live_feed_polls_total', { outcome: 'error' })).toBe(before.error + 2);
+    expect(await metric('live_feed_polls_total', { outcome: 'rate_limited' })).toBe(before.rateLimited + 1);
+    expect(await metric('live_feed_records_delivered_total')).toBe(before.delivered + 3);
+    expect(await metric('live_feed_subscriptions')).toBe(1);
+    expect(await metric('live_feed_pollers')).toBe(1);
   });
 
   it('ends every subscription with the error code when polling gives up', async () => {

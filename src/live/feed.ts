@@ -1,6 +1,8 @@
 import { buildFilters, quoteFilterValue } from '../carrierx/list-query.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
+import { observeLiveFeed, recordLivePoll } from '../telemetry/metrics.ts';
+import { type Span, tracer } from '../telemetry/tracing.ts';
 import {
   alreadyDelivered,
   comparePositions,
@@ -150,12 +152,16 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     });
   }
 
-  /** One round: every page after the watermark, for each list call the filter needs, delivered in order. */
-  async function pollRound(poller: Poller): Promise<void> {
-    const fields = unionFields(poller);
+  /**
+   * One round: every page after the watermark, for each list call the filter needs, delivered in order. Resolves
+   * how many events it handed to subscribers.
+   */
+  async function pollRound(poller: Poller, span: Span | undefined, fields: string[]): Promise<number> {
     poller.roundFields = new Set(fields);
     for (const subscriber of poller.subscribers) subscriber.covered = true;
     const deadlineAt = performance.now() + options.pollTimeoutMs;
+    // The round's attempts go under its span (the client reads it from the tally, as for an operation's).
+    const tally = { upstreamCalls: 0, records: 0, span };
     const since = quoteFilterValue(new Date(poller.state.watermark).toISOString(), 'watermark');
     const found: { position: Position; record: CdrRecord }[] = [];
     for (const filter of poller.filters) {
@@ -166,7 +172,7 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           { limit: options.pageSize, order: 'date_insert asc', filter: condition, after },
           fields,
           poller.authorization,
-          { signal: poller.stop.signal, deadlineAt },
+          { signal: poller.stop.signal, deadlineAt, tally },
         );
         for (const record of page.records) {
           const position = positionOf(record);
@@ -184,12 +190,18 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     }
     // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
     found.sort((a, b) => comparePositions(a.position, b.position));
+    let delivered = 0;
     for (const { position, record } of found) {
       if (alreadyDelivered(poller.state, position)) continue;
       const event: LiveEvent = { id: encodeEventId(position), record };
       markDelivered(poller.state, position, event, options.replayRecords);
-      for (const subscriber of poller.subscribers) if (subscriber.covered) push(subscriber, event);
+      for (const subscriber of poller.subscribers) {
+        if (!subscriber.covered) continue;
+        push(subscriber, event);
+        delivered += 1;
+      }
     }
+    return delivered;
   }
 
   /** Rounds until the poller stops: the interval between them, Retry-After after a 429, backoff after errors. */
@@ -197,13 +209,24 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     const { signal } = poller.stop;
     while (!signal.aborted) {
       let waitMs = options.pollIntervalMs;
+      const fields = unionFields(poller);
+      const span = tracer?.startPollRound({
+        filters: poller.filters.length,
+        includeFields: fields,
+        subscribers: poller.subscribers.size,
+      });
       try {
-        await pollRound(poller);
+        const delivered = await pollRound(poller, span, fields);
         poller.roundFields = undefined;
         poller.failures = 0;
+        recordLivePoll('ok', delivered);
+        if (span) tracer?.endPollRound(span, 'ok', delivered);
       } catch (error) {
         poller.roundFields = undefined;
-        if (signal.aborted) break;
+        if (signal.aborted) {
+          if (span) tracer?.endPollRound(span, 'cancelled', 0);
+          break;
+        }
         const failure =
           error instanceof ServiceError ? error : new ServiceError('UPSTREAM_UNAVAILABLE', undefined);
         const rateLimited = failure.code === 'RATE_LIMITED';
@@ -215,10 +238,14 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
             { code: failure.code, failures: poller.failures },
             'Live feed: polling CarrierX gave up; its subscriptions end with the error',
           );
+          recordLivePoll('gave_up', 0);
+          if (span) tracer?.endPollRound(span, 'gave_up', 0, failure.code);
           for (const subscriber of [...poller.subscribers]) end(subscriber, failure);
           stopPoller(poller);
           break;
         }
+        recordLivePoll(rateLimited ? 'rate_limited' : 'error', 0);
+        if (span) tracer?.endPollRound(span, rateLimited ? 'rate_limited' : 'error', 0, failure.code);
         const retryAfter = failure.extensions.retryAfter;
         if (rateLimited) {
           // The client's cool-down for this credential ends at the same moment: waiting it out here means the
@@ -363,11 +390,20 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     return iterator;
   }
 
+  const unobserve = observeLiveFeed(() => {
+    const at = now();
+    let lagMs = 0;
+    // The watermark is the newest date_insert delivered, or the instant the poller started from.
+    for (const poller of pollers.values()) lagMs = Math.max(lagMs, at - poller.state.watermark);
+    return { pollers: pollers.size, subscriptions, lagSeconds: lagMs / 1000 };
+  });
+
   return {
     subscribe,
     stats: () => ({ pollers: pollers.size, subscriptions }),
     async close() {
       closed = true;
+      unobserve();
       for (const poller of [...pollers.values()]) {
         for (const subscriber of [...poller.subscribers]) end(subscriber, 'done');
         stopPoller(poller);

@@ -299,9 +299,12 @@ describe('the live call feed', () => {
   });
 
   it('ends a subscription at once with UNAUTHENTICATED when CarrierX rejects its token', async () => {
-    const { feed } = await setup();
+    // Other failures would be tried again a thousand times first.
+    const { feed, listCalls } = await setup({ maxPollFailures: 1000 });
     const events = feed.subscribe({ authorization: 'Bearer not-a-carrierx-token', fields: FIELDS });
     expect((await failure(events)).code).toBe('UNAUTHENTICATED');
+    expect(listCalls()).toHaveLength(1);
+    expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
   });
 
   it('stops polling a grace period after the last subscriber leaves, and not before', async () => {
@@ -331,6 +334,25 @@ describe('the live call feed', () => {
     ]);
     expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
     expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS })).toThrow();
+  });
+
+  it('finishes a subscription whose client goes away, dropping what it had not read', async () => {
+    const { feed, insert } = await setup();
+    const gone = new AbortController();
+    const leaving = feed.subscribe({ authorization: DEMO, fields: FIELDS, signal: gone.signal });
+    const staying = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const sid = insert(1);
+    expect(await take(staying, 1)).toEqual([sid]);
+    gone.abort();
+    expect(await leaving.next()).toEqual({ value: undefined, done: true });
+    expect(feed.stats()).toEqual({ pollers: 1, subscriptions: 1 });
+  });
+
+  it('refuses fields that are not call detail record fields', async () => {
+    const { feed } = await setup();
+    expect(() => feed.subscribe({ authorization: DEMO, fields: ['price&limit=1'] })).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+    );
   });
 
   it('ends a subscription that reads too slowly, and only that one', async () => {

@@ -1,3 +1,4 @@
+import { CDR_API_NAMES } from '../carrierx/fields.ts';
 import { buildFilters, quoteFilterValue } from '../carrierx/list-query.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
@@ -79,6 +80,8 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   const perCredential = new Map<string, number>();
   let subscriptions = 0;
   let closed = false;
+  /** Each poller's loop, for close() to wait on. */
+  const runs = new Set<Promise<void>>();
 
   function pollerKey(credential: string, filters: readonly (string | undefined)[]): string {
     // The canonical filter: buildFilters writes conditions in one fixed order whatever order the input had.
@@ -286,14 +289,16 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     };
     pollers.set(key, poller);
     // Started on the next tick: the subscriber that starts it is attached first, so the first round asks for its fields.
-    setImmediate(() => {
+    const running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
       run(poller).catch((error: unknown) => {
         logger.error({ err: error }, 'Live feed: a poller failed unexpectedly');
         for (const subscriber of [...poller.subscribers])
           end(subscriber, new ServiceError('UPSTREAM_UNAVAILABLE'));
         stopPoller(poller);
-      });
-    });
+      }),
+    );
+    runs.add(running);
+    running.finally(() => runs.delete(running));
     return poller;
   }
 
@@ -301,6 +306,14 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     if (closed) throw new ServiceError('UPSTREAM_UNAVAILABLE', 'This service is shutting down.');
     // The same validation and canonical form as callDetailRecords: nothing unvalidated reaches CarrierX.
     const filters = buildFilters(request.filter, deps.pushDown);
+    // include_fields is sent unencoded: only names of the one field map may go into it.
+    const unknown = request.fields.find((name) => !CDR_API_NAMES.has(name));
+    if (unknown !== undefined) {
+      throw new ServiceError(
+        'BAD_USER_INPUT',
+        `${JSON.stringify(unknown)} is not a call detail record field.`,
+      );
+    }
     const resumeFrom = request.lastEventId === undefined ? undefined : decodeEventId(request.lastEventId);
     const credential = deps.fingerprint(request.authorization);
     const held = perCredential.get(credential) ?? 0;
@@ -357,8 +370,12 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     own.subscribers.add(subscriber);
     subscriptions += 1;
     perCredential.set(credential, held + 1);
-    const onAbort = () => end(subscriber, 'done');
-    if (request.signal?.aborted) end(subscriber, 'done');
+    // The client went away: nothing queued is worth yielding any more.
+    const onAbort = () => {
+      subscriber.queue.length = 0;
+      end(subscriber, 'done');
+    };
+    if (request.signal?.aborted) onAbort();
     else request.signal?.addEventListener('abort', onAbort, { once: true });
 
     const iterator: AsyncIterableIterator<LiveEvent> = {
@@ -408,6 +425,8 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         for (const subscriber of [...poller.subscribers]) end(subscriber, 'done');
         stopPoller(poller);
       }
+      // Stopping aborted each round in flight and each wait: the loops end at once, their calls cancelled.
+      await Promise.all(runs);
     },
   };
 }

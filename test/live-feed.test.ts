@@ -240,6 +240,24 @@ describe('the live call feed', () => {
     );
   });
 
+  it('replays, to a client reconnecting during the grace period, the records it missed with the fields it selects', async () => {
+    const { feed, insert, listCalls } = await setup();
+    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    insert(1);
+    const seen = (await first.next()).value as LiveEvent;
+    await first.return?.();
+    const callsBefore = listCalls().length;
+    const missed = insert(2);
+    // Two rounds begun after the insert: the first of them has delivered the record into the replay buffer.
+    await vi.waitFor(() => expect(listCalls().length).toBeGreaterThanOrEqual(callsBefore + 2), {
+      timeout: 5_000,
+    });
+    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
+    const event = (await resumed.next()).value as LiveEvent;
+    expect(event.record.drSid).toBe(missed);
+    expect(event.record.values.number_src).toBe('+15550000000');
+  });
+
   it('resumes from CarrierX when a resume id comes after its feed had stopped', async () => {
     const { feed, insert } = await setup({ pollerGraceMs: 0 });
     const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });

@@ -60,6 +60,8 @@ interface Poller {
   /** Aborts the round in flight and the wait between rounds. */
   readonly stop: AbortController;
   graceTimer: NodeJS.Timeout | undefined;
+  /** The fields the last round asked for. */
+  lastFields: string[];
   /** The fields the round in flight asked for; undefined between rounds. */
   roundFields: ReadonlySet<string> | undefined;
   failures: number;
@@ -89,9 +91,13 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   }
 
   function unionFields(poller: Poller): string[] {
+    // With no subscriber (the grace period), the last ones' fields: what it polls then is kept for replay to a
+    // client that reconnects with Last-Event-ID, which selects what it selected before.
+    if (poller.subscribers.size === 0) return poller.lastFields;
     const names = new Set(POSITION_FIELDS);
     for (const subscriber of poller.subscribers) for (const name of subscriber.fields) names.add(name);
-    return [...names].sort();
+    poller.lastFields = [...names].sort();
+    return poller.lastFields;
   }
 
   function push(subscriber: Subscriber, event: LiveEvent): void {
@@ -284,6 +290,7 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       stop: new AbortController(),
       graceTimer: undefined,
       roundFields: undefined,
+      lastFields: POSITION_FIELDS,
       failures: 0,
       stopped: false,
     };

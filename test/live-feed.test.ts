@@ -185,6 +185,32 @@ describe('the live call feed', () => {
     expect(await take(events, 2)).toEqual([lateTie, next]);
   });
 
+  it('pages until caught up, and merges the list calls an in filter needs', async () => {
+    const { feed, insert, listCalls } = await setup({ pollIntervalMs: NEVER_MS, pageSize: 2 });
+    const a = '+15550000001';
+    const b = '+15550000002';
+    const sids = [
+      insert(1, { numberSrc: a }),
+      insert(2, { numberSrc: b }),
+      insert(3, { numberSrc: a }),
+      insert(4, { numberSrc: b }),
+      insert(5, { numberSrc: a }),
+    ];
+    const all = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const either = feed.subscribe({
+      authorization: DEMO,
+      filter: { numberSrc: { in: [a, b] } },
+      fields: FIELDS,
+    });
+    expect(await take(all, 5)).toEqual(sids);
+    expect(await take(either, 5)).toEqual(sids);
+    // Unfiltered: pages of 2, 2 and 1. The in filter: one list call per value, of 2 then 1 and of 2 records.
+    const filters = listCalls().map((call) => call.query.filter?.split(' and ')[0]);
+    expect(filters.filter((f) => f?.startsWith('date_insert'))).toHaveLength(3);
+    expect(filters.filter((f) => f === `number_src eq "${a}"`)).toHaveLength(2);
+    expect(filters.filter((f) => f === `number_src eq "${b}"`)).toHaveLength(1);
+  });
+
   it('gives a subscriber who joins later the records from its join on', async () => {
     const { feed, insert } = await setup();
     const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });

@@ -173,6 +173,25 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     const tally = { upstreamCalls: 0, records: 0, span };
     const since = quoteFilterValue(new Date(poller.state.watermark).toISOString(), 'watermark');
     const found: { position: Position; record: CdrRecord }[] = [];
+    let delivered = 0;
+    const deliver = () => {
+      // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
+      found.sort((a, b) => comparePositions(a.position, b.position));
+      for (const { position, record } of found) {
+        if (alreadyDelivered(poller.state, position)) continue;
+        const event: LiveEvent = { id: encodeEventId(position), record };
+        markDelivered(poller.state, position, event, options.replayRecords);
+        for (const subscriber of poller.subscribers) {
+          if (!subscriber.covered) continue;
+          push(subscriber, event);
+          delivered += 1;
+        }
+      }
+      found.length = 0;
+    };
+    // One list call: each page is delivered as it arrives, so a feed far behind (resumed from an old id) moves
+    // its watermark page by page, and a round cut short by its deadline leaves the next one less to do.
+    const pageByPage = poller.filters.length === 1;
     for (const filter of poller.filters) {
       const condition = `${filter === undefined ? '' : `${filter} and `}date_insert ge ${since}`;
       let after: string | undefined;
@@ -192,24 +211,13 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           }
           found.push({ position, record });
         }
+        if (pageByPage) deliver();
         const last = page.records[page.records.length - 1];
         if (!page.hasMore || last === undefined) break;
         after = last.drSid;
       }
     }
-    // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
-    found.sort((a, b) => comparePositions(a.position, b.position));
-    let delivered = 0;
-    for (const { position, record } of found) {
-      if (alreadyDelivered(poller.state, position)) continue;
-      const event: LiveEvent = { id: encodeEventId(position), record };
-      markDelivered(poller.state, position, event, options.replayRecords);
-      for (const subscriber of poller.subscribers) {
-        if (!subscriber.covered) continue;
-        push(subscriber, event);
-        delivered += 1;
-      }
-    }
+    deliver();
     return delivered;
   }
 

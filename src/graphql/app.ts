@@ -31,12 +31,14 @@ import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
+import type { LiveFeed } from './live-feed.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { observeStep, reportOperation, useObservability } from './plugins/use-observability.ts';
 import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
+import { useSseEventIds } from './plugins/use-sse-event-ids.ts';
 import { useValidationCache } from './plugins/use-validation-cache.ts';
 import { schema } from './schema/index.ts';
 
@@ -62,6 +64,8 @@ export interface AppDeps {
    * configuration's, never reloaded.
    */
   persistedDocuments?: LivePersistedDocuments;
+  /** The live call feed subscriptions follow (one per process, closed on drain); unset: subscriptions are refused. */
+  liveFeed?: LiveFeed;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -342,6 +346,7 @@ export function createApp(deps: AppDeps): App {
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
     filterOperators: config.carrierx.filterOperators,
+    live: deps.liveFeed,
   });
   const observability = { logger, accessLog: config.accessLog };
   const logging = yogaLogging(logger);
@@ -428,6 +433,8 @@ export function createApp(deps: AppDeps): App {
             }),
           ]
         : []),
+      // Last: it labels each subscription result as the other plugins leave it.
+      useSseEventIds(),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:
@@ -438,5 +445,14 @@ export function createApp(deps: AppDeps): App {
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
   if (caches?.answers) attachAnswerCache(app, caches.answers);
+  if (deps.liveFeed) (app as WithLiveFeed)[LIVE_FEED] = deps.liveFeed;
   return app;
+}
+
+const LIVE_FEED = Symbol('liveFeed');
+type WithLiveFeed = { [LIVE_FEED]?: LiveFeed };
+
+/** The live feed the app's subscriptions follow, for the drain that closes it (src/lifecycle.ts). */
+export function liveFeedOf(app: App): LiveFeed | undefined {
+  return (app as WithLiveFeed)[LIVE_FEED];
 }

@@ -59,6 +59,20 @@ export const ERRORS = {
   // HTTP 403: a gateway signature (Hive Gateway's hmacSignature) that GATEWAY_HMAC_SECRET does not verify.
   GATEWAY_SIGNATURE_INVALID:
     'The request carries a gateway signature (extensions["hmac-signature"]) that does not match it: the gateway signs with another secret than GATEWAY_HMAC_SECRET, or the request was changed after it was signed.',
+  // The live call feed (src/live/, issue 24). A subscription refused at its start: more subscriptions than
+  // LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL or LIVE_MAX_SUBSCRIPTIONS (the message says which; extensions.limit).
+  LIVE_TOO_MANY_SUBSCRIPTIONS:
+    'This service already runs as many live subscriptions as it allows (extensions.limit). End one, or try again later.',
+  // A subscription whose filter needs a new poller while LIVE_MAX_POLLERS pollers run.
+  LIVE_TOO_MANY_POLLERS:
+    'This service already polls CarrierX for as many distinct live feeds (credential and filter) as it allows (LIVE_MAX_POLLERS, in extensions.limit). Subscribe with a filter already in use, or try again later.',
+  // A resume id (Last-Event-ID) older than the events kept for replay (LIVE_REPLAY_RECORDS): records may have
+  // been missed, so the subscription is refused rather than resumed with a gap.
+  LIVE_RESUME_TOO_OLD:
+    'The resume point (Last-Event-ID) is older than the live events this service keeps for replay (LIVE_REPLAY_RECORDS): records after it may have been missed. Subscribe again without it, and read what was missed with callDetailRecords filtered on dateInsert.',
+  // A subscriber that read more slowly than records arrived, with LIVE_SUBSCRIBER_QUEUE events waiting.
+  LIVE_SUBSCRIBER_TOO_SLOW:
+    'This live subscription fell too far behind the records arriving (LIVE_SUBSCRIBER_QUEUE, in extensions.limit) and was ended. Subscribe again with the last event id to resume.',
 } as const;
 
 /**

@@ -1,0 +1,371 @@
+import { buildFilters, quoteFilterValue } from '../carrierx/list-query.ts';
+import type { CdrRecord } from '../carrierx/record.ts';
+import { ServiceError } from '../errors.ts';
+import {
+  alreadyDelivered,
+  comparePositions,
+  createPollerState,
+  decodeEventId,
+  encodeEventId,
+  markDelivered,
+  missedSince,
+  type PollerState,
+  type Position,
+  positionOf,
+} from './state.ts';
+import type { LiveEvent, LiveFeed, LiveFeedDeps, LiveRequest } from './types.ts';
+
+export type {
+  LiveEvent,
+  LiveFeed,
+  LiveFeedDeps,
+  LiveFeedOptions,
+  LiveFeedStats,
+  LiveRequest,
+} from './types.ts';
+
+/** The fields every poll asks for whatever the subscribers select: the feed's order is made of them. */
+const POSITION_FIELDS = ['date_insert', 'dr_sid'];
+
+/** How a poll round ended, for the metrics. */
+export type PollOutcome = 'ok' | 'rate_limited' | 'error' | 'gave_up';
+
+/** One subscriber: its queue of events and how its iterator is waiting. */
+interface Subscriber {
+  readonly credential: string;
+  readonly fields: readonly string[];
+  readonly queue: LiveEvent[];
+  /** The iterator's pending next(), if it is waiting. */
+  waiting: ((result: IteratorResult<LiveEvent>) => void) | undefined;
+  failWaiting: ((error: unknown) => void) | undefined;
+  /** Set once the subscription is over: an error to throw after the queue drains, or 'done'. */
+  ended: ServiceError | 'done' | undefined;
+  /** Whether this subscriber's fields were in the union the round in flight asked for. */
+  covered: boolean;
+  detach(): void;
+}
+
+/** One poller: a (credential, canonical filter) polled for every subscriber it has. */
+interface Poller {
+  readonly key: string;
+  readonly credential: string;
+  readonly authorization: string;
+  /** CarrierX filters, one per list call the filter needs (an `in` done here: one per value). */
+  readonly filters: readonly (string | undefined)[];
+  readonly state: PollerState;
+  readonly subscribers: Set<Subscriber>;
+  /** Aborts the round in flight and the wait between rounds. */
+  readonly stop: AbortController;
+  graceTimer: NodeJS.Timeout | undefined;
+  /** The fields the round in flight asked for; undefined between rounds. */
+  roundFields: ReadonlySet<string> | undefined;
+  failures: number;
+  stopped: boolean;
+}
+
+/**
+ * The live call feed's registry: one poller per (credential fingerprint, canonical filter), started by its first
+ * subscriber, shared by the others, stopped LIVE_POLLER_GRACE_MS after its last one leaves. Each round asks
+ * CarrierX for `filter and date_insert ge <watermark>` in date_insert order through the one client (its
+ * limiter, breaker, 429 cool-down and retry budget), pages until caught up, drops what it already delivered at
+ * the watermark and hands each record to every subscriber's bounded queue. Transports build on `subscribe`.
+ */
+export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
+  const { client, logger, options } = deps;
+  const now = deps.now ?? Date.now;
+  const pollers = new Map<string, Poller>();
+  const perCredential = new Map<string, number>();
+  let subscriptions = 0;
+  let closed = false;
+
+  function pollerKey(credential: string, filters: readonly (string | undefined)[]): string {
+    // The canonical filter: buildFilters writes conditions in one fixed order whatever order the input had.
+    return `${credential}\n${filters.map((f) => f ?? '').join('\n')}`;
+  }
+
+  function unionFields(poller: Poller): string[] {
+    const names = new Set(POSITION_FIELDS);
+    for (const subscriber of poller.subscribers) for (const name of subscriber.fields) names.add(name);
+    return [...names].sort();
+  }
+
+  function push(subscriber: Subscriber, event: LiveEvent): void {
+    if (subscriber.ended) return;
+    if (subscriber.waiting) {
+      const resolve = subscriber.waiting;
+      subscriber.waiting = undefined;
+      subscriber.failWaiting = undefined;
+      resolve({ value: event, done: false });
+      return;
+    }
+    if (subscriber.queue.length >= options.subscriberQueue) {
+      // A slow reader must not hold the poller (or the others) back, nor grow without bound.
+      end(
+        subscriber,
+        new ServiceError('LIVE_SUBSCRIBER_TOO_SLOW', undefined, { limit: options.subscriberQueue }),
+      );
+      return;
+    }
+    subscriber.queue.push(event);
+  }
+
+  /** Ends a subscription: its iterator yields what is queued, then finishes (or throws `error`). */
+  function end(subscriber: Subscriber, how: ServiceError | 'done'): void {
+    if (subscriber.ended) return;
+    subscriber.ended = how;
+    subscriber.detach();
+    if (subscriber.waiting) {
+      const resolve = subscriber.waiting;
+      const reject = subscriber.failWaiting;
+      subscriber.waiting = undefined;
+      subscriber.failWaiting = undefined;
+      if (how === 'done') resolve({ value: undefined, done: true });
+      else reject?.(how);
+    }
+  }
+
+  function stopPoller(poller: Poller): void {
+    if (poller.stopped) return;
+    poller.stopped = true;
+    clearTimeout(poller.graceTimer);
+    poller.stop.abort();
+    pollers.delete(poller.key);
+  }
+
+  /** Sleeps `ms`, or less if the poller stops. */
+  function pause(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** One round: every page after the watermark, for each list call the filter needs, delivered in order. */
+  async function pollRound(poller: Poller): Promise<void> {
+    const fields = unionFields(poller);
+    poller.roundFields = new Set(fields);
+    for (const subscriber of poller.subscribers) subscriber.covered = true;
+    const deadlineAt = performance.now() + options.pollTimeoutMs;
+    const since = quoteFilterValue(new Date(poller.state.watermark).toISOString(), 'watermark');
+    const found: { position: Position; record: CdrRecord }[] = [];
+    for (const filter of poller.filters) {
+      const condition = `${filter === undefined ? '' : `${filter} and `}date_insert ge ${since}`;
+      let after: string | undefined;
+      for (;;) {
+        const page = await client.listCallDetailRecords(
+          { limit: options.pageSize, order: 'date_insert asc', filter: condition, after },
+          fields,
+          poller.authorization,
+          { signal: poller.stop.signal, deadlineAt },
+        );
+        for (const record of page.records) {
+          const position = positionOf(record);
+          if (position === undefined) {
+            // Without its date_insert a record has no place in the feed; CarrierX always sends one.
+            logger.warn({ drSid: record.drSid }, 'Live feed: CarrierX sent a record without a date_insert');
+            continue;
+          }
+          found.push({ position, record });
+        }
+        const last = page.records[page.records.length - 1];
+        if (!page.hasMore || last === undefined) break;
+        after = last.drSid;
+      }
+    }
+    // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
+    found.sort((a, b) => comparePositions(a.position, b.position));
+    for (const { position, record } of found) {
+      if (alreadyDelivered(poller.state, position)) continue;
+      const event: LiveEvent = { id: encodeEventId(position), record };
+      markDelivered(poller.state, position, event, options.replayRecords);
+      for (const subscriber of poller.subscribers) if (subscriber.covered) push(subscriber, event);
+    }
+  }
+
+  /** Rounds until the poller stops: the interval between them, Retry-After after a 429, backoff after errors. */
+  async function run(poller: Poller): Promise<void> {
+    const { signal } = poller.stop;
+    while (!signal.aborted) {
+      let waitMs = options.pollIntervalMs;
+      try {
+        await pollRound(poller);
+        poller.roundFields = undefined;
+        poller.failures = 0;
+      } catch (error) {
+        poller.roundFields = undefined;
+        if (signal.aborted) break;
+        const failure =
+          error instanceof ServiceError ? error : new ServiceError('UPSTREAM_UNAVAILABLE', undefined);
+        poller.failures += 1;
+        const final = failure.code === 'UNAUTHENTICATED' || failure.code === 'FORBIDDEN';
+        if (final || poller.failures >= options.maxPollFailures) {
+          logger.warn(
+            { code: failure.code, failures: poller.failures },
+            'Live feed: polling CarrierX gave up; its subscriptions end with the error',
+          );
+          for (const subscriber of [...poller.subscribers]) end(subscriber, failure);
+          stopPoller(poller);
+          break;
+        }
+        const retryAfter = failure.extensions.retryAfter;
+        if (failure.code === 'RATE_LIMITED' && typeof retryAfter === 'number') {
+          // The client's cool-down for this credential ends at the same moment: waiting it out here means the
+          // next round's call finds no cool-down left, so nothing waits twice.
+          waitMs = Math.max(waitMs, retryAfter * 1000);
+        } else {
+          const backoff = Math.min(options.maxBackoffMs, options.pollIntervalMs * 2 ** (poller.failures - 1));
+          waitMs = backoff / 2 + Math.random() * (backoff / 2);
+        }
+        logger.info(
+          { code: failure.code, failures: poller.failures, waitMs: Math.round(waitMs) },
+          'Live feed: a poll failed; it is tried again',
+        );
+      }
+      await pause(waitMs, signal);
+    }
+  }
+
+  function startPoller(
+    key: string,
+    credential: string,
+    authorization: string,
+    filters: readonly (string | undefined)[],
+    resumeFrom: Position | undefined,
+  ): Poller {
+    const poller: Poller = {
+      key,
+      credential,
+      authorization,
+      filters,
+      state: createPollerState(now(), resumeFrom),
+      subscribers: new Set(),
+      stop: new AbortController(),
+      graceTimer: undefined,
+      roundFields: undefined,
+      failures: 0,
+      stopped: false,
+    };
+    pollers.set(key, poller);
+    // Started on the next tick: the subscriber that starts it is attached first, so the first round asks for its fields.
+    setImmediate(() => {
+      run(poller).catch((error: unknown) => {
+        logger.error({ err: error }, 'Live feed: a poller failed unexpectedly');
+        for (const subscriber of [...poller.subscribers])
+          end(subscriber, new ServiceError('UPSTREAM_UNAVAILABLE'));
+        stopPoller(poller);
+      });
+    });
+    return poller;
+  }
+
+  function subscribe(request: LiveRequest): AsyncIterableIterator<LiveEvent> {
+    if (closed) throw new ServiceError('UPSTREAM_UNAVAILABLE', 'This service is shutting down.');
+    // The same validation and canonical form as callDetailRecords: nothing unvalidated reaches CarrierX.
+    const filters = buildFilters(request.filter, deps.pushDown);
+    const resumeFrom = request.lastEventId === undefined ? undefined : decodeEventId(request.lastEventId);
+    const credential = deps.fingerprint(request.authorization);
+    const held = perCredential.get(credential) ?? 0;
+    if (held >= options.maxSubscriptionsPerCredential) {
+      throw new ServiceError(
+        'LIVE_TOO_MANY_SUBSCRIPTIONS',
+        `These credentials already hold ${held} live subscriptions, as many as this service allows for one credential (LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL). End one first.`,
+        { limit: options.maxSubscriptionsPerCredential },
+      );
+    }
+    if (subscriptions >= options.maxSubscriptions) {
+      throw new ServiceError(
+        'LIVE_TOO_MANY_SUBSCRIPTIONS',
+        `This service already runs ${subscriptions} live subscriptions, as many as it allows (LIVE_MAX_SUBSCRIPTIONS). Try again later.`,
+        { limit: options.maxSubscriptions },
+      );
+    }
+    const key = pollerKey(credential, filters);
+    let poller = pollers.get(key);
+    const replay = poller && resumeFrom ? missedSince(poller.state, resumeFrom) : [];
+    if (!poller) {
+      if (pollers.size >= options.maxPollers) {
+        throw new ServiceError('LIVE_TOO_MANY_POLLERS', undefined, { limit: options.maxPollers });
+      }
+      poller = startPoller(key, credential, request.authorization, filters, resumeFrom);
+    }
+    const own = poller;
+    clearTimeout(own.graceTimer);
+    own.graceTimer = undefined;
+
+    const subscriber: Subscriber = {
+      credential,
+      fields: request.fields,
+      queue: [...replay],
+      waiting: undefined,
+      failWaiting: undefined,
+      ended: undefined,
+      // Joining during a round: its records reach this subscriber only if the round asked for its fields;
+      // otherwise it gets records from the next round on, which asks for them.
+      covered: own.roundFields === undefined || request.fields.every((name) => own.roundFields?.has(name)),
+      detach() {
+        if (!own.subscribers.delete(subscriber)) return;
+        subscriptions -= 1;
+        const left = (perCredential.get(credential) ?? 1) - 1;
+        if (left === 0) perCredential.delete(credential);
+        else perCredential.set(credential, left);
+        request.signal?.removeEventListener('abort', onAbort);
+        if (own.subscribers.size === 0 && !own.stopped) {
+          own.graceTimer = setTimeout(() => stopPoller(own), options.pollerGraceMs);
+          own.graceTimer.unref?.();
+        }
+      },
+    };
+    own.subscribers.add(subscriber);
+    subscriptions += 1;
+    perCredential.set(credential, held + 1);
+    const onAbort = () => end(subscriber, 'done');
+    if (request.signal?.aborted) end(subscriber, 'done');
+    else request.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const iterator: AsyncIterableIterator<LiveEvent> = {
+      next() {
+        const queued = subscriber.queue.shift();
+        if (queued) return Promise.resolve({ value: queued, done: false });
+        if (subscriber.ended === 'done') return Promise.resolve({ value: undefined, done: true });
+        if (subscriber.ended) {
+          const error = subscriber.ended;
+          // Thrown once: afterwards the iterator is simply finished, as a generator's would be.
+          subscriber.ended = 'done';
+          return Promise.reject(error);
+        }
+        return new Promise((resolve, reject) => {
+          subscriber.waiting = resolve;
+          subscriber.failWaiting = reject;
+        });
+      },
+      return() {
+        subscriber.queue.length = 0;
+        end(subscriber, 'done');
+        subscriber.ended = 'done';
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  return {
+    subscribe,
+    stats: () => ({ pollers: pollers.size, subscriptions }),
+    async close() {
+      closed = true;
+      for (const poller of [...pollers.values()]) {
+        for (const subscriber of [...poller.subscribers]) end(subscriber, 'done');
+        stopPoller(poller);
+      }
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { ListPage } from '../carrierx/client.ts';
+import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+/** One subscription's ask: whose records, which ones, which fields, and from where. */
+export interface LiveRequest {
+  /** The Authorization the request resolved to (src/credentials.ts): sent upstream, never used as a key. */
+  readonly authorization: string;
+  /** The CallDetailRecordFilter input as GraphQL coerced it; validated here as callDetailRecords validates it. */
+  readonly filter?: Readonly<Record<string, unknown>> | null | undefined;
+  /** The API fields the selection needs (include_fields); the poller fetches the union over its subscribers. */
+  readonly fields: readonly string[];
+  /** A LiveEvent id (SSE `Last-Event-ID`): the events after it are replayed first. */
+  readonly lastEventId?: string | undefined;
+  /** Ends the subscription (the iterator then finishes) when it aborts. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** One new record for a subscriber, with the id to resume after it. */
+export interface LiveEvent {
+  /** Opaque: encodes the record's place in the feed (its date_insert and dr_sid). */
+  readonly id: string;
+  readonly record: CdrRecord;
+}
+
+/** What the feed holds, for metrics, readiness and tests. */
+export interface LiveFeedStats {
+  readonly pollers: number;
+  readonly subscriptions: number;
+}
+
+/** The live call feed's registry of pollers; transports (GraphQL, SSE, WebSocket) subscribe through it. */
+export interface LiveFeed {
+  /**
+   * The records matching `request.filter` inserted from now on (or after `lastEventId`), each once, in
+   * date_insert order. Throws a ServiceError at once for an invalid filter or resume id, or past a limit; the
+   * iterator later fails with a ServiceError when polling gives up or the subscriber falls too far behind, and
+   * finishes when `signal` aborts, `return()` is called, or the feed closes.
+   */
+  subscribe(request: LiveRequest): AsyncIterableIterator<LiveEvent>;
+  stats(): LiveFeedStats;
+  /** Ends every subscription (their iterators finish) and stops every poller: for drain. */
+  close(): Promise<void>;
+}
+
+/** The limits and timings of the feed (LIVE_* in docs/configuration.md). */
+export interface LiveFeedOptions {
+  /** Between the end of one poll round and the start of the next. */
+  pollIntervalMs: number;
+  /** How long a poller with no subscriber keeps polling, for one that comes back. */
+  pollerGraceMs: number;
+  /** Events kept per poller for resuming by id. */
+  replayRecords: number;
+  maxSubscriptionsPerCredential: number;
+  maxSubscriptions: number;
+  maxPollers: number;
+  /** Events one subscriber may have waiting; past it that subscription ends with LIVE_SUBSCRIBER_TOO_SLOW. */
+  subscriberQueue: number;
+  /** Consecutive failed rounds after which a poller gives up and ends its subscriptions with the error. */
+  maxPollFailures: number;
+  /** The deadline of one poll round, all its pages included. */
+  pollTimeoutMs: number;
+  /** The longest backoff between failed rounds (exponential from the interval, with jitter). */
+  maxBackoffMs: number;
+  /** Records asked for per page (at most 1000). */
+  pageSize: number;
+}
+
+/** What the feed needs from the rest of the service. */
+export interface LiveFeedDeps {
+  /** The CarrierX client (or the record cache in front of it): its policies apply to every poll. */
+  client: {
+    listCallDetailRecords(
+      page: ListPage,
+      fields: readonly string[],
+      authorization: string,
+      options?: { signal?: AbortSignal | undefined; deadlineAt?: number | undefined },
+    ): Promise<CdrPage>;
+  };
+  /** The record cache's credential fingerprint (HMAC with CACHE_KEY_SECRET): the poller's key, never the token. */
+  fingerprint(authorization: string): string;
+  logger: Logger;
+  options: LiveFeedOptions;
+  /** Unconfirmed filter operators CarrierX accepts (CARRIERX_FILTER_OPERATORS), as for queries. */
+  pushDown?: ReadonlySet<string> | undefined;
+  /** The wall clock the first watermark is read from (tests pin it). */
+  now?: () => number;
+}

@@ -31,7 +31,7 @@ import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
-import type { LiveFeed } from './live-feed.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { observeStep, reportOperation, useObservability } from './plugins/use-observability.ts';
 import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
@@ -363,6 +363,7 @@ export function createApp(deps: AppDeps): App {
     canonicalResultStep,
     maskingStep(maskError, UNEXPECTED_MESSAGE, logging.error),
   ];
+  const cors = corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger });
   const app = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -371,7 +372,7 @@ export function createApp(deps: AppDeps): App {
     // Yoga's default reflects every Origin with credentials, which would let any web page a user visits read
     // records through the fallback CARRIERX_TOKEN. Cross-origin access is opt-in, per origin (loopback pages
     // are let in only while developing on the embedded simulator).
-    cors: corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger }),
+    cors,
     context: contextFactory,
     // The same masking as the steps' (which leave nothing for it in an executed result), for what fails
     // outside execution.
@@ -445,14 +446,28 @@ export function createApp(deps: AppDeps): App {
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
   if (caches?.answers) attachAnswerCache(app, caches.answers);
-  if (deps.liveFeed) (app as WithLiveFeed)[LIVE_FEED] = deps.liveFeed;
+  if (deps.liveFeed) (app as WithLive)[LIVE_FEED] = deps.liveFeed;
+  (app as WithLive)[ORIGIN_ALLOWED] = (origin, url) =>
+    cors({ headers: new Headers({ origin }), url } as unknown as Request) !== false;
   return app;
 }
 
 const LIVE_FEED = Symbol('liveFeed');
-type WithLiveFeed = { [LIVE_FEED]?: LiveFeed };
+const ORIGIN_ALLOWED = Symbol('originAllowed');
+type WithLive = {
+  [LIVE_FEED]?: LiveFeed;
+  [ORIGIN_ALLOWED]?: (origin: string, url: string) => boolean;
+};
+
+/**
+ * Whether a page of `origin` may use this API cross-origin (CORS_ORIGINS, loopback while developing): what a
+ * WebSocket upgrade, which CORS does not cover, is held to.
+ */
+export function crossOriginAllowed(app: App, origin: string, url: string): boolean {
+  return (app as WithLive)[ORIGIN_ALLOWED]?.(origin, url) ?? false;
+}
 
 /** The live feed the app's subscriptions follow, for the drain that closes it (src/lifecycle.ts). */
 export function liveFeedOf(app: App): LiveFeed | undefined {
-  return (app as WithLiveFeed)[LIVE_FEED];
+  return (app as WithLive)[LIVE_FEED];
 }

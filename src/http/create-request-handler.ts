@@ -33,6 +33,8 @@ type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type RequestHandler = NodeHandler & {
   /** `answered`: fast-path requests answered from the answer cache, without running GraphQL. */
   readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number };
+  /** Why a WebSocket upgrade must be refused by the same Host and target checks as a request, if it must. */
+  refuseUpgrade(req: IncomingMessage): { status: number; body: string } | undefined;
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
@@ -370,5 +372,9 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       });
     });
   };
-  return Object.assign(handler, { stats });
+  const refuseUpgrade = (req: IncomingMessage) => {
+    const early = earlyAnswer(req);
+    return early?.status === 204 ? { status: 400, body: BAD_TARGET } : early;
+  };
+  return Object.assign(handler, { stats, refuseUpgrade });
 }

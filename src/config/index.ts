@@ -4,6 +4,7 @@ import { carrierxConfig, carrierxEnv } from './carrierx.ts';
 import { graphqlConfig, graphqlEnv } from './graphql.ts';
 import { httpConfig, httpEnv } from './http.ts';
 import { deprecatedLimits, limitsConfig, limitsEnv } from './limits.ts';
+import { liveConfig, liveEnv } from './live.ts';
 import { runtimeConfig, runtimeEnv } from './runtime.ts';
 import { whenValid } from './shared.ts';
 import { simulatorConfig, simulatorEnv } from './simulator.ts';
@@ -27,6 +28,7 @@ const concerns = [
   cacheEnv,
   simulatorEnv,
   telemetryEnv,
+  liveEnv,
 ] as const;
 
 /** Every variable the service reads, by name: its schema, default and description (docs/configuration.md). */
@@ -45,6 +47,7 @@ const envSchema = runtimeEnv
   .and(cacheEnv)
   .and(simulatorEnv)
   .and(telemetryEnv)
+  .and(liveEnv)
   // The simulator's demo data must never be served as if it were CarrierX's.
   .refine((e) => e.NODE_ENV !== 'production' || e.CARRIERX_BASE_URL !== undefined, {
     path: ['CARRIERX_BASE_URL'],
@@ -89,6 +92,7 @@ const configSchema = envSchema.transform((e) => {
     ...cacheConfig(e),
     ...graphqlConfig(e, production),
     ...simulatorConfig(e),
+    ...liveConfig(e),
   };
 });
 

@@ -120,7 +120,11 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       subscriber.waiting = undefined;
       subscriber.failWaiting = undefined;
       if (how === 'done') resolve({ value: undefined, done: true });
-      else reject?.(how);
+      else {
+        // Thrown once, to the waiting next(): afterwards the iterator is simply finished.
+        subscriber.ended = 'done';
+        reject?.(how);
+      }
     }
   }
 
@@ -202,7 +206,9 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         if (signal.aborted) break;
         const failure =
           error instanceof ServiceError ? error : new ServiceError('UPSTREAM_UNAVAILABLE', undefined);
-        poller.failures += 1;
+        const rateLimited = failure.code === 'RATE_LIMITED';
+        // CarrierX asking us to slow down is no failure: waited out, however often, it never gives up a feed.
+        if (!rateLimited) poller.failures += 1;
         const final = failure.code === 'UNAUTHENTICATED' || failure.code === 'FORBIDDEN';
         if (final || poller.failures >= options.maxPollFailures) {
           logger.warn(
@@ -214,10 +220,10 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           break;
         }
         const retryAfter = failure.extensions.retryAfter;
-        if (failure.code === 'RATE_LIMITED' && typeof retryAfter === 'number') {
+        if (rateLimited) {
           // The client's cool-down for this credential ends at the same moment: waiting it out here means the
           // next round's call finds no cool-down left, so nothing waits twice.
-          waitMs = Math.max(waitMs, retryAfter * 1000);
+          if (typeof retryAfter === 'number') waitMs = Math.max(waitMs, retryAfter * 1000);
         } else {
           const backoff = Math.min(options.maxBackoffMs, options.pollIntervalMs * 2 ** (poller.failures - 1));
           waitMs = backoff / 2 + Math.random() * (backoff / 2);

@@ -23,11 +23,19 @@ export function createLister(
   options: { filterOperators?: readonly string[] | undefined } = {},
 ): (request: ListRequest) => string {
   const extraOperators = options.filterOperators ?? [];
-  const all = [...store.bySid.values()];
-  const own = all.filter((stored) => !stored.descendant);
+  let all = [...store.bySid.values()];
+  let own = all.filter((stored) => !stored.descendant);
+  let version = store.version;
   const sortedCache = new Map<string, readonly StoredRecord[]>();
 
   const sorted = (includeDescendants: boolean, order: string) => {
+    if (version !== store.version) {
+      // Records were added at runtime: every cached order is out of date.
+      version = store.version;
+      all = [...store.bySid.values()];
+      own = all.filter((stored) => !stored.descendant);
+      sortedCache.clear();
+    }
     const key = `${includeDescendants ? 'all' : 'own'}|${order}`;
     let list = sortedCache.get(key);
     if (!list) {

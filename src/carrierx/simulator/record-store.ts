@@ -22,13 +22,18 @@ export interface RecordStore {
   records: ReadonlyMap<string, CdrRecord>;
   fields: ReadonlySet<string>;
   get(sid: string): StoredRecord | undefined;
+  /** Adds (or replaces) a record at runtime, as CarrierX inserts new calls; `version` counts the changes. */
+  add(record: CdrRecord): void;
+  /** Changes with each add: listers cache their sorted lists per version. */
+  readonly version: number;
 }
 
 export function createRecordStore(records: readonly CdrRecord[]): RecordStore {
   const bySid = new Map<string, StoredRecord>();
   const plain = new Map<string, CdrRecord>();
   const fields = new Set<string>();
-  for (const record of records) {
+  let version = 0;
+  const store = (record: CdrRecord) => {
     const frozen = deepFreeze(record);
     const sid = String(frozen.dr_sid);
     const json = JSON.stringify(frozen);
@@ -47,11 +52,19 @@ export function createRecordStore(records: readonly CdrRecord[]): RecordStore {
       projections: new Map(),
     });
     plain.set(sid, frozen);
-  }
+  };
+  for (const record of records) store(record);
   return {
     bySid,
     records: plain,
     fields,
+    add(record) {
+      store(record);
+      version += 1;
+    },
+    get version() {
+      return version;
+    },
     get(sid) {
       // UUIDs are case-insensitive; only pay for the lower-casing when the exact lookup misses.
       return bySid.get(sid) ?? bySid.get(sid.toLowerCase());

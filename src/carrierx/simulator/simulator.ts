@@ -35,6 +35,8 @@ export interface Simulator {
   resetLog(): void;
   faults: { add(rule: FaultRule): () => void; clear(): void };
   readonly records: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  /** Adds a record as CarrierX would insert a new call: the list and by-SID paths serve it from then on. */
+  addRecord(record: Readonly<Record<string, unknown>>): void;
   /** The instant the generated records are dated back from, fixed when the simulator was created. */
   readonly anchor: Date;
 }
@@ -505,6 +507,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       clear: () => registry.clear(),
     },
     records: store.records,
+    addRecord: (record) => store.add(record),
     get anchor() {
       // A copy: a caller's setTime() must not move what this simulator reports.
       return new Date(anchor.getTime());

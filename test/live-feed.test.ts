@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type CarrierXClient, createCarrierXClient } from '../src/carrierx/client.ts';
+import {
+  CHILD_PARTNER_SID,
+  createSimulator,
+  DEMO_TOKEN,
+  DESCENDANT_TOKEN,
+  type RecordedRequest,
+  SAMPLE_DR_SID,
+  type Simulator,
+} from '../src/carrierx/simulator/index.ts';
+import type { ServiceError } from '../src/errors.ts';
+import { createLiveFeed, type LiveEvent, type LiveFeed, type LiveFeedOptions } from '../src/live/feed.ts';
+import { createFingerprint } from '../src/records/cdr-cache.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
+
+// The feed's clock is pinned here, well after every generated record: the first watermark is this instant, so
+// a record the test inserts at T0 + n ms is new, and whatever the simulator generated is history.
+const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+const DEMO = `Bearer ${DEMO_TOKEN}`;
+const DESCENDANT = `Bearer ${DESCENDANT_TOKEN}`;
+const FIELDS = ['date_insert', 'dr_sid', 'number_src'];
+// Far longer than any test: a poller polls once when it starts, then again only where a test shortens it.
+const NEVER_MS = 600_000;
+
+/** Small and quick: tests shorten what they are about. */
+const TEST_OPTIONS: LiveFeedOptions = {
+  pollIntervalMs: 20,
+  pollerGraceMs: NEVER_MS,
+  replayRecords: 1000,
+  maxSubscriptionsPerCredential: 100,
+  maxSubscriptions: 1000,
+  maxPollers: 100,
+  subscriberQueue: 1000,
+  maxPollFailures: 10,
+  pollTimeoutMs: 5_000,
+  maxBackoffMs: 50,
+  pageSize: 1000,
+};
+
+interface Setup {
+  simulator: Simulator;
+  client: CarrierXClient;
+  feed: LiveFeed;
+  /** Inserts a record of the demo partner (or, `descendant`, of its child partner) at T0 + `ms`; its dr_sid. */
+  insert(ms: number, values?: { drSid?: string; numberSrc?: string; descendant?: boolean }): string;
+  /** The list calls the simulator received, oldest first. */
+  listCalls(): RecordedRequest[];
+}
+
+const open: Setup[] = [];
+
+afterEach(async () => {
+  for (const setup of open.splice(0)) {
+    await setup.feed.close();
+    await setup.client.close();
+    await setup.simulator.close();
+  }
+});
+
+async function setup(options: Partial<LiveFeedOptions> = {}, retries = 2): Promise<Setup> {
+  const simulator = createSimulator({ recordCount: 20 });
+  const baseUrl = await simulator.listen(0, '127.0.0.1');
+  const logger = createLogger({ level: 'silent' });
+  const client = createCarrierXClient({
+    baseUrl,
+    timeoutMs: 2_000,
+    includeFieldsParam: 'include_fields',
+    connections: 4,
+    logger,
+    policies: {
+      retries,
+      retryBaseDelayMs: 5,
+      retryMaxDelayMs: 20,
+      breakerThreshold: 10_000,
+      retryBudgetRatio: 10,
+    },
+  });
+  const feed = createLiveFeed({
+    client,
+    fingerprint: createFingerprint(Buffer.from('a live feed test key of 32 chars')),
+    logger,
+    options: { ...TEST_OPTIONS, ...options },
+    now: () => T0,
+  });
+  const template = simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
+  const made: Setup = {
+    simulator,
+    client,
+    feed,
+    insert(ms, values = {}) {
+      const drSid = values.drSid ?? randomUUID();
+      simulator.addRecord({
+        ...template,
+        dr_sid: drSid,
+        date_insert: new Date(T0 + ms).toISOString(),
+        number_src: values.numberSrc ?? '+15550000000',
+        ...(values.descendant ? { partner_sid: CHILD_PARTNER_SID } : {}),
+      });
+      return drSid;
+    },
+    listCalls: () => simulator.requests.filter((r) => r.path.endsWith('/calls/call_drs')),
+  };
+  open.push(made);
+  return made;
+}
+
+/** The next `count` events' dr_sids, failing if the iterator ends first. */
+async function take(events: AsyncIterator<LiveEvent>, count: number): Promise<string[]> {
+  const sids: string[] = [];
+  while (sids.length < count) {
+    const next = await events.next();
+    if (next.done) throw new Error(`the subscription ended after ${sids.length} events`);
+    sids.push(next.value.record.drSid);
+  }
+  return sids;
+}
+
+/** The error the iterator ends with, or the events it gave instead. */
+async function failure(events: AsyncIterator<LiveEvent>): Promise<ServiceError> {
+  for (;;) {
+    const next = await events.next().catch((error: unknown) => error as ServiceError);
+    if ('code' in next) return next;
+    if (next.done) throw new Error('the subscription finished without an error');
+  }
+}
+
+describe('the live call feed', () => {
+  it('polls once for two subscribers of the same credential and filter, and once per other filter or credential', async () => {
+    const { feed, insert, listCalls } = await setup({ pollIntervalMs: NEVER_MS });
+    const own = insert(1, { numberSrc: '+15551110000' });
+    const child = insert(2, { numberSrc: '+15551110000', descendant: true });
+    const filter = { numberSrc: { eq: '+15551110000' } };
+    const first = feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
+    const second = feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
+    const unfiltered = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const descendant = feed.subscribe({ authorization: DESCENDANT, filter, fields: FIELDS });
+    expect(feed.stats()).toEqual({ pollers: 3, subscriptions: 4 });
+
+    expect(await take(first, 1)).toEqual([own]);
+    expect(await take(second, 1)).toEqual([own]);
+    expect(await take(unfiltered, 1)).toEqual([own]);
+    // Only the token that may read descendants' records sees the child partner's.
+    expect(await take(descendant, 2)).toEqual([own, child]);
+
+    // Each poller's first round is one page: three list calls, one per (credential, filter).
+    const calls = listCalls();
+    expect(calls).toHaveLength(3);
+    const shapes = calls.map((c) => `${c.authorization} ${c.query.filter}`).sort();
+    const since = `date_insert ge "${new Date(T0).toISOString()}"`;
+    expect(shapes).toEqual(
+      [
+        `${DEMO} ${since}`,
+        `${DEMO} number_src eq "+15551110000" and ${since}`,
+        `${DESCENDANT} number_src eq "+15551110000" and ${since}`,
+      ].sort(),
+    );
+    expect(calls.every((c) => c.query.order === 'date_insert asc')).toBe(true);
+  });
+
+  it('gives each subscriber every matching record once, in date_insert order, ties at one instant included', async () => {
+    const { feed, insert } = await setup();
+    const later = insert(5, { drSid: 'bbbbbbbb-0000-4000-8000-000000000000' });
+    const tie = insert(5, { drSid: 'aaaaaaaa-0000-4000-8000-000000000000' });
+    const earlier = insert(2);
+    const ignored = insert(3, { numberSrc: '+15559999999' });
+    const filter = { numberSrc: { eq: '+15550000000' } };
+    const events = feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
+    expect(await take(events, 3)).toEqual([earlier, tie, later]);
+    expect(ignored).toBeDefined();
+
+    // CarrierX inserts one more record at the instant already delivered: it comes once, the others not again.
+    const lateTie = insert(5, { drSid: '00000000-0000-4000-8000-000000000000' });
+    const next = insert(6);
+    expect(await take(events, 2)).toEqual([lateTie, next]);
+  });
+
+  it('gives a subscriber who joins later the records from its join on', async () => {
+    const { feed, insert } = await setup();
+    const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const before = insert(1);
+    expect(await take(events, 1)).toEqual([before]);
+    const late = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const after = insert(2);
+    expect(await take(events, 1)).toEqual([after]);
+    expect(await take(late, 1)).toEqual([after]);
+  });
+
+  it('asks CarrierX for the fields of every subscriber, a wider one from the next round on', async () => {
+    const { feed, insert, listCalls } = await setup();
+    const narrow = feed.subscribe({ authorization: DEMO, fields: ['number_src'] });
+    insert(1);
+    await take(narrow, 1);
+    expect(listCalls()[0]?.query.include_fields).toBe('date_insert,dr_sid,number_src');
+    const wide = feed.subscribe({ authorization: DEMO, fields: ['number_src', 'price'] });
+    // A round already in flight asked without price: the record is inserted once a round asks for it.
+    await vi.waitFor(() => expect(listCalls().at(-1)?.query.include_fields).toContain('price'), {
+      timeout: 5_000,
+    });
+    insert(2);
+    const [event] = await Promise.all([wide.next(), narrow.next()]);
+    expect(event.value?.record.values.price).toBeDefined();
+    expect(listCalls().at(-1)?.query.include_fields).toBe('date_insert,dr_sid,number_src,price');
+  });
+
+  it('replays exactly the missed events to a subscriber resuming with the last event id', async () => {
+    const { feed, insert } = await setup({ replayRecords: 3 });
+    const watcher = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const sids = [insert(1), insert(2)];
+    const seen: LiveEvent[] = [];
+    for (const _ of sids) seen.push((await first.next()).value as LiveEvent);
+    await first.return?.();
+    const missed = [insert(3), insert(4)];
+    // Once the watcher has them, the poller has delivered them: they are in its replay buffer.
+    expect(await take(watcher, 4)).toEqual([...sids, ...missed]);
+
+    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen[1]?.id });
+    expect(await take(resumed, 2)).toEqual(missed);
+    const live = insert(5);
+    expect(await take(resumed, 1)).toEqual([live]);
+    expect(await take(watcher, 1)).toEqual([live]);
+
+    // Five delivered, three kept: the first event is out of the buffer, and records after it may be too.
+    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen[0]?.id })).toThrow(
+      expect.objectContaining({ code: 'LIVE_RESUME_TOO_OLD' }),
+    );
+    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: 'bogus' })).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+    );
+  });
+
+  it('keeps 429 and 503 answers during polling from subscribers, and polls on', async () => {
+    const { feed, insert, simulator } = await setup({}, 0);
+    const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = insert(1);
+    expect(await take(events, 1)).toEqual([first]);
+    simulator.faults.add({ match: { token: DEMO_TOKEN }, times: 2, fault: { kind: 'status', status: 503 } });
+    simulator.faults.add({
+      match: { token: DEMO_TOKEN },
+      times: 1,
+      fault: { kind: 'rate-limit', retryAfter: '1' },
+    });
+    const second = insert(2);
+    const third = insert(3);
+    expect(await take(events, 2)).toEqual([second, third]);
+    const statuses = simulator.requests.map((r) => r.status);
+    expect(statuses).toContain(503);
+    expect(statuses).toContain(429);
+  });
+
+  it('ends every subscription with the error code when polling gives up', async () => {
+    const { feed, insert, simulator } = await setup({ maxPollFailures: 3 }, 0);
+    simulator.faults.add({ match: { token: DEMO_TOKEN }, fault: { kind: 'status', status: 500 } });
+    const one = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const two = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    insert(1);
+    expect((await failure(one)).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect((await failure(two)).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(await one.next()).toEqual({ value: undefined, done: true });
+    expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
+    // Three rounds of one attempt each, then no more.
+    expect(simulator.requests.filter((r) => r.status === 500)).toHaveLength(3);
+  });
+
+  it('ends a subscription at once with UNAUTHENTICATED when CarrierX rejects its token', async () => {
+    const { feed } = await setup();
+    const events = feed.subscribe({ authorization: 'Bearer not-a-carrierx-token', fields: FIELDS });
+    expect((await failure(events)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('stops polling a grace period after the last subscriber leaves, and not before', async () => {
+    const graceMs = 100;
+    const { feed, insert, listCalls } = await setup({ pollerGraceMs: graceMs });
+    const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    insert(1);
+    await take(events, 1);
+    await events.return?.();
+    expect(feed.stats()).toEqual({ pollers: 1, subscriptions: 0 });
+    await vi.waitFor(() => expect(feed.stats().pollers).toBe(0), { timeout: graceMs + 5_000 });
+    const calls = listCalls().length;
+    // Many intervals later, no poll has been made.
+    await new Promise((resolve) => setTimeout(resolve, TEST_OPTIONS.pollIntervalMs * 10));
+    expect(listCalls()).toHaveLength(calls);
+  });
+
+  it('ends every subscription cleanly on close, and refuses new ones', async () => {
+    const { feed } = await setup();
+    const one = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const two = feed.subscribe({ authorization: DESCENDANT, fields: FIELDS });
+    const waiting = [one.next(), two.next()];
+    await feed.close();
+    expect(await Promise.all(waiting)).toEqual([
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+    expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
+    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS })).toThrow();
+  });
+
+  it('ends a subscription that reads too slowly, and only that one', async () => {
+    const { feed, insert } = await setup({ subscriberQueue: 2 });
+    const slow = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const fast = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const sids = [insert(1), insert(2), insert(3)];
+    expect(await take(fast, 3)).toEqual(sids);
+    expect(await take(slow, 2)).toEqual(sids.slice(0, 2));
+    const error = await failure(slow);
+    expect(error.code).toBe('LIVE_SUBSCRIBER_TOO_SLOW');
+    const more = insert(4);
+    expect(await take(fast, 1)).toEqual([more]);
+  });
+
+  it('refuses subscriptions past its limits with clear codes, and a filter that queries refuse', async () => {
+    const { feed } = await setup({ maxSubscriptionsPerCredential: 2, maxSubscriptions: 3, maxPollers: 2 });
+    const refused = (code: string) => expect.objectContaining({ code });
+    feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    feed.subscribe({ authorization: DESCENDANT, fields: FIELDS });
+    const filter = { numberSrc: { eq: '+15550000000' } };
+    // A third (credential, filter) would need a third poller.
+    expect(() => feed.subscribe({ authorization: DEMO, filter, fields: FIELDS })).toThrow(
+      refused('LIVE_TOO_MANY_POLLERS'),
+    );
+    feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS })).toThrow(
+      expect.objectContaining({
+        code: 'LIVE_TOO_MANY_SUBSCRIPTIONS',
+        message: expect.stringContaining('LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL'),
+        extensions: expect.objectContaining({ limit: 2 }),
+      }),
+    );
+    expect(() => feed.subscribe({ authorization: DESCENDANT, fields: FIELDS })).toThrow(
+      expect.objectContaining({
+        code: 'LIVE_TOO_MANY_SUBSCRIPTIONS',
+        extensions: expect.objectContaining({ limit: 3 }),
+      }),
+    );
+    expect(() =>
+      feed.subscribe({ authorization: DEMO, filter: { numberSrc: { phone: 'abc' } }, fields: FIELDS }),
+    ).toThrow(refused('BAD_USER_INPUT'));
+    expect(feed.stats()).toEqual({ pollers: 2, subscriptions: 3 });
+  });
+});

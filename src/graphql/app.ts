@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
 import type { CarrierXClient } from '../carrierx/client.ts';
 import type { Config } from '../config/index.ts';
 import { maskErrorForProduction } from '../errors.ts';
 import { type AnswerCache, attachAnswerCache, createAnswerCache } from '../http/answer-cache.ts';
-import { type CdrCache, createCdrCache, type LookupResult } from '../records/cdr-cache.ts';
+import { createLiveFeed, type LiveFeed } from '../live/feed.ts';
+import { type CdrCache, createCdrCache, createFingerprint, type LookupResult } from '../records/cdr-cache.ts';
 import type { CacheStore } from '../records/entry.ts';
 import { createMemoryStore } from '../records/memory-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -31,7 +33,6 @@ import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
 import { useJit } from './plugins/use-jit.ts';
-import type { LiveFeed } from '../live/feed.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { observeStep, reportOperation, useObservability } from './plugins/use-observability.ts';
 import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
@@ -64,7 +65,7 @@ export interface AppDeps {
    * configuration's, never reloaded.
    */
   persistedDocuments?: LivePersistedDocuments;
-  /** The live call feed subscriptions follow (one per process, closed on drain); unset: subscriptions are refused. */
+  /** The live call feed subscriptions follow; unset: one of the app's own (LIVE_*), closed on drain. */
   liveFeed?: LiveFeed;
 }
 
@@ -332,6 +333,19 @@ export function createApp(deps: AppDeps): App {
     caches?.answers?.clear();
   });
   const cache = caches?.records;
+  // One per process: pollers are shared by every subscriber of the process, whichever transport it came by.
+  const liveFeed =
+    deps.liveFeed ??
+    createLiveFeed({
+      // The client itself, with its limiter, breaker and retry budget: a poll is a fresh look, never a cached one.
+      client,
+      fingerprint:
+        cache?.fingerprint ??
+        createFingerprint(Buffer.from(config.cache.keySecret ?? randomBytes(32).toString('hex'))),
+      logger,
+      options: config.live,
+      pushDown: config.carrierx.filterOperators,
+    });
   const contextFactory = createContextFactory({
     client: cache ?? client,
     cached: cache !== undefined,
@@ -346,7 +360,7 @@ export function createApp(deps: AppDeps): App {
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
     filterOperators: config.carrierx.filterOperators,
-    live: deps.liveFeed,
+    live: liveFeed,
   });
   const observability = { logger, accessLog: config.accessLog };
   const logging = yogaLogging(logger);
@@ -446,7 +460,7 @@ export function createApp(deps: AppDeps): App {
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
   if (caches?.answers) attachAnswerCache(app, caches.answers);
-  if (deps.liveFeed) (app as WithLive)[LIVE_FEED] = deps.liveFeed;
+  (app as WithLive)[LIVE_FEED] = liveFeed;
   (app as WithLive)[ORIGIN_ALLOWED] = (origin, url) =>
     cors({ headers: new Headers({ origin }), url } as unknown as Request) !== false;
   return app;

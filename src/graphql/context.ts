@@ -1,8 +1,8 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import { asksForRefresh, resolveCredentials } from '../credentials.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import { type CdrLoader, type CdrSource, createCdrLoader } from '../records/cdr-loader.ts';
 import { Tally } from '../tally.ts';
-import type { LiveFeed } from '../live/feed.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { requestIdOf } from '../telemetry/request-id.ts';
 import { type Span, traceIdOf } from '../telemetry/tracing.ts';

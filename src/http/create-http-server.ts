@@ -40,6 +40,7 @@ export interface HttpServer {
 export function createHttpServer(app: App, config: Config): HttpServer {
   let ready = false;
   let stopping = false;
+  let draining = false;
   const handler = createRequestHandler(app, {
     ready: () => ready && !stopping,
     fastPath: config.httpFastPath,
@@ -58,7 +59,12 @@ export function createHttpServer(app: App, config: Config): HttpServer {
       // While shutting down, each response closes its connection, so busy keep-alive clients let go too.
       if (stopping) res.setHeader('connection', 'close');
       const slot = requests.add(req);
-      res.once('close', () => requests.remove(slot));
+      res.once('close', () => {
+        requests.remove(slot);
+        // A response begun before the drain (a live SSE stream) kept its connection alive: once it ends, that
+        // connection is idle, and the drain waits on it unless it is closed too.
+        if (draining) server.closeIdleConnections();
+      });
       handler(req, res);
     },
   );
@@ -86,6 +92,7 @@ export function createHttpServer(app: App, config: Config): HttpServer {
       // An open subscription is a request (SSE) or a connection (WebSocket) that would never end by itself.
       await liveFeedOf(app)?.close();
       await webSockets.close();
+      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // A request whose body has not fully arrived cannot be answered; its client may never send the rest.

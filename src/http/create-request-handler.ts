@@ -244,7 +244,8 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
     if (!isParams(params)) return replay(req, res, body);
     // A subscription streams, which only Yoga writes (and refuses as JSON): executing it here would start a live
     // feed subscription only to drop it. A document that merely mentions the word goes to Yoga too, harmlessly.
-    if (typeof params.query === 'string' && SUBSCRIPTION_WORD.test(params.query)) return replay(req, res, body);
+    if (typeof params.query === 'string' && SUBSCRIPTION_WORD.test(params.query))
+      return replay(req, res, body);
     const request = new NodeRequestView(
       `http://${req.headers.host ?? 'localhost'}${endpoint}`,
       headers,

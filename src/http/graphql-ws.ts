@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type GraphQLError, parse } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { type Extra as WsExtra, useServer } from 'graphql-ws/use/ws';
+import { useServer, type Extra as WsExtra } from 'graphql-ws/use/ws';
 import { createGraphQLError, type GraphQLParams } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { resolveCredentials } from '../credentials.ts';
@@ -74,8 +74,15 @@ export function attachGraphQLWs(
     if (closing) return refuse(socket, 503);
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== endpoint) return refuse(socket, 404);
     const origin = req.headers.origin;
-    if (origin !== undefined && !sameOrigin(origin, req.headers.host) && !crossOriginAllowed(app, origin, `http://${req.headers.host ?? 'localhost'}${endpoint}`)) {
-      app.logger.info({ origin: origin.slice(0, 200) }, 'WebSocket refused: this origin is not in CORS_ORIGINS');
+    if (
+      origin !== undefined &&
+      !sameOrigin(origin, req.headers.host) &&
+      !crossOriginAllowed(app, origin, `http://${req.headers.host ?? 'localhost'}${endpoint}`)
+    ) {
+      app.logger.info(
+        { origin: origin.slice(0, 200) },
+        'WebSocket refused: this origin is not in CORS_ORIGINS',
+      );
       return refuse(socket, 403);
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
@@ -103,7 +110,10 @@ export function attachGraphQLWs(
       onConnect(ctx) {
         const header = authorizationOf(ctx.connectionParams);
         if (header !== null && header !== undefined && typeof header !== 'string') return false;
-        const credentials = resolveCredentials((header as string | null | undefined) ?? null, options.fallbackToken);
+        const credentials = resolveCredentials(
+          (header as string | null | undefined) ?? null,
+          options.fallbackToken,
+        );
         if ('error' in credentials) return false;
         // Only what the client sent: the fallback token is applied per operation, as for HTTP requests.
         if (typeof header === 'string' && header.trim() !== '') ctx.extra.authorization = header;
@@ -111,7 +121,9 @@ export function attachGraphQLWs(
       },
       async onSubscribe(ctx, _id, payload) {
         const abort = new AbortController();
-        ctx.extra.socket.once('close', () => abort.abort(new DOMException('The client disconnected', 'AbortError')));
+        ctx.extra.socket.once('close', () =>
+          abort.abort(new DOMException('The client disconnected', 'AbortError')),
+        );
         let result: Awaited<ReturnType<typeof runOperation>>;
         try {
           result = await runOperation(ctx.extra, payload as GraphQLParams, abort.signal);
@@ -121,7 +133,12 @@ export function attachGraphQLWs(
         }
         const root = { result };
         operations.set(root, abort);
-        return { schema: app.getEnveloped().schema, document: RUN_ON_YOGA, rootValue: root, contextValue: {} };
+        return {
+          schema: app.getEnveloped().schema,
+          document: RUN_ON_YOGA,
+          rootValue: root,
+          contextValue: {},
+        };
       },
       subscribe: (args) => (args.rootValue as { result: never }).result,
       execute: (args) => (args.rootValue as { result: never }).result,
@@ -129,10 +146,13 @@ export function attachGraphQLWs(
     wss,
   );
 
+  let closed: Promise<void> | undefined;
   return {
-    async close() {
+    close() {
       closing = true;
-      await disposer.dispose();
+      // Once: ws refuses to close a closed server.
+      closed ??= Promise.resolve(disposer.dispose());
+      return closed;
     },
     connections: () => wss.clients.size,
   };

@@ -8,6 +8,7 @@ import { currentEventIdOf } from '../schema/call-detail-record-added.ts';
 
 const SSE = 'text/event-stream';
 const NEXT = 'event: next\n';
+const FRAME_START = /(?:^|\n)event: next\n/g;
 
 /** Subscription results and the feed event each stands for (set as a result leaves execution). */
 const resultIds = new WeakMap<object, string>();
@@ -55,12 +56,15 @@ export function useSseEventIds(): Plugin {
         const encoder = new fetchAPI.TextEncoder();
         const withIds = new fetchAPI.TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
-            // The writer enqueues `event: next\n` as a chunk of its own before each result's data.
-            if (chunk.byteLength === NEXT.length && decoder.decode(chunk) === NEXT) {
+            // The writer writes `event: next\n` whole, at the start of a frame (its data is one line of JSON, so
+            // the text cannot occur inside one); a transport may join its writes into one chunk.
+            const text = decoder.decode(chunk, { stream: true });
+            if (!text.includes(NEXT)) return controller.enqueue(chunk);
+            const labelled = text.replace(FRAME_START, (start) => {
               const id = ids.shift();
-              if (id) controller.enqueue(encoder.encode(`id: ${id}\n`));
-            }
-            controller.enqueue(chunk);
+              return id ? `${start.slice(0, start.length - NEXT.length)}id: ${id}\n${NEXT}` : start;
+            });
+            controller.enqueue(encoder.encode(labelled));
           },
         });
         return new fetchAPI.Response(response.body.pipeThrough(withIds), {

@@ -119,6 +119,19 @@ query CallDetailRecords($first: Int = 20, $after: String) {
 }
 `;
 
+/** GraphiQL's third tab: the live feed (GraphiQL runs subscriptions over SSE, as Yoga serves them). */
+export const EXAMPLE_SUBSCRIPTION = `# New calls as CarrierX records them (polled every LIVE_POLL_INTERVAL_MS); runs until you stop it.
+subscription CallDetailRecordAdded {
+  callDetailRecordAdded(filter: { direction: INBOUND }) {
+    drSid
+    dateInsert
+    numberSrc
+    numberDst
+    talkDuration
+  }
+}
+`;
+
 /** http(s)://localhost, 127.0.0.1 or [::1], with any port: a page served from this machine. */
 const LOOPBACK_ORIGIN = /^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
 /** Distinct refused origins logged per process: enough for a developer's few, bounded against a flood. */
@@ -284,7 +297,7 @@ export function createConfiguredCache(
 }
 
 /**
- * GraphiQL's page: two example tabs (one record, a filtered page), the demo token in the headers. The Explorer
+ * GraphiQL's page: three example tabs (one record, a filtered page, the live feed), the demo token in the headers. The Explorer
  * (build a query by ticking fields) is in the sidebar: @graphql-yoga/graphiql's bundle includes
  * @graphiql/plugin-explorer and always adds it, so passing `plugins` here would remove it, not add to it.
  */
@@ -298,6 +311,7 @@ function graphiqlOptions(demoToken: string | undefined) {
     defaultTabs: [
       { query, headers },
       { query: EXAMPLE_PAGE_QUERY, headers },
+      { query: EXAMPLE_SUBSCRIPTION, headers },
     ],
   };
 }

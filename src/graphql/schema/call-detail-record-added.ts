@@ -27,6 +27,8 @@ builder.subscriptionType({});
 builder.subscriptionField('callDetailRecordAdded', (t) =>
   t.field({
     type: CallDetailRecordRef,
+    // An event always carries its record; a failure ends the subscription instead.
+    nullable: false,
     description:
       'Every new call detail record matching the filter, once each, in date_insert order. CarrierX publishes no callback for new records: they are found by polling its list endpoint (LIVE_POLL_INTERVAL_MS), one poll shared by every subscriber with the same token and filter. Over SSE each event carries an id; a reconnect sending it back as Last-Event-ID resumes after it. Only the fields selected are fetched.',
     args: { filter: t.arg({ type: CallDetailRecordFilterInput }) },

@@ -12,6 +12,9 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 // The live call feed over real transports: the app's Node HTTP server on a free loopback port, the embedded
 // simulator as CarrierX, records added to it while subscribers listen.
 
+/** An example manifest: under PERSISTED_DOCUMENTS_ONLY, the live subscription is not in it. */
+const MANIFEST = 'examples/operations/gql/persisted-documents.json';
+
 const SUBSCRIPTION = `subscription Calls($filter: CallDetailRecordFilter) {
   callDetailRecordAdded(filter: $filter) { drSid numberSrc }
 }`;
@@ -265,6 +268,32 @@ describe('live call feed over graphql-ws', () => {
     expect(await upgradeStatus(server, { host: 'api.example.com', origin: 'http://api.example.com' })).toBe(
       101,
     );
+  });
+});
+
+describe('limits over graphql-ws', () => {
+  it('holds a WebSocket operation to the query limits and to PERSISTED_DOCUMENTS_ONLY, as an HTTP request is', async () => {
+    const deep = await start({ MAX_QUERY_DEPTH: '1' });
+    const first = wsClient(deep);
+    await expect(first.client.iterate({ query: SUBSCRIPTION }).next()).rejects.toMatchObject([
+      { message: expect.stringMatching(/depth/i), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+    ]);
+    await first.client.dispose();
+    const persisted = await start({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: 'true' });
+    const second = wsClient(persisted);
+    await expect(second.client.iterate({ query: SUBSCRIPTION }).next()).rejects.toMatchObject([
+      { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } },
+    ]);
+    await second.client.dispose();
+  });
+
+  it('answers a query over WebSocket, through the same pipeline as over HTTP', async () => {
+    const server = await start();
+    const { client } = wsClient(server);
+    const query = `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid } }`;
+    const answer = await client.iterate({ query }).next();
+    expect(answer.value).toMatchObject({ data: { callDetailRecord: { drSid: SAMPLE_DR_SID } } });
+    await client.dispose();
   });
 });
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type GraphQLError, parse } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra as WsExtra } from 'graphql-ws/use/ws';
-import { createGraphQLError, type GraphQLParams } from 'graphql-yoga';
+import { createGraphQLError, type GraphQLParams, isAsyncIterable } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { resolveCredentials } from '../credentials.ts';
 import { type App, crossOriginAllowed } from '../graphql/app.ts';
@@ -131,6 +131,9 @@ export function attachGraphQLWs(
           // Refused before execution (persisted documents, limits): Yoga's error, as HTTP would answer it.
           return [asGraphQLError(error)];
         }
+        // Refused at parse or validation (query limits, persisted documents): graphql-ws's `error` message.
+        if (!result) return [asGraphQLError(undefined)];
+        if (!isAsyncIterable(result) && result.errors?.length && result.data == null) return result.errors;
         const root = { result };
         operations.set(root, abort);
         return {

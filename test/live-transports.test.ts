@@ -237,6 +237,25 @@ describe('live call feed over SSE', () => {
   });
 });
 
+describe('live call feed and the HTTP fast path', () => {
+  it('leaves a subscription sent as a plain JSON POST to Yoga, which refuses it 406 without subscribing', async () => {
+    const server = await start();
+    const response = await fetch(`${server.origin}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${DEMO_TOKEN}`,
+      },
+      body: JSON.stringify({ query: SUBSCRIPTION }),
+    });
+    expect(response.status).toBe(406);
+    await response.text();
+    expect(server.http.handler.stats.replayed).toBe(1);
+    expect((liveFeedOf(server.harness.app) as LiveFeed).stats().subscriptions).toBe(0);
+  });
+});
+
 describe('live call feed over graphql-ws', () => {
   it('sends each record added at CarrierX to a WebSocket subscriber', async () => {
     const server = await start();

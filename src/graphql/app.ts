@@ -32,6 +32,7 @@ import {
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
+import { useEndRefusedStreams } from './plugins/use-end-refused-streams.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { observeStep, reportOperation, useObservability } from './plugins/use-observability.ts';
@@ -464,6 +465,7 @@ export function createApp(deps: AppDeps): App {
         : []),
       // Last: it labels each subscription result as the other plugins leave it.
       useSseEventIds(),
+      useEndRefusedStreams(),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:

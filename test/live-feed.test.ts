@@ -14,6 +14,7 @@ import type { ServiceError } from '../src/errors.ts';
 import { createLiveFeed, type LiveEvent, type LiveFeed, type LiveFeedOptions } from '../src/live/feed.ts';
 import { createFingerprint } from '../src/records/cdr-cache.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
 
 // The feed's clock is pinned here, well after every generated record: the first watermark is this instant, so
 // a record the test inserts at T0 + n ms is new, and whatever the simulator generated is history.
@@ -117,6 +118,14 @@ async function take(events: AsyncIterator<LiveEvent>, count: number): Promise<st
   return sids;
 }
 
+/** The value of a series on /metrics, 0 when it is not there yet. */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = (await metricsRegistry.getSingleMetric(name)?.get())?.values.find((value) =>
+    Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted),
+  );
+  return found?.value ?? 0;
+}
+
 /** The error the iterator ends with, or the events it gave instead. */
 async function failure(events: AsyncIterator<LiveEvent>): Promise<ServiceError> {
   for (;;) {
@@ -176,6 +185,32 @@ describe('the live call feed', () => {
     expect(await take(events, 2)).toEqual([lateTie, next]);
   });
 
+  it('pages until caught up, and merges the list calls an in filter needs', async () => {
+    const { feed, insert, listCalls } = await setup({ pollIntervalMs: NEVER_MS, pageSize: 2 });
+    const a = '+15550000001';
+    const b = '+15550000002';
+    const sids = [
+      insert(1, { numberSrc: a }),
+      insert(2, { numberSrc: b }),
+      insert(3, { numberSrc: a }),
+      insert(4, { numberSrc: b }),
+      insert(5, { numberSrc: a }),
+    ];
+    const all = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const either = feed.subscribe({
+      authorization: DEMO,
+      filter: { numberSrc: { in: [a, b] } },
+      fields: FIELDS,
+    });
+    expect(await take(all, 5)).toEqual(sids);
+    expect(await take(either, 5)).toEqual(sids);
+    // Unfiltered: pages of 2, 2 and 1. The in filter: one list call per value, of 2 then 1 and of 2 records.
+    const filters = listCalls().map((call) => call.query.filter?.split(' and ')[0]);
+    expect(filters.filter((f) => f?.startsWith('date_insert'))).toHaveLength(3);
+    expect(filters.filter((f) => f === `number_src eq "${a}"`)).toHaveLength(2);
+    expect(filters.filter((f) => f === `number_src eq "${b}"`)).toHaveLength(1);
+  });
+
   it('gives a subscriber who joins later the records from its join on', async () => {
     const { feed, insert } = await setup();
     const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
@@ -231,7 +266,44 @@ describe('the live call feed', () => {
     );
   });
 
+  it('replays, to a client reconnecting during the grace period, the records it missed with the fields it selects', async () => {
+    const { feed, insert, listCalls } = await setup();
+    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    insert(1);
+    const seen = (await first.next()).value as LiveEvent;
+    await first.return?.();
+    const callsBefore = listCalls().length;
+    const missed = insert(2);
+    // Two rounds begun after the insert: the first of them has delivered the record into the replay buffer.
+    await vi.waitFor(() => expect(listCalls().length).toBeGreaterThanOrEqual(callsBefore + 2), {
+      timeout: 5_000,
+    });
+    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
+    const event = (await resumed.next()).value as LiveEvent;
+    expect(event.record.drSid).toBe(missed);
+    expect(event.record.values.number_src).toBe('+15550000000');
+  });
+
+  it('resumes from CarrierX when a resume id comes after its feed had stopped', async () => {
+    const { feed, insert } = await setup({ pollerGraceMs: 0 });
+    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    insert(1);
+    const seen = (await first.next()).value as LiveEvent;
+    await first.return?.();
+    await vi.waitFor(() => expect(feed.stats().pollers).toBe(0), { timeout: 5_000 });
+    // One record at the instant of the event resumed from (after it in the feed's order), one later.
+    const after = insert(1, { drSid: 'ffffffff-0000-4000-8000-000000000000' });
+    const next = insert(2);
+    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
+    expect(await take(resumed, 2)).toEqual([after, next]);
+  });
+
   it('keeps 429 and 503 answers during polling from subscribers, and polls on', async () => {
+    const before = {
+      error: await metric('live_feed_polls_total', { outcome: 'error' }),
+      rateLimited: await metric('live_feed_polls_total', { outcome: 'rate_limited' }),
+      delivered: await metric('live_feed_records_delivered_total'),
+    };
     const { feed, insert, simulator } = await setup({}, 0);
     const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const first = insert(1);
@@ -246,8 +318,14 @@ describe('the live call feed', () => {
     const third = insert(3);
     expect(await take(events, 2)).toEqual([second, third]);
     const statuses = simulator.requests.map((r) => r.status);
-    expect(statuses).toContain(503);
-    expect(statuses).toContain(429);
+    expect(statuses.filter((status) => status === 503)).toHaveLength(2);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(1);
+    // Without retries in the client, each failed call was a failed round, counted by its outcome.
+    expect(await metric('live_feed_polls_total', { outcome: 'error' })).toBe(before.error + 2);
+    expect(await metric('live_feed_polls_total', { outcome: 'rate_limited' })).toBe(before.rateLimited + 1);
+    expect(await metric('live_feed_records_delivered_total')).toBe(before.delivered + 3);
+    expect(await metric('live_feed_subscriptions')).toBe(1);
+    expect(await metric('live_feed_pollers')).toBe(1);
   });
 
   it('ends every subscription with the error code when polling gives up', async () => {
@@ -265,9 +343,12 @@ describe('the live call feed', () => {
   });
 
   it('ends a subscription at once with UNAUTHENTICATED when CarrierX rejects its token', async () => {
-    const { feed } = await setup();
+    // Other failures would be tried again a thousand times first.
+    const { feed, listCalls } = await setup({ maxPollFailures: 1000 });
     const events = feed.subscribe({ authorization: 'Bearer not-a-carrierx-token', fields: FIELDS });
     expect((await failure(events)).code).toBe('UNAUTHENTICATED');
+    expect(listCalls()).toHaveLength(1);
+    expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
   });
 
   it('stops polling a grace period after the last subscriber leaves, and not before', async () => {
@@ -297,6 +378,25 @@ describe('the live call feed', () => {
     ]);
     expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
     expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS })).toThrow();
+  });
+
+  it('finishes a subscription whose client goes away, dropping what it had not read', async () => {
+    const { feed, insert } = await setup();
+    const gone = new AbortController();
+    const leaving = feed.subscribe({ authorization: DEMO, fields: FIELDS, signal: gone.signal });
+    const staying = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const sid = insert(1);
+    expect(await take(staying, 1)).toEqual([sid]);
+    gone.abort();
+    expect(await leaving.next()).toEqual({ value: undefined, done: true });
+    expect(feed.stats()).toEqual({ pollers: 1, subscriptions: 1 });
+  });
+
+  it('refuses fields that are not call detail record fields', async () => {
+    const { feed } = await setup();
+    expect(() => feed.subscribe({ authorization: DEMO, fields: ['price&limit=1'] })).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+    );
   });
 
   it('ends a subscription that reads too slowly, and only that one', async () => {

@@ -1,6 +1,9 @@
+import { CDR_API_NAMES } from '../carrierx/fields.ts';
 import { buildFilters, quoteFilterValue } from '../carrierx/list-query.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
+import { observeLiveFeed, recordLivePoll } from '../telemetry/metrics.ts';
+import { type Span, tracer } from '../telemetry/tracing.ts';
 import {
   alreadyDelivered,
   comparePositions,
@@ -57,6 +60,8 @@ interface Poller {
   /** Aborts the round in flight and the wait between rounds. */
   readonly stop: AbortController;
   graceTimer: NodeJS.Timeout | undefined;
+  /** The fields the last round asked for. */
+  lastFields: string[];
   /** The fields the round in flight asked for; undefined between rounds. */
   roundFields: ReadonlySet<string> | undefined;
   failures: number;
@@ -77,6 +82,8 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   const perCredential = new Map<string, number>();
   let subscriptions = 0;
   let closed = false;
+  /** Each poller's loop, for close() to wait on. */
+  const runs = new Set<Promise<void>>();
 
   function pollerKey(credential: string, filters: readonly (string | undefined)[]): string {
     // The canonical filter: buildFilters writes conditions in one fixed order whatever order the input had.
@@ -84,9 +91,13 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   }
 
   function unionFields(poller: Poller): string[] {
+    // With no subscriber (the grace period), the last ones' fields: what it polls then is kept for replay to a
+    // client that reconnects with Last-Event-ID, which selects what it selected before.
+    if (poller.subscribers.size === 0) return poller.lastFields;
     const names = new Set(POSITION_FIELDS);
     for (const subscriber of poller.subscribers) for (const name of subscriber.fields) names.add(name);
-    return [...names].sort();
+    poller.lastFields = [...names].sort();
+    return poller.lastFields;
   }
 
   function push(subscriber: Subscriber, event: LiveEvent): void {
@@ -150,14 +161,37 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     });
   }
 
-  /** One round: every page after the watermark, for each list call the filter needs, delivered in order. */
-  async function pollRound(poller: Poller): Promise<void> {
-    const fields = unionFields(poller);
+  /**
+   * One round: every page after the watermark, for each list call the filter needs, delivered in order. Resolves
+   * how many events it handed to subscribers.
+   */
+  async function pollRound(poller: Poller, span: Span | undefined, fields: string[]): Promise<number> {
     poller.roundFields = new Set(fields);
     for (const subscriber of poller.subscribers) subscriber.covered = true;
     const deadlineAt = performance.now() + options.pollTimeoutMs;
+    // The round's attempts go under its span (the client reads it from the tally, as for an operation's).
+    const tally = { upstreamCalls: 0, records: 0, span };
     const since = quoteFilterValue(new Date(poller.state.watermark).toISOString(), 'watermark');
     const found: { position: Position; record: CdrRecord }[] = [];
+    let delivered = 0;
+    const deliver = () => {
+      // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
+      found.sort((a, b) => comparePositions(a.position, b.position));
+      for (const { position, record } of found) {
+        if (alreadyDelivered(poller.state, position)) continue;
+        const event: LiveEvent = { id: encodeEventId(position), record };
+        markDelivered(poller.state, position, event, options.replayRecords);
+        for (const subscriber of poller.subscribers) {
+          if (!subscriber.covered) continue;
+          push(subscriber, event);
+          delivered += 1;
+        }
+      }
+      found.length = 0;
+    };
+    // One list call: each page is delivered as it arrives, so a feed far behind (resumed from an old id) moves
+    // its watermark page by page, and a round cut short by its deadline leaves the next one less to do.
+    const pageByPage = poller.filters.length === 1;
     for (const filter of poller.filters) {
       const condition = `${filter === undefined ? '' : `${filter} and `}date_insert ge ${since}`;
       let after: string | undefined;
@@ -166,7 +200,7 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           { limit: options.pageSize, order: 'date_insert asc', filter: condition, after },
           fields,
           poller.authorization,
-          { signal: poller.stop.signal, deadlineAt },
+          { signal: poller.stop.signal, deadlineAt, tally },
         );
         for (const record of page.records) {
           const position = positionOf(record);
@@ -177,19 +211,14 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           }
           found.push({ position, record });
         }
+        if (pageByPage) deliver();
         const last = page.records[page.records.length - 1];
         if (!page.hasMore || last === undefined) break;
         after = last.drSid;
       }
     }
-    // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
-    found.sort((a, b) => comparePositions(a.position, b.position));
-    for (const { position, record } of found) {
-      if (alreadyDelivered(poller.state, position)) continue;
-      const event: LiveEvent = { id: encodeEventId(position), record };
-      markDelivered(poller.state, position, event, options.replayRecords);
-      for (const subscriber of poller.subscribers) if (subscriber.covered) push(subscriber, event);
-    }
+    deliver();
+    return delivered;
   }
 
   /** Rounds until the poller stops: the interval between them, Retry-After after a 429, backoff after errors. */
@@ -197,13 +226,24 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     const { signal } = poller.stop;
     while (!signal.aborted) {
       let waitMs = options.pollIntervalMs;
+      const fields = unionFields(poller);
+      const span = tracer?.startPollRound({
+        filters: poller.filters.length,
+        includeFields: fields,
+        subscribers: poller.subscribers.size,
+      });
       try {
-        await pollRound(poller);
+        const delivered = await pollRound(poller, span, fields);
         poller.roundFields = undefined;
         poller.failures = 0;
+        recordLivePoll('ok', delivered);
+        if (span) tracer?.endPollRound(span, 'ok', delivered);
       } catch (error) {
         poller.roundFields = undefined;
-        if (signal.aborted) break;
+        if (signal.aborted) {
+          if (span) tracer?.endPollRound(span, 'cancelled', 0);
+          break;
+        }
         const failure =
           error instanceof ServiceError ? error : new ServiceError('UPSTREAM_UNAVAILABLE', undefined);
         const rateLimited = failure.code === 'RATE_LIMITED';
@@ -215,10 +255,14 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
             { code: failure.code, failures: poller.failures },
             'Live feed: polling CarrierX gave up; its subscriptions end with the error',
           );
+          recordLivePoll('gave_up', 0);
+          if (span) tracer?.endPollRound(span, 'gave_up', 0, failure.code);
           for (const subscriber of [...poller.subscribers]) end(subscriber, failure);
           stopPoller(poller);
           break;
         }
+        recordLivePoll(rateLimited ? 'rate_limited' : 'error', 0);
+        if (span) tracer?.endPollRound(span, rateLimited ? 'rate_limited' : 'error', 0, failure.code);
         const retryAfter = failure.extensions.retryAfter;
         if (rateLimited) {
           // The client's cool-down for this credential ends at the same moment: waiting it out here means the
@@ -254,19 +298,22 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       stop: new AbortController(),
       graceTimer: undefined,
       roundFields: undefined,
+      lastFields: POSITION_FIELDS,
       failures: 0,
       stopped: false,
     };
     pollers.set(key, poller);
     // Started on the next tick: the subscriber that starts it is attached first, so the first round asks for its fields.
-    setImmediate(() => {
+    const running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
       run(poller).catch((error: unknown) => {
         logger.error({ err: error }, 'Live feed: a poller failed unexpectedly');
         for (const subscriber of [...poller.subscribers])
           end(subscriber, new ServiceError('UPSTREAM_UNAVAILABLE'));
         stopPoller(poller);
-      });
-    });
+      }),
+    );
+    runs.add(running);
+    running.finally(() => runs.delete(running));
     return poller;
   }
 
@@ -274,6 +321,14 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     if (closed) throw new ServiceError('UPSTREAM_UNAVAILABLE', 'This service is shutting down.');
     // The same validation and canonical form as callDetailRecords: nothing unvalidated reaches CarrierX.
     const filters = buildFilters(request.filter, deps.pushDown);
+    // include_fields is sent unencoded: only names of the one field map may go into it.
+    const unknown = request.fields.find((name) => !CDR_API_NAMES.has(name));
+    if (unknown !== undefined) {
+      throw new ServiceError(
+        'BAD_USER_INPUT',
+        `${JSON.stringify(unknown)} is not a call detail record field.`,
+      );
+    }
     const resumeFrom = request.lastEventId === undefined ? undefined : decodeEventId(request.lastEventId);
     const credential = deps.fingerprint(request.authorization);
     const held = perCredential.get(credential) ?? 0;
@@ -330,8 +385,12 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     own.subscribers.add(subscriber);
     subscriptions += 1;
     perCredential.set(credential, held + 1);
-    const onAbort = () => end(subscriber, 'done');
-    if (request.signal?.aborted) end(subscriber, 'done');
+    // The client went away: nothing queued is worth yielding any more.
+    const onAbort = () => {
+      subscriber.queue.length = 0;
+      end(subscriber, 'done');
+    };
+    if (request.signal?.aborted) onAbort();
     else request.signal?.addEventListener('abort', onAbort, { once: true });
 
     const iterator: AsyncIterableIterator<LiveEvent> = {
@@ -363,15 +422,26 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     return iterator;
   }
 
+  const unobserve = observeLiveFeed(() => {
+    const at = now();
+    let lagMs = 0;
+    // The watermark is the newest date_insert delivered, or the instant the poller started from.
+    for (const poller of pollers.values()) lagMs = Math.max(lagMs, at - poller.state.watermark);
+    return { pollers: pollers.size, subscriptions, lagSeconds: lagMs / 1000 };
+  });
+
   return {
     subscribe,
     stats: () => ({ pollers: pollers.size, subscriptions }),
     async close() {
       closed = true;
+      unobserve();
       for (const poller of [...pollers.values()]) {
         for (const subscriber of [...poller.subscribers]) end(subscriber, 'done');
         stopPoller(poller);
       }
+      // Stopping aborted each round in flight and each wait: the loops end at once, their calls cancelled.
+      await Promise.all(runs);
     },
   };
 }

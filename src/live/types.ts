@@ -1,4 +1,4 @@
-import type { ListPage } from '../carrierx/client.ts';
+import type { CallOptions, ListPage } from '../carrierx/client.ts';
 import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
@@ -74,7 +74,7 @@ export interface LiveFeedDeps {
       page: ListPage,
       fields: readonly string[],
       authorization: string,
-      options?: { signal?: AbortSignal | undefined; deadlineAt?: number | undefined },
+      options?: CallOptions,
     ): Promise<CdrPage>;
   };
   /** The record cache's credential fingerprint (HMAC with CACHE_KEY_SECRET): the poller's key, never the token. */

@@ -269,6 +269,67 @@ const refusals = new HotCounter(
   ['reason'],
 );
 
+const liveRecords = new HotCounter(
+  'live_feed_records_delivered_total',
+  'Records the live call feed handed to its subscribers (one per subscriber a record reached).',
+  [],
+);
+const livePolls = new HotCounter(
+  'live_feed_polls_total',
+  'Poll rounds of the live call feed by outcome: ok, rate_limited (waited out), error (tried again after a backoff), gave_up (its subscriptions ended with the error).',
+  ['outcome'],
+);
+
+/** What the live feed gauges read of a feed (src/live/). */
+export interface LiveFeedGauges {
+  pollers: number;
+  subscriptions: number;
+  /** Seconds from the newest date_insert a poller has seen (or its start) to now, the largest over its pollers. */
+  lagSeconds: number;
+}
+
+// The feeds of this process (one in the server; tests make several), summed by the gauges.
+const liveFeeds = new Set<() => LiveFeedGauges>();
+function liveGauge(name: string, help: string, read: (feeds: LiveFeedGauges[]) => number): void {
+  new Gauge({
+    name,
+    help,
+    // Across cluster workers: pollers and subscribers add up, the lag is the worst worker's.
+    aggregator: name.endsWith('lag_seconds') ? 'max' : 'sum',
+    collect() {
+      this.set(read([...liveFeeds].map((feed) => feed())));
+    },
+  });
+}
+liveGauge(
+  'live_feed_pollers',
+  'Pollers of the live call feed running (one per credential and filter).',
+  (feeds) => feeds.reduce((sum, feed) => sum + feed.pollers, 0),
+);
+liveGauge('live_feed_subscriptions', 'Live call feed subscriptions open.', (feeds) =>
+  feeds.reduce((sum, feed) => sum + feed.subscriptions, 0),
+);
+liveGauge(
+  'live_feed_poll_lag_seconds',
+  'Now minus the newest date_insert a live feed poller has seen (since its start when none yet), the largest over pollers.',
+  (feeds) => feeds.reduce((max, feed) => Math.max(max, feed.lagSeconds), 0),
+);
+
+/** Makes the live feed gauges count this feed until the returned function is called (on close). */
+export function observeLiveFeed(read: () => LiveFeedGauges): () => void {
+  liveFeeds.add(read);
+  return () => liveFeeds.delete(read);
+}
+
+/** Counts one live poll round's outcome and the records it handed to subscribers. */
+export function recordLivePoll(
+  outcome: 'ok' | 'rate_limited' | 'error' | 'gave_up',
+  delivered: number,
+): void {
+  livePolls.labels(outcome).inc();
+  if (delivered > 0) liveRecords.inc(delivered);
+}
+
 /**
  * What the circuit and limiter gauges read of the CarrierX client (its policies' state). Declared here rather
  * than imported: the policies record into this module, which must not depend on them in turn.

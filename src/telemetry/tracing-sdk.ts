@@ -47,7 +47,7 @@ import {
 import type { TracingConfig } from '../config/index.ts';
 import type { Logger } from './logger.ts';
 import { recordDroppedSpans, type UpstreamOutcome } from './metrics.ts';
-import type { OperationEnd, Tracing, UpstreamAttempt } from './tracing-types.ts';
+import type { OperationEnd, PollRound, Tracing, UpstreamAttempt } from './tracing-types.ts';
 
 // Loaded only when tracing is on (src/telemetry/tracing.ts imports it dynamically).
 
@@ -290,6 +290,31 @@ export async function createTracing(config: TracingConfig, logger: Logger): Prom
       if (outcome !== 'ok') {
         span.setAttribute(ATTR_ERROR_TYPE, status >= 400 ? String(status) : outcome);
         span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    },
+
+    startPollRound(round: PollRound) {
+      return otel.startSpan(
+        'live poll',
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: {
+            'live.filters': round.filters,
+            'live.subscribers': round.subscribers,
+            'carrierx.include_fields': [...round.includeFields],
+          },
+        },
+        ROOT_CONTEXT,
+      );
+    },
+
+    endPollRound(span, outcome, records, errorCode) {
+      span.setAttribute('live.outcome', outcome);
+      span.setAttribute('live.records', records);
+      if (errorCode !== undefined) {
+        span.setAttribute(ATTR_ERROR_TYPE, errorCode);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
       }
       span.end();
     },

@@ -23,6 +23,15 @@ export interface UpstreamAttempt {
   cacheResult?: string | undefined;
 }
 
+/** What a live feed's poll round span records when it starts. */
+export interface PollRound {
+  /** The list calls each page of the round takes (an `in` done here: one per value). */
+  filters: number;
+  /** The API fields asked for: the union over the feed's subscribers. */
+  includeFields: readonly string[];
+  subscribers: number;
+}
+
 /** How a GraphQL operation ended, for its span. */
 export interface OperationEnd {
   errorCodes: readonly string[];
@@ -59,6 +68,13 @@ export interface Tracing {
   /** A client span for one CarrierX attempt, under `parent`; its `traceparent` is written into `headers`. */
   startUpstream(parent: Span | undefined, attempt: UpstreamAttempt, headers: Record<string, string>): Span;
   endUpstream(span: Span, status: number, outcome: UpstreamOutcome): void;
+  /**
+   * A root span for one poll round of the live call feed (src/live/): no request is behind it, so it starts a
+   * trace of its own, and the round's CarrierX attempts go under it. Never the filter's values.
+   */
+  startPollRound(round: PollRound): Span;
+  /** Ends a poll round's span with how it ended (`ok`, `rate_limited`, `error`, `gave_up`). */
+  endPollRound(span: Span, outcome: string, records: number, errorCode?: string): void;
   /** Exports what is buffered and stops: called once the server has drained. */
   shutdown(): Promise<void>;
 }

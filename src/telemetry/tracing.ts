@@ -3,7 +3,7 @@ import type { TracingConfig } from '../config/index.ts';
 import type { Logger } from './logger.ts';
 import type { Span, Tracing } from './tracing-types.ts';
 
-export type { OperationEnd, Span, Tracing, UpstreamAttempt } from './tracing-types.ts';
+export type { OperationEnd, PollRound, Span, Tracing, UpstreamAttempt } from './tracing-types.ts';
 
 /** The running tracer, or undefined while tracing is off (the default). Set once, at start-up. */
 export let tracer: Tracing | undefined;

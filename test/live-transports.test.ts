@@ -8,6 +8,7 @@ import { liveFeedOf } from '../src/graphql/app.ts';
 import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { alive, startServerProcess } from './helpers/server-process.ts';
 
 // The live call feed over real transports: the app's Node HTTP server on a free loopback port, the embedded
 // simulator as CarrierX, records added to it while subscribers listen.
@@ -337,5 +338,43 @@ describe('drain with open subscriptions', () => {
     expect(['complete', 1001]).toContain(ending);
     expect(closes.map((c) => c.code)).toEqual([1001]);
     await client.dispose();
+  });
+
+  it('on SIGTERM, npm start ends open SSE streams and WebSockets cleanly, then exits', async () => {
+    const child = await startServerProcess();
+    try {
+      const origin = new URL(child.url).origin;
+      const server = { origin } as Server;
+      const stream = await sse(server);
+      const closes: { code: number }[] = [];
+      let connected!: () => void;
+      const ready = new Promise<void>((resolve) => {
+        connected = resolve;
+      });
+      const client = createClient({
+        url: wsUrl(server),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
+        on: { connected: () => connected(), closed: (event) => closes.push(event as { code: number }) },
+      });
+      const events = client.iterate({ query: SUBSCRIPTION });
+      await ready;
+      process.kill(child.pid, 'SIGTERM');
+      expect((await stream.next())?.event).toBe('complete');
+      expect(await stream.next()).toBeUndefined();
+      const ending = await events.next().then(
+        (step) => (step.done ? 'complete' : 'another event'),
+        (error: { code?: number }) => error.code,
+      );
+      expect(['complete', 1001]).toContain(ending);
+      expect(closes.map((c) => c.code)).toEqual([1001]);
+      while (alive(child.pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(child.output).not.toMatch(/still in flight|fatal/i);
+      await client.dispose();
+    } finally {
+      await child.stop();
+    }
   });
 });

@@ -1,7 +1,6 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type GraphQLError, parse } from 'graphql';
-import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra as WsExtra } from 'graphql-ws/use/ws';
 import { createGraphQLError, type GraphQLParams, isAsyncIterable } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -28,7 +27,7 @@ export interface GraphQLWs {
 }
 
 /** What a connection carries from its connection_init to each operation (beside its socket and upgrade). */
-type Extra = { authorization?: string };
+type Extra = { authorization?: string; closed?: AbortSignal };
 
 // graphql-ws decides between execute and subscribe by the operation type of the document it is handed, and
 // passes the result through either way: the operation itself is run by Yoga before (`runOperation`).
@@ -62,7 +61,7 @@ export function attachGraphQLWs(
 
   function refuse(socket: Duplex, status: number, body = ''): void {
     socket.end(
-      `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Refused'}\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\n` +
         `connection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
@@ -103,7 +102,6 @@ export function attachGraphQLWs(
     return app.getResultForParams({ params, request }, { req: upgrade, socket: extra.socket } as never);
   }
 
-  const operations = new WeakMap<object, AbortController>();
   const disposer = useServer<Record<string, unknown>, Extra>(
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
@@ -117,16 +115,18 @@ export function attachGraphQLWs(
         if ('error' in credentials) return false;
         // Only what the client sent: the fallback token is applied per operation, as for HTTP requests.
         if (typeof header === 'string' && header.trim() !== '') ctx.extra.authorization = header;
+        // One signal per connection, which every operation's request carries: aborted when the socket closes.
+        const closed = new AbortController();
+        ctx.extra.socket.once('close', () =>
+          closed.abort(new DOMException('The client disconnected', 'AbortError')),
+        );
+        ctx.extra.closed = closed.signal;
         return true;
       },
       async onSubscribe(ctx, _id, payload) {
-        const abort = new AbortController();
-        ctx.extra.socket.once('close', () =>
-          abort.abort(new DOMException('The client disconnected', 'AbortError')),
-        );
         let result: Awaited<ReturnType<typeof runOperation>>;
         try {
-          result = await runOperation(ctx.extra, payload as GraphQLParams, abort.signal);
+          result = await runOperation(ctx.extra, payload as GraphQLParams, ctx.extra.closed as AbortSignal);
         } catch (error) {
           // Refused before execution (persisted documents, limits): Yoga's error, as HTTP would answer it.
           return [asGraphQLError(error)];
@@ -135,7 +135,6 @@ export function attachGraphQLWs(
         if (!result) return [asGraphQLError(undefined)];
         if (!isAsyncIterable(result) && result.errors?.length && result.data == null) return result.errors;
         const root = { result };
-        operations.set(root, abort);
         return {
           schema: app.getEnveloped().schema,
           document: RUN_ON_YOGA,
@@ -169,5 +168,3 @@ function asGraphQLError(error: unknown): GraphQLError {
   if (error instanceof Error && 'extensions' in error) return error as GraphQLError;
   return createGraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
-
-export { CloseCode };

@@ -171,6 +171,8 @@ function wsClient(server: Server, authorization: string | null = `Bearer ${DEMO_
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
+    // The closes a test expects are read from `closed`; graphql-ws would also print them to stderr.
+    onNonLazyError: () => {},
     connectionParams: authorization === null ? {} : { AUTHORIZATION: authorization },
     on: {
       opened: (socket) => sockets.push(socket as WebSocket),
@@ -356,6 +358,7 @@ describe('drain with open subscriptions', () => {
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         lazy: false,
+        onNonLazyError: () => {},
         connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
         on: { connected: () => connected(), closed: (event) => closes.push(event as { code: number }) },
       });

@@ -1,8 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_DR_SID, EXAMPLE_PAGE_QUERY, exampleQuery } from '../src/graphql/app.ts';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import {
+  EXAMPLE_DR_SID,
+  EXAMPLE_PAGE_QUERY,
+  EXAMPLE_SUBSCRIPTION,
+  exampleQuery,
+} from '../src/graphql/app.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
-// GraphiQL opens with these two tabs: a newcomer presses Run on them first, against the embedded simulator.
+// GraphiQL opens with these three tabs: a newcomer presses Run on them first, against the embedded simulator.
 describe('GraphiQL example tabs', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -39,5 +46,37 @@ describe('GraphiQL example tabs', () => {
     expect(next.body.errors).toBeUndefined();
     const seen = new Set(page?.nodes.map((node) => node.drSid));
     expect(next.body.data?.callDetailRecords.nodes.some((node) => seen.has(node.drSid))).toBe(false);
+  });
+
+  it('the third tab, the live feed, streams a call added at the simulator over SSE, as GraphiQL runs it', async () => {
+    const response = await h.app.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${DEMO_TOKEN}`,
+      },
+      body: JSON.stringify({ query: EXAMPLE_SUBSCRIPTION }),
+    });
+    // Subscribed once the response has begun: a record added now is after the feed's first watermark.
+    const template = h.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
+    const drSid = randomUUID();
+    h.simulator.addRecord({
+      ...template,
+      dr_sid: drSid,
+      direction: 'inbound',
+      date_insert: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!/\ndata: \{/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    const data = JSON.parse((/\ndata: (\{.*\})\n/.exec(text) as RegExpExecArray)[1] as string);
+    expect(data.errors).toBeUndefined();
+    expect(data.data.callDetailRecordAdded.drSid).toBe(drSid);
   });
 });

@@ -155,9 +155,10 @@ describe('GraphiQL in a browser with no internet', () => {
       .poll(() => monacoText(editor), { timeout: 10_000 })
       .toContain('callDetailRecord(drSid: $drSid)');
 
-    // The two example tabs: one record, and a filtered page of the callDetailRecords connection.
-    await expect.poll(() => page.locator('.graphiql-tab').count()).toBe(2);
+    // The three example tabs: one record, a filtered page of the callDetailRecords connection, the live feed.
+    await expect.poll(() => page.locator('.graphiql-tab').count()).toBe(3);
     expect(await page.locator('.graphiql-tab').nth(1).textContent()).toContain('CallDetailRecords');
+    expect(await page.locator('.graphiql-tab').nth(2).textContent()).toContain('CallDetailRecordAdded');
 
     // The Explorer lists the record's fields under the example query's callDetailRecord; sipcause is not in it.
     expect(await monacoText(editor)).not.toContain('sipcause');

@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
 import type { CarrierXClient } from '../carrierx/client.ts';
 import type { Config } from '../config/index.ts';
 import { maskErrorForProduction } from '../errors.ts';
 import { type AnswerCache, attachAnswerCache, createAnswerCache } from '../http/answer-cache.ts';
-import { type CdrCache, createCdrCache, type LookupResult } from '../records/cdr-cache.ts';
+import { createLiveFeed, type LiveFeed } from '../live/feed.ts';
+import { type CdrCache, createCdrCache, createFingerprint, type LookupResult } from '../records/cdr-cache.ts';
 import type { CacheStore } from '../records/entry.ts';
 import { createMemoryStore } from '../records/memory-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -30,6 +32,7 @@ import {
 import { useCacheInvalidation } from './plugins/use-cache-invalidation.ts';
 import { CSRF_HEADERS, useCsrfPrevention } from './plugins/use-csrf-prevention.ts';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.ts';
+import { useEndRefusedStreams } from './plugins/use-end-refused-streams.ts';
 import { useJit } from './plugins/use-jit.ts';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.ts';
 import { observeStep, reportOperation, useObservability } from './plugins/use-observability.ts';
@@ -37,6 +40,7 @@ import { usePersistedDocuments } from './plugins/use-persisted-documents.ts';
 import { useQueryLimits } from './plugins/use-query-limits.ts';
 import { useReadableRequestErrors, useUnsupportedMediaType } from './plugins/use-readable-request-errors.ts';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.ts';
+import { useSseEventIds } from './plugins/use-sse-event-ids.ts';
 import { useValidationCache } from './plugins/use-validation-cache.ts';
 import { schema } from './schema/index.ts';
 
@@ -62,6 +66,8 @@ export interface AppDeps {
    * configuration's, never reloaded.
    */
   persistedDocuments?: LivePersistedDocuments;
+  /** The live call feed subscriptions follow; unset: one of the app's own (LIVE_*), closed on drain. */
+  liveFeed?: LiveFeed;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -110,6 +116,19 @@ query CallDetailRecords($first: Int = 20, $after: String) {
       talkDuration
       price
     }
+  }
+}
+`;
+
+/** GraphiQL's third tab: the live feed (GraphiQL runs subscriptions over SSE, as Yoga serves them). */
+export const EXAMPLE_SUBSCRIPTION = `# New calls as CarrierX records them (polled every LIVE_POLL_INTERVAL_MS); runs until you stop it.
+subscription CallDetailRecordAdded {
+  callDetailRecordAdded(filter: { direction: INBOUND }) {
+    drSid
+    dateInsert
+    numberSrc
+    numberDst
+    talkDuration
   }
 }
 `;
@@ -279,7 +298,7 @@ export function createConfiguredCache(
 }
 
 /**
- * GraphiQL's page: two example tabs (one record, a filtered page), the demo token in the headers. The Explorer
+ * GraphiQL's page: three example tabs (one record, a filtered page, the live feed), the demo token in the headers. The Explorer
  * (build a query by ticking fields) is in the sidebar: @graphql-yoga/graphiql's bundle includes
  * @graphiql/plugin-explorer and always adds it, so passing `plugins` here would remove it, not add to it.
  */
@@ -293,6 +312,7 @@ function graphiqlOptions(demoToken: string | undefined) {
     defaultTabs: [
       { query, headers },
       { query: EXAMPLE_PAGE_QUERY, headers },
+      { query: EXAMPLE_SUBSCRIPTION, headers },
     ],
   };
 }
@@ -328,6 +348,19 @@ export function createApp(deps: AppDeps): App {
     caches?.answers?.clear();
   });
   const cache = caches?.records;
+  // One per process: pollers are shared by every subscriber of the process, whichever transport it came by.
+  const liveFeed =
+    deps.liveFeed ??
+    createLiveFeed({
+      // The client itself, with its limiter, breaker and retry budget: a poll is a fresh look, never a cached one.
+      client,
+      fingerprint:
+        cache?.fingerprint ??
+        createFingerprint(Buffer.from(config.cache.keySecret ?? randomBytes(32).toString('hex'))),
+      logger,
+      options: config.live,
+      pushDown: config.carrierx.filterOperators,
+    });
   const contextFactory = createContextFactory({
     client: cache ?? client,
     cached: cache !== undefined,
@@ -342,6 +375,7 @@ export function createApp(deps: AppDeps): App {
     maxFieldsPerRequest: config.limits.maxFieldsPerRequest,
     requestDeadlineMs: config.limits.requestDeadlineMs,
     filterOperators: config.carrierx.filterOperators,
+    live: liveFeed,
   });
   const observability = { logger, accessLog: config.accessLog };
   const logging = yogaLogging(logger);
@@ -358,6 +392,7 @@ export function createApp(deps: AppDeps): App {
     canonicalResultStep,
     maskingStep(maskError, UNEXPECTED_MESSAGE, logging.error),
   ];
+  const cors = corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger });
   const app = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -366,7 +401,7 @@ export function createApp(deps: AppDeps): App {
     // Yoga's default reflects every Origin with credentials, which would let any web page a user visits read
     // records through the fallback CARRIERX_TOKEN. Cross-origin access is opt-in, per origin (loopback pages
     // are let in only while developing on the embedded simulator).
-    cors: corsPolicy({ origins: config.corsOrigins, loopback: config.corsLoopback, logger }),
+    cors,
     context: contextFactory,
     // The same masking as the steps' (which leave nothing for it in an executed result), for what fails
     // outside execution.
@@ -428,6 +463,9 @@ export function createApp(deps: AppDeps): App {
             }),
           ]
         : []),
+      // Last: it labels each subscription result as the other plugins leave it.
+      useSseEventIds(),
+      useEndRefusedStreams(),
     ],
     // REQUEST_BODY_LIMIT_STRATEGY=stream uses Yoga's own check instead (kept for comparison in benchmarks).
     maxRequestBodySize:
@@ -438,5 +476,28 @@ export function createApp(deps: AppDeps): App {
     graphiql: config.graphiql && graphiqlOptions(deps.demoToken),
   });
   if (caches?.answers) attachAnswerCache(app, caches.answers);
+  (app as WithLive)[LIVE_FEED] = liveFeed;
+  (app as WithLive)[ORIGIN_ALLOWED] = (origin, url) =>
+    cors({ headers: new Headers({ origin }), url } as unknown as Request) !== false;
   return app;
+}
+
+const LIVE_FEED = Symbol('liveFeed');
+const ORIGIN_ALLOWED = Symbol('originAllowed');
+type WithLive = {
+  [LIVE_FEED]?: LiveFeed;
+  [ORIGIN_ALLOWED]?: (origin: string, url: string) => boolean;
+};
+
+/**
+ * Whether a page of `origin` may use this API cross-origin (CORS_ORIGINS, loopback while developing): what a
+ * WebSocket upgrade, which CORS does not cover, is held to.
+ */
+export function crossOriginAllowed(app: App, origin: string, url: string): boolean {
+  return (app as WithLive)[ORIGIN_ALLOWED]?.(origin, url) ?? false;
+}
+
+/** The live feed the app's subscriptions follow, for the drain that closes it (src/lifecycle.ts). */
+export function liveFeedOf(app: App): LiveFeed | undefined {
+  return (app as WithLive)[LIVE_FEED];
 }

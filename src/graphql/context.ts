@@ -1,5 +1,6 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import { asksForRefresh, resolveCredentials } from '../credentials.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import { type CdrLoader, type CdrSource, createCdrLoader } from '../records/cdr-loader.ts';
 import { Tally } from '../tally.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -56,6 +57,8 @@ export interface Context {
   readonly observed: Observation;
   /** With a cache: the stale records this operation served, reported in `extensions.stale`. */
   readonly stale: StaleRecord[] | undefined;
+  /** The live feed subscriptions follow, and the token used when a request carries none; unset: none served. */
+  readonly live: { readonly feed: LiveFeed; readonly fallbackToken: string | undefined } | undefined;
 }
 
 export interface ContextDeps {
@@ -76,6 +79,8 @@ export interface ContextDeps {
   requestDeadlineMs: number;
   /** The unconfirmed filter operators CarrierX is known to accept; unset: none. */
   filterOperators?: ReadonlySet<string> | undefined;
+  /** The process's live feed (one per process, src/graphql/app.ts); unset: subscriptions are refused. */
+  live?: LiveFeed | undefined;
 }
 
 /**
@@ -103,12 +108,14 @@ export function tallyOf(request: object): Tally | undefined {
  */
 export function createContextFactory(deps: ContextDeps) {
   const filterOperators = deps.filterOperators ?? new Set<string>();
+  const live = deps.live ? { feed: deps.live, fallbackToken: deps.fallbackToken } : undefined;
   return ({ request, recordReads }: YogaInitialContext & ReadsOption): Context => {
     const observed = new Observation(requestIdOf(request), deps.logger);
     return {
       observed,
       filterOperators,
       stale: deps.cached ? [] : undefined,
+      live,
       loaders: new RequestLoaders(deps, request, observed, recordReads === true),
     };
   };

@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Config } from '../config/index.ts';
-import type { App } from '../graphql/app.ts';
+import { type App, liveFeedOf } from '../graphql/app.ts';
 import { createRequestHandler, type RequestHandler } from './create-request-handler.ts';
+import { attachGraphQLWs, type GraphQLWs } from './graphql-ws.ts';
 
 export interface HttpServer {
   /** Not yet listening: the entry point (src/server.ts) listens. */
   server: Server;
   handler: RequestHandler;
+  /** The graphql-ws endpoint on the same server (upgrades on /graphql). */
+  webSockets: GraphQLWs;
   /**
    * Marks the server ready: `GET /ready` answers 503 until this is called (the entry point calls it once it
    * listens) and again from the moment `markStopping()` or `drain()` is called.
@@ -21,7 +24,8 @@ export interface HttpServer {
   /**
    * Starts a graceful stop: no new connections; idle ones, and ones still sending a request body, are closed
    * (a stalled upload would otherwise hold the process until the request timeout); requests being answered
-   * finish, each response closing its connection. Resolves when the last connection has closed.
+   * finish, each response closing its connection. Live subscriptions end first: the feed closes (SSE streams
+   * complete), then each WebSocket closes 1001 'Going away'. Resolves when the last connection has closed.
    */
   drain(): Promise<void>;
 }
@@ -36,6 +40,7 @@ export interface HttpServer {
 export function createHttpServer(app: App, config: Config): HttpServer {
   let ready = false;
   let stopping = false;
+  let draining = false;
   const handler = createRequestHandler(app, {
     ready: () => ready && !stopping,
     fastPath: config.httpFastPath,
@@ -54,24 +59,40 @@ export function createHttpServer(app: App, config: Config): HttpServer {
       // While shutting down, each response closes its connection, so busy keep-alive clients let go too.
       if (stopping) res.setHeader('connection', 'close');
       const slot = requests.add(req);
-      res.once('close', () => requests.remove(slot));
+      res.once('close', () => {
+        requests.remove(slot);
+        // A response begun before the drain (a live SSE stream) kept its connection alive: once it ends, that
+        // connection is idle, and the drain waits on it unless it is closed too.
+        if (draining) server.closeIdleConnections();
+      });
       handler(req, res);
     },
   );
   server.keepAliveTimeout = keepAliveTimeoutMs;
   server.maxConnections = maxConnections;
+  const webSockets = attachGraphQLWs(server, app, handler, {
+    maxMessageBytes: config.limits.requestBodyBytes,
+    // The handshake's part of a connection, like a request's headers, must arrive in this time.
+    connectionInitTimeoutMs: headersTimeoutMs,
+    fallbackToken: config.carrierx.token,
+  });
 
   return {
     server,
     handler,
+    webSockets,
     markReady() {
       ready = true;
     },
     markStopping() {
       stopping = true;
     },
-    drain() {
+    async drain() {
       stopping = true;
+      // An open subscription is a request (SSE) or a connection (WebSocket) that would never end by itself.
+      await liveFeedOf(app)?.close();
+      await webSockets.close();
+      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // A request whose body has not fully arrived cannot be answered; its client may never send the rest.

@@ -33,6 +33,8 @@ type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type RequestHandler = NodeHandler & {
   /** `answered`: fast-path requests answered from the answer cache, without running GraphQL. */
   readonly stats: { fastPath: number; yoga: number; replayed: number; answered: number };
+  /** Why a WebSocket upgrade must be refused by the same Host and target checks as a request, if it must. */
+  refuseUpgrade(req: IncomingMessage): { status: number; body: string } | undefined;
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
@@ -43,6 +45,7 @@ const errorBody = (code: ErrorCode, message: string = ERRORS[code]) =>
 const BAD_HOST = errorBody('BAD_REQUEST', 'The Host header is invalid.');
 const BAD_TARGET = errorBody('BAD_REQUEST', 'The request target is invalid: send a path such as /graphql.');
 const MISDIRECTED = errorBody('MISDIRECTED_REQUEST');
+const SUBSCRIPTION_WORD = /\bsubscription\b/;
 const READY_ENDPOINT = '/ready';
 const READY = '{"status":"ready"}';
 const NOT_READY = '{"status":"not ready"}';
@@ -239,6 +242,10 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       return replay(req, res, body);
     }
     if (!isParams(params)) return replay(req, res, body);
+    // A subscription streams, which only Yoga writes (and refuses as JSON): executing it here would start a live
+    // feed subscription only to drop it. A document that merely mentions the word goes to Yoga too, harmlessly.
+    if (typeof params.query === 'string' && SUBSCRIPTION_WORD.test(params.query))
+      return replay(req, res, body);
     const request = new NodeRequestView(
       `http://${req.headers.host ?? 'localhost'}${endpoint}`,
       headers,
@@ -259,7 +266,12 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       const unexpected = withRequestId({ errors: [UNEXPECTED()] }, req.headers[REQUEST_ID_HEADER] as string);
       return writeResponse(res, await processRegularResult(unexpected, app.fetchAPI, 'application/json'));
     }
-    if (!result || isAsyncIterable(result)) return replay(req, res, body);
+    if (isAsyncIterable(result)) {
+      // A subscription the word check could not see (a persisted document): end it before Yoga answers.
+      await result[Symbol.asyncIterator]().return?.();
+      return replay(req, res, body);
+    }
+    if (!result) return replay(req, res, body);
     if (!result.errors?.length && !result.extensions) {
       const stringify = (result as { stringify?: (r: unknown) => string }).stringify ?? JSON.stringify;
       const text = stringify(result);
@@ -361,5 +373,9 @@ export function createRequestHandler(app: App, options: RequestHandlerOptions): 
       });
     });
   };
-  return Object.assign(handler, { stats });
+  const refuseUpgrade = (req: IncomingMessage) => {
+    const early = earlyAnswer(req);
+    return early?.status === 204 ? { status: 400, body: BAD_TARGET } : early;
+  };
+  return Object.assign(handler, { stats, refuseUpgrade });
 }

@@ -12,6 +12,7 @@ import { builder } from './builder.ts';
 import './call-detail-record.ts';
 import './call-detail-records.ts';
 import './call-detail-record-stats.ts';
+import './call-detail-record-added.ts';
 import './node.ts';
 import './references.ts';
 import './cdr-entities.ts';

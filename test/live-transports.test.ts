@@ -1,0 +1,383 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createClient } from 'graphql-ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { liveFeedOf } from '../src/graphql/app.ts';
+import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
+import type { LiveFeed } from '../src/live/feed.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { alive, startServerProcess } from './helpers/server-process.ts';
+
+// The live call feed over real transports: the app's Node HTTP server on a free loopback port, the embedded
+// simulator as CarrierX, records added to it while subscribers listen.
+
+/** An example manifest: under PERSISTED_DOCUMENTS_ONLY, the live subscription is not in it. */
+const MANIFEST = 'examples/operations/gql/persisted-documents.json';
+
+const SUBSCRIPTION = `subscription Calls($filter: CallDetailRecordFilter) {
+  callDetailRecordAdded(filter: $filter) { drSid numberSrc }
+}`;
+
+interface Server {
+  harness: Harness;
+  http: HttpServer;
+  /** e.g. http://127.0.0.1:PORT */
+  origin: string;
+  /** Adds a record to the simulator dated `ms` after the test started, well after the feed's first watermark. */
+  insert(ms: number, numberSrc?: string): string;
+}
+
+const open: Server[] = [];
+const sockets: WebSocket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.terminate();
+  for (const server of open.splice(0)) {
+    server.http.server.closeAllConnections();
+    await server.http.drain();
+    await server.harness.close();
+  }
+});
+
+async function start(env: Record<string, string> = {}): Promise<Server> {
+  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ...env });
+  const http = createHttpServer(harness.app, harness.config);
+  await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
+  http.markReady();
+  const { port } = http.server.address() as AddressInfo;
+  // Dated an hour ahead: after the first watermark (the clock when the poller starts) whenever it starts.
+  const base = Date.now() + 3_600_000;
+  const template = harness.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
+  const server: Server = {
+    harness,
+    http,
+    origin: `http://127.0.0.1:${port}`,
+    insert(ms, numberSrc = '+15550000000') {
+      const drSid = randomUUID();
+      harness.simulator.addRecord({
+        ...template,
+        dr_sid: drSid,
+        date_insert: new Date(base + ms).toISOString(),
+        number_src: numberSrc,
+      });
+      return drSid;
+    },
+  };
+  open.push(server);
+  return server;
+}
+
+interface SseEvent {
+  event: string;
+  id: string | undefined;
+  data: string;
+}
+
+/** An SSE subscription (Yoga's distinct-connections protocol): its events as they arrive. */
+async function sse(
+  server: Server,
+  options: { headers?: Record<string, string>; variables?: Record<string, unknown> } = {},
+) {
+  const abort = new AbortController();
+  const response = await fetch(`${server.origin}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${DEMO_TOKEN}`,
+      ...options.headers,
+    },
+    body: JSON.stringify({ query: SUBSCRIPTION, variables: options.variables ?? {} }),
+    signal: abort.signal,
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const queue: SseEvent[] = [];
+  let ended = false;
+  async function fill(): Promise<void> {
+    while (!buffered.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) {
+        ended = true;
+        return;
+      }
+      buffered += decoder.decode(value, { stream: true });
+    }
+  }
+  return {
+    response,
+    /** The next event that is not a keep-alive comment; undefined once the stream has ended. */
+    async next(): Promise<SseEvent | undefined> {
+      for (;;) {
+        if (queue.length > 0) return queue.shift();
+        await fill();
+        const end = buffered.indexOf('\n\n');
+        if (end < 0) return ended ? undefined : this.next();
+        const frame = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const fields = { event: 'message', id: undefined as string | undefined, data: '' };
+        let comment = true;
+        for (const line of frame.split('\n')) {
+          if (line.startsWith(':')) continue;
+          comment = false;
+          const [name, ...rest] = line.split(':');
+          const value = rest.join(':').replace(/^ /, '');
+          if (name === 'event') fields.event = value;
+          if (name === 'id') fields.id = value;
+          if (name === 'data') fields.data += value;
+        }
+        if (!comment) queue.push(fields);
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+/** The drSids of the next `count` `next` events, with their ids. */
+async function records(stream: Awaited<ReturnType<typeof sse>>, count: number) {
+  const got: { drSid: string; id: string | undefined }[] = [];
+  while (got.length < count) {
+    const event = await stream.next();
+    if (!event) throw new Error(`the stream ended after ${got.length} records`);
+    if (event.event !== 'next') continue;
+    const body = JSON.parse(event.data);
+    if (!body.data) throw new Error(`an event without data: ${event.data}`);
+    got.push({ drSid: body.data.callDetailRecordAdded.drSid, id: event.id });
+  }
+  return got;
+}
+
+/**
+ * Resolves once the feed holds `count` subscriptions. A subscriber joining a running poller gets the records
+ * found after it joined: a record must be added only once the subscription it is for exists.
+ */
+async function subscribed(server: Server, count: number): Promise<void> {
+  const feed = liveFeedOf(server.harness.app) as LiveFeed;
+  while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+function wsUrl(server: Server): string {
+  return `${server.origin.replace('http', 'ws')}/graphql`;
+}
+
+/** A graphql-ws client on this server; `authorization: null` sends connection_init without one. */
+function wsClient(server: Server, authorization: string | null = `Bearer ${DEMO_TOKEN}`) {
+  const closes: { code: number; reason: string }[] = [];
+  const client = createClient({
+    url: wsUrl(server),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    // The closes a test expects are read from `closed`; graphql-ws would also print them to stderr.
+    onNonLazyError: () => {},
+    connectionParams: authorization === null ? {} : { AUTHORIZATION: authorization },
+    on: {
+      opened: (socket) => sockets.push(socket as WebSocket),
+      closed: (event) => closes.push(event as { code: number; reason: string }),
+    },
+  });
+  return { client, closes };
+}
+
+/** A raw WebSocket upgrade on this server: the status it was refused with, or 101. */
+function upgradeStatus(server: Server, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(wsUrl(server), 'graphql-transport-ws', { headers });
+    sockets.push(socket);
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.on('open', () => resolve(101));
+    socket.on('error', reject);
+  });
+}
+
+describe('live call feed over SSE', () => {
+  it('sends each record added at CarrierX to an SSE subscriber, once, in date_insert order, each with an id', async () => {
+    const server = await start();
+    const stream = await sse(server);
+    expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const first = server.insert(2);
+    const second = server.insert(1);
+    const got = await records(stream, 2);
+    expect(got.map((r) => r.drSid)).toEqual([second, first]);
+    for (const { id } of got) expect(id).toMatch(/\S/);
+    expect(new Set(got.map((r) => r.id)).size).toBe(2);
+    stream.close();
+  });
+
+  it('resumes after the Last-Event-ID a reconnecting client sends, without repeating or missing a record', async () => {
+    const server = await start();
+    const stream = await sse(server);
+    const sids = [server.insert(1), server.insert(2)];
+    const [first] = await records(stream, 2);
+    stream.close();
+    sids.push(server.insert(3));
+    const resumed = await sse(server, { headers: { 'last-event-id': first?.id as string } });
+    expect((await records(resumed, 2)).map((r) => r.drSid)).toEqual(sids.slice(1));
+    resumed.close();
+  });
+
+  it('answers a subscription past LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL with LIVE_TOO_MANY_SUBSCRIPTIONS', async () => {
+    const server = await start({ LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL: '1' });
+    const first = await sse(server);
+    const drSid = server.insert(1);
+    expect((await records(first, 1))[0]?.drSid).toBe(drSid);
+    const second = await sse(server);
+    const event = await second.next();
+    expect(event?.event).toBe('next');
+    expect(JSON.parse(event?.data ?? '{}').errors[0].extensions.code).toBe('LIVE_TOO_MANY_SUBSCRIPTIONS');
+    expect((await second.next())?.event).toBe('complete');
+    first.close();
+  });
+
+  it('refuses an SSE subscription without a token when there is no fallback token', async () => {
+    const server = await start();
+    const stream = await sse(server, { headers: { authorization: '' } });
+    const event = await stream.next();
+    expect(JSON.parse(event?.data ?? '{}').errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('live call feed and the HTTP fast path', () => {
+  it('leaves a subscription sent as a plain JSON POST to Yoga, which refuses it 406 without subscribing', async () => {
+    const server = await start();
+    const response = await fetch(`${server.origin}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${DEMO_TOKEN}`,
+      },
+      body: JSON.stringify({ query: SUBSCRIPTION }),
+    });
+    expect(response.status).toBe(406);
+    await response.text();
+    expect(server.http.handler.stats.replayed).toBe(1);
+    expect((liveFeedOf(server.harness.app) as LiveFeed).stats().subscriptions).toBe(0);
+  });
+});
+
+describe('live call feed over graphql-ws', () => {
+  it('sends each record added at CarrierX to a WebSocket subscriber', async () => {
+    const server = await start();
+    const { client } = wsClient(server);
+    const events = client.iterate({ query: SUBSCRIPTION });
+    await subscribed(server, 1);
+    const drSid = server.insert(1);
+    const next = await events.next();
+    expect(next.value).toEqual({ data: { callDetailRecordAdded: { drSid, numberSrc: '+15550000000' } } });
+    await events.return?.();
+    await client.dispose();
+  });
+
+  it('closes the connection 4403 when connection_init carries a malformed token, or none and there is no fallback', async () => {
+    const server = await start();
+    for (const authorization of ['Bearer not a token', null]) {
+      const { client, closes } = wsClient(server, authorization);
+      const events = client.iterate({ query: SUBSCRIPTION });
+      await expect(events.next()).rejects.toBeDefined();
+      expect(closes[0]?.code).toBe(4403);
+      await client.dispose();
+    }
+  });
+
+  it('refuses the upgrade from a page of another origin (403) and for a Host not in ALLOWED_HOSTS (421)', async () => {
+    const server = await start({ CARRIERX_TOKEN: DEMO_TOKEN, ALLOWED_HOSTS: 'api.example.com' });
+    expect(await upgradeStatus(server, { origin: 'https://evil.example' })).toBe(403);
+    expect(await upgradeStatus(server, { host: 'evil.example' })).toBe(421);
+    expect(await upgradeStatus(server, { host: 'api.example.com', origin: 'http://api.example.com' })).toBe(
+      101,
+    );
+  });
+});
+
+describe('limits over graphql-ws', () => {
+  it('holds a WebSocket operation to the query limits and to PERSISTED_DOCUMENTS_ONLY, as an HTTP request is', async () => {
+    const deep = await start({ MAX_QUERY_DEPTH: '1' });
+    const first = wsClient(deep);
+    await expect(first.client.iterate({ query: SUBSCRIPTION }).next()).rejects.toMatchObject([
+      { message: expect.stringMatching(/depth/i), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+    ]);
+    await first.client.dispose();
+    const persisted = await start({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: 'true' });
+    const second = wsClient(persisted);
+    await expect(second.client.iterate({ query: SUBSCRIPTION }).next()).rejects.toMatchObject([
+      { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } },
+    ]);
+    await second.client.dispose();
+  });
+
+  it('answers a query over WebSocket, through the same pipeline as over HTTP', async () => {
+    const server = await start();
+    const { client } = wsClient(server);
+    const query = `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid } }`;
+    const answer = await client.iterate({ query }).next();
+    expect(answer.value).toMatchObject({ data: { callDetailRecord: { drSid: SAMPLE_DR_SID } } });
+    await client.dispose();
+  });
+});
+
+describe('drain with open subscriptions', () => {
+  it('completes SSE streams and closes WebSockets 1001 before the server stops', async () => {
+    const server = await start();
+    const stream = await sse(server);
+    const { client, closes } = wsClient(server);
+    const events = client.iterate({ query: SUBSCRIPTION });
+    await subscribed(server, 2);
+    const drSid = server.insert(1);
+    expect((await records(stream, 1))[0]?.drSid).toBe(drSid);
+    expect((await events.next()).value).toMatchObject({ data: { callDetailRecordAdded: { drSid } } });
+    await server.http.drain();
+    expect((await stream.next())?.event).toBe('complete');
+    expect(await stream.next()).toBeUndefined();
+    // The feed's end sends graphql-ws `complete`, which may or may not reach the client before the close does.
+    const ending = await events.next().then(
+      (step) => (step.done ? 'complete' : 'another event'),
+      (error: { code?: number }) => error.code,
+    );
+    expect(['complete', 1001]).toContain(ending);
+    expect(closes.map((c) => c.code)).toEqual([1001]);
+    await client.dispose();
+  });
+
+  it('on SIGTERM, npm start ends open SSE streams and WebSockets cleanly, then exits', async () => {
+    const child = await startServerProcess();
+    try {
+      const origin = new URL(child.url).origin;
+      const server = { origin } as Server;
+      const stream = await sse(server);
+      const closes: { code: number }[] = [];
+      let connected!: () => void;
+      const ready = new Promise<void>((resolve) => {
+        connected = resolve;
+      });
+      const client = createClient({
+        url: wsUrl(server),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => {},
+        connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
+        on: { connected: () => connected(), closed: (event) => closes.push(event as { code: number }) },
+      });
+      const events = client.iterate({ query: SUBSCRIPTION });
+      await ready;
+      process.kill(child.pid, 'SIGTERM');
+      expect((await stream.next())?.event).toBe('complete');
+      expect(await stream.next()).toBeUndefined();
+      const ending = await events.next().then(
+        (step) => (step.done ? 'complete' : 'another event'),
+        (error: { code?: number }) => error.code,
+      );
+      expect(['complete', 1001]).toContain(ending);
+      expect(closes.map((c) => c.code)).toEqual([1001]);
+      while (alive(child.pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(child.output).not.toMatch(/still in flight|fatal/i);
+      await client.dispose();
+    } finally {
+      await child.stop();
+    }
+  });
+});

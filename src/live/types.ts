@@ -1,5 +1,5 @@
-import type { CallOptions, ListPage } from '../carrierx/client.ts';
-import type { CdrPage, CdrRecord } from '../carrierx/record.ts';
+import type { CarrierXClient } from '../carrierx/client.ts';
+import type { CdrRecord } from '../carrierx/record.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 /** One subscription's ask: whose records, which ones, which fields, and from where. */
@@ -69,14 +69,7 @@ export interface LiveFeedOptions {
 /** What the feed needs from the rest of the service. */
 export interface LiveFeedDeps {
   /** The CarrierX client (or the record cache in front of it): its policies apply to every poll. */
-  client: {
-    listCallDetailRecords(
-      page: ListPage,
-      fields: readonly string[],
-      authorization: string,
-      options?: CallOptions,
-    ): Promise<CdrPage>;
-  };
+  client: Pick<CarrierXClient, 'listCallDetailRecords'>;
   /** The record cache's credential fingerprint (HMAC with CACHE_KEY_SECRET): the poller's key, never the token. */
   fingerprint(authorization: string): string;
   logger: Logger;

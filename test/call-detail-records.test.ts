@@ -13,6 +13,7 @@ import {
 import { createLogger } from '../src/telemetry/logger.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { daysBeforeAnchor } from './helpers/simulator-dates.ts';
+import { expectedOrder } from './helpers/simulator-order.ts';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -66,28 +67,8 @@ const listCalls = (): RecordedRequest[] =>
 const recordCalls = (): RecordedRequest[] =>
   h.simulator.requests.filter((r) => r.path.includes('/calls/call_drs/'));
 
-/** The simulator's records the demo token may see (the parent partner's), as the list would order them. */
 function expected(predicate: (row: Row) => boolean, field = 'date_start', descending = true): string[] {
-  const sign = descending ? -1 : 1;
-  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
-  const compare = (a: string, b: string) => {
-    if (/^-?\d+(\.\d+)?$/.test(a) && /^-?\d+(\.\d+)?$/.test(b)) return Number(a) - Number(b);
-    return a < b ? -1 : a > b ? 1 : 0;
-  };
-  return [...h.simulator.records.values()]
-    .filter((row) => row.partner_sid !== CHILD_PARTNER_SID && predicate(row))
-    .sort((left, right) => {
-      const a = text(left[field]);
-      const b = text(right[field]);
-      if (a !== b) {
-        if (a === null) return sign;
-        if (b === null) return -sign;
-        const result = compare(a, b);
-        if (result !== 0) return result * sign;
-      }
-      return compare(left.dr_sid as string, right.dr_sid as string) * sign;
-    })
-    .map((row) => row.dr_sid as string);
+  return expectedOrder(h, predicate, field, descending);
 }
 
 async function page(variables: Record<string, unknown>, token?: string) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHILD_PARTNER_SID, type RecordedRequest } from '../src/carrierx/simulator/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { expectedOrder } from './helpers/simulator-order.ts';
 
 // `in`, `le` and `phone` on callDetailRecords, against the simulator twice: as CarrierX is documented (only
 // eq, like, gt, ge, lt: the service does `in` and `le` itself) and as a CarrierX known to accept `in` and `le`
@@ -55,28 +56,6 @@ const listCalls = (h: Harness): RecordedRequest[] =>
 const rows = (h: Harness): Row[] =>
   [...h.simulator.records.values()].filter((row) => row.partner_sid !== CHILD_PARTNER_SID);
 
-/** The demo token's records matching `predicate`, in the simulator's order: the field, then dr_sid. */
-function expected(h: Harness, predicate: (row: Row) => boolean, field = 'date_start', descending = true) {
-  const sign = descending ? -1 : 1;
-  const decimal = /^-?\d+(\.\d+)?$/;
-  const compare = (a: string, b: string) =>
-    decimal.test(a) && decimal.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0;
-  return rows(h)
-    .filter(predicate)
-    .sort((left, right) => {
-      const a = left[field] === null ? null : String(left[field]);
-      const b = right[field] === null ? null : String(right[field]);
-      if (a !== b) {
-        if (a === null) return sign;
-        if (b === null) return -sign;
-        const result = compare(a, b);
-        if (result !== 0) return result * sign;
-      }
-      return compare(left.dr_sid as string, right.dr_sid as string) * sign;
-    })
-    .map((row) => row.dr_sid as string);
-}
-
 async function page(h: Harness, variables: Record<string, unknown>) {
   return h.execute<PageData, Record<string, unknown>>(PAGE, variables);
 }
@@ -125,7 +104,7 @@ describe('`in` on a filter field', () => {
     const causes = failedCauses(here);
     expect(causes.length).toBeGreaterThan(1);
     const filter = { direction: 'INBOUND', sipcause: { in: causes } };
-    const want = expected(
+    const want = expectedOrder(
       here,
       (row) => row.direction === 'inbound' && causes.includes(String(row.sipcause)),
     );
@@ -156,7 +135,7 @@ describe('`in` on a filter field', () => {
     const causes = failedCauses(here);
     // Unanswered calls all cost "0": the order is decided by dr_sid across the calls being merged.
     const orderBy = { field: 'PRICE', direction: 'ASC' };
-    const want = expected(here, (row) => causes.includes(String(row.sipcause)), 'price', false);
+    const want = expectedOrder(here, (row) => causes.includes(String(row.sipcause)), 'price', false);
     const { records } = await pageThrough(here, { filter: { sipcause: { in: causes } }, orderBy }, 50);
     expect(records).toEqual(want);
   });
@@ -164,7 +143,7 @@ describe('`in` on a filter field', () => {
   it('lists an `in` on two fields as one call per combination of their values', async () => {
     const causes = failedCauses(here).slice(0, 2);
     const filter = { sipcause: { in: causes }, direction: 'OUTBOUND', stirAttest: { in: ['A', 'B', 'C'] } };
-    const want = expected(
+    const want = expectedOrder(
       here,
       (row) =>
         row.direction === 'outbound' &&
@@ -181,7 +160,7 @@ describe('`in` on a filter field', () => {
 
   it('lists an `in` of secure IDs (two endpoints) in date order, newest first', async () => {
     const endpoints = [...new Set(rows(here).map((row) => String(row.endpoint_sid_src)))].slice(0, 2);
-    const want = expected(here, (row) => endpoints.includes(String(row.endpoint_sid_src)));
+    const want = expectedOrder(here, (row) => endpoints.includes(String(row.endpoint_sid_src)));
     expect(want.length).toBeGreaterThan(20);
     const { records, callsPerPage } = await pageThrough(
       here,
@@ -195,7 +174,7 @@ describe('`in` on a filter field', () => {
   it('sends `in` to CarrierX as one condition when CARRIERX_FILTER_OPERATORS names it, with the same records', async () => {
     const causes = failedCauses(pushed);
     const filter = { direction: 'INBOUND', sipcause: { in: causes } };
-    const want = expected(
+    const want = expectedOrder(
       pushed,
       (row) => row.direction === 'inbound' && causes.includes(String(row.sipcause)),
     );
@@ -291,7 +270,7 @@ describe('cursors of a list merged from several calls', () => {
 describe('`phone` on number fields', () => {
   it('matches a number stored with and without its leading +, written either way', async () => {
     const digits = numberStoredBothWays(here);
-    const want = expected(here, (row) => row.number_src === digits || row.number_src === `+${digits}`);
+    const want = expectedOrder(here, (row) => row.number_src === digits || row.number_src === `+${digits}`);
     expect(want.length).toBeLessThanOrEqual(400);
     for (const phone of [digits, `+${digits}`]) {
       here.simulator.resetLog();
@@ -311,7 +290,7 @@ describe('`phone` on number fields', () => {
 
   it('sends `phone` as one `in` of both spellings when CARRIERX_FILTER_OPERATORS names in', async () => {
     const digits = numberStoredBothWays(pushed);
-    const want = expected(pushed, (row) => row.number_src === digits || row.number_src === `+${digits}`);
+    const want = expectedOrder(pushed, (row) => row.number_src === digits || row.number_src === `+${digits}`);
     const data = await pageData(pushed, { first: 1000, filter: { numberSrc: { phone: `+${digits}` } } });
     expect(data.nodes.map((n) => n.drSid)).toEqual(want);
     expect(listCalls(pushed).map((r) => r.query.filter)).toEqual([
@@ -343,7 +322,7 @@ describe('`le` on date fields', () => {
 
       h.simulator.resetLog();
       const atEdge = await pageData(h, { first: 1000, filter: { dateStart: { le: at } } });
-      const want = expected(h, (row) => String(row.date_start) <= at);
+      const want = expectedOrder(h, (row) => String(row.date_start) <= at);
       expect(atEdge.nodes.map((n) => n.drSid)).toEqual(want.slice(0, 1000));
       expect(atEdge.totalCount).toBe(want.length);
       expect(atEdge.nodes.map((n) => n.drSid)).toContain(record.dr_sid);
@@ -353,7 +332,7 @@ describe('`le` on date fields', () => {
 
       const justBefore = await pageData(h, { first: 1000, filter: { dateStart: { le: before } } });
       expect(justBefore.nodes.map((n) => n.drSid)).not.toContain(record.dr_sid);
-      expect(justBefore.totalCount).toBe(expected(h, (row) => String(row.date_start) < at).length);
+      expect(justBefore.totalCount).toBe(expectedOrder(h, (row) => String(row.date_start) < at).length);
     }
   });
 });

@@ -1,8 +1,7 @@
 import { hash, randomUUID } from 'node:crypto';
-import { createClient, TimeoutError } from 'redis';
 import { CDR_FIELDS } from '../carrierx/fields.ts';
+import { createRedisConnection } from '../redis.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { observeRedis, type RedisOutcome, recordRedisCommand } from '../telemetry/metrics.ts';
 import { ANY_RECORD, type CacheEntry, type CacheStore, type EntryStamp } from './entry.ts';
 
 export interface RedisStoreOptions {
@@ -17,14 +16,18 @@ export interface RedisStoreOptions {
 
 const DATETIME_FIELDS = CDR_FIELDS.filter((f) => f.kind === 'datetime').map((f) => f.api);
 
-/** An entry read back from JSON: datetimes are Dates again, as the boundary decoder makes them. */
-function revive(text: string): CacheEntry {
-  const entry = JSON.parse(text) as CacheEntry;
-  const values = entry.values as Record<string, unknown>;
+/** Record values read back from JSON: datetimes are Dates again, as the boundary decoder makes them. */
+export function reviveDatetimes(values: Record<string, unknown>): void {
   for (const api of DATETIME_FIELDS) {
     const value = values[api];
     if (typeof value === 'string') values[api] = new Date(value);
   }
+}
+
+/** An entry read back from JSON. */
+function revive(text: string): CacheEntry {
+  const entry = JSON.parse(text) as CacheEntry;
+  reviveDatetimes(entry.values as Record<string, unknown>);
   return entry;
 }
 
@@ -45,14 +48,6 @@ export function stampOf(text: string): EntryStamp {
   return notFound ? { fetchedAt, notFoundAt: Number(notFound[1]) } : { fetchedAt };
 }
 
-/** A Redis command that got no answer within the store's `timeoutMs`. */
-class RedisTimeoutError extends Error {
-  constructor(timeoutMs: number) {
-    super(`Redis did not answer within ${timeoutMs} ms`);
-    this.name = 'RedisTimeoutError';
-  }
-}
-
 /**
  * Sets KEYS[1] to ARGV[1] for ARGV[2] ms only if KEYS[2] (a generation key) holds ARGV[3] ('' for none): the
  * check and the write in one step, so that an invalidation cannot fall between them. 1 if written, else 0.
@@ -71,135 +66,25 @@ const GENERATION_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The shared store: one Redis, for every replica and worker. Entries are JSON under
- * `<prefix>cdr:<credential fingerprint>:<dr_sid>`, each with a TTL. Every command fails at once while Redis is
- * away (no offline queue), and after `timeoutMs` when it does not answer; the client reconnects by itself.
- * A command that times out marks Redis as not answering: from then on commands fail at once, without being sent,
- * until a PING sent meanwhile is answered. Failures reach the cache, which answers from CarrierX and logs a
- * rate-limited warning; this store logs the client's own connection errors the same way.
- *
- * node-redis's own command timeout (`commandOptions.timeout`) is no bound: it only runs while a command waits to
- * be written. Once written to a server that stops reading without closing the connection (SIGSTOP, a stalled
- * host or VM), a command waits for its answer for as long as the connection lasts, and so does every command
- * pipelined behind it on the one connection. Hence a timer of our own around each command.
+ * `<prefix>cdr:<credential fingerprint>:<dr_sid>`, each with a TTL. Each command is bounded in time
+ * (src/redis.ts); failures reach the cache, which answers from CarrierX and logs a rate-limited warning.
  */
 export function createRedisStore(options: RedisStoreOptions): CacheStore & {
   /** Settles once the first connection is made (never rejects); lookups before that go to CarrierX. */
   readonly connected: Promise<void>;
 } {
   const { keyPrefix, logger, timeoutMs } = options;
-  let lastWarning = Number.NEGATIVE_INFINITY;
-  /** False from a command's timeout until Redis answers again (the PING `probe` sends, or a new connection). */
-  let answering = true;
-  let probing = false;
-  /** Commands sent and not yet answered (timed out ones included), for close(). */
-  let unsettled = 0;
-  let onSettled: (() => void) | undefined;
-  const client = createClient({
+  const { client, command, connected, close } = createRedisConnection({
     url: options.url,
-    disableOfflineQueue: true,
-    // Kept: a command still unwritten when it times out is dropped from the queue rather than sent late.
-    commandOptions: { timeout: timeoutMs },
-    socket: {
-      connectTimeout: Math.max(timeoutMs, 1_000),
-      // Forever, at most every 2 s: Redis coming back is noticed without a restart.
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000),
+    timeoutMs,
+    logger,
+    messages: {
+      unavailable: 'Redis unavailable; the cache is bypassed',
+      back: 'Redis is back; the cache is in use again',
     },
+    observe: true,
   });
-  const warn = (error: Error) => {
-    if (Date.now() - lastWarning < 30_000) return;
-    lastWarning = Date.now();
-    // The message only: the error may carry the URL, and with it a password.
-    logger.warn(
-      { err: { name: error.name, message: error.message } },
-      'Redis unavailable; the cache is bypassed',
-    );
-  };
-  const back = () => {
-    if (lastWarning !== Number.NEGATIVE_INFINITY) logger.info('Redis is back; the cache is in use again');
-    lastWarning = Number.NEGATIVE_INFINITY;
-  };
-  client.on('error', warn);
-  // Ready: a new connection whose handshake (CLIENT SETINFO) Redis answered.
-  client.on('ready', () => {
-    answering = true;
-    back();
-  });
-  // Not awaited: the server starts and answers from CarrierX while Redis is unreachable.
-  const connected = client.connect().then(
-    () => {},
-    () => {},
-  );
   const keyOf = (key: string) => `${keyPrefix}cdr:${key}`;
-  observeRedis(() => answering && client.isReady);
-
-  /** `sent`, counted in `unsettled` until it settles. */
-  function track<T>(sent: Promise<T>): Promise<T> {
-    unsettled += 1;
-    const done = () => {
-      unsettled -= 1;
-      if (unsettled === 0) onSettled?.();
-    };
-    sent.then(done, done);
-    return sent;
-  }
-
-  /** One PING at a time while Redis is not answering; its answer, however late, says Redis is back. */
-  function probe(): void {
-    if (probing || !client.isReady) return;
-    probing = true;
-    track(client.ping()).then(
-      () => {
-        probing = false;
-        answering = true;
-        back();
-      },
-      () => {
-        // The connection broke or the PING could not be written: the next command tries again.
-        probing = false;
-      },
-    );
-  }
-
-  /** `run`'s command, failed after `timeoutMs` whatever the client does; timed and counted. */
-  function command<T>(run: () => Promise<T>): Promise<T> {
-    if (!answering) {
-      probe();
-      return Promise.reject(
-        new Error('Redis is not answering: a command timed out, and no PING answered since'),
-      );
-    }
-    const startedAt = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    let sent: Promise<T>;
-    try {
-      sent = track(run());
-    } catch (error) {
-      sent = Promise.reject(error);
-    }
-    // The race listens to `sent` to the end: its late answer or rejection is dropped, never left unhandled.
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(timeoutMs)), timeoutMs);
-    });
-    return Promise.race([sent, expired]).then(
-      (value) => {
-        clearTimeout(timer);
-        recordRedisCommand('ok', (performance.now() - startedAt) / 1000);
-        return value;
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        const timedOut = error instanceof RedisTimeoutError || error instanceof TimeoutError;
-        const outcome: RedisOutcome = timedOut ? 'timeout' : 'error';
-        recordRedisCommand(outcome, (performance.now() - startedAt) / 1000);
-        if (timedOut && answering) {
-          answering = false;
-          warn(error as Error);
-          probe();
-        }
-        throw error;
-      },
-    );
-  }
 
   // Outside the `cdr:` keys that deleteRecord scans; a dr_sid is a UUID, so never ANY_RECORD.
   const generationKeyOf = (scope: string) => `${keyPrefix}generation:${scope}`;
@@ -269,23 +154,6 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
       } while (cursor !== '0');
       await stampGeneration(drSid);
     },
-    async close() {
-      if (!client.isOpen) {
-        client.destroy();
-        return;
-      }
-      if (unsettled > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          onSettled = resolve;
-          timer = setTimeout(resolve, timeoutMs);
-        });
-        clearTimeout(timer);
-      }
-      // close() waits for every answer, from a frozen Redis forever: with some still unanswered, the socket is
-      // dropped instead (destroy() after close() would throw: the client counts as closed already).
-      if (unsettled > 0) client.destroy();
-      else await client.close();
-    },
+    close,
   };
 }

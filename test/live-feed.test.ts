@@ -141,10 +141,10 @@ describe('the live call feed', () => {
     const own = insert(1, { numberSrc: '+15551110000' });
     const child = insert(2, { numberSrc: '+15551110000', descendant: true });
     const filter = { numberSrc: { eq: '+15551110000' } };
-    const first = feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
-    const second = feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
-    const unfiltered = feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    const descendant = feed.subscribe({ authorization: DESCENDANT, filter, fields: FIELDS });
+    const first = await feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
+    const second = await feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
+    const unfiltered = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const descendant = await feed.subscribe({ authorization: DESCENDANT, filter, fields: FIELDS });
     expect(feed.stats()).toEqual({ pollers: 3, subscriptions: 4 });
 
     expect(await take(first, 1)).toEqual([own]);
@@ -175,7 +175,7 @@ describe('the live call feed', () => {
     const earlier = insert(2);
     const ignored = insert(3, { numberSrc: '+15559999999' });
     const filter = { numberSrc: { eq: '+15550000000' } };
-    const events = feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
+    const events = await feed.subscribe({ authorization: DEMO, filter, fields: FIELDS });
     expect(await take(events, 3)).toEqual([earlier, tie, later]);
     expect(ignored).toBeDefined();
 
@@ -196,8 +196,8 @@ describe('the live call feed', () => {
       insert(4, { numberSrc: b }),
       insert(5, { numberSrc: a }),
     ];
-    const all = feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    const either = feed.subscribe({
+    const all = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const either = await feed.subscribe({
       authorization: DEMO,
       filter: { numberSrc: { in: [a, b] } },
       fields: FIELDS,
@@ -213,10 +213,10 @@ describe('the live call feed', () => {
 
   it('gives a subscriber who joins later the records from its join on', async () => {
     const { feed, insert } = await setup();
-    const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const events = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const before = insert(1);
     expect(await take(events, 1)).toEqual([before]);
-    const late = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const late = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const after = insert(2);
     expect(await take(events, 1)).toEqual([after]);
     expect(await take(late, 1)).toEqual([after]);
@@ -224,11 +224,11 @@ describe('the live call feed', () => {
 
   it('asks CarrierX for the fields of every subscriber, a wider one from the next round on', async () => {
     const { feed, insert, listCalls } = await setup();
-    const narrow = feed.subscribe({ authorization: DEMO, fields: ['number_src'] });
+    const narrow = await feed.subscribe({ authorization: DEMO, fields: ['number_src'] });
     insert(1);
     await take(narrow, 1);
     expect(listCalls()[0]?.query.include_fields).toBe('date_insert,dr_sid,number_src');
-    const wide = feed.subscribe({ authorization: DEMO, fields: ['number_src', 'price'] });
+    const wide = await feed.subscribe({ authorization: DEMO, fields: ['number_src', 'price'] });
     // A round already in flight asked without price: the record is inserted once a round asks for it.
     await vi.waitFor(() => expect(listCalls().at(-1)?.query.include_fields).toContain('price'), {
       timeout: 5_000,
@@ -241,8 +241,8 @@ describe('the live call feed', () => {
 
   it('replays exactly the missed events to a subscriber resuming with the last event id', async () => {
     const { feed, insert } = await setup({ replayRecords: 3 });
-    const watcher = feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const watcher = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const sids = [insert(1), insert(2)];
     const seen: LiveEvent[] = [];
     for (const _ of sids) seen.push((await first.next()).value as LiveEvent);
@@ -251,24 +251,24 @@ describe('the live call feed', () => {
     // Once the watcher has them, the poller has delivered them: they are in its replay buffer.
     expect(await take(watcher, 4)).toEqual([...sids, ...missed]);
 
-    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen[1]?.id });
+    const resumed = await feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen[1]?.id });
     expect(await take(resumed, 2)).toEqual(missed);
     const live = insert(5);
     expect(await take(resumed, 1)).toEqual([live]);
     expect(await take(watcher, 1)).toEqual([live]);
 
     // Five delivered, three kept: the first event is out of the buffer, and records after it may be too.
-    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen[0]?.id })).toThrow(
-      expect.objectContaining({ code: 'LIVE_RESUME_TOO_OLD' }),
-    );
-    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: 'bogus' })).toThrow(
-      expect.objectContaining({ code: 'BAD_USER_INPUT' }),
-    );
+    await expect(
+      feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen[0]?.id }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'LIVE_RESUME_TOO_OLD' }));
+    await expect(
+      feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: 'bogus' }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
   it('replays, to a client reconnecting during the grace period, the records it missed with the fields it selects', async () => {
     const { feed, insert, listCalls } = await setup();
-    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     insert(1);
     const seen = (await first.next()).value as LiveEvent;
     await first.return?.();
@@ -278,7 +278,7 @@ describe('the live call feed', () => {
     await vi.waitFor(() => expect(listCalls().length).toBeGreaterThanOrEqual(callsBefore + 2), {
       timeout: 5_000,
     });
-    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
+    const resumed = await feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
     const event = (await resumed.next()).value as LiveEvent;
     expect(event.record.drSid).toBe(missed);
     expect(event.record.values.number_src).toBe('+15550000000');
@@ -286,7 +286,7 @@ describe('the live call feed', () => {
 
   it('resumes from CarrierX when a resume id comes after its feed had stopped', async () => {
     const { feed, insert } = await setup({ pollerGraceMs: 0 });
-    const first = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     insert(1);
     const seen = (await first.next()).value as LiveEvent;
     await first.return?.();
@@ -294,7 +294,7 @@ describe('the live call feed', () => {
     // One record at the instant of the event resumed from (after it in the feed's order), one later.
     const after = insert(1, { drSid: 'ffffffff-0000-4000-8000-000000000000' });
     const next = insert(2);
-    const resumed = feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
+    const resumed = await feed.subscribe({ authorization: DEMO, fields: FIELDS, lastEventId: seen.id });
     expect(await take(resumed, 2)).toEqual([after, next]);
   });
 
@@ -305,7 +305,7 @@ describe('the live call feed', () => {
       delivered: await metric('live_feed_records_delivered_total'),
     };
     const { feed, insert, simulator } = await setup({}, 0);
-    const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const events = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const first = insert(1);
     expect(await take(events, 1)).toEqual([first]);
     simulator.faults.add({ match: { token: DEMO_TOKEN }, times: 2, fault: { kind: 'status', status: 503 } });
@@ -331,8 +331,8 @@ describe('the live call feed', () => {
   it('ends every subscription with the error code when polling gives up', async () => {
     const { feed, insert, simulator } = await setup({ maxPollFailures: 3 }, 0);
     simulator.faults.add({ match: { token: DEMO_TOKEN }, fault: { kind: 'status', status: 500 } });
-    const one = feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    const two = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const one = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const two = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     insert(1);
     expect((await failure(one)).code).toBe('UPSTREAM_UNAVAILABLE');
     expect((await failure(two)).code).toBe('UPSTREAM_UNAVAILABLE');
@@ -345,7 +345,7 @@ describe('the live call feed', () => {
   it('ends a subscription at once with UNAUTHENTICATED when CarrierX rejects its token', async () => {
     // Other failures would be tried again a thousand times first.
     const { feed, listCalls } = await setup({ maxPollFailures: 1000 });
-    const events = feed.subscribe({ authorization: 'Bearer not-a-carrierx-token', fields: FIELDS });
+    const events = await feed.subscribe({ authorization: 'Bearer not-a-carrierx-token', fields: FIELDS });
     expect((await failure(events)).code).toBe('UNAUTHENTICATED');
     expect(listCalls()).toHaveLength(1);
     expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
@@ -354,7 +354,7 @@ describe('the live call feed', () => {
   it('stops polling a grace period after the last subscriber leaves, and not before', async () => {
     const graceMs = 100;
     const { feed, insert, listCalls } = await setup({ pollerGraceMs: graceMs });
-    const events = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const events = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     insert(1);
     await take(events, 1);
     await events.return?.();
@@ -368,8 +368,8 @@ describe('the live call feed', () => {
 
   it('ends every subscription cleanly on close, and refuses new ones', async () => {
     const { feed } = await setup();
-    const one = feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    const two = feed.subscribe({ authorization: DESCENDANT, fields: FIELDS });
+    const one = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const two = await feed.subscribe({ authorization: DESCENDANT, fields: FIELDS });
     const waiting = [one.next(), two.next()];
     await feed.close();
     expect(await Promise.all(waiting)).toEqual([
@@ -377,14 +377,14 @@ describe('the live call feed', () => {
       { value: undefined, done: true },
     ]);
     expect(feed.stats()).toEqual({ pollers: 0, subscriptions: 0 });
-    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS })).toThrow();
+    await expect(feed.subscribe({ authorization: DEMO, fields: FIELDS })).rejects.toThrow();
   });
 
   it('finishes a subscription whose client goes away, dropping what it had not read', async () => {
     const { feed, insert } = await setup();
     const gone = new AbortController();
-    const leaving = feed.subscribe({ authorization: DEMO, fields: FIELDS, signal: gone.signal });
-    const staying = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const leaving = await feed.subscribe({ authorization: DEMO, fields: FIELDS, signal: gone.signal });
+    const staying = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const sid = insert(1);
     expect(await take(staying, 1)).toEqual([sid]);
     gone.abort();
@@ -394,15 +394,15 @@ describe('the live call feed', () => {
 
   it('refuses fields that are not call detail record fields', async () => {
     const { feed } = await setup();
-    expect(() => feed.subscribe({ authorization: DEMO, fields: ['price&limit=1'] })).toThrow(
+    await expect(feed.subscribe({ authorization: DEMO, fields: ['price&limit=1'] })).rejects.toThrow(
       expect.objectContaining({ code: 'BAD_USER_INPUT' }),
     );
   });
 
   it('ends a subscription that reads too slowly, and only that one', async () => {
     const { feed, insert } = await setup({ subscriberQueue: 2 });
-    const slow = feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    const fast = feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const slow = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const fast = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const sids = [insert(1), insert(2), insert(3)];
     expect(await take(fast, 3)).toEqual(sids);
     expect(await take(slow, 2)).toEqual(sids.slice(0, 2));
@@ -415,30 +415,30 @@ describe('the live call feed', () => {
   it('refuses subscriptions past its limits with clear codes, and a filter that queries refuse', async () => {
     const { feed } = await setup({ maxSubscriptionsPerCredential: 2, maxSubscriptions: 3, maxPollers: 2 });
     const refused = (code: string) => expect.objectContaining({ code });
-    feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    feed.subscribe({ authorization: DESCENDANT, fields: FIELDS });
+    await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    await feed.subscribe({ authorization: DESCENDANT, fields: FIELDS });
     const filter = { numberSrc: { eq: '+15550000000' } };
     // A third (credential, filter) would need a third poller.
-    expect(() => feed.subscribe({ authorization: DEMO, filter, fields: FIELDS })).toThrow(
+    await expect(feed.subscribe({ authorization: DEMO, filter, fields: FIELDS })).rejects.toThrow(
       refused('LIVE_TOO_MANY_POLLERS'),
     );
-    feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    expect(() => feed.subscribe({ authorization: DEMO, fields: FIELDS })).toThrow(
+    await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    await expect(feed.subscribe({ authorization: DEMO, fields: FIELDS })).rejects.toThrow(
       expect.objectContaining({
         code: 'LIVE_TOO_MANY_SUBSCRIPTIONS',
         message: expect.stringContaining('LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL'),
         extensions: expect.objectContaining({ limit: 2 }),
       }),
     );
-    expect(() => feed.subscribe({ authorization: DESCENDANT, fields: FIELDS })).toThrow(
+    await expect(feed.subscribe({ authorization: DESCENDANT, fields: FIELDS })).rejects.toThrow(
       expect.objectContaining({
         code: 'LIVE_TOO_MANY_SUBSCRIPTIONS',
         extensions: expect.objectContaining({ limit: 3 }),
       }),
     );
-    expect(() =>
+    await expect(
       feed.subscribe({ authorization: DEMO, filter: { numberSrc: { phone: 'abc' } }, fields: FIELDS }),
-    ).toThrow(refused('BAD_USER_INPUT'));
+    ).rejects.toThrow(refused('BAD_USER_INPUT'));
     expect(feed.stats()).toEqual({ pollers: 2, subscriptions: 3 });
   });
 });

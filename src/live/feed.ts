@@ -2,17 +2,15 @@ import { CDR_API_NAMES } from '../carrierx/fields.ts';
 import { buildFilters, quoteFilterValue } from '../carrierx/list-query.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
-import { observeLiveFeed, recordLivePoll } from '../telemetry/metrics.ts';
+import { observeLiveFeed, recordLiveDelivered, recordLivePoll } from '../telemetry/metrics.ts';
 import { type Span, tracer } from '../telemetry/tracing.ts';
+import { createMemoryLedger, type FeedLog, type Hold, type LedgerEntry } from './ledger.ts';
 import {
+  advance,
   alreadyDelivered,
   comparePositions,
-  createPollerState,
   decodeEventId,
   encodeEventId,
-  markDelivered,
-  missedSince,
-  type PollerState,
   type Position,
   positionOf,
 } from './state.ts';
@@ -43,54 +41,67 @@ interface Subscriber {
   failWaiting: ((error: unknown) => void) | undefined;
   /** Set once the subscription is over: an error to throw after the queue drains, or 'done'. */
   ended: ServiceError | 'done' | undefined;
-  /** Whether this subscriber's fields were in the union the round in flight asked for. */
-  covered: boolean;
+  /** Receiving events: from the moment its subscription is set up (its fields made known, its replay read). */
+  joined: boolean;
   detach(): void;
 }
 
-/** One poller: a (credential, canonical filter) polled for every subscriber it has. */
+/** One poller: a (credential, canonical filter) followed for every subscriber this process has. */
 interface Poller {
   readonly key: string;
   readonly credential: string;
   readonly authorization: string;
   /** CarrierX filters, one per list call the filter needs (an `in` done here: one per value). */
   readonly filters: readonly (string | undefined)[];
-  readonly state: PollerState;
+  /** The feed's log: who polls it, and the events it delivered (this process's memory, or Redis). */
+  readonly log: FeedLog;
   readonly subscribers: Set<Subscriber>;
   /** Aborts the round in flight and the wait between rounds. */
   readonly stop: AbortController;
   graceTimer: NodeJS.Timeout | undefined;
   /** The fields the last round asked for. */
-  lastFields: string[];
-  /** The fields the round in flight asked for; undefined between rounds. */
-  roundFields: ReadonlySet<string> | undefined;
+  lastFields: readonly string[];
+  /** The fields made known to the log (`want`): a subscriber selecting others tells it before it joins. */
+  readonly wanted: Set<string>;
+  /** The newest date_insert delivered (or where the feed started), for the lag gauge. */
+  watermark: number;
+  /** Whether this process polls it now (it holds the lease, or there is no fleet). */
+  holding: boolean;
   failures: number;
   stopped: boolean;
 }
+
+/** An append the log refused: another process holds the feed now and polls these records itself. */
+class HoldLost extends Error {}
 
 /**
  * The live call feed's registry: one poller per (credential fingerprint, canonical filter), started by its first
  * subscriber, shared by the others, stopped LIVE_POLLER_GRACE_MS after its last one leaves. Each round asks
  * CarrierX for `filter and date_insert ge <watermark>` in date_insert order through the one client (its
  * limiter, breaker, 429 cool-down and retry budget), pages until caught up, drops what it already delivered at
- * the watermark and hands each record to every subscriber's bounded queue. Transports build on `subscribe`.
+ * the watermark and appends the rest to the feed's log, whose every reader hands each record to its subscribers'
+ * bounded queues. The log is the ledger's (src/live/ledger.ts): in memory, this process alone polls and reads;
+ * in Redis, one process of the fleet polls each feed under a lease and every process reads. Transports build on
+ * `subscribe`.
  */
 export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   const { client, logger, options } = deps;
   const now = deps.now ?? Date.now;
+  const ledger = deps.ledger ?? createMemoryLedger({ replayRecords: options.replayRecords });
   const pollers = new Map<string, Poller>();
   const perCredential = new Map<string, number>();
   let subscriptions = 0;
   let closed = false;
   /** Each poller's loop, for close() to wait on. */
   const runs = new Set<Promise<void>>();
+  let lastLedgerWarning = Number.NEGATIVE_INFINITY;
 
   function pollerKey(credential: string, filters: readonly (string | undefined)[]): string {
     // The canonical filter: buildFilters writes conditions in one fixed order whatever order the input had.
     return `${credential}\n${filters.map((f) => f ?? '').join('\n')}`;
   }
 
-  function unionFields(poller: Poller): string[] {
+  function unionFields(poller: Poller): readonly string[] {
     // With no subscriber (the grace period), the last ones' fields: what it polls then is kept for replay to a
     // client that reconnects with Last-Event-ID, which selects what it selected before.
     if (poller.subscribers.size === 0) return poller.lastFields;
@@ -100,14 +111,21 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     return poller.lastFields;
   }
 
-  function push(subscriber: Subscriber, event: LiveEvent): void {
-    if (subscriber.ended) return;
+  /** The ledger failing (Redis away) is logged once in a while, not once a round. */
+  function warnLedger(error: unknown, message: string): void {
+    if (now() - lastLedgerWarning < 30_000) return;
+    lastLedgerWarning = now();
+    logger.warn({ err: { message: (error as Error).message } }, message);
+  }
+
+  function push(subscriber: Subscriber, event: LiveEvent): boolean {
+    if (subscriber.ended) return false;
     if (subscriber.waiting) {
       const resolve = subscriber.waiting;
       subscriber.waiting = undefined;
       subscriber.failWaiting = undefined;
       resolve({ value: event, done: false });
-      return;
+      return true;
     }
     if (subscriber.queue.length >= options.subscriberQueue) {
       // A slow reader must not hold the poller (or the others) back, nor grow without bound.
@@ -115,9 +133,29 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         subscriber,
         new ServiceError('LIVE_SUBSCRIBER_TOO_SLOW', undefined, { limit: options.subscriberQueue }),
       );
-      return;
+      return false;
     }
     subscriber.queue.push(event);
+    return true;
+  }
+
+  /**
+   * What the log hands this process: each event to every subscriber that has joined and whose fields its round
+   * asked for. One that selects more joined after that round began (its fields were not known yet): it gets
+   * records from the next round on, which asks for them.
+   */
+  function receive(poller: Poller, entries: readonly LedgerEntry[]): void {
+    let delivered = 0;
+    for (const { event, fields } of entries) {
+      const asked = new Set(fields);
+      for (const subscriber of poller.subscribers) {
+        if (!subscriber.joined || !subscriber.fields.every((name) => asked.has(name))) continue;
+        if (push(subscriber, event)) delivered += 1;
+      }
+    }
+    const last = entries[entries.length - 1];
+    if (last) poller.watermark = Math.max(poller.watermark, decodeEventId(last.event.id).at);
+    recordLiveDelivered(delivered);
   }
 
   /** Ends a subscription: its iterator yields what is queued, then finishes (or throws `error`). */
@@ -162,32 +200,31 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   }
 
   /**
-   * One round: every page after the watermark, for each list call the filter needs, delivered in order. Resolves
-   * how many events it handed to subscribers.
+   * One round: every page after the watermark, for each list call the filter needs, appended to the log in
+   * order. Resolves how many events it appended; HoldLost when the log refused an append.
    */
-  async function pollRound(poller: Poller, span: Span | undefined, fields: string[]): Promise<number> {
-    poller.roundFields = new Set(fields);
-    for (const subscriber of poller.subscribers) subscriber.covered = true;
+  async function pollRound(poller: Poller, held: Hold, signal: AbortSignal, span: Span | undefined) {
+    const position = held.position;
+    const fields = [...held.fields];
     const deadlineAt = performance.now() + options.pollTimeoutMs;
     // The round's attempts go under its span (the client reads it from the tally, as for an operation's).
     const tally = { upstreamCalls: 0, records: 0, span };
-    const since = quoteFilterValue(new Date(poller.state.watermark).toISOString(), 'watermark');
+    const since = quoteFilterValue(new Date(position.watermark).toISOString(), 'watermark');
     const found: { position: Position; record: CdrRecord }[] = [];
-    let delivered = 0;
-    const deliver = () => {
+    let appended = 0;
+    const deliver = async () => {
       // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
       found.sort((a, b) => comparePositions(a.position, b.position));
-      for (const { position, record } of found) {
-        if (alreadyDelivered(poller.state, position)) continue;
-        const event: LiveEvent = { id: encodeEventId(position), record };
-        markDelivered(poller.state, position, event, options.replayRecords);
-        for (const subscriber of poller.subscribers) {
-          if (!subscriber.covered) continue;
-          push(subscriber, event);
-          delivered += 1;
-        }
+      const entries: LedgerEntry[] = [];
+      for (const { position: at, record } of found) {
+        if (alreadyDelivered(position, at)) continue;
+        advance(position, at);
+        entries.push({ event: { id: encodeEventId(at), record }, fields });
       }
       found.length = 0;
+      if (entries.length === 0) return;
+      if (!(await poller.log.append(entries, position))) throw new HoldLost();
+      appended += entries.length;
     };
     // One list call: each page is delivered as it arrives, so a feed far behind (resumed from an old id) moves
     // its watermark page by page, and a round cut short by its deadline leaves the next one less to do.
@@ -200,49 +237,63 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           { limit: options.pageSize, order: 'date_insert asc', filter: condition, after },
           fields,
           poller.authorization,
-          { signal: poller.stop.signal, deadlineAt, tally },
+          { signal, deadlineAt, tally },
         );
         for (const record of page.records) {
-          const position = positionOf(record);
-          if (position === undefined) {
+          const at = positionOf(record);
+          if (at === undefined) {
             // Without its date_insert a record has no place in the feed; CarrierX always sends one.
             logger.warn({ drSid: record.drSid }, 'Live feed: CarrierX sent a record without a date_insert');
             continue;
           }
-          found.push({ position, record });
+          found.push({ position: at, record });
         }
-        if (pageByPage) deliver();
+        if (pageByPage) await deliver();
         const last = page.records[page.records.length - 1];
         if (!page.hasMore || last === undefined) break;
         after = last.drSid;
       }
     }
-    deliver();
-    return delivered;
+    await deliver();
+    return appended;
   }
 
-  /** Rounds until the poller stops: the interval between them, Retry-After after a 429, backoff after errors. */
+  /**
+   * Until the poller stops: holds the feed (or waits while another process does), then rounds, with the interval
+   * between them, Retry-After after a 429, backoff after errors.
+   */
   async function run(poller: Poller): Promise<void> {
     const { signal } = poller.stop;
     while (!signal.aborted) {
+      let held: Hold | undefined;
+      try {
+        held = await poller.log.hold(unionFields(poller));
+      } catch (error) {
+        warnLedger(error, 'Live feed: its ledger (Redis) is unavailable; the feed waits for it');
+      }
+      poller.holding = held !== undefined;
+      if (!held) {
+        await pause(poller.log.retryMs, signal);
+        continue;
+      }
       let waitMs = options.pollIntervalMs;
-      const fields = unionFields(poller);
       const span = tracer?.startPollRound({
         filters: poller.filters.length,
-        includeFields: fields,
+        includeFields: [...held.fields],
         subscribers: poller.subscribers.size,
       });
+      const roundSignal = AbortSignal.any([signal, held.signal]);
       try {
-        const delivered = await pollRound(poller, span, fields);
-        poller.roundFields = undefined;
+        const appended = await pollRound(poller, held, roundSignal, span);
         poller.failures = 0;
-        recordLivePoll('ok', delivered);
-        if (span) tracer?.endPollRound(span, 'ok', delivered);
+        recordLivePoll('ok');
+        if (span) tracer?.endPollRound(span, 'ok', appended);
       } catch (error) {
-        poller.roundFields = undefined;
-        if (signal.aborted) {
+        if (roundSignal.aborted || error instanceof HoldLost) {
+          // Stopped, or another process holds the feed now (it polls from the last position appended).
           if (span) tracer?.endPollRound(span, 'cancelled', 0);
-          break;
+          poller.holding = false;
+          continue;
         }
         const failure =
           error instanceof ServiceError ? error : new ServiceError('UPSTREAM_UNAVAILABLE', undefined);
@@ -255,13 +306,13 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
             { code: failure.code, failures: poller.failures },
             'Live feed: polling CarrierX gave up; its subscriptions end with the error',
           );
-          recordLivePoll('gave_up', 0);
+          recordLivePoll('gave_up');
           if (span) tracer?.endPollRound(span, 'gave_up', 0, failure.code);
           for (const subscriber of [...poller.subscribers]) end(subscriber, failure);
           stopPoller(poller);
           break;
         }
-        recordLivePoll(rateLimited ? 'rate_limited' : 'error', 0);
+        recordLivePoll(rateLimited ? 'rate_limited' : 'error');
         if (span) tracer?.endPollRound(span, rateLimited ? 'rate_limited' : 'error', 0, failure.code);
         const retryAfter = failure.extensions.retryAfter;
         if (rateLimited) {
@@ -288,36 +339,44 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     filters: readonly (string | undefined)[],
     resumeFrom: Position | undefined,
   ): Poller {
+    const watermark = now();
     const poller: Poller = {
       key,
       credential,
       authorization,
       filters,
-      state: createPollerState(now(), resumeFrom),
+      log: ledger.open(key, { watermark, resumeFrom }, (entries) => receive(poller, entries)),
       subscribers: new Set(),
       stop: new AbortController(),
       graceTimer: undefined,
-      roundFields: undefined,
       lastFields: POSITION_FIELDS,
+      wanted: new Set(POSITION_FIELDS),
+      watermark: resumeFrom?.at ?? watermark,
+      holding: false,
       failures: 0,
       stopped: false,
     };
     pollers.set(key, poller);
-    // Started on the next tick: the subscriber that starts it is attached first, so the first round asks for its fields.
-    const running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      run(poller).catch((error: unknown) => {
-        logger.error({ err: error }, 'Live feed: a poller failed unexpectedly');
-        for (const subscriber of [...poller.subscribers])
-          end(subscriber, new ServiceError('UPSTREAM_UNAVAILABLE'));
-        stopPoller(poller);
-      }),
-    );
+    // Started on the next tick: the subscriber that starts it is in its set first, so the first round asks for
+    // its fields.
+    const running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() =>
+        run(poller).catch((error: unknown) => {
+          logger.error({ err: error }, 'Live feed: a poller failed unexpectedly');
+          for (const subscriber of [...poller.subscribers])
+            end(subscriber, new ServiceError('UPSTREAM_UNAVAILABLE'));
+          stopPoller(poller);
+        }),
+      )
+      // Gives the feed up (its lease, its fields) once the loop has ended: nothing of it is in flight any more.
+      .then(() => poller.log.close())
+      .catch((error: unknown) => warnLedger(error, 'Live feed: closing a feed in its ledger failed'));
     runs.add(running);
     running.finally(() => runs.delete(running));
     return poller;
   }
 
-  function subscribe(request: LiveRequest): AsyncIterableIterator<LiveEvent> {
+  async function subscribe(request: LiveRequest): Promise<AsyncIterableIterator<LiveEvent>> {
     if (closed) throw new ServiceError('UPSTREAM_UNAVAILABLE', 'This service is shutting down.');
     // The same validation and canonical form as callDetailRecords: nothing unvalidated reaches CarrierX.
     const filters = buildFilters(request.filter, deps.pushDown);
@@ -348,7 +407,6 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     }
     const key = pollerKey(credential, filters);
     let poller = pollers.get(key);
-    const replay = poller && resumeFrom ? missedSince(poller.state, resumeFrom) : [];
     if (!poller) {
       if (pollers.size >= options.maxPollers) {
         throw new ServiceError('LIVE_TOO_MANY_POLLERS', undefined, { limit: options.maxPollers });
@@ -362,13 +420,11 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     const subscriber: Subscriber = {
       credential,
       fields: request.fields,
-      queue: [...replay],
+      queue: [],
       waiting: undefined,
       failWaiting: undefined,
       ended: undefined,
-      // Joining during a round: its records reach this subscriber only if the round asked for its fields;
-      // otherwise it gets records from the next round on, which asks for them.
-      covered: own.roundFields === undefined || request.fields.every((name) => own.roundFields?.has(name)),
+      joined: false,
       detach() {
         if (!own.subscribers.delete(subscriber)) return;
         subscriptions -= 1;
@@ -382,6 +438,7 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         }
       },
     };
+    // Counted (and its fields in the poller's union) from now: the limits hold while it is being set up.
     own.subscribers.add(subscriber);
     subscriptions += 1;
     perCredential.set(credential, held + 1);
@@ -392,6 +449,35 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     };
     if (request.signal?.aborted) onAbort();
     else request.signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      // Fields no subscriber here selected yet: whichever process polls learns them before the next round.
+      const more = request.fields.filter((name) => !own.wanted.has(name));
+      if (more.length > 0) {
+        for (const name of more) own.wanted.add(name);
+        await own.log.want(unionFields(own)).catch((error: unknown) => {
+          // Told again with the next hold; until then its records come without these fields and wait for them.
+          warnLedger(error, 'Live feed: its ledger (Redis) is unavailable; the feed waits for it');
+        });
+      }
+      const join = (missed: LiveEvent[]) => {
+        subscriber.queue.push(...missed);
+        subscriber.joined = true;
+      };
+      if (resumeFrom) {
+        await own.log.resume(resumeFrom, join).catch((error: unknown) => {
+          if (error instanceof ServiceError) throw error;
+          throw new ServiceError(
+            'UPSTREAM_UNAVAILABLE',
+            'The live feed cannot read what this subscription missed now. Try again later.',
+          );
+        });
+      } else join([]);
+    } catch (error) {
+      subscriber.queue.length = 0;
+      end(subscriber, 'done');
+      throw error;
+    }
 
     const iterator: AsyncIterableIterator<LiveEvent> = {
       next() {
@@ -425,9 +511,13 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   const unobserve = observeLiveFeed(() => {
     const at = now();
     let lagMs = 0;
+    let holding = 0;
     // The watermark is the newest date_insert delivered, or the instant the poller started from.
-    for (const poller of pollers.values()) lagMs = Math.max(lagMs, at - poller.state.watermark);
-    return { pollers: pollers.size, subscriptions, lagSeconds: lagMs / 1000 };
+    for (const poller of pollers.values()) {
+      lagMs = Math.max(lagMs, at - poller.watermark);
+      if (poller.holding) holding += 1;
+    }
+    return { pollers: pollers.size, subscriptions, lagSeconds: lagMs / 1000, holding };
   });
 
   return {
@@ -440,7 +530,8 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         for (const subscriber of [...poller.subscribers]) end(subscriber, 'done');
         stopPoller(poller);
       }
-      // Stopping aborted each round in flight and each wait: the loops end at once, their calls cancelled.
+      // Stopping aborted each round in flight and each wait: the loops end at once, their calls cancelled, and
+      // each feed is given up in the ledger (its lease released for the replicas that go on).
       await Promise.all(runs);
     },
   };

@@ -43,12 +43,11 @@ export function decodeEventId(id: string): Position {
 }
 
 /**
- * Everything a poller remembers, in one plain object so that a later change can keep it in Redis and hand a
- * feed over between replicas: the watermark the next round asks from (`date_insert ge`), the dr_sids already
- * delivered at that very instant (CarrierX may insert more records at it after a round has read it), and the
- * last events for resuming by id.
+ * Where a poller is: the watermark the next round asks from (`date_insert ge`) and the dr_sids already delivered
+ * at that very instant (CarrierX may insert more records at it after a round has read it). Plain data: with Redis
+ * it is kept there as JSON, so that another replica takes the feed over from exactly here.
  */
-export interface PollerState {
+export interface PollPosition {
   /** date_insert (ms) the next round asks from, inclusive. */
   watermark: number;
   /** dr_sids (lower case) delivered whose date_insert is the watermark. */
@@ -57,73 +56,68 @@ export interface PollerState {
    * Records at the watermark up to this dr_sid count as delivered too: a feed resumed from an id knows the
    * record it names, and that those before it at the same instant came before it.
    */
-  resumedAfter: string | undefined;
-  /** The last events delivered, oldest first, at most LIVE_REPLAY_RECORDS. */
-  replay: LiveEvent[];
-  /** The position of the last event dropped from `replay`, or where the feed started: ids before it are too old. */
+  resumedAfter?: string | undefined;
+}
+
+/** The last events delivered, for resuming by id. */
+export interface ReplayLog {
+  /** Oldest first, at most LIVE_REPLAY_RECORDS. */
+  readonly events: LiveEvent[];
+  /** The position of the last event dropped from `events`, or where the feed started: ids before it are too old. */
   horizon: Position;
 }
 
-/** A new state: from `watermark` (now), or just after `resumeFrom`. */
-export function createPollerState(watermark: number, resumeFrom?: Position): PollerState {
+/** Where a new feed starts: now (`watermark`), or just after `resumeFrom`. */
+export function startPosition(watermark: number, resumeFrom?: Position): PollPosition {
   if (resumeFrom) {
-    return {
-      watermark: resumeFrom.at,
-      deliveredAtWatermark: [],
-      resumedAfter: resumeFrom.drSid,
-      replay: [],
-      horizon: resumeFrom,
-    };
+    return { watermark: resumeFrom.at, deliveredAtWatermark: [], resumedAfter: resumeFrom.drSid };
   }
-  // Nothing before `watermark` belongs to this feed: an id before it cannot be resumed from here.
-  return {
-    watermark,
-    deliveredAtWatermark: [],
-    resumedAfter: undefined,
-    replay: [],
-    horizon: { at: watermark, drSid: '' },
-  };
+  return { watermark, deliveredAtWatermark: [] };
+}
+
+/** A new feed's horizon: nothing before where it starts belongs to it, so no id before it can be resumed from. */
+export function startHorizon(watermark: number, resumeFrom?: Position): Position {
+  return resumeFrom ?? { at: watermark, drSid: '' };
 }
 
 /** Whether a record at `position`, returned by a round asking from the watermark, was delivered already. */
-export function alreadyDelivered(state: PollerState, position: Position): boolean {
-  if (position.at < state.watermark) return true;
-  if (position.at > state.watermark) return false;
-  if (state.resumedAfter !== undefined && position.drSid <= state.resumedAfter) return true;
-  return state.deliveredAtWatermark.includes(position.drSid);
+export function alreadyDelivered(poll: PollPosition, position: Position): boolean {
+  if (position.at < poll.watermark) return true;
+  if (position.at > poll.watermark) return false;
+  if (poll.resumedAfter !== undefined && position.drSid <= poll.resumedAfter) return true;
+  return poll.deliveredAtWatermark.includes(position.drSid);
 }
 
-/** Records `event` at `position` as delivered: moves the watermark and keeps it for replay. */
-export function markDelivered(
-  state: PollerState,
-  position: Position,
-  event: LiveEvent,
-  replayRecords: number,
-): void {
-  if (position.at > state.watermark) {
-    state.watermark = position.at;
-    state.deliveredAtWatermark = [];
-    state.resumedAfter = undefined;
+/** Records a record at `position` as delivered: the watermark moves to it. */
+export function advance(poll: PollPosition, position: Position): void {
+  if (position.at > poll.watermark) {
+    poll.watermark = position.at;
+    poll.deliveredAtWatermark = [];
+    poll.resumedAfter = undefined;
   }
-  state.deliveredAtWatermark.push(position.drSid);
-  state.replay.push(event);
-  while (state.replay.length > replayRecords) {
-    const dropped = state.replay.shift() as LiveEvent;
-    state.horizon = decodeEventId(dropped.id);
+  poll.deliveredAtWatermark.push(position.drSid);
+}
+
+/** Keeps `event` for replay, dropping the oldest past `replayRecords`. */
+export function remember(log: ReplayLog, event: LiveEvent, replayRecords: number): void {
+  log.events.push(event);
+  while (log.events.length > replayRecords) {
+    const dropped = log.events.shift() as LiveEvent;
+    log.horizon = decodeEventId(dropped.id);
   }
 }
 
 /**
  * The events a subscriber resuming after `from` missed, oldest first; LIVE_RESUME_TOO_OLD when some of them
- * may no longer be in the replay buffer (or came before this feed started).
+ * may no longer be in the replay log (or came before this feed started).
  */
-export function missedSince(state: PollerState, from: Position): LiveEvent[] {
-  if (comparePositions(from, state.horizon) < 0) {
+export function missedSince(log: ReplayLog, from: Position): LiveEvent[] {
+  if (comparePositions(from, log.horizon) < 0) {
     throw new ServiceError('LIVE_RESUME_TOO_OLD');
   }
   const id = encodeEventId(from);
-  const index = state.replay.findIndex((event) => event.id === id);
+  const index = log.events.findIndex((event) => event.id === id);
   // Found: what came after it in delivery order (a record inserted late at an earlier instant included).
-  if (index >= 0) return state.replay.slice(index + 1);
-  return state.replay.filter((event) => comparePositions(decodeEventId(event.id), from) > 0);
+  if (index >= 0) return log.events.slice(index + 1);
+  return log.events.filter((event) => comparePositions(decodeEventId(event.id), from) > 0);
 }

@@ -1,6 +1,7 @@
 import type { CarrierXClient } from '../carrierx/client.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { Ledger } from './ledger.ts';
 
 /** One subscription's ask: whose records, which ones, which fields, and from where. */
 export interface LiveRequest {
@@ -33,11 +34,11 @@ export interface LiveFeedStats {
 export interface LiveFeed {
   /**
    * The records matching `request.filter` inserted from now on (or after `lastEventId`), each once, in
-   * date_insert order. Throws a ServiceError at once for an invalid filter or resume id, or past a limit; the
+   * date_insert order. Rejects with a ServiceError for an invalid filter or resume id, or past a limit; the
    * iterator later fails with a ServiceError when polling gives up or the subscriber falls too far behind, and
    * finishes when `signal` aborts, `return()` is called, or the feed closes.
    */
-  subscribe(request: LiveRequest): AsyncIterableIterator<LiveEvent>;
+  subscribe(request: LiveRequest): Promise<AsyncIterableIterator<LiveEvent>>;
   stats(): LiveFeedStats;
   /** Ends every subscription (their iterators finish) and stops every poller: for drain. */
   close(): Promise<void>;
@@ -76,6 +77,8 @@ export interface LiveFeedDeps {
   options: LiveFeedOptions;
   /** Unconfirmed filter operators CarrierX accepts (CARRIERX_FILTER_OPERATORS), as for queries. */
   pushDown?: ReadonlySet<string> | undefined;
+  /** Where feeds' logs live (src/live/ledger.ts): this process's memory unless given Redis's, for a fleet. */
+  ledger?: Ledger | undefined;
   /** The wall clock the first watermark is read from (tests pin it). */
   now?: () => number;
 }

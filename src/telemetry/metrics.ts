@@ -286,6 +286,8 @@ export interface LiveFeedGauges {
   subscriptions: number;
   /** Seconds from the newest date_insert a poller has seen (or its start) to now, the largest over its pollers. */
   lagSeconds: number;
+  /** Pollers this process polls CarrierX for: all of them alone, those whose Redis lease it holds in a fleet. */
+  holding: number;
 }
 
 // The feeds of this process (one in the server; tests make several), summed by the gauges.
@@ -306,6 +308,11 @@ liveGauge(
   'Pollers of the live call feed running (one per credential and filter).',
   (feeds) => feeds.reduce((sum, feed) => sum + feed.pollers, 0),
 );
+liveGauge(
+  'live_feed_pollers_polling',
+  'Pollers this process polls CarrierX for: every poller alone; with REDIS_URL, those whose lease it holds (the others read what the holder delivers).',
+  (feeds) => feeds.reduce((sum, feed) => sum + feed.holding, 0),
+);
 liveGauge('live_feed_subscriptions', 'Live call feed subscriptions open.', (feeds) =>
   feeds.reduce((sum, feed) => sum + feed.subscriptions, 0),
 );
@@ -321,13 +328,14 @@ export function observeLiveFeed(read: () => LiveFeedGauges): () => void {
   return () => liveFeeds.delete(read);
 }
 
-/** Counts one live poll round's outcome and the records it handed to subscribers. */
-export function recordLivePoll(
-  outcome: 'ok' | 'rate_limited' | 'error' | 'gave_up',
-  delivered: number,
-): void {
+/** Counts one live poll round's outcome. */
+export function recordLivePoll(outcome: 'ok' | 'rate_limited' | 'error' | 'gave_up'): void {
   livePolls.labels(outcome).inc();
-  if (delivered > 0) liveRecords.inc(delivered);
+}
+
+/** Counts records handed to subscribers (one per subscriber a record reached). */
+export function recordLiveDelivered(count: number): void {
+  if (count > 0) liveRecords.inc(count);
 }
 
 /**

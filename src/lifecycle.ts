@@ -67,6 +67,19 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       new Promise((resolve) => setTimeout(resolve, config.cache.redisTimeoutMs).unref()),
     ]);
   }
+  // With REDIS_URL, one replica of the fleet polls each live feed and every replica reads what it delivers;
+  // imported only then, as the cache's store is.
+  const liveLedger = config.cache.redisUrl
+    ? (await import('./live/redis-ledger.ts')).createRedisLedger({
+        url: config.cache.redisUrl,
+        timeoutMs: config.cache.redisTimeoutMs,
+        keyPrefix: config.cache.keyPrefix,
+        leaseMs: config.live.leaseMs,
+        replayRecords: config.live.replayRecords,
+        pageSize: config.live.pageSize,
+        logger,
+      })
+    : undefined;
   // Reloaded without a restart (docs/frontend.md): on SIGHUP (a cluster primary passes it on to each worker),
   // and when a manifest's file changes.
   const persistedDocuments = createLivePersistedDocuments({ ...config.persistedDocuments, logger });
@@ -80,6 +93,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     logger,
     persistedDocuments,
     ...(cacheStore ? { cacheStore } : {}),
+    ...(liveLedger ? { liveLedger } : {}),
     // A worker's in-process cache is one of several: an invalidation goes through the primary to all of them.
     ...(cluster.isWorker && workerCachesNeedRelay(config)
       ? {
@@ -177,6 +191,8 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
         stopWatching?.();
         await client.close();
         await cacheStore?.close?.();
+        // After the drain closed the feed: each feed's lease is released, for another replica to take at once.
+        await liveLedger?.close();
         await upstream.close();
         metrics?.close();
         // The spans of the last requests are still in the batch: sent before the process goes.

@@ -33,6 +33,11 @@ export const liveEnv = z.object({
   LIVE_POLL_MAX_BACKOFF_MS: optional(integer(10, 3_600_000))
     .default(60_000)
     .describe('the longest wait between failed polls (exponential backoff with jitter)'),
+  LIVE_LEASE_MS: optional(integer(300, 600_000))
+    .default(6_000)
+    .describe(
+      'with REDIS_URL: a live feed whose polling replica dies is taken over by another within this time',
+    ),
 });
 
 export function liveConfig(e: z.output<typeof liveEnv>) {
@@ -49,6 +54,7 @@ export function liveConfig(e: z.output<typeof liveEnv>) {
       maxPollFailures: e.LIVE_POLL_MAX_FAILURES,
       pollTimeoutMs: e.LIVE_POLL_TIMEOUT_MS,
       maxBackoffMs: e.LIVE_POLL_MAX_BACKOFF_MS,
+      leaseMs: e.LIVE_LEASE_MS,
       /** CarrierX's largest page: a poll that has fallen behind catches up in as few calls as it can. */
       pageSize: 1_000,
     },

@@ -6,6 +6,7 @@ import type { Config } from '../config/index.ts';
 import { maskErrorForProduction } from '../errors.ts';
 import { type AnswerCache, attachAnswerCache, createAnswerCache } from '../http/answer-cache.ts';
 import { createLiveFeed, type LiveFeed } from '../live/feed.ts';
+import type { Ledger } from '../live/ledger.ts';
 import { type CdrCache, createCdrCache, createFingerprint, type LookupResult } from '../records/cdr-cache.ts';
 import type { CacheStore } from '../records/entry.ts';
 import { createMemoryStore } from '../records/memory-store.ts';
@@ -68,6 +69,8 @@ export interface AppDeps {
   persistedDocuments?: LivePersistedDocuments;
   /** The live call feed subscriptions follow; unset: one of the app's own (LIVE_*), closed on drain. */
   liveFeed?: LiveFeed;
+  /** Where the app's own live feed keeps its logs: Redis for a fleet (REDIS_URL); unset: this process's memory. */
+  liveLedger?: Ledger;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -360,6 +363,7 @@ export function createApp(deps: AppDeps): App {
       logger,
       options: config.live,
       pushDown: config.carrierx.filterOperators,
+      ledger: deps.liveLedger,
     });
   const contextFactory = createContextFactory({
     client: cache ?? client,

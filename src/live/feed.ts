@@ -508,21 +508,18 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     return iterator;
   }
 
+  const polling = () => [...pollers.values()].filter((poller) => poller.holding).length;
   const unobserve = observeLiveFeed(() => {
     const at = now();
     let lagMs = 0;
-    let holding = 0;
     // The watermark is the newest date_insert delivered, or the instant the poller started from.
-    for (const poller of pollers.values()) {
-      lagMs = Math.max(lagMs, at - poller.watermark);
-      if (poller.holding) holding += 1;
-    }
-    return { pollers: pollers.size, subscriptions, lagSeconds: lagMs / 1000, holding };
+    for (const poller of pollers.values()) lagMs = Math.max(lagMs, at - poller.watermark);
+    return { pollers: pollers.size, subscriptions, lagSeconds: lagMs / 1000, holding: polling() };
   });
 
   return {
     subscribe,
-    stats: () => ({ pollers: pollers.size, subscriptions }),
+    stats: () => ({ pollers: pollers.size, subscriptions, polling: polling() }),
     async close() {
       closed = true;
       unobserve();

@@ -28,6 +28,8 @@ export interface LiveEvent {
 export interface LiveFeedStats {
   readonly pollers: number;
   readonly subscriptions: number;
+  /** Pollers this process polls CarrierX for (all of them alone; in a fleet, those whose lease it holds). */
+  readonly polling: number;
 }
 
 /** The live call feed's registry of pollers; transports (GraphQL, SSE, WebSocket) subscribe through it. */

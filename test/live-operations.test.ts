@@ -79,7 +79,11 @@ interface Subscriber {
 }
 
 /** A subscription over SSE (Yoga's distinct-connections protocol). */
-async function overSse(server: Server, query: string): Promise<Subscriber> {
+async function overSse(
+  server: Server,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<Subscriber> {
   const abort = new AbortController();
   const response = await fetch(`${server.origin}/graphql`, {
     method: 'POST',
@@ -88,7 +92,7 @@ async function overSse(server: Server, query: string): Promise<Subscriber> {
       accept: 'text/event-stream',
       authorization: `Bearer ${DEMO_TOKEN}`,
     },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, variables }),
     signal: abort.signal,
   });
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -119,7 +123,11 @@ async function overSse(server: Server, query: string): Promise<Subscriber> {
 }
 
 /** A subscription over graphql-ws; a refusal before it subscribes comes back as a result with its errors. */
-async function overWebSocket(server: Server, query: string): Promise<Subscriber> {
+async function overWebSocket(
+  server: Server,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<Subscriber> {
   const client = createClient({
     url: `${server.origin.replace('http', 'ws')}/graphql`,
     webSocketImpl: WebSocket,
@@ -129,7 +137,7 @@ async function overWebSocket(server: Server, query: string): Promise<Subscriber>
     connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
     on: { opened: (socket) => sockets.push(socket as WebSocket) },
   });
-  const events = client.iterate({ query });
+  const events = client.iterate({ query, ...(variables ? { variables } : {}) });
   return {
     async next() {
       try {
@@ -240,6 +248,24 @@ describe.each(TRANSPORTS)('a subscription over %s', (_transport, subscribe) => {
     });
     // Nothing was asked of CarrierX: no poller started.
     expect(server.harness.simulator.requests).toEqual([]);
+    await subscriber.close();
+  });
+
+  it('is refused with BAD_USER_INPUT, as a query is, when a variable does not fit its declared type', async () => {
+    const server = await start();
+    const subscriber = await subscribe(
+      server,
+      'subscription Calls($filter: CallDetailRecordFilter) { callDetailRecordAdded(filter: $filter) { drSid } }',
+      { filter: { direction: 'SIDEWAYS' } },
+    );
+    const refusal = await subscriber.next();
+    expect(refusal?.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/\$filter.*direction/),
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+      }),
+    ]);
+    expect((liveFeedOf(server.harness.app) as LiveFeed).stats().subscriptions).toBe(0);
     await subscriber.close();
   });
 });

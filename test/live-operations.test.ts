@@ -229,6 +229,20 @@ describe.each(TRANSPORTS)('a subscription over %s', (_transport, subscribe) => {
     expect(lines[0]?.ms).toBeGreaterThan(0);
   });
 
+  it('writes on its access-log line the code of the error that ended it', async () => {
+    const server = await start();
+    // Its setup calls no one; its feed's first poll is refused, which ends it.
+    server.harness.simulator.faults.add({
+      match: { token: DEMO_TOKEN },
+      fault: { kind: 'status', status: 401 },
+    });
+    const subscriber = await subscribe(server, SUBSCRIPTION);
+    const lines = await accessLinesOf(server, 'Calls');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'subscription', events: 0, errors: ['UNAUTHENTICATED'] });
+    await subscriber.close();
+  });
+
   it('is refused with COST_ESTIMATED_TOO_EXPENSIVE before it subscribes when each event would cost more than MAX_OPERATION_COST', async () => {
     const server = await start();
     server.harness.simulator.resetLog();

@@ -161,7 +161,7 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
 const EXECUTED = Symbol('executed');
 type Marked = { [EXECUTED]?: true };
 
-/** A subscription that subscribed, until it ends: when, and what its events have carried so far. */
+/** A subscription that subscribed, until it ends: its labels, and what its events have carried so far. */
 interface OpenSubscription {
   readonly type: string;
   readonly name: string | undefined;
@@ -237,7 +237,8 @@ export function observeStep(options: ObservabilityOptions): ExecutionStep {
       const subscription = open.get(context);
       if (!subscription) return;
       open.delete(context);
-      if (error !== undefined) subscription.codes.add(codeOf((error ?? {}) as MaybeCoded));
+      // The error that ended it, as its source threw it (before Yoga's masking, later in the plugin list).
+      if (error !== undefined) subscription.codes.add(codeOf(Object(error) as MaybeCoded));
       const { observed } = context;
       logOperation(options, {
         requestId: observed.requestId,

@@ -5,6 +5,7 @@ import { partnersTypeDefs } from '../examples/federation/partners-subgraph.ts';
 import { DESCENDANT_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createCostEstimator } from '../src/graphql/execution/cost.ts';
+import { schema } from '../src/graphql/schema/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 type Body = {
@@ -182,6 +183,21 @@ describe('MAX_OPERATION_COST', () => {
       estimated: 901,
     });
     expect(h.simulator.requests).toHaveLength(0);
+  });
+});
+
+describe('a subscription', () => {
+  const estimator = createCostEstimator(schema);
+  const cost = (query: string) => estimator.estimate(parse(query), undefined, undefined)?.cost;
+
+  it('costs what one event costs: callDetailRecordAdded one record, plus what its selection would call for', () => {
+    expect(cost('subscription { callDetailRecordAdded { drSid numberSrc } }')).toBe(1);
+    // Every event would list a page of its endpoint's calls: a call and up to 5 records, each time.
+    expect(
+      cost(
+        'subscription { callDetailRecordAdded { endpointSrc { callDetailRecords(side: SRC, first: 5) { nodes { drSid } } } } }',
+      ),
+    ).toBe(1 + 1 + 5);
   });
 });
 

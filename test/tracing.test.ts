@@ -134,6 +134,7 @@ describe('OpenTelemetry traces from npm start', () => {
   const retried = traceparent();
   const gatewayTrace = traceparent();
   const listed = traceparent();
+  const subscribed = traceparent();
   /** A value a caller filters by: telemetry may record that the filter has a condition, never its value. */
   const SECRET_NUMBER = '+15165551234';
 
@@ -200,6 +201,21 @@ describe('OpenTelemetry traces from npm start', () => {
         }),
       });
       expect(await page.json()).toHaveProperty('data.callDetailRecords');
+      // A live subscription over SSE: its response starts once it has subscribed; then the client leaves.
+      const leave = new AbortController();
+      const stream = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          ...AUTH,
+          traceparent: subscribed.header,
+        },
+        body: JSON.stringify({ query: 'subscription Calls { callDetailRecordAdded { drSid } }' }),
+        signal: leave.signal,
+      });
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      leave.abort();
       upstream = (await (await fetch(`${simulator}/_simulator/requests`)).json()) as Recorded[];
     } finally {
       // SIGTERM: the spans still batched must be exported before the process exits.
@@ -268,6 +284,25 @@ describe('OpenTelemetry traces from npm start', () => {
     expect(upstream.filter((r) => r.traceparent?.includes(traceId)).map((r) => r.traceparent)).toEqual([
       `00-${traceId}-${client.spanId}-01`,
     ]);
+  });
+
+  it("gives a subscription one span for its setup, under its request's span, and none for its life", () => {
+    const spans = traceOf(subscribed.traceId);
+    const server = one(spans, 'server');
+    const operation = one(spans, 'internal');
+    expect(server).toMatchObject({ name: 'POST /graphql', parentSpanId: subscribed.spanId });
+    expect(operation).toMatchObject({
+      name: 'subscription Calls',
+      parentSpanId: server.spanId,
+      error: false,
+    });
+    expect(operation.attributes).toMatchObject({
+      'graphql.operation.type': 'subscription',
+      'graphql.operation.name': 'Calls',
+      'carrierx.upstream_calls': 0,
+    });
+    // The feed's polls are traces of their own (one poll serves every subscriber of a filter).
+    expect(spans.filter((span) => span.kind === 'client')).toEqual([]);
   });
 
   it('makes one client span per CarrierX attempt, the retry numbered and the failed one marked', () => {

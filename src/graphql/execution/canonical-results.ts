@@ -59,7 +59,11 @@ export function canonicalResult(result: ExecutionResult, document: DocumentNode)
   return canonical;
 }
 
-/** The execution step that gives results one shape whichever executor ran (before errors are masked). */
+/**
+ * The execution step that gives results one shape whichever executor ran (before errors are masked): a query's,
+ * and each event of a subscription (graphql-jit executes those too).
+ */
 export const canonicalResultStep: ExecutionStep = {
   finish: ({ document }, result) => canonicalResult(result, document),
+  event: ({ document }, result) => canonicalResult(result, document),
 };

@@ -41,13 +41,26 @@ export interface OperationRun {
   readonly context: OperationContext;
 }
 
+/**
+ * A step's hooks. A query or mutation runs `start`, then `finish` over its result. A subscription runs `start`
+ * before it subscribes (so a step can refuse it, nothing subscribed) and then either `finish`, when it answers
+ * with one result instead of a stream (a refusal, an error in its subscribe resolver), or `subscribed`, `event`
+ * for each result it streams, and `ended` once.
+ */
 export interface ExecutionStep {
   /** Before execution, in list order; a result returned here answers the operation instead of executing it. */
   start?(run: OperationRun): ExecutionResult | undefined;
   /** After execution (or a start's answer), in list order: the result to pass on. */
   finish?(run: OperationRun, result: ExecutionResult): ExecutionResult;
-  /** After an execution that streams (a subscription): nothing to rewrite, but what `start` began ends. */
-  finishStream?(run: OperationRun): void;
+  /** A subscription has subscribed: its setup is over, its events follow. */
+  subscribed?(run: OperationRun): void;
+  /** Each event a subscription streams, executed, in list order: the result to send. */
+  event?(run: OperationRun, result: ExecutionResult): ExecutionResult;
+  /**
+   * A subscription's stream ended: its source completed, the client left, or the source failed with `error`
+   * (which Yoga's masking then answers, as it does what fails outside execution).
+   */
+  ended?(run: OperationRun, error?: unknown): void;
 }
 
 /** Each step's `start` until one answers; that answer, or undefined when execution should run. */
@@ -87,31 +100,74 @@ export function runBetweenSteps(
     : finishSteps(steps, run, executed);
 }
 
-/** The steps around every execution envelop runs (Yoga's path, and the HTTP fast path's full pipeline). */
+/** The operation's run, with the variables every executor is handed (see `ownVariables`). */
+function runOf(args: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null | undefined;
+  variableValues?: Readonly<Record<string, unknown>> | null | undefined;
+  contextValue?: unknown;
+}): OperationRun {
+  // The executor gets the copy too (absent variables as an empty one, which graphql-jit would otherwise
+  // make a plain object of): envelop spreads these same args into its call.
+  args.variableValues = ownVariables(args.variableValues);
+  return {
+    schema: args.schema,
+    document: args.document,
+    operationName: args.operationName,
+    variables: args.variableValues,
+    context: args.contextValue as OperationContext,
+  };
+}
+
+/**
+ * The steps around every operation envelop runs (Yoga's path, the HTTP fast path's full pipeline, graphql-ws):
+ * queries and mutations on its execute hooks, subscriptions on its subscribe hooks, which have the same shape.
+ */
 export function useExecutionSteps(steps: readonly ExecutionStep[]): Plugin<Context> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      // The executor gets the copy too (absent variables as an empty one, which graphql-jit would otherwise
-      // make a plain object of): envelop spreads these same args into its call.
-      args.variableValues = ownVariables(args.variableValues);
-      const run: OperationRun = {
-        schema: args.schema,
-        document: args.document,
-        operationName: args.operationName,
-        variables: args.variableValues as OperationRun['variables'],
-        context: args.contextValue as OperationContext,
-      };
+      const run = runOf(args);
       const answer = startSteps(steps, run);
       // envelop still runs onExecuteDone with a result set here.
       if (answer !== undefined) setResultAndStopExecution(answer);
       return {
         onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result)) {
-            for (const step of steps) step.finishStream?.(run);
-            return;
-          }
+          // Neither graphql-js 16 nor graphql-jit streams an execution (@defer and @stream are not enabled).
+          if (isAsyncIterable(result)) return;
           setResult(finishSteps(steps, run, result));
         },
+      };
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const run = runOf(args);
+      const answer = startSteps(steps, run);
+      // As for onExecute: envelop still runs onSubscribeResult with a result set here.
+      if (answer !== undefined) setResultAndStopExecution(answer);
+      let ended = false;
+      const end = (error?: unknown) => {
+        if (ended) return;
+        ended = true;
+        for (const step of steps) step.ended?.(run, error);
+      };
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterable(result)) {
+            setResult(finishSteps(steps, run, result));
+            return;
+          }
+          for (const step of steps) step.subscribed?.(run);
+          return {
+            onNext({ result: event, setResult: setEvent }) {
+              let finished = event;
+              for (const step of steps) if (step.event) finished = step.event(run, finished);
+              setEvent(finished);
+            },
+            onEnd: () => end(),
+          };
+        },
+        // The source failed after subscribing: no `onEnd` follows.
+        onSubscribeError: ({ error }) => end(error),
       };
     },
   };

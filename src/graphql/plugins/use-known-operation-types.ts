@@ -6,9 +6,12 @@ const knownOperationTypes: ValidationRule = (context) => ({
   OperationDefinition(node) {
     if (context.getSchema().getRootType(node.operation)) return;
     context.reportError(
-      new GraphQLError(`This service has no ${node.operation} operations; it answers queries only.`, {
-        nodes: node,
-      }),
+      new GraphQLError(
+        `This service has no ${node.operation} operations: it answers queries and subscriptions.`,
+        {
+          nodes: node,
+        },
+      ),
     );
   },
 });

@@ -102,13 +102,12 @@ export interface FinishedOperation {
   traceId?: string | undefined;
   /** Answered from the answer cache, without executing (src/http/answer-cache.ts). */
   fromAnswerCache?: boolean;
+  /** A subscription's: the events it delivered. */
+  events?: number;
 }
 
-/**
- * The metrics, operation span end and access-log line of one operation: executed (below), or answered from the
- * answer cache, which reports what it answered as this same operation.
- */
-export function reportOperation(options: ObservabilityOptions, operation: FinishedOperation): void {
+/** The metrics and operation span end of one operation, when its result (a subscription: its setup) is known. */
+function countOperation(operation: FinishedOperation): void {
   const { type, name, codes, ms, tally, span } = operation;
   recordOperation(type, name, codes[0] ?? 'ok', ms / 1000, tally.records);
   if (span) {
@@ -118,27 +117,40 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
       records: tally.records,
     });
   }
-  if (options.accessLog) {
-    // No variables and no token: the name, the shape of the work and how it ended.
-    options.logger.info(
-      {
-        requestId: operation.requestId,
-        operation: name ?? null,
-        type,
-        ms: Math.round(ms * 10) / 10,
-        upstreamCalls: tally.upstreamCalls,
-        records: tally.records,
-        errors: codes,
-        // Where the answer came from, when not all from CarrierX just now: an operator reading a surprising
-        // answer needs to know it was kept, or stale.
-        ...(operation.fromAnswerCache ? { answerCache: 'hit' } : {}),
-        ...(tally.cacheHits ? { recordCacheHits: tally.cacheHits } : {}),
-        ...(tally.stale ? { staleRecords: tally.stale } : {}),
-        ...(operation.traceId ? { traceId: operation.traceId } : {}),
-      },
-      'operation',
-    );
-  }
+}
+
+/** The access-log line of one operation, once it has ended (ACCESS_LOG): no variables and no token. */
+function logOperation(options: ObservabilityOptions, operation: FinishedOperation): void {
+  if (!options.accessLog) return;
+  const { type, name, codes, ms, tally } = operation;
+  options.logger.info(
+    {
+      requestId: operation.requestId,
+      operation: name ?? null,
+      type,
+      ms: Math.round(ms * 10) / 10,
+      upstreamCalls: tally.upstreamCalls,
+      records: tally.records,
+      errors: codes,
+      ...(operation.events !== undefined ? { events: operation.events } : {}),
+      // Where the answer came from, when not all from CarrierX just now: an operator reading a surprising
+      // answer needs to know it was kept, or stale.
+      ...(operation.fromAnswerCache ? { answerCache: 'hit' } : {}),
+      ...(tally.cacheHits ? { recordCacheHits: tally.cacheHits } : {}),
+      ...(tally.stale ? { staleRecords: tally.stale } : {}),
+      ...(operation.traceId ? { traceId: operation.traceId } : {}),
+    },
+    'operation',
+  );
+}
+
+/**
+ * The metrics, operation span end and access-log line of one operation: executed (below), or answered from the
+ * answer cache, which reports what it answered as this same operation.
+ */
+export function reportOperation(options: ObservabilityOptions, operation: FinishedOperation): void {
+  countOperation(operation);
+  logOperation(options, operation);
 }
 
 /**
@@ -149,12 +161,31 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
 const EXECUTED = Symbol('executed');
 type Marked = { [EXECUTED]?: true };
 
+/** A subscription that subscribed, until it ends: its labels, and what its events have carried so far. */
+interface OpenSubscription {
+  readonly type: string;
+  readonly name: string | undefined;
+  events: number;
+  readonly codes: Set<string>;
+}
+
 /**
  * The execution step that observes each operation: its span starts before anything runs (so the loader built
  * during it puts the CarrierX calls' spans under it), and once it has its result, its metrics, span end and
  * access-log line. First in the list: it sees the result as executed, before any other step rewrites it.
+ *
+ * A subscription lives for hours, so its report is split. Its setup is the operation the metrics count and the
+ * span covers: counted once, when it subscribes (or is refused), with the time its setup took; no span covers
+ * its life, whose CarrierX polls have spans of their own (src/live/). Its access-log line is written when it
+ * ends, with its whole duration, the events it delivered and every error code it carried.
  */
 export function observeStep(options: ObservabilityOptions): ExecutionStep {
+  const open = new WeakMap<OperationContext, OpenSubscription>();
+  /** The operation's type and name, as labels: the name cut to MAX_OPERATION_NAME_LENGTH. */
+  const labelsOf = (document: DocumentNode, operationName: string | null | undefined) => {
+    const operation = operationOf(document, operationName);
+    return { type: operation?.operation ?? 'unknown', name: boundedName(operation?.name?.value) };
+  };
   return {
     start({ context, document, operationName }) {
       (context.request as Marked)[EXECUTED] = true;
@@ -163,9 +194,7 @@ export function observeStep(options: ObservabilityOptions): ExecutionStep {
     },
     finish({ context, document, operationName }, result) {
       const { observed } = context;
-      const operation = operationOf(document, operationName);
-      const type = operation?.operation ?? 'unknown';
-      const name = boundedName(operation?.name?.value);
+      const { type, name } = labelsOf(document, operationName);
       // A served copy of this answer reports itself as this operation (src/http/answer-cache.ts).
       observed.operation = { type, name };
       reportOperation(options, {
@@ -177,12 +206,50 @@ export function observeStep(options: ObservabilityOptions): ExecutionStep {
         tally: observed.tally,
         span: observed.span,
         traceId: observed.span ? observed.traceId : undefined,
+        // A subscription answered with one result (refused, or its subscribe resolver failed) delivered none.
+        ...(type === 'subscription' ? { events: 0 } : {}),
       });
       return result;
     },
-    finishStream({ context }) {
-      const { span } = context.observed;
-      if (span) tracer?.endOperation(span, { errorCodes: [], upstreamCalls: 0, records: 0 });
+    subscribed({ context, document, operationName }) {
+      const { observed } = context;
+      const { type, name } = labelsOf(document, operationName);
+      open.set(context, { type, name, events: 0, codes: new Set() });
+      countOperation({
+        requestId: observed.requestId,
+        type,
+        name,
+        codes: [],
+        ms: performance.now() - observed.startedAt,
+        tally: observed.tally,
+        span: observed.span,
+      });
+    },
+    event({ context }, result) {
+      const subscription = open.get(context);
+      if (subscription) {
+        subscription.events++;
+        for (const code of errorCodes(result)) subscription.codes.add(code);
+      }
+      return result;
+    },
+    ended({ context }, error) {
+      const subscription = open.get(context);
+      if (!subscription) return;
+      open.delete(context);
+      // The error that ended it, as its source threw it (before Yoga's masking, later in the plugin list).
+      if (error !== undefined) subscription.codes.add(codeOf(Object(error) as MaybeCoded));
+      const { observed } = context;
+      logOperation(options, {
+        requestId: observed.requestId,
+        type: subscription.type,
+        name: subscription.name,
+        codes: [...subscription.codes],
+        ms: performance.now() - observed.startedAt,
+        tally: observed.tally,
+        events: subscription.events,
+        traceId: observed.span ? observed.traceId : undefined,
+      });
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { CallDetailRecordRef } from './call-detail-record.ts';
 import { CallDetailRecordFilterInput } from './call-detail-records.ts';
+import { COST, costs } from './cost.ts';
 import { selectedApiFields } from './selection.ts';
 
 /** The header a reconnecting EventSource sends: the `id:` of the last event it received. */
@@ -32,6 +33,10 @@ builder.subscriptionField('callDetailRecordAdded', (t) =>
     description:
       'Every new call detail record matching the filter, once each, in date_insert order. CarrierX publishes no callback for new records: they are found by polling its list endpoint (LIVE_POLL_INTERVAL_MS), one poll shared by every subscriber with the same token and filter. Over SSE each event carries an id; a reconnect sending it back as Last-Event-ID resumes after it. Only the fields selected are fetched.',
     args: { filter: t.arg({ type: CallDetailRecordFilterInput }) },
+    // What each event costs: its record, which the feed's shared poll already fetched (the poll's calls are
+    // the feed's, bounded by LIVE_MAX_POLLERS, not this subscription's). The estimate is of one event, as
+    // IBM's spec and Apollo's demand control weigh a subscription: its selection, the operation type adding 0.
+    directives: costs(COST.record),
     subscribe: (_root, args, context, info) => {
       const { request } = context as Context & YogaInitialContext;
       const { live } = context;

@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createClient } from 'graphql-ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { liveFeedOf } from '../src/graphql/app.ts';
+import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
+import type { LiveFeed } from '../src/live/feed.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+// A subscription goes through the same per-operation steps as a query (src/graphql/execution/steps.ts): counted,
+// logged, estimated and masked. Over both real transports: the app's Node HTTP server on a free loopback port
+// (SSE and graphql-ws), the embedded simulator as CarrierX, records added to it while a subscriber listens.
+
+const SUBSCRIPTION = 'subscription Calls { callDetailRecordAdded { drSid numberSrc } }';
+
+/** Each event would list a page of up to 1,000 of its endpoint's calls: far past MAX_OPERATION_COST. */
+const COSTLY = `subscription Costly {
+  callDetailRecordAdded { drSid endpointSrc { callDetailRecords(side: SRC, first: 1000) { nodes { drSid } } } }
+}`;
+
+interface Server {
+  harness: Harness;
+  http: HttpServer;
+  origin: string;
+  /** Adds a record to the simulator, dated after the feed's first watermark; `fields` overrides the sample's. */
+  insert(ms: number, fields?: Record<string, unknown>): string;
+}
+
+const open: Server[] = [];
+const sockets: WebSocket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.terminate();
+  for (const server of open.splice(0)) {
+    server.http.server.closeAllConnections();
+    await server.http.drain();
+    await server.harness.close();
+  }
+});
+
+async function start(env: Record<string, string> = {}): Promise<Server> {
+  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ACCESS_LOG: 'true', ...env });
+  const http = createHttpServer(harness.app, harness.config);
+  await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
+  http.markReady();
+  const { port } = http.server.address() as AddressInfo;
+  // Dated an hour ahead: after the first watermark (the clock when the poller starts) whenever it starts.
+  const base = Date.now() + 3_600_000;
+  const template = harness.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
+  const server: Server = {
+    harness,
+    http,
+    origin: `http://127.0.0.1:${port}`,
+    insert(ms, fields = {}) {
+      const drSid = randomUUID();
+      harness.simulator.addRecord({
+        ...template,
+        dr_sid: drSid,
+        date_insert: new Date(base + ms).toISOString(),
+        ...fields,
+      });
+      return drSid;
+    },
+  };
+  open.push(server);
+  return server;
+}
+
+type Result = { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+
+/** One subscriber, over SSE or graphql-ws: its results as they arrive, and a way to stop listening. */
+interface Subscriber {
+  /** The next result; undefined once the stream has ended. */
+  next(): Promise<Result | undefined>;
+  close(): Promise<void>;
+}
+
+/** A subscription over SSE (Yoga's distinct-connections protocol). */
+async function overSse(
+  server: Server,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<Subscriber> {
+  const abort = new AbortController();
+  const response = await fetch(`${server.origin}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${DEMO_TOKEN}`,
+    },
+    body: JSON.stringify({ query, variables }),
+    signal: abort.signal,
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    async next() {
+      for (;;) {
+        const end = buffered.indexOf('\n\n');
+        if (end >= 0) {
+          const frame = buffered.slice(0, end).split('\n');
+          buffered = buffered.slice(end + 2);
+          if (frame.includes('event: complete')) return undefined;
+          const data = frame.find((line) => line.startsWith('data: '));
+          // Keep-alive comments and frames without data are not results.
+          if (frame.includes('event: next') && data) return JSON.parse(data.slice(6)) as Result;
+          continue;
+        }
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return undefined;
+        buffered += decoder.decode(value, { stream: true });
+      }
+    },
+    async close() {
+      abort.abort();
+    },
+  };
+}
+
+/** A subscription over graphql-ws; a refusal before it subscribes comes back as a result with its errors. */
+async function overWebSocket(
+  server: Server,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<Subscriber> {
+  const client = createClient({
+    url: `${server.origin.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => {},
+    connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
+    on: { opened: (socket) => sockets.push(socket as WebSocket) },
+  });
+  const events = client.iterate({ query, ...(variables ? { variables } : {}) });
+  return {
+    async next() {
+      try {
+        const step = await events.next();
+        return step.done ? undefined : (step.value as Result);
+      } catch (errors) {
+        // graphql-ws's `error` message: the operation was refused before it subscribed.
+        if (Array.isArray(errors)) return { errors } as Result;
+        throw errors;
+      }
+    },
+    async close() {
+      await events.return?.();
+      await client.dispose();
+    },
+  };
+}
+
+const TRANSPORTS = [
+  ['SSE', overSse],
+  ['graphql-ws', overWebSocket],
+] as const;
+
+/** Resolves once the feed holds `count` subscriptions: a record must be added only once its subscriber exists. */
+async function subscribed(server: Server, count: number): Promise<void> {
+  const feed = liveFeedOf(server.harness.app) as LiveFeed;
+  while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** Resolves once no subscription is left in the feed (a closed one ends as the server notices). */
+async function unsubscribed(server: Server): Promise<void> {
+  const feed = liveFeedOf(server.harness.app) as LiveFeed;
+  while (feed.stats().subscriptions > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** The value of one sample of the registry, as the exposition writes its key: `name{label="value",...}`. */
+async function sample(key: string): Promise<number> {
+  for (const line of (await metricsRegistry.metrics()).split('\n')) {
+    if (line.startsWith(`${key} `)) return Number(line.slice(key.length + 1));
+  }
+  return 0;
+}
+
+const accessLines = (server: Server) =>
+  server.harness.logs
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === 'operation');
+
+/** The access-log lines of the operation `name`, once there is one (a subscription's comes when it ends). */
+async function accessLinesOf(server: Server, name: string): Promise<Record<string, unknown>[]> {
+  for (;;) {
+    const lines = accessLines(server).filter((line) => line.operation === name);
+    if (lines.length > 0) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe.each(TRANSPORTS)('a subscription over %s', (_transport, subscribe) => {
+  it('is counted once in graphql_operations_total when it subscribes, not again for each event', async () => {
+    const server = await start();
+    const key = 'graphql_operations_total{type="subscription",name="Calls",outcome="ok"}';
+    const before = await sample(key);
+    const subscriber = await subscribe(server, SUBSCRIPTION);
+    await subscribed(server, 1);
+    const drSids = [server.insert(1), server.insert(2)];
+    const results = [await subscriber.next(), await subscriber.next()];
+    expect(results.map((r) => r?.data)).toEqual(
+      drSids.map((drSid) => ({ callDetailRecordAdded: { drSid, numberSrc: expect.any(String) } })),
+    );
+    expect((await sample(key)) - before).toBe(1);
+    await subscriber.close();
+  });
+
+  it('writes one access-log line when it ends, naming it and counting the events it delivered', async () => {
+    const server = await start();
+    const subscriber = await subscribe(server, SUBSCRIPTION);
+    await subscribed(server, 1);
+    server.insert(1);
+    server.insert(2);
+    await subscriber.next();
+    await subscriber.next();
+    // Open, it has no line yet: the line says how it ended.
+    expect(accessLines(server)).toEqual([]);
+    await subscriber.close();
+    await unsubscribed(server);
+    const lines = await accessLinesOf(server, 'Calls');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'subscription', events: 2, errors: [] });
+    expect(lines[0]?.ms).toBeGreaterThan(0);
+  });
+
+  it('writes on its access-log line the code of the error that ended it', async () => {
+    const server = await start();
+    // Its setup calls no one; its feed's first poll is refused, which ends it.
+    server.harness.simulator.faults.add({
+      match: { token: DEMO_TOKEN },
+      fault: { kind: 'status', status: 401 },
+    });
+    const subscriber = await subscribe(server, SUBSCRIPTION);
+    const lines = await accessLinesOf(server, 'Calls');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'subscription', events: 0, errors: ['UNAUTHENTICATED'] });
+    await subscriber.close();
+  });
+
+  it('is refused with COST_ESTIMATED_TOO_EXPENSIVE before it subscribes when each event would cost more than MAX_OPERATION_COST', async () => {
+    const server = await start();
+    server.harness.simulator.resetLog();
+    const key =
+      'graphql_operations_total{type="subscription",name="Costly",outcome="COST_ESTIMATED_TOO_EXPENSIVE"}';
+    const before = await sample(key);
+    const subscriber = await subscribe(server, COSTLY);
+    const refusal = await subscriber.next();
+    expect(refusal?.errors?.[0]?.extensions?.code).toBe('COST_ESTIMATED_TOO_EXPENSIVE');
+    expect(refusal?.errors?.[0]?.message).toMatch(/callDetailRecordAdded/);
+    expect((liveFeedOf(server.harness.app) as LiveFeed).stats().subscriptions).toBe(0);
+    expect((await sample(key)) - before).toBe(1);
+    expect((await accessLinesOf(server, 'Costly'))[0]).toMatchObject({
+      type: 'subscription',
+      events: 0,
+      errors: ['COST_ESTIMATED_TOO_EXPENSIVE'],
+    });
+    // Nothing was asked of CarrierX: no poller started.
+    expect(server.harness.simulator.requests).toEqual([]);
+    await subscriber.close();
+  });
+
+  it('is refused with BAD_USER_INPUT, as a query is, when a variable does not fit its declared type', async () => {
+    const server = await start();
+    const subscriber = await subscribe(
+      server,
+      'subscription Calls($filter: CallDetailRecordFilter) { callDetailRecordAdded(filter: $filter) { drSid } }',
+      { filter: { direction: 'SIDEWAYS' } },
+    );
+    const refusal = await subscriber.next();
+    expect(refusal?.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/\$filter.*direction/),
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+      }),
+    ]);
+    expect((liveFeedOf(server.harness.app) as LiveFeed).stats().subscriptions).toBe(0);
+    await subscriber.close();
+  });
+});
+
+describe.each(TRANSPORTS)('the events of a subscription over %s', (_transport, subscribe) => {
+  it('carry a field CarrierX sent wrong as the error a query for that record answers, located in the document', async () => {
+    const server = await start();
+    // Each document has `direction` on line 4, column 5.
+    const selection = '{\n    drSid\n    direction\n  }\n}';
+    const subscriber = await subscribe(server, `subscription Calls {\n  callDetailRecordAdded ${selection}`);
+    await subscribed(server, 1);
+    const drSid = server.insert(1, { direction: 'sideways' });
+    const event = await subscriber.next();
+    await subscriber.close();
+    const query = await server.harness.execute(
+      `query Call {\n  callDetailRecord(drSid: "${drSid}") ${selection}`,
+    );
+    const [queried] = query.body.errors ?? [];
+    expect(queried).toMatchObject({
+      path: ['callDetailRecord', 'direction'],
+      locations: [{ line: 4, column: 5 }],
+      extensions: { code: 'UPSTREAM_BAD_RESPONSE' },
+    });
+    expect(event?.data).toEqual({ callDetailRecordAdded: { drSid, direction: null } });
+    expect(event?.errors).toEqual([{ ...queried, path: ['callDetailRecordAdded', 'direction'] }]);
+  });
+});

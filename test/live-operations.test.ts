@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { DEMO_TOKEN } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
-import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
-import { createHarness, type Harness } from './helpers/harness.ts';
+import { type LiveServer, sse, startLiveServer, stopLiveServers } from './helpers/live-server.ts';
 
 // A subscription goes through the same per-operation steps as a query (src/graphql/execution/steps.ts): counted,
 // logged, estimated and masked. Over both real transports: the app's Node HTTP server on a free loopback port
@@ -21,53 +18,16 @@ const COSTLY = `subscription Costly {
   callDetailRecordAdded { drSid endpointSrc { callDetailRecords(side: SRC, first: 1000) { nodes { drSid } } } }
 }`;
 
-interface Server {
-  harness: Harness;
-  http: HttpServer;
-  origin: string;
-  /** Adds a record to the simulator, dated after the feed's first watermark; `fields` overrides the sample's. */
-  insert(ms: number, fields?: Record<string, unknown>): string;
-}
+type Server = LiveServer;
 
-const open: Server[] = [];
 const sockets: WebSocket[] = [];
 
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.terminate();
-  for (const server of open.splice(0)) {
-    server.http.server.closeAllConnections();
-    await server.http.drain();
-    await server.harness.close();
-  }
+  await stopLiveServers();
 });
 
-async function start(env: Record<string, string> = {}): Promise<Server> {
-  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ACCESS_LOG: 'true', ...env });
-  const http = createHttpServer(harness.app, harness.config);
-  await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
-  http.markReady();
-  const { port } = http.server.address() as AddressInfo;
-  // Dated an hour ahead: after the first watermark (the clock when the poller starts) whenever it starts.
-  const base = Date.now() + 3_600_000;
-  const template = harness.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
-  const server: Server = {
-    harness,
-    http,
-    origin: `http://127.0.0.1:${port}`,
-    insert(ms, fields = {}) {
-      const drSid = randomUUID();
-      harness.simulator.addRecord({
-        ...template,
-        dr_sid: drSid,
-        date_insert: new Date(base + ms).toISOString(),
-        ...fields,
-      });
-      return drSid;
-    },
-  };
-  open.push(server);
-  return server;
-}
+const start = (env: Record<string, string> = {}) => startLiveServer({ ACCESS_LOG: 'true', ...env });
 
 type Result = { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 
@@ -84,40 +44,18 @@ async function overSse(
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<Subscriber> {
-  const abort = new AbortController();
-  const response = await fetch(`${server.origin}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${DEMO_TOKEN}`,
-    },
-    body: JSON.stringify({ query, variables }),
-    signal: abort.signal,
-  });
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
+  const stream = await sse(server.origin, { query, ...(variables ? { variables } : {}) });
   return {
     async next() {
       for (;;) {
-        const end = buffered.indexOf('\n\n');
-        if (end >= 0) {
-          const frame = buffered.slice(0, end).split('\n');
-          buffered = buffered.slice(end + 2);
-          if (frame.includes('event: complete')) return undefined;
-          const data = frame.find((line) => line.startsWith('data: '));
-          // Keep-alive comments and frames without data are not results.
-          if (frame.includes('event: next') && data) return JSON.parse(data.slice(6)) as Result;
-          continue;
-        }
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return undefined;
-        buffered += decoder.decode(value, { stream: true });
+        const event = await stream.next().catch(() => undefined);
+        if (!event || event.event === 'complete') return undefined;
+        // Frames without data are not results.
+        if (event.event === 'next' && event.data) return JSON.parse(event.data) as Result;
       }
     },
     async close() {
-      abort.abort();
+      stream.close();
     },
   };
 }

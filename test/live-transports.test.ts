@@ -1,13 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
-import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
-import { createHarness, type Harness } from './helpers/harness.ts';
+import {
+  type LiveServer,
+  records,
+  SUBSCRIPTION,
+  sse as sseAt,
+  startLiveServer,
+  stopLiveServers,
+} from './helpers/live-server.ts';
 import { alive, startServerProcess } from './helpers/server-process.ts';
 
 // The live call feed over real transports: the app's Node HTTP server on a free loopback port, the embedded
@@ -16,139 +20,18 @@ import { alive, startServerProcess } from './helpers/server-process.ts';
 /** An example manifest: under PERSISTED_DOCUMENTS_ONLY, the live subscription is not in it. */
 const MANIFEST = 'examples/operations/gql/persisted-documents.json';
 
-const SUBSCRIPTION = `subscription Calls($filter: CallDetailRecordFilter) {
-  callDetailRecordAdded(filter: $filter) { drSid numberSrc }
-}`;
+type Server = LiveServer;
 
-interface Server {
-  harness: Harness;
-  http: HttpServer;
-  /** e.g. http://127.0.0.1:PORT */
-  origin: string;
-  /** Adds a record to the simulator dated `ms` after the test started, well after the feed's first watermark. */
-  insert(ms: number, numberSrc?: string): string;
-}
-
-const open: Server[] = [];
 const sockets: WebSocket[] = [];
 
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.terminate();
-  for (const server of open.splice(0)) {
-    server.http.server.closeAllConnections();
-    await server.http.drain();
-    await server.harness.close();
-  }
+  await stopLiveServers();
 });
 
-async function start(env: Record<string, string> = {}): Promise<Server> {
-  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ...env });
-  const http = createHttpServer(harness.app, harness.config);
-  await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
-  http.markReady();
-  const { port } = http.server.address() as AddressInfo;
-  // Dated an hour ahead: after the first watermark (the clock when the poller starts) whenever it starts.
-  const base = Date.now() + 3_600_000;
-  const template = harness.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
-  const server: Server = {
-    harness,
-    http,
-    origin: `http://127.0.0.1:${port}`,
-    insert(ms, numberSrc = '+15550000000') {
-      const drSid = randomUUID();
-      harness.simulator.addRecord({
-        ...template,
-        dr_sid: drSid,
-        date_insert: new Date(base + ms).toISOString(),
-        number_src: numberSrc,
-      });
-      return drSid;
-    },
-  };
-  open.push(server);
-  return server;
-}
-
-interface SseEvent {
-  event: string;
-  id: string | undefined;
-  data: string;
-}
-
-/** An SSE subscription (Yoga's distinct-connections protocol): its events as they arrive. */
-async function sse(
-  server: Server,
-  options: { headers?: Record<string, string>; variables?: Record<string, unknown> } = {},
-) {
-  const abort = new AbortController();
-  const response = await fetch(`${server.origin}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      authorization: `Bearer ${DEMO_TOKEN}`,
-      ...options.headers,
-    },
-    body: JSON.stringify({ query: SUBSCRIPTION, variables: options.variables ?? {} }),
-    signal: abort.signal,
-  });
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  const queue: SseEvent[] = [];
-  let ended = false;
-  async function fill(): Promise<void> {
-    while (!buffered.includes('\n\n')) {
-      const { value, done } = await reader.read();
-      if (done) {
-        ended = true;
-        return;
-      }
-      buffered += decoder.decode(value, { stream: true });
-    }
-  }
-  return {
-    response,
-    /** The next event that is not a keep-alive comment; undefined once the stream has ended. */
-    async next(): Promise<SseEvent | undefined> {
-      for (;;) {
-        if (queue.length > 0) return queue.shift();
-        await fill();
-        const end = buffered.indexOf('\n\n');
-        if (end < 0) return ended ? undefined : this.next();
-        const frame = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const fields = { event: 'message', id: undefined as string | undefined, data: '' };
-        let comment = true;
-        for (const line of frame.split('\n')) {
-          if (line.startsWith(':')) continue;
-          comment = false;
-          const [name, ...rest] = line.split(':');
-          const value = rest.join(':').replace(/^ /, '');
-          if (name === 'event') fields.event = value;
-          if (name === 'id') fields.id = value;
-          if (name === 'data') fields.data += value;
-        }
-        if (!comment) queue.push(fields);
-      }
-    },
-    close: () => abort.abort(),
-  };
-}
-
-/** The drSids of the next `count` `next` events, with their ids. */
-async function records(stream: Awaited<ReturnType<typeof sse>>, count: number) {
-  const got: { drSid: string; id: string | undefined }[] = [];
-  while (got.length < count) {
-    const event = await stream.next();
-    if (!event) throw new Error(`the stream ended after ${got.length} records`);
-    if (event.event !== 'next') continue;
-    const body = JSON.parse(event.data);
-    if (!body.data) throw new Error(`an event without data: ${event.data}`);
-    got.push({ drSid: body.data.callDetailRecordAdded.drSid, id: event.id });
-  }
-  return got;
-}
+const start = startLiveServer;
+const sse = (server: { origin: string }, options?: Parameters<typeof sseAt>[1]) =>
+  sseAt(server.origin, options);
 
 /**
  * Resolves once the feed holds `count` subscriptions. A subscriber joining a running poller gets the records

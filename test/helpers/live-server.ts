@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { DEMO_TOKEN, SAMPLE_DR_SID } from '../../src/carrierx/simulator/index.ts';
+import { createHttpServer, type HttpServer } from '../../src/http/create-http-server.ts';
+import { createHarness, type Harness } from './harness.ts';
+
+/** The subscription sse() sends unless told another. */
+export const SUBSCRIPTION = `subscription Calls($filter: CallDetailRecordFilter) {
+  callDetailRecordAdded(filter: $filter) { drSid numberSrc }
+}`;
+
+/** The app's Node HTTP server on a free loopback port, the embedded simulator as CarrierX (live feed tests). */
+export interface LiveServer {
+  harness: Harness;
+  http: HttpServer;
+  /** e.g. http://127.0.0.1:PORT */
+  origin: string;
+  /**
+   * Adds a record to the simulator dated `ms` after the server started plus an hour, after the feed's first
+   * watermark whenever its poller starts; `fields` overrides the sample's. Its dr_sid.
+   */
+  insert(ms: number, fields?: Record<string, unknown>): string;
+}
+
+const started: LiveServer[] = [];
+
+/** A server polling every 20 ms unless `env` says otherwise; stopLiveServers() ends it. */
+export async function startLiveServer(env: Record<string, string> = {}): Promise<LiveServer> {
+  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ...env });
+  const http = createHttpServer(harness.app, harness.config);
+  await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
+  http.markReady();
+  const { port } = http.server.address() as AddressInfo;
+  const base = Date.now() + 3_600_000;
+  const template = harness.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
+  const server: LiveServer = {
+    harness,
+    http,
+    origin: `http://127.0.0.1:${port}`,
+    insert(ms, fields = {}) {
+      const drSid = randomUUID();
+      harness.simulator.addRecord({
+        ...template,
+        dr_sid: drSid,
+        date_insert: new Date(base + ms).toISOString(),
+        number_src: '+15550000000',
+        ...fields,
+      });
+      return drSid;
+    },
+  };
+  started.push(server);
+  return server;
+}
+
+/** Drains and closes every server startLiveServer started (for afterEach). */
+export async function stopLiveServers(): Promise<void> {
+  for (const server of started.splice(0)) {
+    server.http.server.closeAllConnections();
+    await server.http.drain();
+    await server.harness.close();
+  }
+}
+
+export interface SseEvent {
+  event: string;
+  id: string | undefined;
+  data: string;
+}
+
+/** An SSE subscription (Yoga's distinct-connections protocol): its events as they arrive. */
+export async function sse(
+  origin: string,
+  options: { headers?: Record<string, string>; variables?: Record<string, unknown>; query?: string } = {},
+) {
+  const abort = new AbortController();
+  const response = await fetch(`${origin}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${DEMO_TOKEN}`,
+      ...options.headers,
+    },
+    body: JSON.stringify({ query: options.query ?? SUBSCRIPTION, variables: options.variables ?? {} }),
+    signal: abort.signal,
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const queue: SseEvent[] = [];
+  let ended = false;
+  async function fill(): Promise<void> {
+    while (!buffered.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) {
+        ended = true;
+        return;
+      }
+      buffered += decoder.decode(value, { stream: true });
+    }
+  }
+  return {
+    response,
+    /** The next event that is not a keep-alive comment; undefined once the stream has ended. */
+    async next(): Promise<SseEvent | undefined> {
+      for (;;) {
+        if (queue.length > 0) return queue.shift();
+        await fill();
+        const end = buffered.indexOf('\n\n');
+        if (end < 0) return ended ? undefined : this.next();
+        const frame = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const fields = { event: 'message', id: undefined as string | undefined, data: '' };
+        let comment = true;
+        for (const line of frame.split('\n')) {
+          if (line.startsWith(':')) continue;
+          comment = false;
+          const [name, ...rest] = line.split(':');
+          const value = rest.join(':').replace(/^ /, '');
+          if (name === 'event') fields.event = value;
+          if (name === 'id') fields.id = value;
+          if (name === 'data') fields.data += value;
+        }
+        if (!comment) queue.push(fields);
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+/** The drSids of the next `count` `next` events, with their ids. */
+export async function records(stream: Awaited<ReturnType<typeof sse>>, count: number) {
+  const got: { drSid: string; id: string | undefined }[] = [];
+  while (got.length < count) {
+    const event = await stream.next();
+    if (!event) throw new Error(`the stream ended after ${got.length} records`);
+    if (event.event !== 'next') continue;
+    const body = JSON.parse(event.data);
+    if (!body.data) throw new Error(`an event without data: ${event.data}`);
+    got.push({ drSid: body.data.callDetailRecordAdded.drSid, id: event.id });
+  }
+  return got;
+}

@@ -12,7 +12,7 @@ import { attachWebSockets, createGateway } from '../examples/federation/gateway.
 import { createPartnersSubgraph, SAMPLE_PARTNER } from '../examples/federation/partners-subgraph.ts';
 import { CHILD_PARTNER_SID, DEMO_TOKEN, PARENT_PARTNER_SID } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
-import { createHttpServer, type HttpServer } from '../src/http/create-http-server.ts';
+import { createHttpServer } from '../src/http/create-http-server.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -24,27 +24,46 @@ import { listen, stop } from './helpers/listen.ts';
 
 const SUBSCRIPTION = 'subscription { callDetailRecordAdded { drSid dateInsert partner { name } } }';
 
-let h: Harness;
-let cdr: HttpServer;
-let cdrUrl: string;
-let partners: Awaited<ReturnType<typeof listen>>;
-let gateway: ReturnType<typeof createGateway>;
-let gw: Awaited<ReturnType<typeof listen>>;
-let webSockets: ReturnType<typeof attachWebSockets>;
-
-beforeAll(async () => {
+/** This graph's HTTP server, the partners graph and the example gateway (graphql-ws included) over them. */
+async function startFederation(env: Record<string, string> = {}, options: { hmacSecret?: string } = {}) {
   // No grace for an idle poller: a test's poller stops once its client has left, so the next test polls afresh
   // and counts only its own polls.
-  h = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', LIVE_POLLER_GRACE_MS: '0' }, {}, { control: true });
-  cdr = createHttpServer(h.app, h.config);
+  const h = await createHarness(
+    { LIVE_POLL_INTERVAL_MS: '20', LIVE_POLLER_GRACE_MS: '0', ...env },
+    {},
+    { control: true },
+  );
+  const cdr = createHttpServer(h.app, h.config);
   await new Promise<void>((resolve) => cdr.server.listen(0, '127.0.0.1', resolve));
   cdr.markReady();
-  cdrUrl = `http://127.0.0.1:${(cdr.server.address() as AddressInfo).port}/graphql`;
-  partners = await listen(createPartnersSubgraph());
-  gateway = createGateway(composeSupergraph({ cdr: cdrUrl, partners: partners.url }));
-  gw = await listen(gateway);
-  webSockets = attachWebSockets(gw.server, gateway);
+  const cdrUrl = `http://127.0.0.1:${(cdr.server.address() as AddressInfo).port}/graphql`;
+  const partners = await listen(createPartnersSubgraph());
+  const gateway = createGateway(composeSupergraph({ cdr: cdrUrl, partners: partners.url }), options);
+  const gw = await listen(gateway);
+  const webSockets = attachWebSockets(gw.server, gateway);
+  return {
+    h,
+    cdrUrl,
+    partnersUrl: partners.url,
+    url: gw.url,
+    async close() {
+      await webSockets.close();
+      await Promise.all([gw.server, partners.server].map(stop));
+      await gateway.dispose();
+      cdr.server.closeAllConnections();
+      await cdr.drain();
+      await h.close();
+    },
+  };
+}
+
+let federation: Awaited<ReturnType<typeof startFederation>>;
+let h: Harness;
+beforeAll(async () => {
+  federation = await startFederation();
+  h = federation.h;
 });
+afterAll(() => federation.close());
 
 // Each test starts with no subscription at this graph (a client that left has left it) and counts its own polls.
 beforeEach(async () => {
@@ -55,22 +74,13 @@ beforeEach(async () => {
   h.simulator.resetLog();
 });
 
-afterAll(async () => {
-  await webSockets.close();
-  await Promise.all([gw.server, partners.server].map(stop));
-  await gateway.dispose();
-  cdr.server.closeAllConnections();
-  await cdr.drain();
-  await h.close();
-});
-
 interface Added {
   drSid: string;
   dateInsert: string;
 }
 
 /** Adds one record of a call that just ended, of this partner, through the simulator's control API. */
-async function addRecord(partnerSid: string = PARENT_PARTNER_SID): Promise<Added> {
+async function addRecord(h: Harness, partnerSid: string = PARENT_PARTNER_SID): Promise<Added> {
   const response = await fetch(new URL('/_simulator/records', h.baseUrl), {
     method: 'POST',
     body: JSON.stringify({ partnerSid }),
@@ -85,7 +95,7 @@ function eventOf({ drSid, dateInsert }: Added) {
   return { data: { callDetailRecordAdded: { drSid, dateInsert, partner: { name: SAMPLE_PARTNER.name } } } };
 }
 
-function subscriptionsAtTheCdrGraph(): number {
+function subscriptionsAtTheCdrGraph(h: Harness): number {
   return (liveFeedOf(h.app) as LiveFeed).stats().subscriptions;
 }
 
@@ -94,7 +104,7 @@ function subscriptionsAtTheCdrGraph(): number {
  * subscriber the records found after it joined, so a record must be added only once its subscription exists.
  * Fails with the client's first event if that came first: the subscription ended before it reached this graph.
  */
-async function subscribedAtTheCdrGraph(first: Promise<IteratorResult<unknown>>): Promise<void> {
+async function subscribedAtTheCdrGraph(h: Harness, first: Promise<IteratorResult<unknown>>): Promise<void> {
   let early: IteratorResult<unknown> | undefined;
   first.then(
     (result) => {
@@ -104,7 +114,7 @@ async function subscribedAtTheCdrGraph(first: Promise<IteratorResult<unknown>>):
       early = { done: true, value: error };
     },
   );
-  while (subscriptionsAtTheCdrGraph() < 1) {
+  while (subscriptionsAtTheCdrGraph(h) < 1) {
     if (early) {
       throw new Error(
         `the subscription ended before it reached the CDR graph: ${JSON.stringify(early.value)}`,
@@ -115,7 +125,7 @@ async function subscribedAtTheCdrGraph(first: Promise<IteratorResult<unknown>>):
 }
 
 /** The Authorization of each CarrierX list call (the live feed's polls) since the last reset. */
-function pollAuthorizations(): string[] {
+function pollAuthorizations(h: Harness): string[] {
   return h.simulator.requests
     .filter((r) => r.path.endsWith('/calls/call_drs'))
     .map((r) => r.authorization ?? '(none)');
@@ -142,47 +152,47 @@ type Client = ReturnType<typeof sseClient> | ReturnType<typeof wsClient>;
  * Subscribes through `client`, then adds a record of a partner the demo token may not read and two of one it
  * may: the subscriber must get exactly the two, in order, each with the partner's name from the partners graph.
  */
-async function expectTheAddedRecordsOnce(client: Client): Promise<void> {
+async function expectTheAddedRecordsOnce(h: Harness, client: Client): Promise<void> {
   const events = client.iterate({ query: SUBSCRIPTION });
   // Runs the subscription up to its first event: the gateway subscribes to this graph only then.
   const first = events.next();
-  await subscribedAtTheCdrGraph(first);
-  await addRecord(CHILD_PARTNER_SID);
-  const added = await addRecord();
+  await subscribedAtTheCdrGraph(h, first);
+  await addRecord(h, CHILD_PARTNER_SID);
+  const added = await addRecord(h);
   expect((await first).value).toEqual(eventOf(added));
   // A record arrives once: the next event is the next record, not this one again.
-  const next = await addRecord();
+  const next = await addRecord(h);
   expect((await events.next()).value).toEqual(eventOf(next));
   await events.return?.();
   // The feed polled CarrierX with the client's own token, which the gateway passed on.
-  expect(pollAuthorizations().length).toBeGreaterThan(0);
-  expect(new Set(pollAuthorizations())).toEqual(new Set([`Bearer ${DEMO_TOKEN}`]));
+  expect(pollAuthorizations(h).length).toBeGreaterThan(0);
+  expect(new Set(pollAuthorizations(h))).toEqual(new Set([`Bearer ${DEMO_TOKEN}`]));
 }
 
 describe('the live feed through the example Hive Gateway', () => {
   it('sends a record added at CarrierX once to an SSE subscriber of the gateway, with its partner name from the partners graph', async () => {
-    await expectTheAddedRecordsOnce(sseClient(gw.url, DEMO_TOKEN));
+    await expectTheAddedRecordsOnce(h, sseClient(federation.url, DEMO_TOKEN));
   });
 
   it('sends a record added at CarrierX once to a graphql-ws subscriber of the gateway, whose token is in connection_init', async () => {
-    const client = wsClient(gw.url, DEMO_TOKEN);
+    const client = wsClient(federation.url, DEMO_TOKEN);
     try {
-      await expectTheAddedRecordsOnce(client);
+      await expectTheAddedRecordsOnce(h, client);
     } finally {
       await client.dispose();
     }
   });
 
   it('ends the subscription at the CDR graph when the client unsubscribes from the gateway', async () => {
-    const events = sseClient(gw.url, DEMO_TOKEN).iterate({ query: SUBSCRIPTION });
+    const events = sseClient(federation.url, DEMO_TOKEN).iterate({ query: SUBSCRIPTION });
     const first = events.next();
-    await subscribedAtTheCdrGraph(first);
-    await addRecord();
+    await subscribedAtTheCdrGraph(h, first);
+    await addRecord(h);
     await first;
     await events.return?.();
     // No poller is left running for a client that has gone.
-    while (subscriptionsAtTheCdrGraph() > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(subscriptionsAtTheCdrGraph()).toBe(0);
+    while (subscriptionsAtTheCdrGraph(h) > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(subscriptionsAtTheCdrGraph(h)).toBe(0);
   });
 
   it.each([
@@ -191,7 +201,7 @@ describe('the live feed through the example Hive Gateway', () => {
   ] as const)(
     'answers a %s subscriber whose token CarrierX rejects with UNAUTHENTICATED from the CDR graph, then ends',
     async (_transport, makeClient) => {
-      const client = makeClient(gw.url, 'not-a-carrierx-token');
+      const client = makeClient(federation.url, 'not-a-carrierx-token');
       try {
         const events = client.iterate({ query: SUBSCRIPTION });
         const { value } = await events.next();
@@ -203,12 +213,40 @@ describe('the live feed through the example Hive Gateway', () => {
         ]);
         expect((await events.next()).done).toBe(true);
         // The gateway passed the client's token on, and CarrierX was asked with it (and refused it).
-        expect(pollAuthorizations()).toEqual(['Bearer not-a-carrierx-token']);
+        expect(pollAuthorizations(h)).toEqual(['Bearer not-a-carrierx-token']);
       } finally {
         await client.dispose();
       }
     },
   );
+});
+
+describe('the live feed through the gateway to a graph running only its persisted documents', () => {
+  const SECRET = 'a-gateway-secret-of-at-least-32-characters';
+  // An example manifest, without the subscription: the gateway's documents run only because it signs them.
+  const env = {
+    PERSISTED_DOCUMENTS: 'examples/operations/gql/persisted-documents.json',
+    PERSISTED_DOCUMENTS_ONLY: 'true',
+    GATEWAY_HMAC_SECRET: SECRET,
+  };
+  let signed: Awaited<ReturnType<typeof startFederation>>;
+  let unsigned: Awaited<ReturnType<typeof startFederation>>;
+  beforeAll(async () => {
+    signed = await startFederation(env, { hmacSecret: SECRET });
+    unsigned = await startFederation(env);
+  });
+  afterAll(async () => {
+    await signed.close();
+    await unsigned.close();
+  });
+
+  it('runs the subscription the gateway signs with GATEWAY_HMAC_SECRET, and refuses it unsigned', async () => {
+    await expectTheAddedRecordsOnce(signed.h, sseClient(signed.url, DEMO_TOKEN));
+    const refused = await sseClient(unsigned.url, DEMO_TOKEN).iterate({ query: SUBSCRIPTION }).next();
+    expect(
+      refused.value?.errors?.map((error: { extensions?: { code?: string } }) => error.extensions?.code),
+    ).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+  });
 });
 
 // `npm run gateway`: the pinned Hive Gateway CLI, run in examples/federation so it reads gateway.config.ts there.
@@ -223,7 +261,10 @@ describe('the live feed through the Hive Gateway CLI', () => {
 
   it("sends a record added at CarrierX to a graphql-ws subscriber of the CLI, with the example's gateway.config.ts", async () => {
     const supergraph = join(dir, 'supergraph.graphql');
-    await writeFile(supergraph, composeSupergraph({ cdr: cdrUrl, partners: partners.url }));
+    await writeFile(
+      supergraph,
+      composeSupergraph({ cdr: federation.cdrUrl, partners: federation.partnersUrl }),
+    );
     const port = await freePort();
     let child: ChildProcess | undefined;
     const client = wsClient(`http://127.0.0.1:${port}/graphql`, DEMO_TOKEN);
@@ -249,7 +290,7 @@ describe('the live feed through the Hive Gateway CLI', () => {
         cli.once('exit', () => reject(new Error(`hive-gateway exited before listening: ${output}`)));
       });
       expect(output).toMatch(/Found default config file .*examples\/federation\/gateway\.config\.ts/);
-      await expectTheAddedRecordsOnce(client);
+      await expectTheAddedRecordsOnce(h, client);
     } finally {
       await client.dispose();
       if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -154,7 +154,7 @@ type Client = ReturnType<typeof sseClient> | ReturnType<typeof wsClient>;
  */
 async function expectTheAddedRecordsOnce(h: Harness, client: Client): Promise<void> {
   const events = client.iterate({ query: SUBSCRIPTION });
-  // Runs the subscription up to its first event: the gateway subscribes to this graph only then.
+  // The first event is asked for now: an iterator may start its subscription only once it is asked.
   const first = events.next();
   await subscribedAtTheCdrGraph(h, first);
   await addRecord(h, CHILD_PARTNER_SID);

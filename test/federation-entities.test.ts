@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defaultParamsSerializer } from '@graphql-hive/gateway-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { composeSupergraph } from '../examples/federation/compose.ts';
+import { composeSupergraph, SUBGRAPHS } from '../examples/federation/compose.ts';
 import { gatewayConfig } from '../examples/federation/gateway.config.ts';
 import { createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, PARTNERS } from '../examples/federation/partners-subgraph.ts';
@@ -523,7 +523,13 @@ describe("the example's Apollo Router configuration", () => {
       headers: { all: { request: { propagate: { named: string } }[] } };
       include_subgraph_errors: { all: boolean };
     };
-    expect(Object.keys(config).sort()).toEqual(['headers', 'include_subgraph_errors', 'supergraph']);
+    expect(Object.keys(config).sort()).toEqual([
+      'headers',
+      'include_subgraph_errors',
+      'rhai',
+      'subscription',
+      'supergraph',
+    ]);
     expect(config.supergraph).toEqual({ listen: '127.0.0.1:4002', path: '/graphql' });
     expect(config.include_subgraph_errors).toEqual({ all: true });
     expect(Object.keys(config.headers)).toEqual(['all']);
@@ -542,5 +548,26 @@ describe("the example's Apollo Router configuration", () => {
     const forwarded = gatewayConfig.propagateHeaders.fromClientToSubgraphs({ request } as never);
     expect(rules.map((rule) => rule.propagate.named).sort()).toEqual(Object.keys(forwarded).sort());
     expect(Object.keys(forwarded).sort()).toEqual(['authorization', 'traceparent', 'x-request-id']);
+  });
+
+  it("router.yaml subscribes to the CDR graph over graphql-ws at its endpoint, the caller's token in connection_init as Authorization", async () => {
+    const config = parseYaml(await readFile('examples/federation/router.yaml', 'utf8')) as {
+      subscription: unknown;
+      rhai: { scripts: string; main: string };
+    };
+    const cdr = SUBGRAPHS.find(({ name }) => name === 'cdr');
+    // Passthrough: a WebSocket to the subgraph per subscription, with graphql-ws's protocol, where it serves it.
+    expect(config.subscription).toEqual({
+      enabled: true,
+      mode: {
+        passthrough: { all: { path: new URL(cdr?.defaultUrl ?? '').pathname, protocol: 'graphql_ws' } },
+      },
+    });
+    // The router would send the token as {"token": ...}; the script, run from the repository root, renames it.
+    expect(config.rhai).toEqual({ scripts: 'examples/federation', main: 'subscription-auth.rhai' });
+    const script = await readFile(join(config.rhai.scripts, config.rhai.main), 'utf8');
+    expect(script).toMatch(/^fn subgraph_service\(service, subgraph\) \{$/m);
+    expect(script).toContain('let params = Router.APOLLO_SUBSCRIPTION_WS_CUSTOM_CONNECTION_PARAMS;');
+    expect(script).toContain('request.context[params] = #{ Authorization: headers["authorization"] };');
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -243,5 +244,33 @@ describe.each(TRANSPORTS)('the events of a subscription over %s', (_transport, s
     });
     expect(event?.data).toEqual({ callDetailRecordAdded: { drSid, direction: null } });
     expect(event?.errors).toEqual([{ ...queried, path: ['callDetailRecordAdded', 'direction'] }]);
+  });
+
+  it('look up what their selection needs afresh each time, however long the subscription has been open', async () => {
+    // Past the deadline of one request between the two events: each event is held to a deadline of its own.
+    const server = await start({ REQUEST_DEADLINE_MS: '1000' });
+    const subscriber = await subscribe(
+      server,
+      `subscription Calls {
+        callDetailRecordAdded { drSid endpointSrc { callDetailRecords(side: SRC, first: 1) { totalCount } } }
+      }`,
+    );
+    await subscribed(server, 1);
+    const endpoint = randomUUID();
+    server.insert(1, { endpoint_sid_src: endpoint });
+    const first = await subscriber.next();
+    expect(first?.errors).toBeUndefined();
+    expect(first?.data).toMatchObject({
+      callDetailRecordAdded: { endpointSrc: { callDetailRecords: { totalCount: 1 } } },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    server.insert(2, { endpoint_sid_src: endpoint });
+    const second = await subscriber.next();
+    await subscriber.close();
+    // The same lookup as the first event's, answered from CarrierX again: the record added since is counted.
+    expect(second?.errors).toBeUndefined();
+    expect(second?.data).toMatchObject({
+      callDetailRecordAdded: { endpointSrc: { callDetailRecords: { totalCount: 2 } } },
+    });
   });
 });

@@ -51,7 +51,16 @@ export interface StaleRecord {
 }
 
 export interface Context {
-  readonly loaders: { readonly cdr: CdrLoader };
+  readonly loaders: {
+    readonly cdr: CdrLoader;
+    /**
+     * Starts one event of a subscription: the next record load builds a fresh loader (its own cache, tally,
+     * limits and deadline from now). One loader for a subscription's whole life would serve hours-old records
+     * from its cache, keep every record it ever loaded, and, once REQUEST_DEADLINE_MS or the records limit had
+     * passed, fail every event's nested lookups.
+     */
+    nextEvent(): void;
+  };
   /** The unconfirmed filter operators CarrierX is known to accept (CARRIERX_FILTER_OPERATORS). */
   readonly filterOperators: ReadonlySet<string>;
   readonly observed: Observation;
@@ -139,6 +148,8 @@ type WithLoaders = { [LOADERS]?: { cdr: CdrLoader; tally: Tally } };
  */
 class RequestLoaders {
   private loader: CdrLoader | undefined;
+  /** When the current subscription event started; undefined for a query, whose deadline runs from its start. */
+  private eventStartedAt: number | undefined;
 
   constructor(
     private readonly deps: ContextDeps,
@@ -146,6 +157,12 @@ class RequestLoaders {
     private readonly observed: Observation,
     private readonly recordReads: boolean,
   ) {}
+
+  nextEvent(): void {
+    this.loader = undefined;
+    this.eventStartedAt = performance.now();
+    (this.request as WithLoaders)[LOADERS] = undefined;
+  }
 
   get cdr(): CdrLoader {
     if (this.loader) return this.loader;
@@ -166,7 +183,7 @@ class RequestLoaders {
       maxScanRecords: deps.maxStatsRecords,
       maxFields: deps.maxFieldsPerRequest,
       signal: request.signal,
-      deadlineAt: observed.startedAt + deps.requestDeadlineMs,
+      deadlineAt: (this.eventStartedAt ?? observed.startedAt) + deps.requestDeadlineMs,
       observed,
       refresh:
         deps.cached && asksForRefresh(request.headers.get('cache-control'), request.headers.get('pragma')),

@@ -54,6 +54,8 @@ builder.subscriptionField('callDetailRecordAdded', (t) =>
     },
     resolve: (event: LiveEvent, _args, context) => {
       currentEventIds.set(context, event.id);
+      // Each event is an execution of its own: what its selection loads, it loads afresh.
+      context.loaders.nextEvent();
       return viewOf(event.record);
     },
   }),

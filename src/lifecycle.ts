@@ -76,6 +76,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
         keyPrefix: config.cache.keyPrefix,
         leaseMs: config.live.leaseMs,
         replayRecords: config.live.replayRecords,
+        lookbackMs: config.live.lookbackMs,
         pageSize: config.live.pageSize,
         logger,
       })

@@ -38,6 +38,7 @@ const TEST_OPTIONS: LiveFeedOptions = {
   pollTimeoutMs: 5_000,
   maxBackoffMs: 50,
   pageSize: 1000,
+  lookbackMs: 0,
 };
 
 interface Setup {
@@ -209,6 +210,29 @@ describe('the live call feed', () => {
     expect(filters.filter((f) => f?.startsWith('date_insert'))).toHaveLength(3);
     expect(filters.filter((f) => f === `number_src eq "${a}"`)).toHaveLength(2);
     expect(filters.filter((f) => f === `number_src eq "${b}"`)).toHaveLength(1);
+  });
+
+  it('delivers once, with LIVE_LOOKBACK_MS, a record CarrierX shows late dated before one already delivered', async () => {
+    const { feed, insert } = await setup({ lookbackMs: 1_000 });
+    const events = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = insert(500);
+    expect(await take(events, 1)).toEqual([first]);
+    // Shown after the record at 500 was delivered, dated before it, within the look-back.
+    const late = insert(100);
+    expect(await take(events, 1)).toEqual([late]);
+    // Asked for again each round, neither is delivered twice.
+    const next = insert(600);
+    expect(await take(events, 1)).toEqual([next]);
+  });
+
+  it('skips, without a look-back, a record CarrierX shows late dated before one already delivered', async () => {
+    const { feed, insert } = await setup();
+    const events = await feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const first = insert(500);
+    expect(await take(events, 1)).toEqual([first]);
+    insert(100);
+    const next = insert(600);
+    expect(await take(events, 1)).toEqual([next]);
   });
 
   it('gives a subscriber who joins later the records from its join on', async () => {

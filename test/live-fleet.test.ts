@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CarrierXClient, createCarrierXClient } from '../src/carrierx/client.ts';
-import { createSimulator, DEMO_TOKEN, SAMPLE_DR_SID, type Simulator } from '../src/carrierx/simulator/index.ts';
+import {
+  createSimulator,
+  DEMO_TOKEN,
+  SAMPLE_DR_SID,
+  type Simulator,
+} from '../src/carrierx/simulator/index.ts';
 import { createLiveFeed, type LiveEvent, type LiveFeed, type LiveFeedOptions } from '../src/live/feed.ts';
 import { createRedisLedger } from '../src/live/redis-ledger.ts';
 import { createFingerprint } from '../src/records/cdr-cache.ts';
@@ -29,6 +34,7 @@ const OPTIONS: LiveFeedOptions = {
   pollTimeoutMs: 5_000,
   maxBackoffMs: 50,
   pageSize: 1000,
+  lookbackMs: 0,
 };
 
 let redis: RedisServer;
@@ -83,6 +89,7 @@ function replica(prefix: string, start: number): Replica {
     keyPrefix: prefix,
     leaseMs: LEASE_MS,
     replayRecords: OPTIONS.replayRecords,
+    lookbackMs: OPTIONS.lookbackMs,
     pageSize: OPTIONS.pageSize,
     logger,
   });

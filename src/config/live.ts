@@ -33,6 +33,11 @@ export const liveEnv = z.object({
   LIVE_POLL_MAX_BACKOFF_MS: optional(integer(10, 3_600_000))
     .default(60_000)
     .describe('the longest wait between failed polls (exponential backoff with jitter)'),
+  LIVE_LOOKBACK_MS: optional(integer(0, 3_600_000))
+    .default(0)
+    .describe(
+      'how far before the newest record delivered each live poll asks again, for records CarrierX shows late',
+    ),
   LIVE_LEASE_MS: optional(integer(300, 600_000))
     .default(6_000)
     .describe(
@@ -55,6 +60,7 @@ export function liveConfig(e: z.output<typeof liveEnv>) {
       pollTimeoutMs: e.LIVE_POLL_TIMEOUT_MS,
       maxBackoffMs: e.LIVE_POLL_MAX_BACKOFF_MS,
       leaseMs: e.LIVE_LEASE_MS,
+      lookbackMs: e.LIVE_LOOKBACK_MS,
       /** CarrierX's largest page: a poll that has fallen behind catches up in as few calls as it can. */
       pageSize: 1_000,
     },

@@ -8,6 +8,7 @@ import { createMemoryLedger, type FeedLog, type Hold, type LedgerEntry } from '.
 import {
   advance,
   alreadyDelivered,
+  askFrom,
   comparePositions,
   decodeEventId,
   encodeEventId,
@@ -209,7 +210,10 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     const deadlineAt = performance.now() + options.pollTimeoutMs;
     // The round's attempts go under its span (the client reads it from the tally, as for an operation's).
     const tally = { upstreamCalls: 0, records: 0, span };
-    const since = quoteFilterValue(new Date(position.watermark).toISOString(), 'watermark');
+    const since = quoteFilterValue(
+      new Date(askFrom(position, options.lookbackMs)).toISOString(),
+      'watermark',
+    );
     const found: { position: Position; record: CdrRecord }[] = [];
     let appended = 0;
     const deliver = async () => {
@@ -217,8 +221,8 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       found.sort((a, b) => comparePositions(a.position, b.position));
       const entries: LedgerEntry[] = [];
       for (const { position: at, record } of found) {
-        if (alreadyDelivered(position, at)) continue;
-        advance(position, at);
+        if (alreadyDelivered(position, at, options.lookbackMs)) continue;
+        advance(position, at, options.lookbackMs);
         entries.push({ event: { id: encodeEventId(at), record }, fields });
       }
       found.length = 0;

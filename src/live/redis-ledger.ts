@@ -26,6 +26,8 @@ export interface RedisLedgerOptions {
   leaseMs: number;
   /** Events kept per feed for resuming by id (LIVE_REPLAY_RECORDS). */
   replayRecords: number;
+  /** LIVE_LOOKBACK_MS: the records delivered within it are remembered, as the poller remembers them. */
+  lookbackMs: number;
   /** The most events one append carries (a poll's page): the log keeps at least as many, for every reader. */
   pageSize: number;
   logger: Logger;
@@ -277,7 +279,7 @@ export function createRedisLedger(
           cursor = last[0];
           for (const entry of batch) {
             const at = positionOf(entry.event.record);
-            if (at) advance(known, at);
+            if (at) advance(known, at, options.lookbackMs);
           }
           receive(batch);
         }

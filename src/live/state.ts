@@ -43,20 +43,49 @@ export function decodeEventId(id: string): Position {
 }
 
 /**
- * Where a poller is: the watermark the next round asks from (`date_insert ge`) and the dr_sids already delivered
- * at that very instant (CarrierX may insert more records at it after a round has read it). Plain data: with Redis
- * it is kept there as JSON, so that another replica takes the feed over from exactly here.
+ * Where a poller is: the newest date_insert delivered (the watermark) and the records delivered from
+ * LIVE_LOOKBACK_MS before it on, which the next round asks for again (`date_insert ge watermark - lookback`) in
+ * case CarrierX shows a record late, dated before one it showed earlier. Plain data: with Redis it is kept there
+ * as JSON, so that another replica takes the feed over from exactly here.
  */
 export interface PollPosition {
-  /** date_insert (ms) the next round asks from, inclusive. */
+  /** The newest date_insert (ms) delivered, or where the feed started. */
   watermark: number;
-  /** dr_sids (lower case) delivered whose date_insert is the watermark. */
-  deliveredAtWatermark: string[];
+  /** The records delivered dated within the look-back window (at the watermark's instant with none). */
+  delivered: Position[];
   /**
-   * Records at the watermark up to this dr_sid count as delivered too: a feed resumed from an id knows the
-   * record it names, and that those before it at the same instant came before it.
+   * Records up to this one count as delivered too: a feed resumed from an id knows the record it names, and
+   * that those before it came before it.
    */
-  resumedAfter?: string | undefined;
+  resumedAfter?: Position | undefined;
+}
+
+/** Where a new feed starts: now (`watermark`), or just after `resumeFrom`. */
+export function startPosition(watermark: number, resumeFrom?: Position): PollPosition {
+  if (resumeFrom) return { watermark: resumeFrom.at, delivered: [], resumedAfter: resumeFrom };
+  return { watermark, delivered: [] };
+}
+
+/** The date_insert (ms) the next round asks from, inclusive. */
+export function askFrom(poll: PollPosition, lookbackMs: number): number {
+  return poll.watermark - lookbackMs;
+}
+
+/** Whether a record at `position`, returned by a round asking from askFrom(), was delivered already. */
+export function alreadyDelivered(poll: PollPosition, position: Position, lookbackMs: number): boolean {
+  if (position.at < poll.watermark - lookbackMs) return true;
+  if (poll.resumedAfter !== undefined && comparePositions(position, poll.resumedAfter) <= 0) return true;
+  return poll.delivered.some((seen) => seen.at === position.at && seen.drSid === position.drSid);
+}
+
+/** Records a record at `position` as delivered: the watermark moves up to it; what left the window is dropped. */
+export function advance(poll: PollPosition, position: Position, lookbackMs: number): void {
+  poll.delivered.push(position);
+  if (position.at <= poll.watermark) return;
+  poll.watermark = position.at;
+  const from = poll.watermark - lookbackMs;
+  poll.delivered = poll.delivered.filter((seen) => seen.at >= from);
+  if (poll.resumedAfter !== undefined && poll.resumedAfter.at < from) poll.resumedAfter = undefined;
 }
 
 /** The last events delivered, for resuming by id. */
@@ -67,35 +96,9 @@ export interface ReplayLog {
   horizon: Position;
 }
 
-/** Where a new feed starts: now (`watermark`), or just after `resumeFrom`. */
-export function startPosition(watermark: number, resumeFrom?: Position): PollPosition {
-  if (resumeFrom) {
-    return { watermark: resumeFrom.at, deliveredAtWatermark: [], resumedAfter: resumeFrom.drSid };
-  }
-  return { watermark, deliveredAtWatermark: [] };
-}
-
 /** A new feed's horizon: nothing before where it starts belongs to it, so no id before it can be resumed from. */
 export function startHorizon(watermark: number, resumeFrom?: Position): Position {
   return resumeFrom ?? { at: watermark, drSid: '' };
-}
-
-/** Whether a record at `position`, returned by a round asking from the watermark, was delivered already. */
-export function alreadyDelivered(poll: PollPosition, position: Position): boolean {
-  if (position.at < poll.watermark) return true;
-  if (position.at > poll.watermark) return false;
-  if (poll.resumedAfter !== undefined && position.drSid <= poll.resumedAfter) return true;
-  return poll.deliveredAtWatermark.includes(position.drSid);
-}
-
-/** Records a record at `position` as delivered: the watermark moves to it. */
-export function advance(poll: PollPosition, position: Position): void {
-  if (position.at > poll.watermark) {
-    poll.watermark = position.at;
-    poll.deliveredAtWatermark = [];
-    poll.resumedAfter = undefined;
-  }
-  poll.deliveredAtWatermark.push(position.drSid);
 }
 
 /** Keeps `event` for replay, dropping the oldest past `replayRecords`. */

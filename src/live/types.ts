@@ -65,6 +65,11 @@ export interface LiveFeedOptions {
   pollTimeoutMs: number;
   /** The longest backoff between failed rounds (exponential from the interval, with jitter). */
   maxBackoffMs: number;
+  /**
+   * How far before the newest date_insert delivered each round asks again, for a record CarrierX shows late
+   * (dated before one it showed earlier); 0: from the newest on.
+   */
+  lookbackMs: number;
   /** Records asked for per page (at most 1000). */
   pageSize: number;
 }

@@ -102,6 +102,26 @@ describe('live call feed over SSE', () => {
     resumed.close();
   });
 
+  it('reads a missed record again for a client that resumes selecting more than it did before', async () => {
+    const server = await start();
+    const narrow = 'subscription { callDetailRecordAdded { drSid } }';
+    const stream = await sse(server, { query: narrow });
+    server.insert(1);
+    const [first] = await records(stream, 1);
+    stream.close();
+    const requests = () => server.harness.simulator.requests.filter((r) => r.path.endsWith('/call_drs'));
+    const before = requests().length;
+    const missed = server.insert(2, { number_src: '+15551234567' });
+    // Two polls begun after it: it was delivered, with the narrow selection's fields, before the client returns.
+    while (requests().length < before + 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const resumed = await sse(server, { headers: { 'last-event-id': first?.id as string } });
+    const event = await resumed.next();
+    resumed.close();
+    expect(JSON.parse(event?.data ?? '{}')).toEqual({
+      data: { callDetailRecordAdded: { drSid: missed, numberSrc: '+15551234567' } },
+    });
+  });
+
   it('answers a subscription past LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL with LIVE_TOO_MANY_SUBSCRIPTIONS', async () => {
     const server = await start({ LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL: '1' });
     const first = await sse(server);

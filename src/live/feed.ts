@@ -4,7 +4,7 @@ import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
 import { observeLiveFeed, recordLiveDelivered, recordLivePoll } from '../telemetry/metrics.ts';
 import { type Span, tracer } from '../telemetry/tracing.ts';
-import { createMemoryLedger, type FeedLog, type Hold, type LedgerEntry } from './ledger.ts';
+import { createMemoryLedger, type FeedLog, type Hold } from './ledger.ts';
 import {
   advance,
   alreadyDelivered,
@@ -145,17 +145,17 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
    * asked for. One that selects more joined after that round began (its fields were not known yet): it gets
    * records from the next round on, which asks for them.
    */
-  function receive(poller: Poller, entries: readonly LedgerEntry[]): void {
+  function receive(poller: Poller, entries: readonly LiveEvent[]): void {
     let delivered = 0;
-    for (const { event, fields } of entries) {
-      const asked = new Set(fields);
+    for (const event of entries) {
+      const asked = new Set(event.fields);
       for (const subscriber of poller.subscribers) {
         if (!subscriber.joined || !subscriber.fields.every((name) => asked.has(name))) continue;
         if (push(subscriber, event)) delivered += 1;
       }
     }
     const last = entries[entries.length - 1];
-    if (last) poller.watermark = Math.max(poller.watermark, decodeEventId(last.event.id).at);
+    if (last) poller.watermark = Math.max(poller.watermark, decodeEventId(last.id).at);
     recordLiveDelivered(delivered);
   }
 
@@ -219,11 +219,11 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
     const deliver = async () => {
       // Several list calls (an `in` done here) are merged; one call's order is CarrierX's, checked all the same.
       found.sort((a, b) => comparePositions(a.position, b.position));
-      const entries: LedgerEntry[] = [];
+      const entries: LiveEvent[] = [];
       for (const { position: at, record } of found) {
         if (alreadyDelivered(position, at, options.lookbackMs)) continue;
         advance(position, at, options.lookbackMs);
-        entries.push({ event: { id: encodeEventId(at), record }, fields });
+        entries.push({ id: encodeEventId(at), record, fields });
       }
       found.length = 0;
       if (entries.length === 0) return;

@@ -9,12 +9,6 @@ import {
 } from './state.ts';
 import type { LiveEvent } from './types.ts';
 
-/** One delivered event, with the fields its round asked CarrierX for (a subscriber selecting more skips it). */
-export interface LedgerEntry {
-  readonly event: LiveEvent;
-  readonly fields: readonly string[];
-}
-
 /** The right to poll a feed, for now: its position, the fields to ask for, a signal that aborts if it is lost. */
 export interface Hold {
   readonly position: PollPosition;
@@ -47,7 +41,7 @@ export interface FeedLog {
    * Appends `entries` and the position after them, if this process still holds the feed: then every process's
    * `receive` gets them, in order. False when the hold was lost (nothing was written; the next holder polls them).
    */
-  append(entries: readonly LedgerEntry[], position: PollPosition): Promise<boolean>;
+  append(entries: readonly LiveEvent[], position: PollPosition): Promise<boolean>;
   /**
    * Calls `join` with the events after `from` that this process has already received, and nothing can be received
    * between that and `join` returning: a subscriber joining there misses nothing and gets nothing twice.
@@ -61,7 +55,7 @@ export interface FeedLog {
 /** Where feeds' logs live: this process's memory, or Redis for a fleet (src/live/redis-ledger.ts). */
 export interface Ledger {
   /** Opens feed `key`'s log; `receive` gets each batch of entries appended from now on, in order. */
-  open(key: string, start: FeedStart, receive: (entries: readonly LedgerEntry[]) => void): FeedLog;
+  open(key: string, start: FeedStart, receive: (entries: readonly LiveEvent[]) => void): FeedLog;
   /** Closes the ledger's connections, after every log is closed. */
   close(): Promise<void>;
 }
@@ -87,7 +81,7 @@ export function createMemoryLedger(options: { replayRecords: number }): Ledger {
         async want() {},
         async append(entries, next) {
           position = next;
-          for (const entry of entries) remember(replay, entry.event, options.replayRecords);
+          for (const event of entries) remember(replay, event, options.replayRecords);
           receive(entries);
           return true;
         },

@@ -3,7 +3,7 @@ import type { CdrRecord } from '../carrierx/record.ts';
 import { reviveDatetimes } from '../records/redis-store.ts';
 import { createRedisConnection } from '../redis.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { FeedLog, FeedStart, Hold, Ledger, LedgerEntry } from './ledger.ts';
+import type { FeedLog, FeedStart, Hold, Ledger } from './ledger.ts';
 import {
   advance,
   decodeEventId,
@@ -14,6 +14,7 @@ import {
   startHorizon,
   startPosition,
 } from './state.ts';
+import type { LiveEvent } from './types.ts';
 
 export interface RedisLedgerOptions {
   /** redis:// or rediss:// (REDIS_URL). Never logged. */
@@ -139,12 +140,12 @@ function decodeHorizon(text: string): Position {
 }
 
 /** The payload of an appended event: the record and the fields its round asked for. */
-function encodeEntry(entry: LedgerEntry): string {
-  const { drSid, values, invalid } = entry.event.record;
-  return JSON.stringify({ fields: entry.fields, record: { drSid, values, invalid } });
+function encodeEntry(event: LiveEvent): string {
+  const { drSid, values, invalid } = event.record;
+  return JSON.stringify({ fields: event.fields, record: { drSid, values, invalid } });
 }
 
-function decodeEntry([, flat]: StreamEntry): LedgerEntry {
+function decodeEntry([, flat]: StreamEntry): LiveEvent {
   const id = flat[flat.indexOf('i') + 1] as string;
   const payload = JSON.parse(flat[flat.indexOf('e') + 1] as string) as {
     fields: string[];
@@ -156,7 +157,7 @@ function decodeEntry([, flat]: StreamEntry): LedgerEntry {
     values: payload.record.values,
     invalid: payload.record.invalid ?? undefined,
   };
-  return { event: { id, record }, fields: payload.fields };
+  return { id, record, fields: payload.fields };
 }
 
 /**
@@ -212,7 +213,7 @@ export function createRedisLedger(
     }
   }
 
-  function open(key: string, start: FeedStart, receive: (entries: readonly LedgerEntry[]) => void): FeedLog {
+  function open(key: string, start: FeedStart, receive: (entries: readonly LiveEvent[]) => void): FeedLog {
     const base = `${keyPrefix}live:{${createHash('sha256').update(key).digest('base64url').slice(0, 32)}}:`;
     const lease = `${base}lease`;
     const state = `${base}state`;
@@ -278,7 +279,7 @@ export function createRedisLedger(
         if (last) {
           cursor = last[0];
           for (const entry of batch) {
-            const at = positionOf(entry.event.record);
+            const at = positionOf(entry.record);
             if (at) advance(known, at, options.lookbackMs);
           }
           receive(batch);
@@ -355,7 +356,7 @@ export function createRedisLedger(
       async append(entries, position) {
         if (!holding || closed) return false;
         const args = [token, JSON.stringify(position), String(maxLength), String(keepMs), channel];
-        for (const entry of entries) args.push(entry.event.id, encodeEntry(entry));
+        for (const event of entries) args.push(event.id, encodeEntry(event));
         let written: number;
         try {
           written = await run<number>('APPEND', [lease, state, log], args);
@@ -380,7 +381,7 @@ export function createRedisLedger(
           const [kept, entries] = await run<[string | null, StreamEntry[]]>('SINCE', [state, log], [upTo]);
           // No state: no process has polled this feed yet; this one starts it from `from` (its start).
           if (!kept) return join([]);
-          const events = entries.map((entry) => decodeEntry(entry).event);
+          const events = entries.map(decodeEntry);
           join(missedSince({ events, horizon: decodeHorizon(kept) }, from));
         });
       },

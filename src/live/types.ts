@@ -22,6 +22,11 @@ export interface LiveEvent {
   /** Opaque: encodes the record's place in the feed (its date_insert and dr_sid). */
   readonly id: string;
   readonly record: CdrRecord;
+  /**
+   * The fields its poll round asked CarrierX for: every subscriber's at the time. A subscriber resuming later
+   * with a wider selection has the record read again (src/graphql/schema/call-detail-record-added.ts).
+   */
+  readonly fields: readonly string[];
 }
 
 /** What the feed holds, for metrics, readiness and tests. */

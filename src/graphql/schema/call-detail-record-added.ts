@@ -6,7 +6,7 @@ import { ServiceError } from '../../errors.ts';
 import type { LiveEvent } from '../../live/feed.ts';
 import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
-import { CallDetailRecordRef } from './call-detail-record.ts';
+import { CallDetailRecordRef, loadCallDetailRecord } from './call-detail-record.ts';
 import { CallDetailRecordFilterInput } from './call-detail-records.ts';
 import { COST, costs } from './cost.ts';
 import { selectedApiFields } from './selection.ts';
@@ -52,11 +52,15 @@ builder.subscriptionField('callDetailRecordAdded', (t) =>
         signal: request.signal,
       });
     },
-    resolve: (event: LiveEvent, _args, context) => {
+    resolve: (event: LiveEvent, _args, context, info) => {
       currentEventIds.set(context, event.id);
       // Each event is an execution of its own: what its selection loads, it loads afresh.
       context.loaders.nextEvent();
-      return viewOf(event.record);
+      const selected = selectedApiFields(info, info.schema.getType('CallDetailRecord') as GraphQLObjectType);
+      if (selected.every((name) => event.fields.includes(name))) return viewOf(event.record);
+      // A replayed event, fetched for the subscribers of its time: a client resuming with a wider selection
+      // has the record read again rather than nulls where its new fields would be.
+      return loadCallDetailRecord(context, event.record.drSid, info);
     },
   }),
 );

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { GATEWAY_SIGNATURE_EXTENSION, signedPayload, signParams } from '../src/g
 import { documentHash } from '../src/graphql/persisted-documents.ts';
 import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { type HiveGatewayCli, startHiveGatewayCli } from './helpers/hive-gateway-cli.ts';
 import { listen, stop } from './helpers/listen.ts';
 
 const listCalls = (h: Harness) => h.simulator.requests.filter((r) => r.path.endsWith('/calls/call_drs'));
@@ -445,35 +445,16 @@ describe('PERSISTED_DOCUMENTS_ONLY with GATEWAY_HMAC_SECRET', () => {
     const supergraph = join(dir, 'supergraph.graphql');
     await writeFile(supergraph, composeSupergraph({ cdr: signed.cdrUrl, partners: signed.partnersUrl }));
     const port = await freePort();
-    let child: ChildProcess | undefined;
+    let cli: HiveGatewayCli | undefined;
     try {
-      const cli = spawn(
-        join(process.cwd(), 'node_modules/.bin/hive-gateway'),
-        ['supergraph', supergraph, '--host', '127.0.0.1', '--port', String(port)],
-        {
-          cwd: 'examples/federation',
-          env: { ...process.env, GATEWAY_HMAC_SECRET: SECRET, NO_COLOR: '1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      child = cli;
-      let output = '';
-      await new Promise<void>((resolve, reject) => {
-        const read = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes(`Listening on http://127.0.0.1:${port}`)) resolve();
-        };
-        cli.stdout?.on('data', read);
-        cli.stderr?.on('data', read);
-        cli.once('exit', () => reject(new Error(`hive-gateway exited before listening: ${output}`)));
-      });
-      expect(output).toMatch(/Found default config file .*examples\/federation\/gateway\.config\.ts/);
+      cli = await startHiveGatewayCli(supergraph, port, { GATEWAY_HMAC_SECRET: SECRET });
+      expect(cli.output).toMatch(/Found default config file .*examples\/federation\/gateway\.config\.ts/);
       const body = await throughGateway(`http://127.0.0.1:${port}/graphql`, FIVE_PARTNERS);
       expect(body.errors).toBeUndefined();
       expect(body.data?.partners.map((p) => p.name)).toEqual(PARTNERS.map((p) => p.name));
       expect(listCalls(h)).toHaveLength(5);
     } finally {
-      if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      cli?.kill();
     }
   }, 120_000);
 

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { createHttpServer } from '../src/http/create-http-server.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { freePort } from './helpers/free-port.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { type HiveGatewayCli, startHiveGatewayCli } from './helpers/hive-gateway-cli.ts';
 import { listen, stop } from './helpers/listen.ts';
 
 // The live call feed through the example Hive Gateway: this graph's real HTTP server (SSE and graphql-ws) on a
@@ -266,34 +266,15 @@ describe('the live feed through the Hive Gateway CLI', () => {
       composeSupergraph({ cdr: federation.cdrUrl, partners: federation.partnersUrl }),
     );
     const port = await freePort();
-    let child: ChildProcess | undefined;
+    let cli: HiveGatewayCli | undefined;
     const client = wsClient(`http://127.0.0.1:${port}/graphql`, DEMO_TOKEN);
     try {
-      const cli = spawn(
-        join(process.cwd(), 'node_modules/.bin/hive-gateway'),
-        ['supergraph', supergraph, '--host', '127.0.0.1', '--port', String(port)],
-        {
-          cwd: 'examples/federation',
-          env: { ...process.env, NO_COLOR: '1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      child = cli;
-      let output = '';
-      await new Promise<void>((resolve, reject) => {
-        const read = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes(`Listening on http://127.0.0.1:${port}`)) resolve();
-        };
-        cli.stdout?.on('data', read);
-        cli.stderr?.on('data', read);
-        cli.once('exit', () => reject(new Error(`hive-gateway exited before listening: ${output}`)));
-      });
-      expect(output).toMatch(/Found default config file .*examples\/federation\/gateway\.config\.ts/);
+      cli = await startHiveGatewayCli(supergraph, port);
+      expect(cli.output).toMatch(/Found default config file .*examples\/federation\/gateway\.config\.ts/);
       await expectTheAddedRecordsOnce(h, client);
     } finally {
       await client.dispose();
-      if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      cli?.kill();
     }
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type CarrierXClient, createCarrierXClient } from '../src/carrierx/client.ts';
+import type { CarrierXClient } from '../src/carrierx/client.ts';
 import {
   CHILD_PARTNER_SID,
   createSimulator,
@@ -15,6 +15,7 @@ import { createLiveFeed, type LiveEvent, type LiveFeed, type LiveFeedOptions } f
 import { createFingerprint } from '../src/records/cdr-cache.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
+import { createTestClient, LIVE_TEST_OPTIONS, sids, take as takeEvents } from './helpers/live-events.ts';
 
 // The feed's clock is pinned here, well after every generated record: the first watermark is this instant, so
 // a record the test inserts at T0 + n ms is new, and whatever the simulator generated is history.
@@ -26,20 +27,7 @@ const FIELDS = ['date_insert', 'dr_sid', 'number_src'];
 const NEVER_MS = 600_000;
 
 /** Small and quick: tests shorten what they are about. */
-const TEST_OPTIONS: LiveFeedOptions = {
-  pollIntervalMs: 20,
-  pollerGraceMs: NEVER_MS,
-  replayRecords: 1000,
-  maxSubscriptionsPerCredential: 100,
-  maxSubscriptions: 1000,
-  maxPollers: 100,
-  subscriberQueue: 1000,
-  maxPollFailures: 10,
-  pollTimeoutMs: 5_000,
-  maxBackoffMs: 50,
-  pageSize: 1000,
-  lookbackMs: 0,
-};
+const TEST_OPTIONS: LiveFeedOptions = { ...LIVE_TEST_OPTIONS, pollerGraceMs: NEVER_MS };
 
 interface Setup {
   simulator: Simulator;
@@ -65,20 +53,8 @@ async function setup(options: Partial<LiveFeedOptions> = {}, retries = 2): Promi
   const simulator = createSimulator({ recordCount: 20 });
   const baseUrl = await simulator.listen(0, '127.0.0.1');
   const logger = createLogger({ level: 'silent' });
-  const client = createCarrierXClient({
-    baseUrl,
-    timeoutMs: 2_000,
-    includeFieldsParam: 'include_fields',
-    connections: 4,
-    logger,
-    policies: {
-      retries,
-      retryBaseDelayMs: 5,
-      retryMaxDelayMs: 20,
-      breakerThreshold: 10_000,
-      retryBudgetRatio: 10,
-    },
-  });
+  const client = createTestClient(baseUrl, logger, retries);
+
   const feed = createLiveFeed({
     client,
     fingerprint: createFingerprint(Buffer.from('a live feed test key of 32 chars')),
@@ -110,13 +86,7 @@ async function setup(options: Partial<LiveFeedOptions> = {}, retries = 2): Promi
 
 /** The next `count` events' dr_sids, failing if the iterator ends first. */
 async function take(events: AsyncIterator<LiveEvent>, count: number): Promise<string[]> {
-  const sids: string[] = [];
-  while (sids.length < count) {
-    const next = await events.next();
-    if (next.done) throw new Error(`the subscription ended after ${sids.length} events`);
-    sids.push(next.value.record.drSid);
-  }
-  return sids;
+  return sids(await takeEvents(events, count));
 }
 
 /** The value of a series on /metrics, 0 when it is not there yet. */

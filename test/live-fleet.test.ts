@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CarrierXClient, createCarrierXClient } from '../src/carrierx/client.ts';
+import type { CarrierXClient } from '../src/carrierx/client.ts';
 import {
   createSimulator,
   DEMO_TOKEN,
   SAMPLE_DR_SID,
   type Simulator,
 } from '../src/carrierx/simulator/index.ts';
-import { createLiveFeed, type LiveEvent, type LiveFeed, type LiveFeedOptions } from '../src/live/feed.ts';
+import { createLiveFeed, type LiveFeed, type LiveFeedOptions } from '../src/live/feed.ts';
 import { createRedisLedger } from '../src/live/redis-ledger.ts';
 import { createFingerprint } from '../src/records/cdr-cache.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
+import { createTestClient, LIVE_TEST_OPTIONS, sids, take } from './helpers/live-events.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 
 // Issue 24, across the fleet: feeds of two "replicas" (two feeds, each with its own Redis ledger, as two
@@ -22,20 +23,7 @@ const DEMO = `Bearer ${DEMO_TOKEN}`;
 const FIELDS = ['date_insert', 'dr_sid', 'number_src'];
 const LEASE_MS = 600;
 
-const OPTIONS: LiveFeedOptions = {
-  pollIntervalMs: 40,
-  pollerGraceMs: 60_000,
-  replayRecords: 1000,
-  maxSubscriptionsPerCredential: 100,
-  maxSubscriptions: 1000,
-  maxPollers: 100,
-  subscriberQueue: 1000,
-  maxPollFailures: 10,
-  pollTimeoutMs: 5_000,
-  maxBackoffMs: 50,
-  pageSize: 1000,
-  lookbackMs: 0,
-};
+const OPTIONS: LiveFeedOptions = { ...LIVE_TEST_OPTIONS, pollIntervalMs: 40, pollerGraceMs: 60_000 };
 
 let redis: RedisServer;
 let simulator: Simulator;
@@ -46,20 +34,7 @@ beforeAll(async () => {
   redis = await startRedisServer();
   simulator = createSimulator({ recordCount: 20 });
   const baseUrl = await simulator.listen(0, '127.0.0.1');
-  client = createCarrierXClient({
-    baseUrl,
-    timeoutMs: 2_000,
-    includeFieldsParam: 'include_fields',
-    connections: 4,
-    logger,
-    policies: {
-      retries: 0,
-      retryBaseDelayMs: 5,
-      retryMaxDelayMs: 20,
-      breakerThreshold: 10_000,
-      retryBudgetRatio: 10,
-    },
-  });
+  client = createTestClient(baseUrl, logger, 0);
 });
 
 afterAll(async () => {
@@ -148,19 +123,6 @@ function fleet() {
     },
   };
 }
-
-/** The next `count` events, failing if the iterator ends first. */
-async function take(events: AsyncIterator<LiveEvent>, count: number): Promise<LiveEvent[]> {
-  const taken: LiveEvent[] = [];
-  while (taken.length < count) {
-    const next = await events.next();
-    if (next.done) throw new Error(`the subscription ended after ${taken.length} events`);
-    taken.push(next.value);
-  }
-  return taken;
-}
-
-const sids = (events: LiveEvent[]) => events.map((event) => event.record.drSid);
 
 /** Resolves once `check` holds, polling every 10 ms (bounded by the test's timeout). */
 async function until(check: () => boolean): Promise<void> {

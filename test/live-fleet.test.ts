@@ -204,3 +204,22 @@ describe('the live call feed across two replicas sharing Redis', () => {
     ).rejects.toMatchObject({ code: 'LIVE_RESUME_TOO_OLD' });
   });
 });
+
+describe('the live call feed when Redis goes away', () => {
+  it('waits while Redis is down and, when it comes back empty, goes on from where its replicas were', async () => {
+    const { a, b, insert } = fleet();
+    const onA = await a.feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const onB = await b.feed.subscribe({ authorization: DEMO, fields: FIELDS });
+    const before = [insert(1), insert(2)];
+    expect(sids(await take(onA, 2))).toEqual(before);
+    expect(sids(await take(onB, 2))).toEqual(before);
+    // Persistence is off: the restarted Redis has lost the lease, the position and the log.
+    await redis.stop();
+    const during = [insert(3), insert(4)];
+    await redis.start();
+    const after = [insert(5)];
+    expect(sids(await take(onA, 3))).toEqual([...during, ...after]);
+    expect(sids(await take(onB, 3))).toEqual([...during, ...after]);
+    await until(() => a.feed.stats().polling + b.feed.stats().polling === 1);
+  });
+});

@@ -35,10 +35,10 @@ export const persistedDocumentExchange = mapExchange({
 });
 
 /**
- * graphql-sse's client retries every answer that is not 2xx as if the network had failed (five times, over about
- * a minute), then reports a network error without the GraphQL error. This service answers a subscription it
- * refuses before running it (PERSISTED_QUERY_NOT_IN_LIST, UNAUTHENTICATED, a query limit) 4xx, with the errors as
- * the stream's one `next` event: handed over as a 200, that event reaches urql at once, with its code. A 5xx (the
+ * graphql-sse's client retries every answer that is not 2xx as if the network had failed (five times, over 30 to
+ * 45 seconds), then reports a network error without the GraphQL error. This service answers a subscription its
+ * persisted documents refuse (PERSISTED_QUERY_NOT_IN_LIST, PERSISTED_QUERY_NOT_FOUND) 400, with the errors as the
+ * stream's one `next` event: handed over as a 200, that event reaches urql at once, with its code. A 5xx (the
  * service in trouble) is still retried.
  */
 function readingRefusals(send: typeof fetch): typeof fetch {

@@ -35,10 +35,11 @@ function sendingManifestText(socket: Client): Client {
 }
 
 /**
- * Apollo Client 4 sending each generated document's hash alone, in one round trip, as a GET the browser may
- * cache; subscriptions over graphql-ws (GraphQLWsLink in a split link), the token in `connection_init`. `PersistedQueryLink`'s own hash is the sha256 of the document as Apollo prints it, which is not the
- * text in the manifest (codegen normalises it), so the first request for each document would cost two round
- * trips, and under the allowlist fail; `generateHash` takes the id codegen embedded instead.
+ * Apollo Client 4 sending each generated query's hash alone, in one round trip, as a GET the browser may cache,
+ * and subscriptions over graphql-ws (GraphQLWsLink in a split link), the token in `connection_init`.
+ * `PersistedQueryLink`'s own hash is the sha256 of the document as Apollo prints it, which is not the text in the
+ * manifest (codegen normalises it), so the first request for each document would cost two round trips, and under
+ * the allowlist fail; `generateHash` takes the id codegen embedded instead.
  */
 export function createApolloClient({ url, token, fetch, webSocketImpl }: ServiceOptions) {
   const persisted = new PersistedQueryLink({
@@ -94,7 +95,7 @@ export async function fetchCallWithApollo(client: ReturnType<typeof createApollo
 export function watchCallsWithApollo(
   client: ReturnType<typeof createApolloClient>,
   filter: CallDetailRecordFilter | undefined,
-  onRecord: (record: NonNullable<Added>['callDetailRecordAdded']) => void,
+  onRecord: (record: Added['callDetailRecordAdded']) => void,
   onError: (error: Error) => void,
 ): () => void {
   const subscription = client

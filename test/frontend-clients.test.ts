@@ -5,18 +5,39 @@ import type { AddressInfo } from 'node:net';
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { CombinedError } from '@urql/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApolloClient, fetchCallWithApollo } from '../examples/frontend/src/apollo-client.ts';
+import { type GraphQLFormattedError, print } from 'graphql';
+import { createClient, type SubscribePayload, validateMessage } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  createApolloClient,
+  fetchCallWithApollo,
+  watchCallsWithApollo,
+} from '../examples/frontend/src/apollo-client.ts';
 import { CallDetailRecordQuery } from '../examples/frontend/src/call-detail-record.ts';
-import { createUrqlClient, fetchCallWithUrql } from '../examples/frontend/src/urql-client.ts';
+import { CallDetailRecordAddedSubscription } from '../examples/frontend/src/call-detail-record-added.ts';
+import { persistedDocumentHash } from '../examples/frontend/src/persisted-document.ts';
+import {
+  createUrqlClient,
+  fetchCallWithUrql,
+  watchCallsWithUrql,
+} from '../examples/frontend/src/urql-client.ts';
 import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { liveFeedOf } from '../src/graphql/app.ts';
+import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
+import type { LiveFeed } from '../src/live/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { type LiveServer, startLiveServer, stopLiveServers } from './helpers/live-server.ts';
 
 /** The manifest codegen writes for the frontend example (examples/frontend/graphql.config.yml). */
 const MANIFEST = 'examples/frontend/src/gql/persisted-documents.json';
-/** The hash of its one document, as the clients send it (bare hex). */
-const HASH = (Object.keys(JSON.parse(readFileSync(MANIFEST, 'utf8')))[0] as string).replace(/^sha256:/, '');
+/** Its documents by id ("sha256:<hex>"). */
+const DOCUMENTS = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
+/** The hash of the query's document, as the clients send it (bare hex). */
+const HASH = persistedDocumentHash(CallDetailRecordQuery) as string;
+/** The hash of the live feed's subscription. */
+const SUBSCRIPTION_HASH = persistedDocumentHash(CallDetailRecordAddedSubscription) as string;
 
 /** What a client sent, request by request. */
 interface Sent {
@@ -87,7 +108,12 @@ describe.each([
 
   it('Apollo Client fetches a call in one GET carrying the hash alone, then answers again from its cache', async () => {
     const { fetch, sent } = countingFetch();
-    const client = createApolloClient({ url: service.url, token: DEMO_TOKEN, fetch });
+    const client = createApolloClient({
+      url: service.url,
+      token: DEMO_TOKEN,
+      fetch,
+      webSocketImpl: WebSocket,
+    });
     expect(await fetchCallWithApollo(client, SAMPLE_DR_SID)).toMatchObject(EXPECTED_CALL);
     expect(sent).toHaveLength(1);
     const [request] = sent as [Sent];
@@ -124,7 +150,12 @@ describe('the frontend examples against a server without their manifest (allowli
 
   it('Apollo Client falls back to the text on PERSISTED_QUERY_NOT_FOUND, then sends the text alone', async () => {
     const { fetch, sent } = countingFetch();
-    const client = createApolloClient({ url: service.url, token: DEMO_TOKEN, fetch });
+    const client = createApolloClient({
+      url: service.url,
+      token: DEMO_TOKEN,
+      fetch,
+      webSocketImpl: WebSocket,
+    });
     expect(await fetchCallWithApollo(client, SAMPLE_DR_SID)).toMatchObject(EXPECTED_CALL);
     expect(sent.map((request) => request.method)).toEqual(['GET', 'POST']);
     const retry = JSON.parse((sent[1] as Sent).body);
@@ -164,5 +195,159 @@ describe('the frontend examples against a server without their manifest (allowli
     expect(registered.extensions.persistedQuery.sha256Hash).toBe(hashSent(sent[0] as Sent));
     expect((await ask(UNANSWERED_DR_SID)).data?.callDetailRecord?.drSid).toBe(UNANSWERED_DR_SID);
     expect(sent.map((request) => request.method)).toEqual(['GET', 'POST', 'GET']);
+  });
+});
+
+/** Resolves once the live feed holds a subscription: a record added before would not be this subscriber's. */
+async function subscribed(server: LiveServer): Promise<void> {
+  const feed = liveFeedOf(server.harness.app) as LiveFeed;
+  while (feed.stats().subscriptions < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** A WebSocket (the `ws` package, as Node 20 has no global one) that notes each message it sends. */
+function recordingWebSocket(sentFrames: unknown[]) {
+  return class extends WebSocket {
+    override send(data: string, ...rest: never[]) {
+      sentFrames.push(JSON.parse(data));
+      (super.send as (data: string, ...rest: never[]) => void)(data, ...rest);
+    }
+  };
+}
+
+/** The record the example's subscription selects, for the number the feed is filtered on. */
+const expectedRecord = (drSid: string) => ({
+  __typename: 'CallDetailRecord',
+  id: globalIdOf(drSid),
+  drSid,
+  dateInsert: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+  numberSrc: WATCHED,
+  numberDst: expect.any(String),
+  price: '0.0025',
+  direction: 'INBOUND',
+});
+
+/** The caller number the examples' feeds are filtered on; records from another are not theirs. */
+const WATCHED = '+15551110000';
+
+describe.each([
+  ['under the allowlist (PERSISTED_DOCUMENTS_ONLY=true)', 'true'],
+  ['with the allowlist off', 'false'],
+])('the live feed through the frontend examples, with their manifest, %s', (_mode, only) => {
+  let stop: (() => void) | undefined;
+  afterEach(async () => {
+    stop?.();
+    await stopLiveServers();
+  });
+
+  it('urql receives a new call over server-sent events, typed, the subscription sent by its hash alone', async () => {
+    const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: only });
+    const { fetch, sent } = countingFetch();
+    const client = createUrqlClient({ url: `${server.origin}/graphql`, token: DEMO_TOKEN, fetch });
+    const received = new Promise((resolve, reject) => {
+      stop = watchCallsWithUrql(client, { numberSrc: { eq: WATCHED } }, resolve, reject);
+    });
+    // A refusal rejects `received` before the feed ever holds the subscription.
+    await Promise.race([subscribed(server), received]);
+    server.insert(1);
+    const drSid = server.insert(2, { number_src: WATCHED });
+    expect(await received).toEqual(expectedRecord(drSid));
+
+    // One POST asking for an event stream, carrying the hash and the filter, no text.
+    expect(sent).toHaveLength(1);
+    const [request] = sent as [Sent];
+    expect(request.method).toBe('POST');
+    expect(request.headers.get('accept')).toBe('text/event-stream');
+    expect(request.headers.get('authorization')).toBe(`Bearer ${DEMO_TOKEN}`);
+    const body = JSON.parse(request.body);
+    expect(body.query).toBeUndefined();
+    expect(hashSent(request)).toBe(SUBSCRIPTION_HASH);
+    expect(body.variables).toEqual({ filter: { numberSrc: { eq: WATCHED } } });
+  });
+
+  it("Apollo Client receives a new call over graphql-ws, typed, the subscription sent as the manifest's text with its hash", async () => {
+    const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: only });
+    const { fetch, sent } = countingFetch();
+    const frames: unknown[] = [];
+    const client = createApolloClient({
+      url: `${server.origin}/graphql`,
+      token: DEMO_TOKEN,
+      fetch,
+      webSocketImpl: recordingWebSocket(frames),
+    });
+    const received = new Promise((resolve, reject) => {
+      stop = watchCallsWithApollo(client, { numberSrc: { eq: WATCHED } }, resolve, reject);
+    });
+    // A refusal rejects `received` before the feed ever holds the subscription.
+    await Promise.race([subscribed(server), received]);
+    server.insert(1);
+    const drSid = server.insert(2, { number_src: WATCHED });
+    expect(await received).toEqual(expectedRecord(drSid));
+
+    // Nothing over HTTP: the token in connection_init, then the manifest's text with its hash.
+    expect(sent).toHaveLength(0);
+    expect(frames[0]).toEqual({
+      type: 'connection_init',
+      payload: { Authorization: `Bearer ${DEMO_TOKEN}` },
+    });
+    expect(frames[1]).toMatchObject({
+      type: 'subscribe',
+      payload: {
+        query: DOCUMENTS[`sha256:${SUBSCRIPTION_HASH}`],
+        variables: { filter: { numberSrc: { eq: WATCHED } } },
+        extensions: { persistedQuery: { version: 1, sha256Hash: SUBSCRIPTION_HASH } },
+      },
+    });
+  });
+});
+
+describe('the live feed through urql, refused', () => {
+  afterEach(() => stopLiveServers());
+
+  it('reports the code of a subscription the allowlist refuses at once, without retrying it as a network failure', async () => {
+    const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: 'true' });
+    const { fetch, sent } = countingFetch();
+    const client = createUrqlClient({ url: `${server.origin}/graphql`, token: DEMO_TOKEN, fetch });
+    // A document codegen did not write: sent as text, and not in the manifest.
+    const result = await client
+      .subscription('subscription { callDetailRecordAdded { drSid } }', {})
+      .toPromise();
+    expect(result.error?.graphQLErrors[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    expect(sent).toHaveLength(1);
+  });
+});
+
+describe('the live feed over graphql-ws under the allowlist', () => {
+  afterEach(() => stopLiveServers());
+
+  it("runs a subscription only as the manifest's text: an empty text with the hash, or the text Apollo prints, is refused", async () => {
+    const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: 'true' });
+    const socket = createClient({
+      url: `${server.origin.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
+      retryAttempts: 0,
+    });
+    const persistedQuery = { version: 1, sha256Hash: SUBSCRIPTION_HASH };
+    /** The code of the error the server answers a subscribe with. */
+    const refusal = (payload: SubscribePayload) =>
+      new Promise((resolve, reject) => {
+        socket.subscribe(payload, {
+          next: reject,
+          complete: () => reject(new Error('completed without an error')),
+          error: (errors) => resolve((errors as GraphQLFormattedError[])[0]?.extensions?.code),
+        });
+      });
+    // graphql-ws's protocol requires the text: its client does not send a subscribe without one, nor its server
+    // take one (both check messages with validateMessage).
+    expect(() =>
+      validateMessage({ type: 'subscribe', id: '1', payload: { extensions: { persistedQuery } } }),
+    ).toThrow(/'query' property to be a string/);
+    expect(await refusal({ query: '', extensions: { persistedQuery } })).toBe(
+      'PERSISTED_QUERY_HASH_MISMATCH',
+    );
+    expect(await refusal({ query: print(CallDetailRecordAddedSubscription) })).toBe(
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
+    await socket.dispose();
   });
 });

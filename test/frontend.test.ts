@@ -23,11 +23,14 @@ async function generateFrontendTypes(): Promise<string> {
 }
 
 describe('a frontend generating types from the committed schema', () => {
-  it('types UUID, DateTime and Decimal as strings, not unknown, with the shipped graphql.config.yml', async () => {
+  it('types UUID, DateTime and Decimal as strings, not unknown, in queries and subscriptions, with the shipped graphql.config.yml', async () => {
     const types = await generateFrontendTypes();
     expect(types).toContain('export type CallDetailRecordQueryVariables = Exact<{\n  drSid: string;\n}>;');
     expect(types).toContain(
       "{ __typename: 'Query', callDetailRecord: { __typename: 'CallDetailRecord', id: string, drSid: string, dateStart: string | null, price: string | null, direction: CallDetailRecordDirection | null, userData: unknown } | null }",
+    );
+    expect(types).toContain(
+      "{ callDetailRecordAdded: { __typename: 'CallDetailRecord', id: string, drSid: string, dateInsert: string | null, numberSrc: string | null, numberDst: string | null, price: string | null, direction: CallDetailRecordDirection | null } }",
     );
   }, 30_000);
 
@@ -35,11 +38,21 @@ describe('a frontend generating types from the committed schema', () => {
     const files = await generateFrontend();
     const manifest = files.find((file) => file.filename.endsWith('persisted-documents.json'));
     const entries = Object.entries(JSON.parse(manifest?.content ?? '{}') as Record<string, string>);
-    expect(entries).toHaveLength(1);
-    const [[id, document]] = entries as [[string, string]];
-    expect(document).toContain('callDetailRecord(drSid: $drSid) { __typename ');
+    // The query and the live feed's subscription (examples/frontend/src/call-detail-record*.ts).
+    expect(entries.map(([, document]) => document.split('(')[0]).sort()).toEqual([
+      'query CallDetailRecord',
+      'subscription CallDetailRecordAdded',
+    ]);
+    const query = entries.find(([, document]) => document.startsWith('query')) as [string, string];
+    expect(query[1]).toContain('callDetailRecord(drSid: $drSid) { __typename ');
+    // A subscription's root selects its one field alone (no __typename beside it); its record has one.
+    const subscription = entries.find(([, document]) => document.startsWith('subscription')) as [
+      string,
+      string,
+    ];
+    expect(subscription[1]).toContain('callDetailRecordAdded(filter: $filter) { __typename ');
     const types = files.find((file) => file.filename.endsWith('graphql.ts'));
-    expect(types?.content).toContain(`"__meta__":{"hash":"${id}"}`);
+    for (const [id] of entries) expect(types?.content).toContain(`"__meta__":{"hash":"${id}"}`);
   }, 30_000);
 
   it('is committed as codegen writes it (examples/frontend/src/gql/), so the examples run and typecheck', async () => {

@@ -1,16 +1,47 @@
-import { ApolloClient, HttpLink } from '@apollo/client';
+import { ApolloClient, ApolloLink, HttpLink } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition } from '@apollo/client/utilities';
+import { type Client, createClient, type SubscribePayload } from 'graphql-ws';
 import { createApolloCache } from './apollo-cache.ts';
 import { CallDetailRecordQuery } from './call-detail-record.ts';
+import { CallDetailRecordAddedSubscription } from './call-detail-record-added.ts';
+import type { CallDetailRecordAddedSubscription as Added, CallDetailRecordFilter } from './gql/graphql.ts';
+import manifest from './gql/persisted-documents.json' with { type: 'json' };
 import { CSRF_HEADER, persistedDocumentHash, type ServiceOptions } from './persisted-document.ts';
 
+/** The manifest's documents by id ("sha256:<hex>"), as codegen wrote them for the server. */
+const documents: Readonly<Record<string, string>> = manifest;
+
 /**
- * Apollo Client 4 sending each generated document's hash alone, in one round trip, as a GET the browser may
- * cache. `PersistedQueryLink`'s own hash is the sha256 of the document as Apollo prints it, which is not the
- * text in the manifest (codegen normalises it), so the first request for each document would cost two round
- * trips, and under the allowlist fail; `generateHash` takes the id codegen embedded instead.
+ * A graphql-ws client that sends a persisted document as the manifest's text. graphql-ws's protocol requires the
+ * text (`query` must be a string: its client will not send a subscribe without one, nor its server accept one),
+ * and this service refuses an empty text with an id (PERSISTED_QUERY_HASH_MISMATCH), so over a WebSocket the
+ * hash alone cannot be sent. GraphQLWsLink sends the document as Apollo prints it, which is not the manifest's
+ * text (codegen normalises it), so under the allowlist it would be refused (PERSISTED_QUERY_NOT_IN_LIST); the
+ * manifest's own text, with its hash, runs. The cost: the manifest's texts are in the frontend's bundle.
  */
-export function createApolloClient({ url, token, fetch }: ServiceOptions) {
+function sendingManifestText(socket: Client): Client {
+  const manifestText = (payload: SubscribePayload): SubscribePayload => {
+    const hash = (payload.extensions?.persistedQuery as { sha256Hash?: string } | undefined)?.sha256Hash;
+    const text = hash === undefined ? undefined : documents[`sha256:${hash}`];
+    return text === undefined ? payload : { ...payload, query: text };
+  };
+  return {
+    ...socket,
+    subscribe: (payload, sink) => socket.subscribe(manifestText(payload), sink),
+    iterate: (payload) => socket.iterate(manifestText(payload)),
+  };
+}
+
+/**
+ * Apollo Client 4 sending each generated query's hash alone, in one round trip, as a GET the browser may cache,
+ * and subscriptions over graphql-ws (GraphQLWsLink in a split link), the token in `connection_init`.
+ * `PersistedQueryLink`'s own hash is the sha256 of the document as Apollo prints it, which is not the text in the
+ * manifest (codegen normalises it), so the first request for each document would cost two round trips, and under
+ * the allowlist fail; `generateHash` takes the id codegen embedded instead.
+ */
+export function createApolloClient({ url, token, fetch, webSocketImpl }: ServiceOptions) {
   const persisted = new PersistedQueryLink({
     generateHash: (document) => {
       const hash = persistedDocumentHash(document);
@@ -30,8 +61,21 @@ export function createApolloClient({ url, token, fetch }: ServiceOptions) {
     ...(fetch ? { fetch } : {}),
     headers: { authorization: `Bearer ${token}`, ...CSRF_HEADER },
   });
+  // A WebSocket upgrade carries no Authorization header: the token goes in connection_init's payload.
+  const socket = createClient({
+    url: url.replace(/^http/, 'ws'),
+    connectionParams: { Authorization: `Bearer ${token}` },
+    ...(webSocketImpl ? { webSocketImpl } : {}),
+  });
+  const isSubscription = ({ query }: ApolloLink.Operation) => {
+    const definition = getMainDefinition(query);
+    return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
+  };
   return new ApolloClient({
-    link: persisted.concat(http),
+    // The hash on every operation; subscriptions then over the socket (with the manifest's text), the rest over HTTP.
+    link: persisted.concat(
+      ApolloLink.split(isSubscription, new GraphQLWsLink(sendingManifestText(socket)), http),
+    ),
     // Records kept once under their global id (apollo-cache.ts); the __typename codegen added to every selection
     // names their type.
     cache: createApolloCache(),
@@ -42,4 +86,26 @@ export function createApolloClient({ url, token, fetch }: ServiceOptions) {
 export async function fetchCallWithApollo(client: ReturnType<typeof createApolloClient>, drSid: string) {
   const { data } = await client.query({ query: CallDetailRecordQuery, variables: { drSid } });
   return data?.callDetailRecord ?? null;
+}
+
+/**
+ * Hands `onRecord` each new call detail record matching `filter`, typed by the generated document, and `onError`
+ * what ends the feed; returns what unsubscribes.
+ */
+export function watchCallsWithApollo(
+  client: ReturnType<typeof createApolloClient>,
+  filter: CallDetailRecordFilter | undefined,
+  onRecord: (record: Added['callDetailRecordAdded']) => void,
+  onError: (error: Error) => void,
+): () => void {
+  const subscription = client
+    .subscribe({ query: CallDetailRecordAddedSubscription, variables: { filter } })
+    .subscribe({
+      next: ({ data, error }) => {
+        if (error) onError(error);
+        else if (data) onRecord(data.callDetailRecordAdded);
+      },
+      error: onError,
+    });
+  return () => subscription.unsubscribe();
 }

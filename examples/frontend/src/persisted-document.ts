@@ -24,4 +24,6 @@ export interface ServiceOptions {
   token: string;
   /** The Fetch API to send requests with (a test counts them with its own). */
   fetch?: typeof fetch;
+  /** The WebSocket class for graphql-ws where there is no global one (Node 20: `ws`); browsers need none. */
+  webSocketImpl?: unknown;
 }

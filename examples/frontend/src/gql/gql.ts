@@ -14,9 +14,11 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  subscription CallDetailRecordAdded($filter: CallDetailRecordFilter) {\n    callDetailRecordAdded(filter: $filter) {\n      id\n      drSid\n      dateInsert\n      numberSrc\n      numberDst\n      price\n      direction\n    }\n  }\n": typeof types.CallDetailRecordAddedDocument,
     "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n": typeof types.CallDetailRecordDocument,
 };
 const documents: Documents = {
+    "\n  subscription CallDetailRecordAdded($filter: CallDetailRecordFilter) {\n    callDetailRecordAdded(filter: $filter) {\n      id\n      drSid\n      dateInsert\n      numberSrc\n      numberDst\n      price\n      direction\n    }\n  }\n": types.CallDetailRecordAddedDocument,
     "\n  query CallDetailRecord($drSid: UUID!) {\n    callDetailRecord(drSid: $drSid) {\n      id\n      drSid\n      dateStart\n      price\n      direction\n      userData\n    }\n  }\n": types.CallDetailRecordDocument,
 };
 
@@ -34,6 +36,10 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription CallDetailRecordAdded($filter: CallDetailRecordFilter) {\n    callDetailRecordAdded(filter: $filter) {\n      id\n      drSid\n      dateInsert\n      numberSrc\n      numberDst\n      price\n      direction\n    }\n  }\n"): (typeof documents)["\n  subscription CallDetailRecordAdded($filter: CallDetailRecordFilter) {\n    callDetailRecordAdded(filter: $filter) {\n      id\n      drSid\n      dateInsert\n      numberSrc\n      numberDst\n      price\n      direction\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,10 +1,12 @@
+import type { CarrierXClient } from '../carrierx/client.ts';
 import { CDR_API_NAMES } from '../carrierx/fields.ts';
 import { buildFilters, quoteFilterValue } from '../carrierx/list-query.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { ServiceError } from '../errors.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import { observeLiveFeed, recordLiveDelivered, recordLivePoll } from '../telemetry/metrics.ts';
 import { type Span, tracer } from '../telemetry/tracing.ts';
-import { createMemoryLedger, type FeedLog, type Hold } from './ledger.ts';
+import { createMemoryLedger, type FeedLog, type Hold, type Ledger } from './ledger.ts';
 import {
   advance,
   alreadyDelivered,
@@ -15,16 +17,31 @@ import {
   type Position,
   positionOf,
 } from './state.ts';
-import type { LiveEvent, LiveFeed, LiveFeedDeps, LiveRequest } from './types.ts';
+import type { LiveEvent, LiveFeed, LiveFeedOptions, LiveRequest } from './types.ts';
 
 export type {
   LiveEvent,
   LiveFeed,
-  LiveFeedDeps,
   LiveFeedOptions,
   LiveFeedStats,
   LiveRequest,
 } from './types.ts';
+
+/** What the feed needs from the rest of the service. */
+export interface LiveFeedDeps {
+  /** The CarrierX client (or the record cache in front of it): its policies apply to every poll. */
+  client: Pick<CarrierXClient, 'listCallDetailRecords'>;
+  /** The record cache's credential fingerprint (HMAC with CACHE_KEY_SECRET): the poller's key, never the token. */
+  fingerprint(authorization: string): string;
+  logger: Logger;
+  options: LiveFeedOptions;
+  /** Unconfirmed filter operators CarrierX accepts (CARRIERX_FILTER_OPERATORS), as for queries. */
+  pushDown?: ReadonlySet<string> | undefined;
+  /** Where feeds' logs live (src/live/ledger.ts): this process's memory unless given Redis's, for a fleet. */
+  ledger?: Ledger | undefined;
+  /** The wall clock the first watermark is read from (tests pin it). */
+  now?: () => number;
+}
 
 /** The fields every poll asks for whatever the subscribers select: the feed's order is made of them. */
 const POSITION_FIELDS = ['date_insert', 'dr_sid'];

@@ -1,7 +1,4 @@
-import type { CarrierXClient } from '../carrierx/client.ts';
 import type { CdrRecord } from '../carrierx/record.ts';
-import type { Logger } from '../telemetry/logger.ts';
-import type { Ledger } from './ledger.ts';
 
 /** One subscription's ask: whose records, which ones, which fields, and from where. */
 export interface LiveRequest {
@@ -77,20 +74,4 @@ export interface LiveFeedOptions {
   lookbackMs: number;
   /** Records asked for per page (at most 1000). */
   pageSize: number;
-}
-
-/** What the feed needs from the rest of the service. */
-export interface LiveFeedDeps {
-  /** The CarrierX client (or the record cache in front of it): its policies apply to every poll. */
-  client: Pick<CarrierXClient, 'listCallDetailRecords'>;
-  /** The record cache's credential fingerprint (HMAC with CACHE_KEY_SECRET): the poller's key, never the token. */
-  fingerprint(authorization: string): string;
-  logger: Logger;
-  options: LiveFeedOptions;
-  /** Unconfirmed filter operators CarrierX accepts (CARRIERX_FILTER_OPERATORS), as for queries. */
-  pushDown?: ReadonlySet<string> | undefined;
-  /** Where feeds' logs live (src/live/ledger.ts): this process's memory unless given Redis's, for a fleet. */
-  ledger?: Ledger | undefined;
-  /** The wall clock the first watermark is read from (tests pin it). */
-  now?: () => number;
 }

@@ -22,6 +22,7 @@
  * see docs/performance.md.
  */
 import { randomBytes } from 'node:crypto';
+import { subscribe as observe } from 'node:diagnostics_channel';
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,6 +87,32 @@ const sum = (numbers: readonly (number | undefined)[]) =>
 
 // A request log large enough to hold every call of the run, so list calls are counted from it exactly.
 const simulator = createSimulator({ liveRate: 0, maxRecorded: 100_000 });
+/**
+ * When each list call reached the simulator and when its answer was written, from Node's own HTTP server
+ * events (the simulator is the only HTTP server in this process). The first list call a record's insertion
+ * precedes is the one that found it: the simulator answers within the request's own event, so a call that
+ * arrived earlier read the records before it. This splits a delivery's latency into the wait for the poll and
+ * what the servers (and Redis) took from the poll's answer to the client.
+ */
+interface ListCall {
+  arrived: number;
+  answered?: number;
+}
+const listCallTimes: ListCall[] = [];
+const answering = new WeakMap<object, ListCall>();
+observe('http.server.request.start', (message) => {
+  const { request } = message as { request: { method?: string; url?: string } };
+  if (request.method !== 'GET' || !request.url?.startsWith(CDR_LIST_PATH)) return;
+  const call: ListCall = { arrived: performance.now() };
+  listCallTimes.push(call);
+  answering.set(request, call);
+});
+observe('http.server.response.finish', (message) => {
+  const call = answering.get((message as { request: object }).request);
+  if (call) call.answered = performance.now();
+});
+/** When the answer of the list call that found a record added at `addedAt` was written (undefined: none yet). */
+const answeredAfter = (addedAt: number) => listCallTimes.find((call) => call.arrived > addedAt)?.answered;
 const baseUrl = await simulator.listen(0, '127.0.0.1');
 const abort = new AbortController();
 const group = createProcessGroup({
@@ -227,15 +254,23 @@ async function waitUntil(
 /** What a set of clients received of the records `added` (sid → when it was added), for one column. */
 function measure(clients: readonly Client[], added: ReadonlyMap<string, number>) {
   const latencies: number[] = [];
+  /** From the answer of the list call that found the record to the client. */
+  const afterPoll: number[] = [];
   let missing = 0;
-  for (const client of clients) {
-    for (const [sid, at] of added) {
+  for (const [sid, at] of added) {
+    const answered = answeredAfter(at);
+    for (const client of clients) {
       const arrived = client.arrivals.get(sid);
-      if (arrived === undefined) missing += 1;
-      else latencies.push(arrived - at);
+      if (arrived === undefined) {
+        missing += 1;
+        continue;
+      }
+      latencies.push(arrived - at);
+      if (answered !== undefined) afterPoll.push(arrived - answered);
     }
   }
   latencies.sort((a, b) => a - b);
+  afterPoll.sort((a, b) => a - b);
   const firstArrivals = new Map<string, number>();
   // The fan-out alone: per record, from its first client's arrival to its last's (the poll wait is common to all).
   const spreads: number[] = [];
@@ -250,6 +285,7 @@ function measure(clients: readonly Client[], added: ReadonlyMap<string, number>)
   return {
     expected: clients.length * added.size,
     latencies,
+    afterPoll,
     missing,
     doubled: clients.reduce((total, client) => total + client.doubled, 0),
     unexpected: clients.reduce(
@@ -461,6 +497,22 @@ try {
   }
   row('delivery latency max', ms(fleet.latencies.at(-1)), (_, index) =>
     ms((each[index] as typeof fleet).latencies.at(-1)),
+  );
+  const pollWaits = [...added.values()]
+    .map((at) => (answeredAfter(at) ?? Number.NaN) - at)
+    .filter((wait) => !Number.isNaN(wait))
+    .sort((a, b) => a - b);
+  row(
+    'of which the wait for the poll: insert to the answer of the list call that found it: median, max',
+    `${ms(percentile(pollWaits, 50))}, ${ms(pollWaits.at(-1))}`,
+  );
+  row(
+    'from that answer to the client: p50, p99, max',
+    `${ms(percentile(fleet.afterPoll, 50))}, ${ms(percentile(fleet.afterPoll, 99))}, ${ms(fleet.afterPoll.at(-1))}`,
+    (_, index) => {
+      const afterPoll = (each[index] as typeof fleet).afterPoll;
+      return `${ms(percentile(afterPoll, 50))}, ${ms(percentile(afterPoll, 99))}, ${ms(afterPoll.at(-1))}`;
+    },
   );
   row(
     'fan-out per record, first to last client: median, max',

@@ -167,8 +167,16 @@ interface Server {
   polling: number;
   cpuBefore?: number | undefined;
   cpu?: number | undefined;
-  /** What it logged (LOG_LEVEL=warn: warnings and errors only), e.g. Redis trouble a figure alone would hide. */
-  readonly logged: string[];
+  /**
+   * The longest its event loop was held up, by the bench's phase: a Redis command's timer that expires while the
+   * loop is held fires before the answer that came meanwhile is read, and the command counts as timed out.
+   */
+  readonly loopDelayMaxMs: Partial<Record<Phase, number>>;
+  /**
+   * What it logged (LOG_LEVEL=warn: warnings and errors only), e.g. Redis trouble a figure alone would hide, each
+   * line with the bench's phase when it came.
+   */
+  readonly logged: { phase: Phase; line: string }[];
 }
 
 const built = existsSync('dist/server.js');
@@ -233,15 +241,32 @@ async function subscribe(client: Client, url: string): Promise<void> {
   }
 }
 
-/** A server's metric: a sample's value summed over its label sets (0 when absent). */
-async function metric(server: Server, name: string): Promise<number> {
+/** Some of a server's metrics from one scrape: each sample's value summed over its label sets (0 when absent). */
+async function metrics<const N extends string>(
+  server: Server,
+  names: readonly N[],
+): Promise<Record<N, number>> {
   const response = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`);
   const text = await response.text();
-  let total = 0;
-  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) {
-    total += Number(match[1]);
+  const values = {} as Record<N, number>;
+  // prom-client resets the event loop delay's histogram at each scrape: each one's maximum covers the time since
+  // the one before, counted in the phase it ends in.
+  const delayMs = Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]) * 1000;
+  if (!Number.isNaN(delayMs)) {
+    server.loopDelayMaxMs[phase] = Math.max(server.loopDelayMaxMs[phase] ?? 0, delayMs);
   }
-  return total;
+  for (const name of names) {
+    values[name] = 0;
+    for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) {
+      values[name] += Number(match[1]);
+    }
+  }
+  return values;
+}
+
+/** A server's metric: a sample's value summed over its label sets (0 when absent). */
+async function metric(server: Server, name: string): Promise<number> {
+  return (await metrics(server, [name]))[name] ?? 0;
 }
 
 async function waitUntil(
@@ -304,6 +329,9 @@ function measure(clients: readonly Client[], added: ReadonlyMap<string, number>)
   };
 }
 
+const PHASES = ['starting', 'connecting', 'settling', 'run'] as const;
+type Phase = (typeof PHASES)[number];
+let phase: Phase = 'starting';
 const servers: Server[] = [];
 const clients: Client[] = [];
 try {
@@ -348,8 +376,9 @@ try {
       polls: 0,
       polling: 0,
       logged: [],
+      loopDelayMaxMs: {},
     });
-    child.onLine = (line) => servers[index]?.logged.push(line);
+    child.onLine = (line) => servers[index]?.logged.push({ phase, line });
   }
   await Promise.all(
     servers.map((server) =>
@@ -357,8 +386,13 @@ try {
     ),
   );
   await sleep(2000);
-  for (const server of servers) server.rssIdle = readRssBytes(server.process.pid);
+  for (const server of servers) {
+    server.rssIdle = readRssBytes(server.process.pid);
+    // The first scrape: the event loop's delays from the server's start to here count as its start's.
+    await metric(server, 'live_feed_subscriptions');
+  }
 
+  phase = 'connecting';
   const connectStarted = performance.now();
   const streams: Promise<void>[] = [];
   for (let index = 0; index < subscribers; index += 1) {
@@ -382,6 +416,7 @@ try {
     120_000,
   );
   const connectMs = performance.now() - connectStarted;
+  phase = 'settling';
   // Two intervals so that the poller has its watermark and the heap settles after the connections' burst.
   await sleep(2 * intervalMs);
   for (const server of servers) server.rssConnected = readRssBytes(server.process.pid);
@@ -392,6 +427,7 @@ try {
     server.cpuBefore = readCpuSeconds(server.process.pid);
   }
   const redisCpuBefore = redis ? readCpuSeconds(redis.pid) : undefined;
+  phase = 'run';
   const runStarted = performance.now();
   const added = new Map<string, number>();
   const insertedAt: string[] = [];
@@ -422,8 +458,9 @@ try {
   await sleep(intervalMs);
   const runMs = performance.now() - runStarted;
   for (const server of servers) {
-    server.polls = (await metric(server, 'live_feed_polls_total')) - server.pollsBefore;
-    server.polling = await metric(server, 'live_feed_pollers_polling');
+    const read = await metrics(server, ['live_feed_polls_total', 'live_feed_pollers_polling']);
+    server.polls = read.live_feed_polls_total - server.pollsBefore;
+    server.polling = read.live_feed_pollers_polling;
     server.rssAfter = readRssBytes(server.process.pid);
     server.peak = readPeakRssBytes(server.process.pid);
     const cpu = readCpuSeconds(server.process.pid);
@@ -540,13 +577,22 @@ try {
       return `${ms(percentile(behind, 50))}, ${ms(behind.at(-1))}`;
     });
   }
+  row(
+    `server event loop delay, max while ${PHASES.join(' / ')} (nodejs_eventloop_lag_max_seconds)`,
+    PHASES.map((when) =>
+      ms(Math.max(...servers.map((server) => server.loopDelayMaxMs[when] ?? Number.NaN))),
+    ).join(' / '),
+    (server) => PHASES.map((when) => ms(server.loopDelayMaxMs[when])).join(' / '),
+  );
   const logged = servers.flatMap((server) => server.logged);
   // In full on stderr (not in --out): the table only counts them.
-  for (const server of servers) for (const line of server.logged) console.error(`${server.name}: ${line}`);
+  for (const server of servers) {
+    for (const { phase: when, line } of server.logged) console.error(`${server.name} (${when}): ${line}`);
+  }
   row(
     'server log lines (warnings and errors)',
-    `${logged.length}${logged[0] ? ` (first: ${logged[0].slice(0, 200)})` : ''}`,
-    (server) => String(server.logged.length),
+    `${logged.length}${logged[0] ? ` (first, ${logged[0].phase}: ${logged[0].line.slice(0, 200)})` : ''}`,
+    (server) => [server.logged.length, ...new Set(server.logged.map((entry) => entry.phase))].join(', '),
   );
   row(
     'clients with an error',

@@ -133,8 +133,11 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       sent = Promise.reject(error);
     }
     // The race listens to `sent` to the end: its late answer or rejection is dropped, never left unhandled.
+    // Checked once the loop has read what arrived: after this process held its own event loop past the
+    // timeout (a fan-out to a thousand subscribers, a burst of connections), the timer is due before the poll
+    // phase reads the answer Redis sent meanwhile, which is no timeout of Redis's.
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(timeoutMs)), timeoutMs);
+      timer = setTimeout(() => setImmediate(() => reject(new RedisTimeoutError(timeoutMs))), timeoutMs);
     });
     return Promise.race([sent, expired]).then(
       (value) => {

@@ -244,7 +244,8 @@ describe('the Redis store while its Redis is frozen (SIGSTOP)', () => {
       const startedAt = performance.now();
       await store.close?.();
       expect(performance.now() - startedAt).toBeLessThan(REDIS_TIMEOUT_MS + 1_000);
-      expect(await pending).toMatch(/Redis did not answer|closed|destroyed/i);
+      // Failed by its own timeout or by the close that drops the socket, whichever comes first.
+      expect(await pending).toMatch(/Redis did not answer|closed|destroyed|disconnects/i);
     } finally {
       thaw();
     }

@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
+import { liveFeedOf } from '../src/graphql/app.ts';
 import { findGraphiQLAssets } from '../src/graphql/graphiql/use-offline-graphiql.ts';
+import type { LiveFeed } from '../src/live/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 /** The @graphql-yoga/graphiql version in every asset URL (tests run src/, so the installed package's). */
@@ -50,7 +53,8 @@ describe('GraphiQL in a browser with no internet', () => {
       throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
     }
     // The real app on the embedded simulator, as `npm start` serves it.
-    h = await createHarness({}, { demoToken: DEMO_TOKEN });
+    // Polled often: the live tab's test waits for records to arrive.
+    h = await createHarness({ LIVE_POLL_INTERVAL_MS: '200' }, { demoToken: DEMO_TOKEN });
     server = createServer(h.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -178,6 +182,48 @@ describe('GraphiQL in a browser with no internet', () => {
     // The ticked field travelled to CarrierX as part of include_fields.
     expect(h.includeFieldsSeen().at(-1)).toContain('sipcause');
     await page.screenshot({ path: '/tmp/graphiql-explorer.png' });
+
+    expect(offHost).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('runs the live feed tab and shows each new call as it arrives', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const offHost: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (!isOffHost(url)) return route.continue();
+      offHost.push(url);
+      return route.abort('internetdisconnected');
+    });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    await page.goto(`${origin}/graphql`);
+    await expect.poll(() => page.locator('.graphiql-tab').count(), { timeout: 30_000 }).toBe(3);
+    await page.locator('.graphiql-tab').nth(2).locator('button').first().click();
+    const editor = page.locator('.graphiql-query-editor .monaco-editor');
+    await expect.poll(() => monacoText(editor), { timeout: 10_000 }).toContain('callDetailRecordAdded');
+    await page.locator('button.graphiql-execute-button').click();
+    const feed = liveFeedOf(h.app) as LiveFeed;
+    await expect.poll(() => feed.stats().subscriptions, { timeout: 10_000 }).toBe(1);
+
+    // New calls, dated after the feed started: each replaces the last in the response pane as it comes.
+    const template = h.simulator.records.get(SAMPLE_DR_SID) as Record<string, unknown>;
+    const result = page.locator('.graphiql-response .monaco-editor');
+    for (const [i, drSid] of [randomUUID(), randomUUID()].entries()) {
+      h.simulator.addRecord({
+        ...template,
+        dr_sid: drSid,
+        date_insert: new Date(Date.now() + 60_000 + i).toISOString(),
+      });
+      await expect.poll(() => monacoText(result), { timeout: 15_000 }).toContain(drSid);
+    }
+    await page.screenshot({ path: '/tmp/graphiql-live.png' });
+    // The execute button stops a running subscription.
+    await page.locator('button.graphiql-execute-button').click();
+    await expect.poll(() => feed.stats().subscriptions, { timeout: 10_000 }).toBe(0);
 
     expect(offHost).toEqual([]);
     expect(pageErrors).toEqual([]);

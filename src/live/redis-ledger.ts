@@ -114,6 +114,9 @@ const SHAS = Object.fromEntries(
   Object.entries(SCRIPTS).map(([name, text]) => [name, hash('sha1', text, 'hex')]),
 ) as Record<Script, string>;
 
+/** A feed heard on its channel still reads its log every this many ticks, for a message lost in a reconnect. */
+const CATCH_UP_TICKS = 10;
+
 /** Entries read per command while catching up. */
 const READ_COUNT = 500;
 
@@ -199,6 +202,12 @@ export function createRedisLedger(
   // Pub/sub needs a connection of its own. Its errors are the main connection's too, which logs them.
   const listener = connection.client.duplicate();
   listener.on('error', () => {});
+  /** Each open feed's reader. */
+  const wakers = new Set<() => void>();
+  // Back after a dropped connection: what was published meanwhile was not heard, so every feed reads its log.
+  listener.on('ready', () => {
+    for (const wake of wakers) wake();
+  });
   // Not awaited: until it is ready, feeds read on each tick instead of on each message.
   listener.connect().catch(() => {});
 
@@ -332,8 +341,10 @@ export function createRedisLedger(
       };
     }
 
-    // Every tick: renew the lease while holding it (a round may outlast it: a Retry-After, a long catch-up), and
-    // read what a lost pub/sub message would have announced.
+    // Every tick: renew the lease while holding it (a round may outlast it: a Retry-After, a long catch-up). Read
+    // the log every tick until the channel is listened to, then every CATCH_UP_TICKS: a message is lost only
+    // while the listener reconnects (it reads on 'ready' too), or in the moment before it has resubscribed.
+    let ticks = 0;
     const timer = setInterval(() => {
       if (holding) {
         hold(lastFields).catch(() => {
@@ -341,9 +352,11 @@ export function createRedisLedger(
           if (performance.now() - lastRenewal > leaseTtlMs) lose();
         });
       }
-      wake();
+      ticks += 1;
+      if (!subscribed || ticks % CATCH_UP_TICKS === 0) wake();
     }, tickMs);
     timer.unref();
+    wakers.add(wake);
     wake();
 
     return {
@@ -388,6 +401,7 @@ export function createRedisLedger(
       async close() {
         closed = true;
         clearInterval(timer);
+        wakers.delete(wake);
         lose();
         if (subscribed) await listener.unsubscribe(channel).catch(() => {});
         await run('RELEASE', [lease, fieldsKey], [token]).catch(() => {

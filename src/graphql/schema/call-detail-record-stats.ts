@@ -15,7 +15,7 @@ import {
   type TIME_BUCKETS,
 } from '../../records/stats.ts';
 import type { Context } from '../context.ts';
-import { builder } from './builder.ts';
+import { builder, type SchemaTypes } from './builder.ts';
 import { CallDetailRecordDirectionEnum } from './call-detail-record.ts';
 import { CallDetailRecordFilterInput } from './call-detail-records.ts';
 import { COST, costs, free } from './cost.ts';
@@ -53,27 +53,36 @@ const MEASURES = {
   cost: 'Sum of price: exact (a record without a price adds nothing).',
 } as const;
 
+/** The counts and sums, as a total, the other groups and each group show them. */
+function measureFields<Shape extends StatsMeasures>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, Shape>,
+) {
+  return {
+    calls: t.int({ nullable: false, description: MEASURES.calls, resolve: (m) => m.calls }),
+    answered: t.int({ nullable: false, description: MEASURES.answered, resolve: (m) => m.answered }),
+    durationSeconds: t.field({
+      type: 'Decimal',
+      nullable: false,
+      description: MEASURES.durationSeconds,
+      resolve: (m) => m.durationSeconds,
+    }),
+    billedSeconds: t.field({
+      type: 'Decimal',
+      nullable: false,
+      description: MEASURES.billedSeconds,
+      resolve: (m) => m.billedSeconds,
+    }),
+    cost: t.field({ type: 'Decimal', nullable: false, description: MEASURES.cost, resolve: (m) => m.cost }),
+  };
+}
+
 export const CallDetailRecordMeasuresRef = builder
   .objectRef<StatsMeasures>('CallDetailRecordMeasures')
   .implement({
     // Computed here from the scan the field's own weight counts: no call, no record of its own.
     directives: free,
     description: 'Counts and exact sums over a set of call detail records.',
-    fields: (t) => ({
-      calls: t.exposeInt('calls', { nullable: false, description: MEASURES.calls }),
-      answered: t.exposeInt('answered', { nullable: false, description: MEASURES.answered }),
-      durationSeconds: t.expose('durationSeconds', {
-        type: 'Decimal',
-        nullable: false,
-        description: MEASURES.durationSeconds,
-      }),
-      billedSeconds: t.expose('billedSeconds', {
-        type: 'Decimal',
-        nullable: false,
-        description: MEASURES.billedSeconds,
-      }),
-      cost: t.expose('cost', { type: 'Decimal', nullable: false, description: MEASURES.cost }),
-    }),
+    fields: measureFields,
   });
 
 type Key = StatsGroup['key'];
@@ -110,19 +119,7 @@ export const CallDetailRecordGroupRef = builder.objectRef<StatsGroup>('CallDetai
   description: 'The records that share a key: their counts and exact sums.',
   fields: (t) => ({
     key: t.field({ type: CallDetailRecordGroupKeyRef, nullable: false, resolve: (group) => group.key }),
-    calls: t.exposeInt('calls', { nullable: false, description: MEASURES.calls }),
-    answered: t.exposeInt('answered', { nullable: false, description: MEASURES.answered }),
-    durationSeconds: t.expose('durationSeconds', {
-      type: 'Decimal',
-      nullable: false,
-      description: MEASURES.durationSeconds,
-    }),
-    billedSeconds: t.expose('billedSeconds', {
-      type: 'Decimal',
-      nullable: false,
-      description: MEASURES.billedSeconds,
-    }),
-    cost: t.expose('cost', { type: 'Decimal', nullable: false, description: MEASURES.cost }),
+    ...measureFields(t),
   }),
 });
 

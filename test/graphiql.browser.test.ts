@@ -73,6 +73,26 @@ describe('GraphiQL in a browser with no internet', () => {
     });
   }, 60_000);
 
+  /**
+   * GraphiQL's page in a new browser context with no internet: any request off this host is aborted and listed
+   * in `offHost`, and the page's uncaught errors in `pageErrors`.
+   */
+  async function openGraphiQL() {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const offHost: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (!isOffHost(url)) return route.continue();
+      offHost.push(url);
+      return route.abort('internetdisconnected');
+    });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    await page.goto(`${origin}/graphql`);
+    return { context, page, offHost, pageErrors };
+  }
+
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
@@ -141,18 +161,7 @@ describe('GraphiQL in a browser with no internet', () => {
   }, 90_000);
 
   it('builds a query by ticking a field in the Explorer, runs it, and opens a second tab with a page of calls', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    const offHost: string[] = [];
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (!isOffHost(url)) return route.continue();
-      offHost.push(url);
-      return route.abort('internetdisconnected');
-    });
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    await page.goto(`${origin}/graphql`);
+    const { context, page, offHost, pageErrors } = await openGraphiQL();
     const editor = page.locator('.graphiql-query-editor .monaco-editor');
     await editor.waitFor({ timeout: 30_000 });
     await expect
@@ -189,18 +198,7 @@ describe('GraphiQL in a browser with no internet', () => {
   }, 90_000);
 
   it('runs the live feed tab and shows each new call as it arrives', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    const offHost: string[] = [];
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (!isOffHost(url)) return route.continue();
-      offHost.push(url);
-      return route.abort('internetdisconnected');
-    });
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    await page.goto(`${origin}/graphql`);
+    const { context, page, offHost, pageErrors } = await openGraphiQL();
     await expect.poll(() => page.locator('.graphiql-tab').count(), { timeout: 30_000 }).toBe(3);
     await page.locator('.graphiql-tab').nth(2).locator('button').first().click();
     const editor = page.locator('.graphiql-query-editor .monaco-editor');
@@ -231,12 +229,7 @@ describe('GraphiQL in a browser with no internet', () => {
   }, 90_000);
 
   it("lists the record's root fields first in the Explorer, and Federation's _entities and _service last", async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.route('**/*', (route) =>
-      isOffHost(route.request().url()) ? route.abort('internetdisconnected') : route.continue(),
-    );
-    const page = await context.newPage();
-    await page.goto(`${origin}/graphql`);
+    const { context, page } = await openGraphiQL();
     await page.locator('.graphiql-query-editor .monaco-editor').waitFor({ timeout: 30_000 });
     await page.locator('.graphiql-sidebar button[aria-label="Show GraphiQL Explorer"]').click();
     // The example query's operation, as the Explorer lays it out: its root fields, top to bottom on screen (each

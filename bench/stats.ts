@@ -9,7 +9,7 @@
  * CarrierX and how long it takes end to end, not a throughput measure like the load scenarios of bench/run.ts.
  */
 import { parseArgs } from 'node:util';
-import { createCarrierXClient } from '../src/carrierx/client.ts';
+import { carrierXClientFor } from '../src/carrierx/client.ts';
 import { createSimulator, DESCENDANT_TOKEN } from '../src/carrierx/simulator/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createApp } from '../src/graphql/app.ts';
@@ -40,14 +40,7 @@ const simulator = createSimulator({ recordCount });
 const baseUrl = await simulator.listen(0, '127.0.0.1');
 const logger = createLogger({ level: 'warn' });
 const config = loadConfig({ CARRIERX_BASE_URL: baseUrl, CACHE_TTL_MS: '60000', ACCESS_LOG: 'false' });
-const client = createCarrierXClient({
-  baseUrl,
-  timeoutMs: config.carrierx.timeoutMs,
-  includeFieldsParam: config.carrierx.includeFieldsParam,
-  connections: config.carrierx.connections,
-  policies: config.carrierx.policies,
-  logger,
-});
+const client = carrierXClientFor(config.carrierx, baseUrl, logger);
 const app = createApp({ config, client, logger });
 
 const starts = [...simulator.records.values()].map((record) => Date.parse(record.date_start as string));

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { banner, listeningFields } from './banner.ts';
-import { createCarrierXClient } from './carrierx/client.ts';
+import { carrierXClientFor } from './carrierx/client.ts';
 import type { Config } from './config/index.ts';
 import { createApp } from './graphql/app.ts';
 import { createLivePersistedDocuments } from './graphql/persisted-documents.ts';
@@ -39,15 +39,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   const upstream = await startUpstream(config);
   // Each process that serves requests exports its own spans (a cluster primary serves none).
   const tracing = await startTracing(config.tracing, logger);
-  const client = createCarrierXClient({
-    baseUrl: upstream.baseUrl,
-    timeoutMs: config.carrierx.timeoutMs,
-    includeFieldsParam: config.carrierx.includeFieldsParam,
-    connections: config.carrierx.connections,
-    http2: config.carrierx.http2,
-    policies: config.carrierx.policies,
-    logger,
-  });
+  const client = carrierXClientFor(config.carrierx, upstream.baseUrl, logger);
   // With REDIS_URL, every replica and worker shares one store; without, createApp keeps one in this process.
   // Imported only then: the redis client is ~600 modules, half of what a server without it loads at start.
   const cacheStore =

@@ -42,13 +42,20 @@ async function subscribed(server: Server, count: number): Promise<void> {
   while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-function wsUrl(server: Server): string {
+function wsUrl(server: Pick<Server, 'origin'>): string {
   return `${server.origin.replace('http', 'ws')}/graphql`;
 }
 
-/** A graphql-ws client on this server; `authorization: null` sends connection_init without one. */
-function wsClient(server: Server, authorization: string | null = `Bearer ${DEMO_TOKEN}`) {
+/**
+ * A graphql-ws client on this server; `authorization: null` sends connection_init without one. `connected`
+ * settles once the server has acknowledged connection_init.
+ */
+function wsClient(server: Pick<Server, 'origin'>, authorization: string | null = `Bearer ${DEMO_TOKEN}`) {
   const closes: { code: number; reason: string }[] = [];
+  let acknowledged!: () => void;
+  const connected = new Promise<void>((resolve) => {
+    acknowledged = resolve;
+  });
   const client = createClient({
     url: wsUrl(server),
     webSocketImpl: WebSocket,
@@ -59,10 +66,11 @@ function wsClient(server: Server, authorization: string | null = `Bearer ${DEMO_
     connectionParams: authorization === null ? {} : { AUTHORIZATION: authorization },
     on: {
       opened: (socket) => sockets.push(socket as WebSocket),
+      connected: () => acknowledged(),
       closed: (event) => closes.push(event as { code: number; reason: string }),
     },
   });
-  return { client, closes };
+  return { client, closes, connected };
 }
 
 /** A raw WebSocket upgrade on this server: the status it was refused with, or 101. */
@@ -248,23 +256,9 @@ describe('drain with open subscriptions', () => {
   it('on SIGTERM, npm start ends open SSE streams and WebSockets cleanly, then exits', async () => {
     const child = await startServerProcess();
     try {
-      const origin = new URL(child.url).origin;
-      const server = { origin } as Server;
+      const server = { origin: new URL(child.url).origin };
       const stream = await sse(server);
-      const closes: { code: number }[] = [];
-      let connected!: () => void;
-      const ready = new Promise<void>((resolve) => {
-        connected = resolve;
-      });
-      const client = createClient({
-        url: wsUrl(server),
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-        lazy: false,
-        onNonLazyError: () => {},
-        connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
-        on: { connected: () => connected(), closed: (event) => closes.push(event as { code: number }) },
-      });
+      const { client, closes, connected } = wsClient(server);
       const events = client.iterate({ query: SUBSCRIPTION });
       // Waited on before the signal: graphql-ws's iterate() never settles a next() first called after its
       // subscription has completed or failed (it waits for a wake-up that was already spent).
@@ -272,7 +266,7 @@ describe('drain with open subscriptions', () => {
         (step) => (step.done ? 'complete' : 'another event'),
         (error: { code?: number }) => error.code,
       );
-      await ready;
+      await connected;
       process.kill(child.pid, 'SIGTERM');
       expect((await stream.next())?.event).toBe('complete');
       expect(await stream.next()).toBeUndefined();

@@ -300,6 +300,30 @@ export function shownPath(path: string): string {
   return `${path.slice(0, from)}${encodeURIComponent(shape)}${end < 0 ? '' : path.slice(end)}`;
 }
 
+/** What the server's configuration (`config.carrierx`) sets of a client; the rest is per process. */
+export type CarrierXClientSettings = Omit<CarrierXClientOptions, 'baseUrl' | 'logger' | 'maxBodyBytes'>;
+
+/**
+ * The client the configuration asks for, on `baseUrl`: CarrierX's, or the simulator's that the server, a test
+ * or a benchmark started.
+ */
+export function carrierXClientFor(
+  settings: CarrierXClientSettings,
+  baseUrl: string,
+  logger: Logger,
+): CarrierXClient {
+  const { timeoutMs, includeFieldsParam, connections, http2, policies } = settings;
+  return createCarrierXClient({
+    baseUrl,
+    timeoutMs,
+    includeFieldsParam,
+    connections,
+    http2,
+    policies,
+    logger,
+  });
+}
+
 /** The one HTTP client for CarrierX: a keep-alive pool, auth, timeouts, status → error, boundary validation. */
 export function createCarrierXClient(options: CarrierXClientOptions): CarrierXClient {
   const base = new URL(options.baseUrl);

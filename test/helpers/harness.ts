@@ -1,4 +1,4 @@
-import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
+import { type CarrierXClient, carrierXClientFor } from '../../src/carrierx/client.ts';
 import {
   createSimulator,
   DEMO_TOKEN,
@@ -73,14 +73,7 @@ export async function createHarness(
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => logs.push(line) } });
   const config = loadConfig({ ...TEST_ENV, CARRIERX_BASE_URL: baseUrl, ...env });
-  const client = createCarrierXClient({
-    baseUrl,
-    timeoutMs: config.carrierx.timeoutMs,
-    includeFieldsParam: config.carrierx.includeFieldsParam,
-    connections: config.carrierx.connections,
-    policies: config.carrierx.policies,
-    logger,
-  });
+  const client = carrierXClientFor(config.carrierx, baseUrl, logger);
   const app = createApp({ config, client, logger, ...appOptions });
 
   return {

@@ -89,6 +89,8 @@ interface Poller {
   stopped: boolean;
 }
 
+const LEDGER_UNAVAILABLE = 'Live feed: its ledger (Redis) is unavailable; the feed waits for it';
+
 /** An append the log refused: another process holds the feed now and polls these records itself. */
 class HoldLost extends Error {}
 
@@ -291,7 +293,7 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       try {
         held = await poller.log.hold(unionFields(poller));
       } catch (error) {
-        warnLedger(error, 'Live feed: its ledger (Redis) is unavailable; the feed waits for it');
+        warnLedger(error, LEDGER_UNAVAILABLE);
       }
       poller.holding = held !== undefined;
       if (!held) {
@@ -479,7 +481,7 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         for (const name of more) own.wanted.add(name);
         await own.log.want(unionFields(own)).catch((error: unknown) => {
           // Told again with the next hold; until then its records come without these fields and wait for them.
-          warnLedger(error, 'Live feed: its ledger (Redis) is unavailable; the feed waits for it');
+          warnLedger(error, LEDGER_UNAVAILABLE);
         });
       }
       const join = (missed: LiveEvent[]) => {

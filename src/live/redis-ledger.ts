@@ -35,6 +35,17 @@ export interface RedisLedgerOptions {
 }
 
 /**
+ * Lua registering this process's (ARGV[1]) fields in the fields hash `hash` until Redis's now + `ttl` ms, as
+ * `<until> <fields as JSON>` (what `hold` reads back); leaves `now` set. Redis's clock, so that every replica's
+ * fields expire by one clock, not by each host's.
+ */
+function registerFields(hash: string, fields: string, ttl: string): string {
+  return `local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('HSET', ${hash}, ARGV[1], (now + tonumber(${ttl})) .. ' ' .. ${fields})`;
+}
+
+/**
  * Takes or renews the lease (KEYS[1]) for ARGV[1] if it is free or already its own, creates the feed's state
  * (KEYS[2]) from ARGV[4..5] if there is none, registers ARGV[1]'s fields (ARGV[6]) in KEYS[4] until Redis's now
  * + ARGV[7] ms, and keeps the feed's keys ARGV[3] ms longer. Returns {0} when another process holds the lease,
@@ -50,17 +61,13 @@ end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[2], 'position', ARGV[4], 'horizon', ARGV[5], 'horizonEntry', '0-0')
 end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('HSET', KEYS[4], ARGV[1], (now + tonumber(ARGV[7])) .. ' ' .. ARGV[6])
+${registerFields('KEYS[4]', 'ARGV[6]', 'ARGV[7]')}
 for _, key in ipairs({KEYS[2], KEYS[3], KEYS[4]}) do redis.call('PEXPIRE', key, ARGV[3]) end
 if holder ~= ARGV[1] then return {0} end
 return {1, redis.call('HGET', KEYS[2], 'position'), redis.call('HGETALL', KEYS[4]), now}`;
 
 /** Registers ARGV[1]'s fields (ARGV[2]) in KEYS[1] until Redis's now + ARGV[3] ms; keeps the hash ARGV[4] ms. */
-const WANT = `local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. ' ' .. ARGV[2])
+const WANT = `${registerFields('KEYS[1]', 'ARGV[2]', 'ARGV[3]')}
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 

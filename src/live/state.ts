@@ -73,7 +73,7 @@ export function askFrom(poll: PollPosition, lookbackMs: number): number {
 
 /** Whether a record at `position`, returned by a round asking from askFrom(), was delivered already. */
 export function alreadyDelivered(poll: PollPosition, position: Position, lookbackMs: number): boolean {
-  if (position.at < poll.watermark - lookbackMs) return true;
+  if (position.at < askFrom(poll, lookbackMs)) return true;
   if (poll.resumedAfter !== undefined && comparePositions(position, poll.resumedAfter) <= 0) return true;
   return poll.delivered.some((seen) => seen.at === position.at && seen.drSid === position.drSid);
 }
@@ -83,7 +83,7 @@ export function advance(poll: PollPosition, position: Position, lookbackMs: numb
   poll.delivered.push(position);
   if (position.at <= poll.watermark) return;
   poll.watermark = position.at;
-  const from = poll.watermark - lookbackMs;
+  const from = askFrom(poll, lookbackMs);
   poll.delivered = poll.delivered.filter((seen) => seen.at >= from);
   if (poll.resumedAfter !== undefined && poll.resumedAfter.at < from) poll.resumedAfter = undefined;
 }

@@ -23,12 +23,10 @@ import {
   watchCallsWithUrql,
 } from '../examples/frontend/src/urql-client.ts';
 import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/simulator/index.ts';
-import { liveFeedOf } from '../src/graphql/app.ts';
 import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
-import type { LiveFeed } from '../src/live/feed.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { type LiveServer, startLiveServer, stopLiveServers } from './helpers/live-server.ts';
+import { type LiveServer, startLiveServer, stopLiveServers, subscribed } from './helpers/live-server.ts';
 
 /** The manifest codegen writes for the frontend example (examples/frontend/graphql.config.yml). */
 const MANIFEST = 'examples/frontend/src/gql/persisted-documents.json';
@@ -198,12 +196,6 @@ describe('the frontend examples against a server without their manifest (allowli
   });
 });
 
-/** Resolves once the live feed holds a subscription: a record added before would not be this subscriber's. */
-async function subscribed(server: LiveServer): Promise<void> {
-  const feed = liveFeedOf(server.harness.app) as LiveFeed;
-  while (feed.stats().subscriptions < 1) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 /** A WebSocket (the `ws` package, as Node 20 has no global one) that notes each message it sends. */
 function recordingWebSocket(sentFrames: unknown[]) {
   return class extends WebSocket {
@@ -239,18 +231,32 @@ describe.each([
     await stopLiveServers();
   });
 
-  it('urql receives a new call over server-sent events, typed, the subscription sent by its hash alone', async () => {
-    const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: only });
-    const { fetch, sent } = countingFetch();
-    const client = createUrqlClient({ url: `${server.origin}/graphql`, token: DEMO_TOKEN, fetch });
+  /**
+   * Starts an example's watch (it returns what stops it), adds a call from another number, then one from WATCHED:
+   * the record the watch received first, and the dr_sid it should have.
+   */
+  async function watchedCall(
+    server: LiveServer,
+    watch: (onRecord: (record: unknown) => void, onError: (error: Error) => void) => () => void,
+  ) {
     const received = new Promise((resolve, reject) => {
-      stop = watchCallsWithUrql(client, { numberSrc: { eq: WATCHED } }, resolve, reject);
+      stop = watch(resolve, reject);
     });
     // A refusal rejects `received` before the feed ever holds the subscription.
     await Promise.race([subscribed(server), received]);
     server.insert(1);
     const drSid = server.insert(2, { number_src: WATCHED });
-    expect(await received).toEqual(expectedRecord(drSid));
+    return { received: await received, drSid };
+  }
+
+  it('urql receives a new call over server-sent events, typed, the subscription sent by its hash alone', async () => {
+    const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: only });
+    const { fetch, sent } = countingFetch();
+    const client = createUrqlClient({ url: `${server.origin}/graphql`, token: DEMO_TOKEN, fetch });
+    const { received, drSid } = await watchedCall(server, (onRecord, onError) =>
+      watchCallsWithUrql(client, { numberSrc: { eq: WATCHED } }, onRecord, onError),
+    );
+    expect(received).toEqual(expectedRecord(drSid));
 
     // One POST asking for an event stream, carrying the hash and the filter, no text.
     expect(sent).toHaveLength(1);
@@ -274,14 +280,10 @@ describe.each([
       fetch,
       webSocketImpl: recordingWebSocket(frames),
     });
-    const received = new Promise((resolve, reject) => {
-      stop = watchCallsWithApollo(client, { numberSrc: { eq: WATCHED } }, resolve, reject);
-    });
-    // A refusal rejects `received` before the feed ever holds the subscription.
-    await Promise.race([subscribed(server), received]);
-    server.insert(1);
-    const drSid = server.insert(2, { number_src: WATCHED });
-    expect(await received).toEqual(expectedRecord(drSid));
+    const { received, drSid } = await watchedCall(server, (onRecord, onError) =>
+      watchCallsWithApollo(client, { numberSrc: { eq: WATCHED } }, onRecord, onError),
+    );
+    expect(received).toEqual(expectedRecord(drSid));
 
     // Nothing over HTTP: the token in connection_init, then the manifest's text with its hash.
     expect(sent).toHaveLength(0);

@@ -6,7 +6,7 @@ import { DEMO_TOKEN } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
-import { type LiveServer, sse, startLiveServer, stopLiveServers } from './helpers/live-server.ts';
+import { type LiveServer, sse, startLiveServer, stopLiveServers, subscribed } from './helpers/live-server.ts';
 
 // A subscription goes through the same per-operation steps as a query (src/graphql/execution/steps.ts): counted,
 // logged, estimated and masked. Over both real transports: the app's Node HTTP server on a free loopback port
@@ -99,12 +99,6 @@ const TRANSPORTS = [
   ['SSE', overSse],
   ['graphql-ws', overWebSocket],
 ] as const;
-
-/** Resolves once the feed holds `count` subscriptions: a record must be added only once its subscriber exists. */
-async function subscribed(server: Server, count: number): Promise<void> {
-  const feed = liveFeedOf(server.harness.app) as LiveFeed;
-  while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 /** Resolves once no subscription is left in the feed (a closed one ends as the server notices). */
 async function unsubscribed(server: Server): Promise<void> {

@@ -11,6 +11,7 @@ import {
   sse as sseAt,
   startLiveServer,
   stopLiveServers,
+  subscribed,
 } from './helpers/live-server.ts';
 import { alive, startServerProcess } from './helpers/server-process.ts';
 
@@ -32,15 +33,6 @@ afterEach(async () => {
 const start = startLiveServer;
 const sse = (server: { origin: string }, options?: Parameters<typeof sseAt>[1]) =>
   sseAt(server.origin, options);
-
-/**
- * Resolves once the feed holds `count` subscriptions. A subscriber joining a running poller gets the records
- * found after it joined: a record must be added only once the subscription it is for exists.
- */
-async function subscribed(server: Server, count: number): Promise<void> {
-  const feed = liveFeedOf(server.harness.app) as LiveFeed;
-  while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 function wsUrl(server: Pick<Server, 'origin'>): string {
   return `${server.origin.replace('http', 'ws')}/graphql`;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../../src/carrierx/simulator/index.ts';
+import { liveFeedOf } from '../../src/graphql/app.ts';
 import { createHttpServer, type HttpServer } from '../../src/http/create-http-server.ts';
+import type { LiveFeed } from '../../src/live/feed.ts';
 import { createHarness, type Harness } from './harness.ts';
 
 /** The subscription sse() sends unless told another. */
@@ -51,6 +53,15 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
   };
   started.push(server);
   return server;
+}
+
+/**
+ * Resolves once the server's feed holds `count` subscriptions. A subscriber joining a running poller gets the
+ * records found after it joined: a record must be added only once the subscription it is for exists.
+ */
+export async function subscribed(server: Pick<LiveServer, 'harness'>, count = 1): Promise<void> {
+  const feed = liveFeedOf(server.harness.app) as LiveFeed;
+  while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Drains and closes every server startLiveServer started (for afterEach). */

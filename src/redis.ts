@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { createClient, TimeoutError } from 'redis';
 import type { Logger } from './telemetry/logger.ts';
 import { observeRedis, type RedisOutcome, recordRedisCommand } from './telemetry/metrics.ts';
@@ -14,6 +15,16 @@ export interface RedisConnectionOptions {
   observe?: boolean;
 }
 
+/** A Lua script and its SHA1, which EVALSHA names it by. */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+export function luaScript(source: string): LuaScript {
+  return { source, sha: hash('sha1', source, 'hex') };
+}
+
 /** One connection to Redis whose every command is bounded in time (see createRedisConnection). */
 export interface RedisConnection {
   /** node-redis's client: commands go through `command`, never straight to it. */
@@ -22,6 +33,8 @@ export interface RedisConnection {
   readonly connected: Promise<void>;
   /** `run`'s command, failed after `timeoutMs` whatever the client does; timed and counted. */
   command<T>(run: () => Promise<T>): Promise<T>;
+  /** Runs `script` by its SHA as a `command`, loading it with EVAL when this Redis does not have it yet. */
+  evalScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /** Waits (at most `timeoutMs`) for the commands still unanswered, then closes. */
   close(): Promise<void>;
 }
@@ -160,10 +173,22 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     );
   }
 
+  async function evalScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    const call = { keys, arguments: args };
+    try {
+      return await command(() => client.evalSha(script.sha, call));
+    } catch (error) {
+      // Not loaded yet (a new or restarted Redis): EVAL loads it for the next EVALSHA.
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return command(() => client.eval(script.source, call));
+    }
+  }
+
   return {
     client,
     connected,
     command,
+    evalScript,
     async close() {
       if (!client.isOpen) {
         client.destroy();

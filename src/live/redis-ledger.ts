@@ -1,7 +1,7 @@
-import { createHash, hash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { CdrRecord } from '../carrierx/record.ts';
 import { reviveDatetimes } from '../records/redis-store.ts';
-import { createRedisConnection } from '../redis.ts';
+import { createRedisConnection, luaScript } from '../redis.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { FeedLog, FeedStart, Hold, Ledger } from './ledger.ts';
 import {
@@ -115,11 +115,15 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL',
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1`;
 
-const SCRIPTS = { HOLD, WANT, APPEND, READ, SINCE, RELEASE };
+const SCRIPTS = {
+  HOLD: luaScript(HOLD),
+  WANT: luaScript(WANT),
+  APPEND: luaScript(APPEND),
+  READ: luaScript(READ),
+  SINCE: luaScript(SINCE),
+  RELEASE: luaScript(RELEASE),
+};
 type Script = keyof typeof SCRIPTS;
-const SHAS = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, text]) => [name, hash('sha1', text, 'hex')]),
-) as Record<Script, string>;
 
 /** A feed heard on its channel still reads its log every this many ticks, for a message lost in a reconnect. */
 const CATCH_UP_TICKS = 10;
@@ -183,9 +187,7 @@ function decodeEntry([, flat]: StreamEntry): LiveEvent {
  * The lease lives two thirds of LIVE_LEASE_MS and is renewed every sixth: its holder must miss several renewals
  * to lose it, and a follower (which asks every sixth) takes it over within LIVE_LEASE_MS of the holder's death.
  */
-export function createRedisLedger(
-  options: RedisLedgerOptions,
-): Ledger & { readonly connected: Promise<void> } {
+export function createRedisLedger(options: RedisLedgerOptions): Ledger {
   const { keyPrefix, leaseMs, logger } = options;
   const leaseTtlMs = Math.max(3, Math.round((leaseMs * 2) / 3));
   const tickMs = Math.max(1, Math.round(leaseMs / 6));
@@ -205,7 +207,6 @@ export function createRedisLedger(
       back: 'Redis is back; live feeds go on',
     },
   });
-  const { command } = connection;
   // Pub/sub needs a connection of its own. Its errors are the main connection's too, which logs them.
   const listener = connection.client.duplicate();
   listener.on('error', () => {});
@@ -219,14 +220,7 @@ export function createRedisLedger(
   listener.connect().catch(() => {});
 
   async function run<T>(script: Script, keys: string[], args: string[]): Promise<T> {
-    const call = { keys, arguments: args };
-    try {
-      return (await command(() => connection.client.evalSha(SHAS[script], call))) as T;
-    } catch (error) {
-      // Not loaded yet (a new or restarted Redis): EVAL loads it for the next EVALSHA.
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      return (await command(() => connection.client.eval(SCRIPTS[script], call))) as T;
-    }
+    return (await connection.evalScript(SCRIPTS[script], keys, args)) as T;
   }
 
   function open(key: string, start: FeedStart, receive: (entries: readonly LiveEvent[]) => void): FeedLog {
@@ -420,7 +414,6 @@ export function createRedisLedger(
 
   let closing: Promise<void> | undefined;
   return {
-    connected: connection.connected,
     open,
     close() {
       // Once: a closed node-redis client throws when closed again.

@@ -1,6 +1,6 @@
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { CDR_FIELDS } from '../carrierx/fields.ts';
-import { createRedisConnection } from '../redis.ts';
+import { createRedisConnection, luaScript } from '../redis.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { ANY_RECORD, type CacheEntry, type CacheStore, type EntryStamp } from './entry.ts';
 
@@ -52,11 +52,10 @@ export function stampOf(text: string): EntryStamp {
  * Sets KEYS[1] to ARGV[1] for ARGV[2] ms only if KEYS[2] (a generation key) holds ARGV[3] ('' for none): the
  * check and the write in one step, so that an invalidation cannot fall between them. 1 if written, else 0.
  */
-const SET_IF_GENERATION = `local current = redis.call('GET', KEYS[2]) or ''
+const SET_IF_GENERATION = luaScript(`local current = redis.call('GET', KEYS[2]) or ''
 if current ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`;
-const SET_IF_GENERATION_SHA = hash('sha1', SET_IF_GENERATION, 'hex');
+return 1`);
 
 /**
  * How long a generation key lives: far longer than any call to CarrierX can be in flight (each is bounded by the
@@ -74,7 +73,7 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
   readonly connected: Promise<void>;
 } {
   const { keyPrefix, logger, timeoutMs } = options;
-  const { client, command, connected, close } = createRedisConnection({
+  const { client, command, evalScript, connected, close } = createRedisConnection({
     url: options.url,
     timeoutMs,
     logger,
@@ -118,18 +117,11 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore & {
         await command(() => client.set(keyOf(key), text, { expiration: { type: 'PX', value: ttlMs } }));
         return true;
       }
-      const script = {
-        keys: [keyOf(key), generationKeyOf(onlyIf.scope)],
-        arguments: [text, String(ttlMs), onlyIf.generation],
-      };
-      let written: unknown;
-      try {
-        written = await command(() => client.evalSha(SET_IF_GENERATION_SHA, script));
-      } catch (error) {
-        // Not loaded yet (a new or restarted Redis): EVAL loads it for the next EVALSHA.
-        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-        written = await command(() => client.eval(SET_IF_GENERATION, script));
-      }
+      const written = await evalScript(
+        SET_IF_GENERATION,
+        [keyOf(key), generationKeyOf(onlyIf.scope)],
+        [text, String(ttlMs), onlyIf.generation],
+      );
       return written === 1;
     },
     async delete(key) {

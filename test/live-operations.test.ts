@@ -6,7 +6,14 @@ import { DEMO_TOKEN } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
-import { type LiveServer, sse, startLiveServer, stopLiveServers, subscribed } from './helpers/live-server.ts';
+import {
+  type LiveServer,
+  records,
+  sse,
+  startLiveServer,
+  stopLiveServers,
+  subscribed,
+} from './helpers/live-server.ts';
 
 // A subscription goes through the same per-operation steps as a query (src/graphql/execution/steps.ts): counted,
 // logged, estimated and masked. Over both real transports: the app's Node HTTP server on a free loopback port
@@ -266,5 +273,34 @@ describe.each(TRANSPORTS)('the events of a subscription over %s', (_transport, s
     expect(second?.data).toMatchObject({
       callDetailRecordAdded: { endpointSrc: { callDetailRecords: { totalCount: 2 } } },
     });
+  });
+});
+
+describe('a subscription resumed over SSE', () => {
+  it("counts every event's CarrierX calls on the subscription's access-log line, not only the last event's", async () => {
+    const server = await start();
+    const stream = await sse(server.origin, { query: 'subscription { callDetailRecordAdded { drSid } }' });
+    server.insert(1);
+    const [first] = await records(stream, 1);
+    stream.close();
+    const { simulator } = server.harness;
+    const lists = () => simulator.requests.filter((r) => r.path.endsWith('/call_drs')).length;
+    const before = lists();
+    const missed = [server.insert(2), server.insert(3)];
+    // Two polls begun after them: both were delivered with the narrow selection before the client returns.
+    while (lists() < before + 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    simulator.resetLog();
+    const resumed = await sse(server.origin, {
+      query: 'subscription Wider { callDetailRecordAdded { drSid numberSrc } }',
+      headers: { 'last-event-id': first?.id as string },
+    });
+    // Each missed record is read again for the field its poll did not ask for, one event after the other.
+    expect((await records(resumed, 2)).map((r) => r.drSid)).toEqual(missed);
+    const reads = simulator.requests.filter((r) => missed.some((drSid) => r.path.endsWith(drSid))).length;
+    expect(reads).toBe(2);
+    resumed.close();
+    expect(await accessLinesOf(server, 'Wider')).toEqual([
+      expect.objectContaining({ type: 'subscription', events: 2, upstreamCalls: reads }),
+    ]);
   });
 });

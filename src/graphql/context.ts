@@ -54,8 +54,8 @@ export interface Context {
   readonly loaders: {
     readonly cdr: CdrLoader;
     /**
-     * Starts one event of a subscription: the next record load builds a fresh loader (its own cache, tally,
-     * limits and deadline from now). One loader for a subscription's whole life would serve hours-old records
+     * Starts one event of a subscription: the next record load builds a fresh loader (its own cache, limits and
+     * deadline from now; its calls add to the subscription's tally). One loader for a subscription's whole life would serve hours-old records
      * from its cache, keep every record it ever loaded, and, once REQUEST_DEADLINE_MS or the records limit had
      * passed, fail every event's nested lookups.
      */
@@ -173,7 +173,11 @@ class RequestLoaders {
       this.loader = existing.cdr;
       return existing.cdr;
     }
-    const tally = new Tally(observed.span, this.recordReads);
+    // A subscription's events add to its one tally: its access-log line, written when it ends, counts them all.
+    const tally =
+      this.eventStartedAt !== undefined && observed.tally !== NO_CALLS
+        ? observed.tally
+        : new Tally(observed.span, this.recordReads);
     observed.tally = tally;
     const cdr = createCdrLoader({
       client: deps.client,

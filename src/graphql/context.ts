@@ -18,7 +18,10 @@ export class Observation {
   tally: Tally = NO_CALLS;
   /** With tracing on: the operation's span, set as it starts executing. */
   span: Span | undefined;
-  /** The operation's type and name, set as it finishes (a served copy of its answer reports itself as this). */
+  /**
+   * The operation's type and name, set as it finishes or subscribes (a served copy of its answer reports itself
+   * as this; a subscription's access-log line, written when it ends, names it so).
+   */
   operation: { type: string; name: string | undefined } | undefined;
 
   constructor(

@@ -63,7 +63,7 @@ export function canonicalResult(result: ExecutionResult, document: DocumentNode)
  * The execution step that gives results one shape whichever executor ran (before errors are masked): a query's,
  * and each event of a subscription (graphql-jit executes those too).
  */
-export const canonicalResultStep: ExecutionStep = {
-  finish: ({ document }, result) => canonicalResult(result, document),
-  event: ({ document }, result) => canonicalResult(result, document),
-};
+const canonicalOf: NonNullable<ExecutionStep['finish']> = ({ document }, result) =>
+  canonicalResult(result, document);
+
+export const canonicalResultStep: ExecutionStep = { finish: canonicalOf, event: canonicalOf };

@@ -72,14 +72,15 @@ export function startSteps(steps: readonly ExecutionStep[], run: OperationRun): 
   return undefined;
 }
 
-/** Each step's `finish`, in order, over the result. */
+/** Each step's `finish` (or, for a subscription's event, `event`), in order, over the result. */
 export function finishSteps(
   steps: readonly ExecutionStep[],
   run: OperationRun,
   result: ExecutionResult,
+  hook: 'finish' | 'event' = 'finish',
 ): ExecutionResult {
   let finished = result;
-  for (const step of steps) if (step.finish) finished = step.finish(run, finished);
+  for (const step of steps) finished = step[hook]?.(run, finished) ?? finished;
   return finished;
 }
 
@@ -159,9 +160,7 @@ export function useExecutionSteps(steps: readonly ExecutionStep[]): Plugin<Conte
           for (const step of steps) step.subscribed?.(run);
           return {
             onNext({ result: event, setResult: setEvent }) {
-              let finished = event;
-              for (const step of steps) if (step.event) finished = step.event(run, finished);
-              setEvent(finished);
+              setEvent(finishSteps(steps, run, event, 'event'));
             },
             onEnd: () => end(),
           };

@@ -161,10 +161,8 @@ export function reportOperation(options: ObservabilityOptions, operation: Finish
 const EXECUTED = Symbol('executed');
 type Marked = { [EXECUTED]?: true };
 
-/** A subscription that subscribed, until it ends: its labels, and what its events have carried so far. */
+/** A subscription that subscribed, until it ends: what its events have carried so far. */
 interface OpenSubscription {
-  readonly type: string;
-  readonly name: string | undefined;
   events: number;
   readonly codes: Set<string>;
 }
@@ -214,7 +212,8 @@ export function observeStep(options: ObservabilityOptions): ExecutionStep {
     subscribed({ context, document, operationName }) {
       const { observed } = context;
       const { type, name } = labelsOf(document, operationName);
-      open.set(context, { type, name, events: 0, codes: new Set() });
+      observed.operation = { type, name };
+      open.set(context, { events: 0, codes: new Set() });
       countOperation({
         requestId: observed.requestId,
         type,
@@ -235,15 +234,16 @@ export function observeStep(options: ObservabilityOptions): ExecutionStep {
     },
     ended({ context }, error) {
       const subscription = open.get(context);
-      if (!subscription) return;
+      const { observed } = context;
+      if (!subscription || !observed.operation) return;
       open.delete(context);
       // The error that ended it, as its source threw it (before Yoga's masking, later in the plugin list).
       if (error !== undefined) subscription.codes.add(codeOf(Object(error) as MaybeCoded));
-      const { observed } = context;
+      const { type, name } = observed.operation;
       logOperation(options, {
         requestId: observed.requestId,
-        type: subscription.type,
-        name: subscription.name,
+        type,
+        name,
         codes: [...subscription.codes],
         ms: performance.now() - observed.startedAt,
         tally: observed.tally,

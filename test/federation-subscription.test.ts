@@ -1,22 +1,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { composeSupergraph } from '../examples/federation/compose.ts';
 import { attachWebSockets, createGateway } from '../examples/federation/gateway.ts';
 import { createPartnersSubgraph, SAMPLE_PARTNER } from '../examples/federation/partners-subgraph.ts';
 import { CHILD_PARTNER_SID, DEMO_TOKEN, PARENT_PARTNER_SID } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
-import { createHttpServer } from '../src/http/create-http-server.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
 import { freePort } from './helpers/free-port.ts';
-import { createHarness, type Harness } from './helpers/harness.ts';
+import type { Harness } from './helpers/harness.ts';
 import { type HiveGatewayCli, startHiveGatewayCli } from './helpers/hive-gateway-cli.ts';
 import { listen, stop } from './helpers/listen.ts';
+import { startLiveServer } from './helpers/live-server.ts';
 
 // The live call feed through the example Hive Gateway: this graph's real HTTP server (SSE and graphql-ws) on a
 // loopback port, the example partners graph, the example gateway over both, and the embedded simulator as
@@ -28,15 +27,9 @@ const SUBSCRIPTION = 'subscription { callDetailRecordAdded { drSid dateInsert pa
 async function startFederation(env: Record<string, string> = {}, options: { hmacSecret?: string } = {}) {
   // No grace for an idle poller: a test's poller stops once its client has left, so the next test polls afresh
   // and counts only its own polls.
-  const h = await createHarness(
-    { LIVE_POLL_INTERVAL_MS: '20', LIVE_POLLER_GRACE_MS: '0', ...env },
-    {},
-    { control: true },
-  );
-  const cdr = createHttpServer(h.app, h.config);
-  await new Promise<void>((resolve) => cdr.server.listen(0, '127.0.0.1', resolve));
-  cdr.markReady();
-  const cdrUrl = `http://127.0.0.1:${(cdr.server.address() as AddressInfo).port}/graphql`;
+  const cdr = await startLiveServer({ LIVE_POLLER_GRACE_MS: '0', ...env }, { control: true });
+  const h = cdr.harness;
+  const cdrUrl = `${cdr.origin}/graphql`;
   const partners = await listen(createPartnersSubgraph());
   const gateway = createGateway(composeSupergraph({ cdr: cdrUrl, partners: partners.url }), options);
   const gw = await listen(gateway);
@@ -50,9 +43,7 @@ async function startFederation(env: Record<string, string> = {}, options: { hmac
       await webSockets.close();
       await Promise.all([gw.server, partners.server].map(stop));
       await gateway.dispose();
-      cdr.server.closeAllConnections();
-      await cdr.drain();
-      await h.close();
+      await cdr.close();
     },
   };
 }
@@ -191,8 +182,7 @@ describe('the live feed through the example Hive Gateway', () => {
     await first;
     await events.return?.();
     // No poller is left running for a client that has gone.
-    while (subscriptionsAtTheCdrGraph(h) > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(subscriptionsAtTheCdrGraph(h)).toBe(0);
+    await vi.waitFor(() => expect(subscriptionsAtTheCdrGraph(h)).toBe(0), { timeout: 10_000 });
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSimulator, SAMPLE_DR_SID, type Simulator } from '../src/carrierx/simulator/index.ts';
 import { freePort } from './helpers/free-port.ts';
 import { records, sse } from './helpers/live-server.ts';
@@ -11,6 +11,8 @@ import { alive, type ServerProcess, startServerProcess } from './helpers/server-
 // SIGKILL (no drain, no lease given up), the other takes the feed over from the position kept in Redis.
 
 const LEASE_MS = 1_500;
+/** How long a test waits for a process to reach a state (a takeover: within LEASE_MS), inside its own timeout. */
+const WAIT = { timeout: 15_000, interval: 20 };
 const SECRET = 'a-cache-key-secret-of-at-least-32-characters';
 
 interface Replica {
@@ -26,11 +28,6 @@ async function metric(replica: Replica, name: string): Promise<number> {
     .split('\n')
     .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
-
-/** Resolves once `check` holds, asking every 20 ms (bounded by the test's timeout). */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 describe('the live call feed on two server processes sharing a real redis-server', () => {
@@ -81,8 +78,8 @@ describe('the live call feed on two server processes sharing a real redis-server
     const [one, two] = replicas as [Replica, Replica];
     const onOne = await sse(one.origin);
     const onTwo = await sse(two.origin);
-    await until(async () => (await metric(one, 'live_feed_subscriptions')) === 1);
-    await until(async () => (await metric(two, 'live_feed_subscriptions')) === 1);
+    await vi.waitFor(async () => expect(await metric(one, 'live_feed_subscriptions')).toBe(1), WAIT);
+    await vi.waitFor(async () => expect(await metric(two, 'live_feed_subscriptions')).toBe(1), WAIT);
     const first = [insert(), insert(), insert()];
     expect((await records(onOne, 3)).map((r) => r.drSid)).toEqual(first);
     expect((await records(onTwo, 3)).map((r) => r.drSid)).toEqual(first);
@@ -107,7 +104,7 @@ describe('the live call feed on two server processes sharing a real redis-server
     while (alive(holder.process.pid)) await new Promise((resolve) => setTimeout(resolve, 10));
     const during = [insert(), insert()];
     expect((await records(onSurvivor, 2)).map((r) => r.drSid)).toEqual(during);
-    await until(async () => (await metric(survivor, 'live_feed_pollers_polling')) === 1);
+    await vi.waitFor(async () => expect(await metric(survivor, 'live_feed_pollers_polling')).toBe(1), WAIT);
     const after = [insert()];
     expect((await records(onSurvivor, 1)).map((r) => r.drSid)).toEqual(after);
 

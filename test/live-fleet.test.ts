@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CarrierXClient } from '../src/carrierx/client.ts';
 import {
   createSimulator,
@@ -22,6 +22,8 @@ const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const DEMO = `Bearer ${DEMO_TOKEN}`;
 const FIELDS = ['date_insert', 'dr_sid', 'number_src'];
 const LEASE_MS = 600;
+/** How long a test waits for a replica to take a feed (within LEASE_MS), well inside its own timeout. */
+const WAIT = { timeout: 10_000, interval: 10 };
 
 const OPTIONS: LiveFeedOptions = { ...LIVE_TEST_OPTIONS, pollIntervalMs: 40, pollerGraceMs: 60_000 };
 
@@ -124,11 +126,6 @@ function fleet() {
   };
 }
 
-/** Resolves once `check` holds, polling every 10 ms (bounded by the test's timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
 describe('the live call feed across two replicas sharing Redis', () => {
   it('polls CarrierX from one replica only, and gives subscribers on both each record once, in order', async () => {
     const { a, b, insert } = fleet();
@@ -151,7 +148,7 @@ describe('the live call feed across two replicas sharing Redis', () => {
   it('fetches, for a subscriber on the replica that does not poll, the fields it selects', async () => {
     const { a, b, insert } = fleet();
     const narrow = await a.feed.subscribe({ authorization: DEMO, fields: ['number_src'] });
-    await until(() => a.feed.stats().polling === 1);
+    await vi.waitFor(() => expect(a.feed.stats().polling).toBe(1), WAIT);
     const wide = await b.feed.subscribe({ authorization: DEMO, fields: ['number_src', 'price'] });
     const drSid = insert(10);
     const [event] = await take(wide, 1);
@@ -164,7 +161,7 @@ describe('the live call feed across two replicas sharing Redis', () => {
   it('goes on from the position kept in Redis when the polling replica leaves: nothing lost, nothing twice', async () => {
     const { a, b, insert } = fleet();
     await a.feed.subscribe({ authorization: DEMO, fields: FIELDS });
-    await until(() => a.feed.stats().polling === 1);
+    await vi.waitFor(() => expect(a.feed.stats().polling).toBe(1), WAIT);
     const onB = await b.feed.subscribe({ authorization: DEMO, fields: FIELDS });
     const before = [insert(20), insert(21)];
     expect(sids(await take(onB, 2))).toEqual(before);
@@ -220,6 +217,6 @@ describe('the live call feed when Redis goes away', () => {
     const after = [insert(5)];
     expect(sids(await take(onA, 3))).toEqual([...during, ...after]);
     expect(sids(await take(onB, 3))).toEqual([...during, ...after]);
-    await until(() => a.feed.stats().polling + b.feed.stats().polling === 1);
+    await vi.waitFor(() => expect(a.feed.stats().polling + b.feed.stats().polling).toBe(1), WAIT);
   });
 });

@@ -13,6 +13,7 @@ import {
   startLiveServer,
   stopLiveServers,
   subscribed,
+  unsubscribed,
 } from './helpers/live-server.ts';
 
 // A subscription goes through the same per-operation steps as a query (src/graphql/execution/steps.ts): counted,
@@ -106,12 +107,6 @@ const TRANSPORTS = [
   ['SSE', overSse],
   ['graphql-ws', overWebSocket],
 ] as const;
-
-/** Resolves once no subscription is left in the feed (a closed one ends as the server notices). */
-async function unsubscribed(server: Server): Promise<void> {
-  const feed = liveFeedOf(server.harness.app) as LiveFeed;
-  while (feed.stats().subscriptions > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 /** The value of one sample of the registry, as the exposition writes its key: `name{label="value",...}`. */
 async function sample(key: string): Promise<number> {

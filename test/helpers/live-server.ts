@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { DEMO_TOKEN, SAMPLE_DR_SID } from '../../src/carrierx/simulator/index.ts';
+import { DEMO_TOKEN, SAMPLE_DR_SID, type SimulatorOptions } from '../../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../../src/graphql/app.ts';
 import { createHttpServer, type HttpServer } from '../../src/http/create-http-server.ts';
 import type { LiveFeed } from '../../src/live/feed.ts';
@@ -22,13 +22,18 @@ export interface LiveServer {
    * watermark whenever its poller starts; `fields` overrides the sample's. Its dr_sid.
    */
   insert(ms: number, fields?: Record<string, unknown>): string;
+  /** Drains and closes it (stopLiveServers() closes every one still open). */
+  close(): Promise<void>;
 }
 
 const started: LiveServer[] = [];
 
 /** A server polling every 20 ms unless `env` says otherwise; stopLiveServers() ends it. */
-export async function startLiveServer(env: Record<string, string> = {}): Promise<LiveServer> {
-  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ...env });
+export async function startLiveServer(
+  env: Record<string, string> = {},
+  simulatorOptions: SimulatorOptions = {},
+): Promise<LiveServer> {
+  const harness = await createHarness({ LIVE_POLL_INTERVAL_MS: '20', ...env }, {}, simulatorOptions);
   const http = createHttpServer(harness.app, harness.config);
   await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
   http.markReady();
@@ -50,6 +55,14 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
       });
       return drSid;
     },
+    async close() {
+      const at = started.indexOf(server);
+      if (at < 0) return;
+      started.splice(at, 1);
+      http.server.closeAllConnections();
+      await http.drain();
+      await harness.close();
+    },
   };
   started.push(server);
   return server;
@@ -64,13 +77,15 @@ export async function subscribed(server: Pick<LiveServer, 'harness'>, count = 1)
   while (feed.stats().subscriptions < count) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
+/** Resolves once the server's feed holds no subscription (one whose client left ends as the server notices). */
+export async function unsubscribed(server: Pick<LiveServer, 'harness'>): Promise<void> {
+  const feed = liveFeedOf(server.harness.app) as LiveFeed;
+  while (feed.stats().subscriptions > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 /** Drains and closes every server startLiveServer started (for afterEach). */
 export async function stopLiveServers(): Promise<void> {
-  for (const server of started.splice(0)) {
-    server.http.server.closeAllConnections();
-    await server.http.drain();
-    await server.harness.close();
-  }
+  for (const server of [...started]) await server.close();
 }
 
 export interface SseEvent {

@@ -6,7 +6,7 @@ import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { CombinedError } from '@urql/core';
 import { type GraphQLFormattedError, print } from 'graphql';
-import { createClient, type SubscribePayload, validateMessage } from 'graphql-ws';
+import { type SubscribePayload, validateMessage } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -26,7 +26,13 @@ import { DEMO_TOKEN, SAMPLE_DR_SID, UNANSWERED_DR_SID } from '../src/carrierx/si
 import { globalIdOf } from '../src/graphql/schema/global-id.ts';
 import { createRequestHandler } from '../src/http/create-request-handler.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { type LiveServer, startLiveServer, stopLiveServers, subscribed } from './helpers/live-server.ts';
+import {
+  type LiveServer,
+  startLiveServer,
+  stopLiveServers,
+  subscribed,
+  wsClient,
+} from './helpers/live-server.ts';
 
 /** The manifest codegen writes for the frontend example (examples/frontend/graphql.config.yml). */
 const MANIFEST = 'examples/frontend/src/gql/persisted-documents.json';
@@ -323,12 +329,7 @@ describe('the live feed over graphql-ws under the allowlist', () => {
 
   it("runs a subscription only as the manifest's text: an empty text with the hash, or the text Apollo prints, is refused", async () => {
     const server = await startLiveServer({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: 'true' });
-    const socket = createClient({
-      url: `${server.origin.replace('http', 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
-      retryAttempts: 0,
-    });
+    const { client: socket } = wsClient(server);
     const persistedQuery = { version: 1, sha256Hash: SUBSCRIPTION_HASH };
     /** The code of the error the server answers a subscribe with. */
     const refusal = (payload: SubscribePayload) =>

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { DEMO_TOKEN } from '../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../src/graphql/app.ts';
 import type { LiveFeed } from '../src/live/feed.ts';
@@ -14,6 +12,7 @@ import {
   stopLiveServers,
   subscribed,
   unsubscribed,
+  wsClient,
 } from './helpers/live-server.ts';
 
 // A subscription goes through the same per-operation steps as a query (src/graphql/execution/steps.ts): counted,
@@ -29,12 +28,7 @@ const COSTLY = `subscription Costly {
 
 type Server = LiveServer;
 
-const sockets: WebSocket[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.terminate();
-  await stopLiveServers();
-});
+afterEach(() => stopLiveServers());
 
 const start = (env: Record<string, string> = {}) => startLiveServer({ ACCESS_LOG: 'true', ...env });
 
@@ -75,15 +69,7 @@ async function overWebSocket(
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<Subscriber> {
-  const client = createClient({
-    url: `${server.origin.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    onNonLazyError: () => {},
-    connectionParams: { Authorization: `Bearer ${DEMO_TOKEN}` },
-    on: { opened: (socket) => sockets.push(socket as WebSocket) },
-  });
+  const { client } = wsClient(server);
   const events = client.iterate({ query, ...(variables ? { variables } : {}) });
   return {
     async next() {

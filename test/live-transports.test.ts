@@ -1,4 +1,3 @@
-import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_TOKEN, SAMPLE_DR_SID } from '../src/carrierx/simulator/index.ts';
@@ -12,6 +11,9 @@ import {
   startLiveServer,
   stopLiveServers,
   subscribed,
+  terminatedWithServers,
+  wsClient,
+  wsUrl,
 } from './helpers/live-server.ts';
 import { alive, startServerProcess } from './helpers/server-process.ts';
 
@@ -23,53 +25,16 @@ const MANIFEST = 'examples/operations/gql/persisted-documents.json';
 
 type Server = LiveServer;
 
-const sockets: WebSocket[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.terminate();
-  await stopLiveServers();
-});
+afterEach(() => stopLiveServers());
 
 const start = startLiveServer;
 const sse = (server: { origin: string }, options?: Parameters<typeof sseAt>[1]) =>
   sseAt(server.origin, options);
 
-function wsUrl(server: Pick<Server, 'origin'>): string {
-  return `${server.origin.replace('http', 'ws')}/graphql`;
-}
-
-/**
- * A graphql-ws client on this server; `authorization: null` sends connection_init without one. `connected`
- * settles once the server has acknowledged connection_init.
- */
-function wsClient(server: Pick<Server, 'origin'>, authorization: string | null = `Bearer ${DEMO_TOKEN}`) {
-  const closes: { code: number; reason: string }[] = [];
-  let acknowledged!: () => void;
-  const connected = new Promise<void>((resolve) => {
-    acknowledged = resolve;
-  });
-  const client = createClient({
-    url: wsUrl(server),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    // The closes a test expects are read from `closed`; graphql-ws would also print them to stderr.
-    onNonLazyError: () => {},
-    connectionParams: authorization === null ? {} : { AUTHORIZATION: authorization },
-    on: {
-      opened: (socket) => sockets.push(socket as WebSocket),
-      connected: () => acknowledged(),
-      closed: (event) => closes.push(event as { code: number; reason: string }),
-    },
-  });
-  return { client, closes, connected };
-}
-
 /** A raw WebSocket upgrade on this server: the status it was refused with, or 101. */
 function upgradeStatus(server: Server, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(wsUrl(server), 'graphql-transport-ws', { headers });
-    sockets.push(socket);
+    const socket = terminatedWithServers(new WebSocket(wsUrl(server), 'graphql-transport-ws', { headers }));
     socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     socket.on('open', () => resolve(101));
     socket.on('error', reject);
@@ -226,7 +191,7 @@ describe('drain with open subscriptions', () => {
   it('completes SSE streams and closes WebSockets 1001 before the server stops', async () => {
     const server = await start();
     const stream = await sse(server);
-    const { client, closes } = wsClient(server);
+    const { client, closes, closed } = wsClient(server);
     const events = client.iterate({ query: SUBSCRIPTION });
     await subscribed(server, 2);
     const drSid = server.insert(1);
@@ -241,6 +206,8 @@ describe('drain with open subscriptions', () => {
       (error: { code?: number }) => error.code,
     );
     expect(['complete', 1001]).toContain(ending);
+    // The subscription's `complete` may come before the socket's close.
+    await closed;
     expect(closes.map((c) => c.code)).toEqual([1001]);
     await client.dispose();
   });
@@ -250,7 +217,7 @@ describe('drain with open subscriptions', () => {
     try {
       const server = { origin: new URL(child.url).origin };
       const stream = await sse(server);
-      const { client, closes, connected } = wsClient(server);
+      const { client, closes, connected, closed } = wsClient(server);
       const events = client.iterate({ query: SUBSCRIPTION });
       // Waited on before the signal: graphql-ws's iterate() never settles a next() first called after its
       // subscription has completed or failed (it waits for a wake-up that was already spent).
@@ -264,7 +231,7 @@ describe('drain with open subscriptions', () => {
       expect(await stream.next()).toBeUndefined();
       expect(['complete', 1001]).toContain(await ending);
       // The subscription's `complete` may come before the socket's close.
-      while (closes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await closed;
       expect(closes.map((c) => c.code)).toEqual([1001]);
       while (alive(child.pid)) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(child.output).not.toMatch(/still in flight|fatal/i);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { DEMO_TOKEN, SAMPLE_DR_SID, type SimulatorOptions } from '../../src/carrierx/simulator/index.ts';
 import { liveFeedOf } from '../../src/graphql/app.ts';
 import { createHttpServer, type HttpServer } from '../../src/http/create-http-server.ts';
@@ -83,8 +85,61 @@ export async function unsubscribed(server: Pick<LiveServer, 'harness'>): Promise
   while (feed.stats().subscriptions > 0) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** Drains and closes every server startLiveServer started (for afterEach). */
+/** WebSockets opened to these servers, terminated by stopLiveServers() (a test that failed may leave one open). */
+const sockets: WebSocket[] = [];
+
+/** A WebSocket of a test's own (a raw upgrade), terminated with the servers. */
+export function terminatedWithServers(socket: WebSocket): WebSocket {
+  sockets.push(socket);
+  return socket;
+}
+
+/** The server's graphql-ws URL. */
+export function wsUrl(server: Pick<LiveServer, 'origin'>): string {
+  return `${server.origin.replace('http', 'ws')}/graphql`;
+}
+
+/**
+ * A graphql-ws client on this server, connecting at once; `authorization: null` sends connection_init without
+ * one (its key in capitals: the server matches it without regard to case). `connected` settles once the server
+ * has acknowledged connection_init, `closed` once the socket has closed, its close codes in `closes`.
+ */
+export function wsClient(
+  server: Pick<LiveServer, 'origin'>,
+  authorization: string | null = `Bearer ${DEMO_TOKEN}`,
+) {
+  const closes: { code: number; reason: string }[] = [];
+  let acknowledged!: () => void;
+  const connected = new Promise<void>((resolve) => {
+    acknowledged = resolve;
+  });
+  let ended!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
+  const client = createClient({
+    url: wsUrl(server),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    // The closes a test expects are read from `closes`; graphql-ws would also print them to stderr.
+    onNonLazyError: () => {},
+    connectionParams: authorization === null ? {} : { AUTHORIZATION: authorization },
+    on: {
+      opened: (socket) => sockets.push(socket as WebSocket),
+      connected: () => acknowledged(),
+      closed: (event) => {
+        closes.push(event as { code: number; reason: string });
+        ended();
+      },
+    },
+  });
+  return { client, closes, connected, closed };
+}
+
+/** Drains and closes every server startLiveServer started, and the WebSockets opened to them (for afterEach). */
 export async function stopLiveServers(): Promise<void> {
+  for (const socket of sockets.splice(0)) socket.terminate();
   for (const server of [...started]) await server.close();
 }
 

@@ -11,6 +11,7 @@ import { createLogger } from '../src/telemetry/logger.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { createTracing } from '../src/telemetry/tracing-sdk.ts';
 import { freePort } from './helpers/free-port.ts';
+import { sse } from './helpers/live-server.ts';
 import { startServerProcess } from './helpers/server-process.ts';
 
 // Traces from `npm start` to a real OTLP/HTTP receiver started here, over the JSON protocol
@@ -202,20 +203,12 @@ describe('OpenTelemetry traces from npm start', () => {
       });
       expect(await page.json()).toHaveProperty('data.callDetailRecords');
       // A live subscription over SSE: its response starts once it has subscribed; then the client leaves.
-      const leave = new AbortController();
-      const stream = await fetch(server.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'text/event-stream',
-          ...AUTH,
-          traceparent: subscribed.header,
-        },
-        body: JSON.stringify({ query: 'subscription Calls { callDetailRecordAdded { drSid } }' }),
-        signal: leave.signal,
+      const stream = await sse(new URL(server.url).origin, {
+        query: 'subscription Calls { callDetailRecordAdded { drSid } }',
+        headers: { traceparent: subscribed.header },
       });
-      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      leave.abort();
+      expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      stream.close();
       upstream = (await (await fetch(`${simulator}/_simulator/requests`)).json()) as Recorded[];
     } finally {
       // SIGTERM: the spans still batched must be exported before the process exits.

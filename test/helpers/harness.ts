@@ -46,7 +46,7 @@ export interface Harness {
  * What every harness starts from; `env` overrides it. Waits are short so failure paths finish fast, and the
  * breaker opens only in tests about the breaker: faults injected by one test must not leak into the next.
  */
-const TEST_ENV: Record<string, string> = {
+export const TEST_ENV: Record<string, string> = {
   REQUEST_DEADLINE_MS: '2000',
   CARRIERX_RETRY_BASE_DELAY_MS: '5',
   CARRIERX_RETRY_MAX_DELAY_MS: '20',

@@ -1,6 +1,8 @@
-import { type CarrierXClient, createCarrierXClient } from '../../src/carrierx/client.ts';
+import { type CarrierXClient, carrierXClientFor } from '../../src/carrierx/client.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import type { LiveEvent, LiveFeedOptions } from '../../src/live/feed.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
+import { TEST_ENV } from './harness.ts';
 
 /** A live feed's options for tests: small and quick; a test shortens or widens what it is about. */
 export const LIVE_TEST_OPTIONS: LiveFeedOptions = {
@@ -18,22 +20,19 @@ export const LIVE_TEST_OPTIONS: LiveFeedOptions = {
   lookbackMs: 0,
 };
 
-/** A CarrierX client of the simulator at `baseUrl` for feed tests: quick retries, a breaker that never opens. */
+/**
+ * A CarrierX client of the simulator at `baseUrl` for feed tests, configured as the test harness's (quick
+ * retries, a breaker that never opens), with `retries` retries and a 2 s timeout.
+ */
 export function createTestClient(baseUrl: string, logger: Logger, retries: number): CarrierXClient {
-  return createCarrierXClient({
-    baseUrl,
-    timeoutMs: 2_000,
-    includeFieldsParam: 'include_fields',
-    connections: 4,
-    logger,
-    policies: {
-      retries,
-      retryBaseDelayMs: 5,
-      retryMaxDelayMs: 20,
-      breakerThreshold: 10_000,
-      retryBudgetRatio: 10,
-    },
+  const config = loadConfig({
+    ...TEST_ENV,
+    CARRIERX_BASE_URL: baseUrl,
+    CARRIERX_TIMEOUT_MS: '2000',
+    CARRIERX_CONNECTIONS: '4',
+    CARRIERX_RETRIES: String(retries),
   });
+  return carrierXClientFor(config.carrierx, baseUrl, logger);
 }
 
 /** The next `count` events of a live feed subscription, failing if it ends first. */

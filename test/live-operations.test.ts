@@ -26,8 +26,6 @@ const COSTLY = `subscription Costly {
   callDetailRecordAdded { drSid endpointSrc { callDetailRecords(side: SRC, first: 1000) { nodes { drSid } } } }
 }`;
 
-type Server = LiveServer;
-
 afterEach(() => stopLiveServers());
 
 const start = (env: Record<string, string> = {}) => startLiveServer({ ACCESS_LOG: 'true', ...env });
@@ -43,7 +41,7 @@ interface Subscriber {
 
 /** A subscription over SSE (Yoga's distinct-connections protocol). */
 async function overSse(
-  server: Server,
+  server: LiveServer,
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<Subscriber> {
@@ -65,7 +63,7 @@ async function overSse(
 
 /** A subscription over graphql-ws; a refusal before it subscribes comes back as a result with its errors. */
 async function overWebSocket(
-  server: Server,
+  server: LiveServer,
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<Subscriber> {
@@ -102,13 +100,13 @@ async function sample(key: string): Promise<number> {
   return 0;
 }
 
-const accessLines = (server: Server) =>
+const accessLines = (server: LiveServer) =>
   server.harness.logs
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((line) => line.msg === 'operation');
 
 /** The access-log lines of the operation `name`, once there is one (a subscription's comes when it ends). */
-async function accessLinesOf(server: Server, name: string): Promise<Record<string, unknown>[]> {
+async function accessLinesOf(server: LiveServer, name: string): Promise<Record<string, unknown>[]> {
   for (;;) {
     const lines = accessLines(server).filter((line) => line.operation === name);
     if (lines.length > 0) return lines;
@@ -230,7 +228,8 @@ describe.each(TRANSPORTS)('the events of a subscription over %s', (_transport, s
 
   it('look up what their selection needs afresh each time, however long the subscription has been open', async () => {
     // Past the deadline of one request between the two events: each event is held to a deadline of its own.
-    const server = await start({ REQUEST_DEADLINE_MS: '1000' });
+    const deadlineMs = 1_000;
+    const server = await start({ REQUEST_DEADLINE_MS: String(deadlineMs) });
     const subscriber = await subscribe(
       server,
       `subscription Calls {
@@ -245,7 +244,7 @@ describe.each(TRANSPORTS)('the events of a subscription over %s', (_transport, s
     expect(first?.data).toMatchObject({
       callDetailRecordAdded: { endpointSrc: { callDetailRecords: { totalCount: 1 } } },
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, deadlineMs + 100));
     server.insert(2, { endpoint_sid_src: endpoint });
     const second = await subscriber.next();
     await subscriber.close();

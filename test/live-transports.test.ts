@@ -23,16 +23,13 @@ import { alive, startServerProcess } from './helpers/server-process.ts';
 /** An example manifest: under PERSISTED_DOCUMENTS_ONLY, the live subscription is not in it. */
 const MANIFEST = 'examples/operations/gql/persisted-documents.json';
 
-type Server = LiveServer;
-
 afterEach(() => stopLiveServers());
 
-const start = startLiveServer;
 const sse = (server: { origin: string }, options?: Parameters<typeof sseAt>[1]) =>
   sseAt(server.origin, options);
 
 /** A raw WebSocket upgrade on this server: the status it was refused with, or 101. */
-function upgradeStatus(server: Server, headers: Record<string, string>): Promise<number> {
+function upgradeStatus(server: LiveServer, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = terminatedWithServers(new WebSocket(wsUrl(server), 'graphql-transport-ws', { headers }));
     socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -43,7 +40,7 @@ function upgradeStatus(server: Server, headers: Record<string, string>): Promise
 
 describe('live call feed over SSE', () => {
   it('sends each record added at CarrierX to an SSE subscriber, once, in date_insert order, each with an id', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const stream = await sse(server);
     expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const first = server.insert(2);
@@ -56,7 +53,7 @@ describe('live call feed over SSE', () => {
   });
 
   it('resumes after the Last-Event-ID a reconnecting client sends, without repeating or missing a record', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const stream = await sse(server);
     const sids = [server.insert(1), server.insert(2)];
     const [first] = await records(stream, 2);
@@ -68,7 +65,7 @@ describe('live call feed over SSE', () => {
   });
 
   it('reads a missed record again for a client that resumes selecting more than it did before', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const narrow = 'subscription { callDetailRecordAdded { drSid } }';
     const stream = await sse(server, { query: narrow });
     server.insert(1);
@@ -88,7 +85,7 @@ describe('live call feed over SSE', () => {
   });
 
   it('answers a subscription past LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL with LIVE_TOO_MANY_SUBSCRIPTIONS', async () => {
-    const server = await start({ LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL: '1' });
+    const server = await startLiveServer({ LIVE_MAX_SUBSCRIPTIONS_PER_CREDENTIAL: '1' });
     const first = await sse(server);
     const drSid = server.insert(1);
     expect((await records(first, 1))[0]?.drSid).toBe(drSid);
@@ -101,7 +98,7 @@ describe('live call feed over SSE', () => {
   });
 
   it('refuses an SSE subscription without a token when there is no fallback token', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const stream = await sse(server, { headers: { authorization: '' } });
     const event = await stream.next();
     expect(JSON.parse(event?.data ?? '{}').errors[0].extensions.code).toBe('UNAUTHENTICATED');
@@ -110,7 +107,7 @@ describe('live call feed over SSE', () => {
 
 describe('live call feed and the HTTP fast path', () => {
   it('leaves a subscription sent as a plain JSON POST to Yoga, which refuses it 406 without subscribing', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const response = await fetch(`${server.origin}/graphql`, {
       method: 'POST',
       headers: {
@@ -129,7 +126,7 @@ describe('live call feed and the HTTP fast path', () => {
 
 describe('live call feed over graphql-ws', () => {
   it('sends each record added at CarrierX to a WebSocket subscriber', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const { client } = wsClient(server);
     const events = client.iterate({ query: SUBSCRIPTION });
     await subscribed(server, 1);
@@ -141,7 +138,7 @@ describe('live call feed over graphql-ws', () => {
   });
 
   it('closes the connection 4403 when connection_init carries a malformed token, or none and there is no fallback', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     for (const authorization of ['Bearer not a token', null]) {
       const { client, closes } = wsClient(server, authorization);
       const events = client.iterate({ query: SUBSCRIPTION });
@@ -152,7 +149,7 @@ describe('live call feed over graphql-ws', () => {
   });
 
   it('refuses the upgrade from a page of another origin (403) and for a Host not in ALLOWED_HOSTS (421)', async () => {
-    const server = await start({ CARRIERX_TOKEN: DEMO_TOKEN, ALLOWED_HOSTS: 'api.example.com' });
+    const server = await startLiveServer({ CARRIERX_TOKEN: DEMO_TOKEN, ALLOWED_HOSTS: 'api.example.com' });
     expect(await upgradeStatus(server, { origin: 'https://evil.example' })).toBe(403);
     expect(await upgradeStatus(server, { host: 'evil.example' })).toBe(421);
     expect(await upgradeStatus(server, { host: 'api.example.com', origin: 'http://api.example.com' })).toBe(
@@ -163,13 +160,16 @@ describe('live call feed over graphql-ws', () => {
 
 describe('limits over graphql-ws', () => {
   it('holds a WebSocket operation to the query limits and to PERSISTED_DOCUMENTS_ONLY, as an HTTP request is', async () => {
-    const deep = await start({ MAX_QUERY_DEPTH: '1' });
+    const deep = await startLiveServer({ MAX_QUERY_DEPTH: '1' });
     const first = wsClient(deep);
     await expect(first.client.iterate({ query: SUBSCRIPTION }).next()).rejects.toMatchObject([
       { message: expect.stringMatching(/depth/i), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
     ]);
     await first.client.dispose();
-    const persisted = await start({ PERSISTED_DOCUMENTS: MANIFEST, PERSISTED_DOCUMENTS_ONLY: 'true' });
+    const persisted = await startLiveServer({
+      PERSISTED_DOCUMENTS: MANIFEST,
+      PERSISTED_DOCUMENTS_ONLY: 'true',
+    });
     const second = wsClient(persisted);
     await expect(second.client.iterate({ query: SUBSCRIPTION }).next()).rejects.toMatchObject([
       { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } },
@@ -178,7 +178,7 @@ describe('limits over graphql-ws', () => {
   });
 
   it('answers a query over WebSocket, through the same pipeline as over HTTP', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const { client } = wsClient(server);
     const query = `{ callDetailRecord(drSid: "${SAMPLE_DR_SID}") { drSid } }`;
     const answer = await client.iterate({ query }).next();
@@ -189,7 +189,7 @@ describe('limits over graphql-ws', () => {
 
 describe('drain with open subscriptions', () => {
   it('completes SSE streams and closes WebSockets 1001 before the server stops', async () => {
-    const server = await start();
+    const server = await startLiveServer();
     const stream = await sse(server);
     const { client, closes, closed } = wsClient(server);
     const events = client.iterate({ query: SUBSCRIPTION });
